@@ -1,0 +1,149 @@
+//! `Reservation`: RAII bytes held from a [`Budget`].
+
+use crate::{Budget, Category, QuotaExceeded};
+
+/// Bytes of one category held from a [`Budget`]; released when dropped.
+///
+/// In the spirit of DataFusion's `MemoryReservation`: grow it as a consumer's memory grows,
+/// shrink or split it as parts are handed off.
+#[must_use = "dropping a Reservation releases it at once"]
+#[derive(Debug)]
+pub struct Reservation<'a> {
+    budget: &'a Budget,
+    category: Category,
+    size: u64,
+}
+
+impl<'a> Reservation<'a> {
+    pub(crate) fn new(budget: &'a Budget, category: Category, size: u64) -> Self {
+        Reservation {
+            budget,
+            category,
+            size,
+        }
+    }
+
+    /// Bytes held.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The category charged.
+    pub fn category(&self) -> Category {
+        self.category
+    }
+
+    /// The budget charged.
+    pub fn budget(&self) -> &'a Budget {
+        self.budget
+    }
+
+    /// Grows the reservation by `bytes`.
+    ///
+    /// # Errors
+    /// [`QuotaExceeded`] if the budget cannot hold `bytes` more (then the size is unchanged).
+    pub fn try_grow(&mut self, bytes: u64) -> Result<(), QuotaExceeded> {
+        if self.size.checked_add(bytes).is_none() {
+            // Cannot happen while the budget's own counter is checked, but keep `size` honest.
+            return Err(QuotaExceeded::new(
+                self.category,
+                bytes,
+                self.size,
+                u64::MAX,
+                crate::Limit::Category,
+            ));
+        }
+        self.budget.try_charge(self.category, bytes)?;
+        self.size += bytes;
+        Ok(())
+    }
+
+    /// Gives back `bytes` of the reservation to the budget.
+    ///
+    /// # Panics
+    /// If `bytes` is more than the reservation holds (see [`try_shrink`](Self::try_shrink)).
+    pub fn shrink(&mut self, bytes: u64) {
+        if let Err(size) = self.try_shrink(bytes) {
+            panic!("cannot shrink a reservation of {size} bytes by {bytes} bytes");
+        }
+    }
+
+    /// Gives back `bytes` of the reservation, or returns `Err(size)` unchanged if it holds
+    /// fewer than `bytes`.
+    pub fn try_shrink(&mut self, bytes: u64) -> Result<(), u64> {
+        if bytes > self.size {
+            return Err(self.size);
+        }
+        self.size -= bytes;
+        self.budget.release(self.category, bytes);
+        Ok(())
+    }
+
+    /// Sets the size to `bytes`, growing or shrinking.
+    ///
+    /// # Errors
+    /// [`QuotaExceeded`] if growing fails (the size is then unchanged).
+    pub fn try_resize(&mut self, bytes: u64) -> Result<(), QuotaExceeded> {
+        if bytes >= self.size {
+            self.try_grow(bytes - self.size)
+        } else {
+            self.shrink(self.size - bytes);
+            Ok(())
+        }
+    }
+
+    /// Moves `bytes` of this reservation into a new one of the same budget and category.
+    ///
+    /// # Panics
+    /// If `bytes` is more than the reservation holds.
+    pub fn split(&mut self, bytes: u64) -> Reservation<'a> {
+        assert!(
+            bytes <= self.size,
+            "cannot split {bytes} bytes off a reservation of {} bytes",
+            self.size
+        );
+        self.size -= bytes;
+        Reservation::new(self.budget, self.category, bytes)
+    }
+
+    /// Releases everything held and returns how many bytes that was; the reservation stays
+    /// usable (with size 0).
+    pub fn free(&mut self) -> u64 {
+        let size = core::mem::take(&mut self.size);
+        if size > 0 {
+            self.budget.release(self.category, size);
+        }
+        size
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        self.free();
+    }
+}
+
+#[cfg(all(test, not(membudget_loom)))]
+mod tests {
+    use crate::{Budget, Category, Quotas};
+
+    #[test]
+    fn grow_shrink_split_free() {
+        let b = Budget::new(Quotas::unlimited().with(Category::Managed, 100));
+        let mut r = b.try_reserve(Category::Managed, 10).unwrap();
+        r.try_grow(80).unwrap();
+        assert!(r.try_grow(11).is_err());
+        assert_eq!(r.size(), 90);
+        let s = r.split(30);
+        assert_eq!((r.size(), s.size()), (60, 30));
+        assert_eq!(b.used(Category::Managed), 90);
+        drop(s);
+        assert_eq!(b.used(Category::Managed), 60);
+        r.shrink(10);
+        assert_eq!(r.try_shrink(51), Err(50));
+        assert_eq!(r.free(), 50);
+        assert_eq!(b.used(Category::Managed), 0);
+        drop(r);
+        assert_eq!(b.used(Category::Managed), 0);
+    }
+}

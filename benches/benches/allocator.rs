@@ -1,0 +1,2 @@
+//! Criterion benchmarks for membudget-allocator (being built).
+fn main() {}

@@ -1,0 +1,2 @@
+//! Criterion benchmarks for membudget-bufferpool (being built).
+fn main() {}

@@ -1,0 +1,2 @@
+//! Criterion benchmarks for membudget-ffi (being built).
+fn main() {}

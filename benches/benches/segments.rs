@@ -1,0 +1,2 @@
+//! Criterion benchmarks for membudget-segments (being built).
+fn main() {}

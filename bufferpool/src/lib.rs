@@ -1,0 +1,1 @@
+//! membudget-bufferpool (being built).

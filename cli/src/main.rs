@@ -1,0 +1,2 @@
+//! The `membudget` command.
+fn main() {}

@@ -1,0 +1,1 @@
+//! membudget-model (being built).

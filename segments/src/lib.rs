@@ -1,0 +1,1 @@
+//! membudget-segments (being built).
