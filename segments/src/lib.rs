@@ -1,1 +1,49 @@
-//! membudget-segments (being built).
+//! Off-heap memory pages for membudget: [`MemorySegment`], the chunked mmap [`PageSource`] and
+//! the `MemoryManager` that hands managed memory to owners.
+//!
+//! ```text
+//!  Budget (category quota) ◄── charge/credit per page ── PageSource ── chunks (mmap, 4 MiB)
+//!                                                            │  carve page-aligned pages
+//!                                      MemoryManager ────────┤  lock-free free list
+//!                                   (per-owner pages/bytes)  ▼
+//!                                                      MemorySegment ── drop returns the page
+//! ```
+//!
+//! A [`PageSource`] obtains page-aligned memory from the OS in large chunks and hands it out one
+//! page at a time as [`MemorySegment`]s, charging each page to one category of a
+//! [`SharedBudget`](membudget_allocator::SharedBudget) (`network` for the buffer pool, `managed`
+//! for the manager). A segment owns its page: dropping it returns the page and credits the
+//! budget, so a page can never be used after it went back (use-after-free is impossible in safe
+//! code). The `MemoryManager` adds Flink's managed-memory rules on top: a fixed total, pages and
+//! byte reservations per owner, all-or-nothing allocation, shared resources and leak reports.
+//!
+//! ```
+//! use membudget_allocator::{Budget, Category, Quotas, SharedBudget};
+//! use membudget_segments::{PageSource, PageSourceConfig};
+//!
+//! let budget = SharedBudget::from(Budget::new(Quotas::unlimited().with(Category::Network, 1 << 20)));
+//! let source = PageSource::new(PageSourceConfig::new(32 * 1024, Category::Network, budget.clone()))?;
+//! let mut pages = source.try_allocate_many(4)?;
+//! pages[0].put_u64_be(0, 7);
+//! assert_eq!(budget.used(Category::Network), 4 * 32 * 1024);
+//! drop(pages);
+//! assert_eq!(budget.used(Category::Network), 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod accessors;
+mod bulk;
+mod error;
+mod owner;
+mod page_source;
+mod segment;
+mod sys;
+
+pub use error::{InvalidFraction, MemoryAllocationError, SegmentError, SharedResourceError};
+pub use owner::OwnerId;
+pub use page_source::{
+    PageSource, PageSourceConfig, DEFAULT_CHUNK_SIZE, DEFAULT_PAGE_SIZE, DEFAULT_RETAIN_BYTES,
+    MIN_PAGE_SIZE,
+};
+pub use segment::MemorySegment;

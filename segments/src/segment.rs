@@ -1,0 +1,219 @@
+//! `MemorySegment`: one owned page of off-heap memory (or a wrapped heap buffer).
+
+use crate::page_source::SourceInner;
+use crate::SegmentError;
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+/// Called when a page handed out with a hook is dropped (after the page is back in its source
+/// and the budget credited). The `MemoryManager` uses it for its per-owner accounting.
+pub(crate) trait PageHook: Send + Sync {
+    /// One page of `bytes` bytes was returned.
+    fn page_returned(&self, bytes: usize);
+}
+
+enum Origin {
+    /// A page of a [`PageSource`](crate::PageSource).
+    Page {
+        source: Arc<SourceInner>,
+        hook: Option<Arc<dyn PageHook>>,
+    },
+    /// A heap buffer from `Box::<[u8]>::into_raw`.
+    Boxed,
+}
+
+/// An owned region of memory — normally one page from a [`PageSource`](crate::PageSource) or
+/// the `MemoryManager` — with bounds-checked typed access.
+///
+/// A segment is `Send` and `Sync` but not `Clone`: it is the only handle to its page, reads take
+/// `&self` and writes `&mut self`, so no page can be reached after it was returned. Dropping the
+/// segment returns the page to its source and credits the budget (and, for managed pages, the
+/// owner). Accessors come in three flavours:
+/// - `get_*` / `put_*` panic on an out-of-bounds access, naming the index, width and size;
+/// - `try_get_*` / `try_put_*` return [`SegmentError::OutOfBounds`] instead;
+/// - `*_unchecked` skip the check and are `unsafe`.
+///
+/// Multi-byte accessors exist in native (`get_u32`), little-endian (`get_u32_le`) and big-endian
+/// (`get_u32_be`) byte order. `char` accessors read and write Java's 16-bit `char` as `u16`.
+///
+/// # Examples
+/// ```
+/// use membudget_segments::MemorySegment;
+///
+/// let mut seg = MemorySegment::wrap(vec![0u8; 64]);
+/// seg.put_u64_be(8, 0x0102_0304_0506_0708);
+/// assert_eq!(seg.get_u8(8), 1);
+/// assert_eq!(seg.get_u32_le(12), 0x0807_0605);
+/// assert!(seg.try_get_u64_be(60).is_err());
+/// ```
+pub struct MemorySegment {
+    ptr: NonNull<u8>,
+    size: usize,
+    origin: Origin,
+}
+
+// SAFETY: the segment exclusively owns its bytes (no other handle to them exists), and the
+// source it returns them to is `Send + Sync`.
+unsafe impl Send for MemorySegment {}
+// SAFETY: `&MemorySegment` gives read-only access to its bytes; writing needs `&mut`.
+unsafe impl Sync for MemorySegment {}
+
+impl MemorySegment {
+    /// Wraps a heap buffer (for tests and unpooled use). Dropping the segment frees it.
+    ///
+    /// # Examples
+    /// ```
+    /// let seg = membudget_segments::MemorySegment::wrap(vec![7u8; 16]);
+    /// assert_eq!(seg.size(), 16);
+    /// assert_eq!(seg.as_slice()[3], 7);
+    /// ```
+    pub fn wrap(bytes: impl Into<Box<[u8]>>) -> MemorySegment {
+        let boxed: Box<[u8]> = bytes.into();
+        let size = boxed.len();
+        let raw = Box::into_raw(boxed);
+        // SAFETY: `Box::into_raw` never returns null (an empty box yields a dangling, non-null
+        // pointer).
+        let ptr = unsafe { NonNull::new_unchecked(raw.cast::<u8>()) };
+        MemorySegment {
+            ptr,
+            size,
+            origin: Origin::Boxed,
+        }
+    }
+
+    /// A zeroed heap-backed segment of `size` bytes.
+    pub fn allocate_unpooled(size: usize) -> MemorySegment {
+        MemorySegment::wrap(vec![0u8; size])
+    }
+
+    #[inline]
+    pub(crate) fn from_page(
+        ptr: NonNull<u8>,
+        source: Arc<SourceInner>,
+        hook: Option<Arc<dyn PageHook>>,
+    ) -> MemorySegment {
+        MemorySegment {
+            ptr,
+            size: source.page_size(),
+            origin: Origin::Page { source, hook },
+        }
+    }
+
+    /// Drops the segment without calling its hook (rollback of a partial allocation).
+    pub(crate) fn forget_hook_and_drop(mut self) {
+        if let Origin::Page { hook, .. } = &mut self.origin {
+            *hook = None;
+        }
+    }
+
+    /// Size in bytes.
+    #[inline]
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Whether this segment is a page of a page source (not a wrapped buffer).
+    pub fn is_page(&self) -> bool {
+        matches!(self.origin, Origin::Page { .. })
+    }
+
+    /// Address of the first byte. Valid for reads of [`size`](Self::size) bytes while `self`
+    /// lives.
+    #[inline]
+    pub fn as_ptr(&self) -> *const u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// Address of the first byte. Valid for reads and writes of [`size`](Self::size) bytes while
+    /// `self` lives and is not otherwise borrowed.
+    #[inline]
+    pub fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// The bytes.
+    #[inline]
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: `ptr` is valid for `size` bytes for as long as `self` lives (the page's chunk
+        // is kept alive by `source`, a boxed buffer by us), and `&self` excludes writers.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.size) }
+    }
+
+    /// The bytes, mutably.
+    #[inline]
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as in `as_slice`, and `&mut self` makes this the only access.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.size) }
+    }
+
+    /// Whether `len` bytes at `index` fit.
+    #[inline(always)]
+    pub(crate) fn fits(&self, index: usize, len: usize) -> bool {
+        index <= self.size && len <= self.size - index
+    }
+
+    /// `Ok` if `len` bytes at `index` fit, else the out-of-bounds error.
+    #[inline(always)]
+    pub(crate) fn check(&self, index: usize, len: usize) -> Result<(), SegmentError> {
+        if self.fits(index, len) {
+            Ok(())
+        } else {
+            Err(out_of_bounds(index, len, self.size))
+        }
+    }
+
+    /// Pointer to byte `index` (no check).
+    ///
+    /// # Safety
+    /// `index <= size`.
+    #[inline(always)]
+    pub(crate) unsafe fn at(&self, index: usize) -> *mut u8 {
+        // SAFETY: `index <= size` (caller), so the result is in or one past the allocation.
+        unsafe { self.ptr.as_ptr().add(index) }
+    }
+}
+
+#[cold]
+#[inline(never)]
+pub(crate) fn out_of_bounds(index: usize, len: usize, size: usize) -> SegmentError {
+    SegmentError::OutOfBounds { index, len, size }
+}
+
+/// Panics with the out-of-bounds message.
+#[cold]
+#[inline(never)]
+#[track_caller]
+pub(crate) fn panic_out_of_bounds(index: usize, len: usize, size: usize) -> ! {
+    panic!("{}", out_of_bounds(index, len, size))
+}
+
+impl Drop for MemorySegment {
+    #[inline]
+    fn drop(&mut self) {
+        match &self.origin {
+            Origin::Page { source, hook } => {
+                // SAFETY: the page came from `source` and this segment, its only handle, is
+                // going away.
+                unsafe { source.give_back(self.ptr) };
+                if let Some(h) = hook {
+                    h.page_returned(self.size);
+                }
+            }
+            Origin::Boxed => {
+                let raw = std::ptr::slice_from_raw_parts_mut(self.ptr.as_ptr(), self.size);
+                // SAFETY: `raw` is exactly what `Box::into_raw` returned in `wrap`; rebuilt once.
+                drop(unsafe { Box::from_raw(raw) });
+            }
+        }
+    }
+}
+
+impl core::fmt::Debug for MemorySegment {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MemorySegment")
+            .field("address", &self.ptr)
+            .field("size", &self.size)
+            .field("page", &self.is_page())
+            .finish()
+    }
+}
