@@ -1,1 +1,77 @@
-//! C ABI of membudget (being built).
+//! The C ABI of membudget: JVM, .NET, C and Python hosts run atop the same enforced budgets.
+//!
+//! Hosts load one shared library (`libmembudget.so`, or link `libmembudget.a`) and call the
+//! functions declared in `include/membudget.h`, which is generated from this crate by
+//! cbindgen and checked by `tests/header.rs`.
+//!
+//! # Conventions
+//! - Every function returns an `int32_t` status: `MB_OK` (0) or a negative `MB_ERR_*` code;
+//!   the thread's last error message (`mb_last_error_message`) then says what was wrong, with
+//!   the value, the limit and the key to change. The only exception is `mb_abi_version`.
+//! - Handles (`mb_runtime *`, `mb_local_pool *`) and ids (buffers, segments) are
+//!   generation-checked tokens from a [registry](Registry), never addresses: using a freed,
+//!   recycled or forged one returns `MB_ERR_INVALID_HANDLE`; a double free or a double
+//!   recycle is an error, never a double free. `_free(NULL)` is a no-op.
+//! - No Rust panic crosses the boundary: each entry point catches it (`MB_ERR_PANIC`).
+//! - Integers are fixed-width; option and statistics structs start with `struct_size`.
+//! - All functions are thread-safe. Only `mb_buffer_request_timeout` blocks (up to its
+//!   timeout); `mb_runtime_new` reads files. Everything else returns promptly.
+//!
+//! ```text
+//!   host ──mb_*──► boundary (catch_unwind, status + last error)
+//!                    │
+//!                    ├─ RUNTIMES registry ─► Runtime { budget, plan, host memory, pools }
+//!                    ├─ POOLS    registry ─► LocalBufferPool
+//!                    ├─ BUFFERS  registry ─► Buffer        (id = generation|tag|slot)
+//!                    └─ SEGMENTS registry ─► MemorySegment
+//! ```
+#![deny(unsafe_op_in_unsafe_fn)]
+#![allow(non_camel_case_types)]
+
+#[cfg(not(membudget_loom))]
+mod budget;
+#[cfg(not(membudget_loom))]
+mod category;
+#[cfg(not(membudget_loom))]
+mod error;
+#[cfg(not(membudget_loom))]
+mod host_memory;
+#[cfg(not(membudget_loom))]
+mod options;
+#[cfg(not(membudget_loom))]
+mod out;
+#[cfg(not(membudget_loom))]
+mod panic;
+#[cfg(not(membudget_loom))]
+mod plan;
+mod registry;
+#[cfg(not(membudget_loom))]
+mod runtime;
+mod sync;
+#[cfg(not(membudget_loom))]
+mod sys;
+#[cfg(not(membudget_loom))]
+mod version;
+
+#[cfg(not(membudget_loom))]
+pub use budget::{mb_alloc, mb_category_usage, mb_free, mb_release, mb_reserve, mb_usage};
+#[cfg(not(membudget_loom))]
+pub use category::{
+    MB_CATEGORY_DIRECT, MB_CATEGORY_HEAP, MB_CATEGORY_MANAGED, MB_CATEGORY_NETWORK,
+    MB_CATEGORY_OVERHEAD,
+};
+#[cfg(not(membudget_loom))]
+pub use error::{
+    mb_last_error_message, MB_ERR_BUFFER_TOO_SMALL, MB_ERR_CONFIG, MB_ERR_DESTROYED,
+    MB_ERR_INVALID_ARGUMENT, MB_ERR_INVALID_HANDLE, MB_ERR_NULL_POINTER, MB_ERR_OUT_OF_MEMORY,
+    MB_ERR_PANIC, MB_ERR_QUOTA_EXCEEDED, MB_ERR_TIMEOUT, MB_ERR_UNAVAILABLE, MB_OK,
+};
+#[cfg(not(membudget_loom))]
+pub use options::{
+    mb_runtime_options, MB_ROLE_JOBMANAGER, MB_ROLE_TASKMANAGER, MB_RUNTIME_GLOBAL_BUDGET,
+};
+pub use registry::{Guard, Lookup, Registry};
+#[cfg(not(membudget_loom))]
+pub use runtime::{mb_jvm_args, mb_plan_json, mb_runtime, mb_runtime_free, mb_runtime_new};
+#[cfg(not(membudget_loom))]
+pub use version::{mb_abi_version, MB_ABI_VERSION};

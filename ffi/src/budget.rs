@@ -1,0 +1,176 @@
+//! Budget calls: memory the host manages itself (`mb_reserve`/`mb_release`), direct memory
+//! from the runtime (`mb_alloc`/`mb_free`) and usage counters (`mb_usage`).
+
+use crate::error::Error;
+use crate::panic::boundary;
+use crate::runtime::{mb_runtime, runtime};
+use membudget_allocator::QuotaMode;
+
+/// One category's counters (`mb_usage`). Set `struct_size` before the call; fields past it are
+/// not written (so the struct can grow).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct mb_category_usage {
+    /// `sizeof(mb_category_usage)` as the host knows it (left unchanged by the call).
+    pub struct_size: u32,
+    /// The category (`MB_CATEGORY_*`).
+    pub category: u32,
+    /// Bytes charged now.
+    pub used: u64,
+    /// Highest `used` seen.
+    pub peak: u64,
+    /// The quota (`UINT64_MAX` = none).
+    pub quota: u64,
+    /// Bytes that may still be charged before the quota (or the process total) refuses.
+    pub available: u64,
+    /// Requests refused so far.
+    pub failures: u64,
+    /// Of `used`: bytes the host holds through `mb_reserve`.
+    pub host_reserved: u64,
+    /// Of `used`: bytes the host holds through `mb_alloc`.
+    pub host_allocated: u64,
+    /// 1 if the category enforces its quota, 0 if it only tracks.
+    pub enforced: u32,
+    /// Reserved, always 0.
+    pub reserved: u32,
+}
+
+const _: () = assert!(core::mem::size_of::<mb_category_usage>() == 72);
+
+/// Charges `bytes` of `category` for memory the host allocates itself (e.g. a .NET host
+/// reporting GC heap growth). Give it back with `mb_release`. Never blocks.
+///
+/// Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED` (nothing charged; the message names used, quota
+/// and the key to increase), `MB_ERR_INVALID_ARGUMENT` (category), `MB_ERR_NULL_POINTER`,
+/// `MB_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// None: every argument is checked.
+#[no_mangle]
+pub unsafe extern "C" fn mb_reserve(rt: *const mb_runtime, category: u32, bytes: u64) -> i32 {
+    boundary("mb_reserve", || {
+        let c = crate::category::category("mb_reserve", category)?;
+        let r = runtime(rt, "mb_reserve")?;
+        r.host().reserve(r.budget(), c, bytes)
+    })
+}
+
+/// Gives back `bytes` of `category` reserved with `mb_reserve`. Never blocks.
+///
+/// Returns `MB_OK`, `MB_ERR_INVALID_ARGUMENT` (bad category, or more than the host holds
+/// reserved: nothing is released then), `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// None: every argument is checked.
+#[no_mangle]
+pub unsafe extern "C" fn mb_release(rt: *const mb_runtime, category: u32, bytes: u64) -> i32 {
+    boundary("mb_release", || {
+        let c = crate::category::category("mb_release", category)?;
+        let r = runtime(rt, "mb_release")?;
+        r.host().release(r.budget(), c, bytes)
+    })
+}
+
+/// Allocates `size` bytes aligned to `align` (a power of two up to 65536), charged to
+/// `category`; `*out` receives the block. Free it with `mb_free` on the same runtime (blocks
+/// still held when the runtime is freed are freed with it). Never blocks (beyond `malloc`).
+///
+/// Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED`, `MB_ERR_INVALID_ARGUMENT` (category, zero size,
+/// alignment), `MB_ERR_OUT_OF_MEMORY`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `out` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn mb_alloc(
+    rt: *const mb_runtime,
+    category: u32,
+    size: u64,
+    align: u64,
+    out: *mut *mut u8,
+) -> i32 {
+    boundary("mb_alloc", || {
+        if out.is_null() {
+            return Err(Error::null("mb_alloc", "out"));
+        }
+        let c = crate::category::category("mb_alloc", category)?;
+        let r = runtime(rt, "mb_alloc")?;
+        let p = r.host().alloc(r.budget(), c, size, align)?;
+        // SAFETY: `out` is valid for a write per the contract.
+        unsafe { crate::out::write(out, p, "mb_alloc", "out") }
+    })
+}
+
+/// Frees a block from `mb_alloc` and credits its category. `mb_free(rt, NULL)` does nothing.
+/// Never blocks.
+///
+/// Returns `MB_OK`, `MB_ERR_INVALID_ARGUMENT` (not a live block of this runtime: a double free
+/// or a foreign pointer is refused and nothing is freed), `MB_ERR_NULL_POINTER` (rt),
+/// `MB_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// None: the pointer is looked up, never dereferenced, unless it is a live block.
+#[no_mangle]
+pub unsafe extern "C" fn mb_free(rt: *const mb_runtime, ptr: *mut u8) -> i32 {
+    boundary("mb_free", || {
+        let r = runtime(rt, "mb_free")?;
+        if ptr.is_null() {
+            return Ok(());
+        }
+        r.host().free(r.budget(), ptr)
+    })
+}
+
+/// Fills `*usage` (up to `usage->struct_size` bytes, which must be at least 8) with the
+/// counters of `category`. Never blocks.
+///
+/// Returns `MB_OK`, `MB_ERR_INVALID_ARGUMENT` (category, struct_size),
+/// `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `usage` is valid for reads and writes of `usage->struct_size` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn mb_usage(
+    rt: *const mb_runtime,
+    category: u32,
+    usage: *mut mb_category_usage,
+) -> i32 {
+    boundary("mb_usage", || {
+        if usage.is_null() {
+            return Err(Error::null("mb_usage", "usage"));
+        }
+        // SAFETY: non-null; the leading u32 is readable per the contract.
+        let size = unsafe { usage.cast::<u32>().read_unaligned() } as usize;
+        if size < 8 {
+            return Err(Error::invalid(format!(
+                "mb_usage: usage->struct_size is {size}; set it to sizeof(mb_category_usage) ({})",
+                core::mem::size_of::<mb_category_usage>()
+            )));
+        }
+        let c = crate::category::category("mb_usage", category)?;
+        let r = runtime(rt, "mb_usage")?;
+        let u = r.budget().usage(c);
+        let out = mb_category_usage {
+            struct_size: size as u32,
+            category,
+            used: u.used,
+            peak: u.peak,
+            quota: u.quota,
+            available: r.budget().available(c),
+            failures: u.failures,
+            host_reserved: r.host().reserved(c),
+            host_allocated: r.host().allocated(c),
+            enforced: u32::from(u.mode == QuotaMode::Enforce),
+            reserved: 0,
+        };
+        let n = size.min(core::mem::size_of::<mb_category_usage>());
+        // SAFETY: `usage` is valid for `size >= n` bytes of writes; `out` is a local.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                (&out as *const mb_category_usage).cast::<u8>(),
+                usage.cast::<u8>(),
+                n,
+            )
+        };
+        Ok(())
+    })
+}

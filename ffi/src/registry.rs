@@ -1,0 +1,477 @@
+//! `Registry`: generation-checked ids for values handed across the C boundary.
+//!
+//! A host never sees a Rust address. Every handle (runtime, local pool) and every
+//! buffer or segment id is a 64-bit token that names a slot of a registry:
+//!
+//! ```text
+//!  63                 32 31  28 27                       0
+//! +---------------------+------+--------------------------+
+//! |     generation      | tag  |        slot index + 1    |
+//! +---------------------+------+--------------------------+
+//! ```
+//!
+//! The tag says which registry issued the id (a buffer id passed where a segment id is
+//! expected is refused); the generation is bumped every time a slot is emptied, so a stale or
+//! repeated recycle finds a different generation and is refused instead of freeing twice. A
+//! forged id at worst names a slot that exists: it is checked, never dereferenced blindly.
+//!
+//! Each slot has one atomic state word: `generation << 32 | refs << 1 | live`. Lookups take a
+//! counted reference (one compare-and-swap) that keeps the value alive while in use;
+//! [`Registry::remove`] clears `live` once (a second remove finds it cleared) and whoever drops
+//! the last reference after that drops the value, bumps the generation and puts the slot on the
+//! free list. Slots live in buckets of doubling size that are never moved or freed while the
+//! registry lives, so a lookup needs no lock.
+
+use crate::sync::{fence, AtomicPtr, AtomicU32, AtomicU64, Mutex, Ordering, UnsafeCell};
+use core::mem::MaybeUninit;
+use core::ops::Deref;
+use core::ptr;
+
+const INDEX_BITS: u32 = 28;
+const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
+const TAG_SHIFT: u32 = 28;
+const TAG_MASK: u64 = 0xF;
+const GEN_SHIFT: u32 = 32;
+/// Most slots a registry can hand out at once (the index + 1 must fit in 28 bits).
+pub(crate) const MAX_SLOTS: u32 = (1 << INDEX_BITS) - 1;
+
+const LIVE: u64 = 1;
+const REF: u64 = 2;
+const REF_MASK: u64 = 0xFFFF_FFFE;
+
+/// log2 of the first bucket's length (small under loom to keep the model small).
+const FIRST_LOG2: u32 = if cfg!(membudget_loom) { 1 } else { 5 };
+const BUCKETS: usize = 28;
+
+/// Why an id was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// Zero, or issued by a different registry (a buffer id used as a segment id, say), or
+    /// garbage.
+    Foreign,
+    /// Issued by this registry but no longer valid: already freed/recycled, or never issued.
+    Stale,
+    /// The registry is full (268 million live ids) or a value has too many concurrent users.
+    Exhausted,
+}
+
+struct Slot<T> {
+    state: AtomicU64,
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+impl<T> Slot<T> {
+    fn empty() -> Self {
+        Slot {
+            state: AtomicU64::new(0),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+        }
+    }
+}
+
+/// A table of values addressed by generation-checked 64-bit ids. See the module docs.
+pub struct Registry<T> {
+    tag: u64,
+    buckets: [AtomicPtr<Slot<T>>; BUCKETS],
+    next: AtomicU32,
+    free: Mutex<Vec<u32>>,
+}
+
+// SAFETY: values are moved in and out across threads (needs `T: Send`); shared access to a
+// value (`get`) is only offered when `T: Sync`. Slot states are atomics; the free list is a mutex.
+unsafe impl<T: Send> Sync for Registry<T> {}
+// SAFETY: as above, the registry owns its values like a `Vec<T>` would.
+unsafe impl<T: Send> Send for Registry<T> {}
+
+/// Bucket number and offset inside it of slot `index`.
+#[inline]
+fn locate(index: u32) -> (usize, usize) {
+    let j = index as usize + (1 << FIRST_LOG2);
+    let bucket = (usize::BITS - 1 - j.leading_zeros() - FIRST_LOG2) as usize;
+    (bucket, j - (1 << (FIRST_LOG2 as usize + bucket)))
+}
+
+#[inline]
+fn bucket_len(bucket: usize) -> usize {
+    1 << (FIRST_LOG2 as usize + bucket)
+}
+
+impl<T> Registry<T> {
+    /// An empty registry whose ids carry `tag` (1..=15).
+    #[cfg(not(membudget_loom))]
+    pub const fn new(tag: u8) -> Self {
+        assert!(tag >= 1 && tag as u64 <= TAG_MASK);
+        Registry {
+            tag: tag as u64,
+            buckets: [const { AtomicPtr::new(ptr::null_mut()) }; BUCKETS],
+            next: AtomicU32::new(0),
+            free: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// An empty registry whose ids carry `tag` (1..=15).
+    #[cfg(membudget_loom)]
+    pub fn new(tag: u8) -> Self {
+        assert!(tag >= 1 && tag as u64 <= TAG_MASK);
+        Registry {
+            tag: tag as u64,
+            buckets: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            next: AtomicU32::new(0),
+            free: Mutex::new(Vec::new()),
+        }
+    }
+
+    #[inline]
+    fn make_id(&self, index: u32, generation: u32) -> u64 {
+        (u64::from(generation) << GEN_SHIFT) | (self.tag << TAG_SHIFT) | (u64::from(index) + 1)
+    }
+
+    #[inline]
+    fn decode(&self, id: u64) -> Result<(u32, u32), Lookup> {
+        let low = id & INDEX_MASK;
+        if low == 0 || (id >> TAG_SHIFT) & TAG_MASK != self.tag {
+            return Err(Lookup::Foreign);
+        }
+        Ok(((low - 1) as u32, (id >> GEN_SHIFT) as u32))
+    }
+
+    /// The slot at `index` if its bucket exists.
+    #[inline]
+    fn slot(&self, index: u32) -> Option<&Slot<T>> {
+        let (bucket, offset) = locate(index);
+        // Acquire: pairs with the AcqRel publication in `ensure_bucket`, so the slots are
+        // initialised before we read them.
+        let p = self.buckets.get(bucket)?.load(Ordering::Acquire);
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: a published bucket holds `bucket_len(bucket)` initialised slots, is never
+        // freed before the registry drops (we hold `&self`), and `offset < bucket_len(bucket)`
+        // by construction of `locate`.
+        Some(unsafe { &*p.wrapping_add(offset) })
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn ensure_bucket(&self, bucket: usize) -> *mut Slot<T> {
+        let cell = &self.buckets[bucket];
+        let p = cell.load(Ordering::Acquire);
+        if !p.is_null() {
+            return p;
+        }
+        let fresh: Box<[Slot<T>]> = (0..bucket_len(bucket)).map(|_| Slot::empty()).collect();
+        let fresh = Box::into_raw(fresh) as *mut Slot<T>;
+        // AcqRel: Release publishes the initialised slots to `slot()`'s Acquire load; Acquire
+        // on failure sees the winner's slots.
+        match cell.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => fresh,
+            Err(winner) => {
+                let len = bucket_len(bucket);
+                // SAFETY: `fresh` came from `Box::into_raw` of a slice of `len` slots just above
+                // and was never shared (the compare-exchange failed).
+                drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(fresh, len)) });
+                winner
+            }
+        }
+    }
+
+    /// Stores `value` and returns its id, or hands the value back when the registry is full.
+    pub fn insert(&self, value: T) -> Result<u64, T> {
+        let recycled = lock(&self.free).pop();
+        let index = match recycled {
+            Some(i) => i,
+            None => match self
+                .next
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                    (n < MAX_SLOTS).then_some(n + 1)
+                }) {
+                Ok(i) => i,
+                Err(_) => return Err(value),
+            },
+        };
+        let (bucket, offset) = locate(index);
+        if bucket >= BUCKETS {
+            return Err(value);
+        }
+        let base = self.ensure_bucket(bucket);
+        // SAFETY: `base` is a published bucket of `bucket_len(bucket)` slots and
+        // `offset < bucket_len(bucket)`.
+        let slot = unsafe { &*base.wrapping_add(offset) };
+        // Relaxed: the slot is ours alone (fresh, or popped off the free list under its mutex,
+        // which orders us after the finalize that emptied it); nobody else writes its state
+        // while it is neither live nor referenced.
+        let generation = (slot.state.load(Ordering::Relaxed) >> GEN_SHIFT) as u32;
+        slot.value.with_mut(|p| {
+            // SAFETY: the slot is empty (not live, no references) and exclusively ours.
+            unsafe { p.cast::<T>().write(value) };
+        });
+        // Release: publishes the value to the Acquire CAS in `get`/`remove`.
+        slot.state.store(
+            (u64::from(generation) << GEN_SHIFT) | LIVE,
+            Ordering::Release,
+        );
+        Ok(self.make_id(index, generation))
+    }
+
+    /// A counted reference to the value of `id`; the value stays alive until it drops, even if
+    /// `id` is removed meanwhile.
+    ///
+    /// # Errors
+    /// [`Lookup`] if `id` is foreign, stale or the value has 2^30 references.
+    #[inline]
+    pub fn get(&self, id: u64) -> Result<Guard<'_, T>, Lookup>
+    where
+        T: Sync,
+    {
+        let (index, generation) = self.decode(id)?;
+        let slot = self.slot(index).ok_or(Lookup::Stale)?;
+        let mut cur = slot.state.load(Ordering::Relaxed);
+        loop {
+            if (cur >> GEN_SHIFT) as u32 != generation || cur & LIVE == 0 {
+                return Err(Lookup::Stale);
+            }
+            if cur & REF_MASK == REF_MASK {
+                return Err(Lookup::Exhausted);
+            }
+            // Acquire: pairs with the Release store in `insert`, so the value is initialised.
+            match slot.state.compare_exchange_weak(
+                cur,
+                cur + REF,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    return Ok(Guard {
+                        registry: self,
+                        slot,
+                        index,
+                    })
+                }
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Invalidates `id`. Returns the value if nobody holds a [`Guard`] on it (the caller drops
+    /// it), else `None`: the last guard drops it.
+    ///
+    /// # Errors
+    /// [`Lookup`] if `id` is foreign or stale, e.g. already removed: removing twice is an
+    /// error, never a double free.
+    pub fn remove(&self, id: u64) -> Result<Option<T>, Lookup> {
+        let (index, generation) = self.decode(id)?;
+        let slot = self.slot(index).ok_or(Lookup::Stale)?;
+        let mut cur = slot.state.load(Ordering::Relaxed);
+        loop {
+            if (cur >> GEN_SHIFT) as u32 != generation || cur & LIVE == 0 {
+                return Err(Lookup::Stale);
+            }
+            // AcqRel: Acquire pairs with the Release decrements of guards that ended before,
+            // so their uses of the value happen before we drop it; Release orders our own
+            // earlier uses before whoever drops the value if that is a guard.
+            match slot.state.compare_exchange_weak(
+                cur,
+                cur & !LIVE,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) if cur & REF_MASK == 0 => {
+                    return Ok(Some(self.finalize(index, slot, generation)))
+                }
+                Ok(_) => return Ok(None),
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Empties a slot that is not live and has no references: takes the value out, bumps the
+    /// generation, frees the slot.
+    fn finalize(&self, index: u32, slot: &Slot<T>, generation: u32) -> T {
+        let value = slot.value.with_mut(|p| {
+            // SAFETY: the caller observed `live == 0 && refs == 0` for `generation`, after
+            // which nobody else can reach the value; it was written by `insert` and not yet
+            // read out (only the one transition to that state finalizes).
+            unsafe { p.cast::<T>().read() }
+        });
+        // Relaxed: the next owner of the slot is ordered after us by the free-list mutex;
+        // lookups that see the new generation only compare it.
+        slot.state.store(
+            u64::from(generation.wrapping_add(1)) << GEN_SHIFT,
+            Ordering::Relaxed,
+        );
+        lock(&self.free).push(index);
+        value
+    }
+}
+
+fn lock<V>(m: &Mutex<V>) -> crate::sync::MutexGuard<'_, V> {
+    // A panic while the free list is locked cannot leave it inconsistent (push/pop only).
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<T> Drop for Registry<T> {
+    fn drop(&mut self) {
+        for (bucket, cell) in self.buckets.iter().enumerate() {
+            let p = cell.load(Ordering::Acquire);
+            if p.is_null() {
+                continue;
+            }
+            let len = bucket_len(bucket);
+            // SAFETY: a non-null bucket came from `Box::into_raw` of `len` slots in
+            // `ensure_bucket`; `&mut self` means no guard or other user remains.
+            let slots = unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(p, len)) };
+            for slot in slots.iter() {
+                if slot.state.load(Ordering::Relaxed) & LIVE != 0 {
+                    slot.value.with_mut(|v| {
+                        // SAFETY: a live slot holds an initialised value nobody else can reach.
+                        unsafe { ptr::drop_in_place(v.cast::<T>()) };
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// A counted reference to a registered value (see [`Registry::get`]).
+pub struct Guard<'a, T> {
+    registry: &'a Registry<T>,
+    slot: &'a Slot<T>,
+    index: u32,
+}
+
+impl<T> Deref for Guard<'_, T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        self.slot.value.with(|p| {
+            // SAFETY: our reference keeps the value from being finalized; it was initialised
+            // before `get` acquired it.
+            unsafe { &*p.cast::<T>() }
+        })
+    }
+}
+
+impl<T> Drop for Guard<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        // Release: orders our uses of the value before whoever finalizes it.
+        let prev = self.slot.state.fetch_sub(REF, Ordering::Release);
+        if prev & REF_MASK == REF && prev & LIVE == 0 {
+            // Acquire: pairs with the Release decrements of the other guards and the remover.
+            fence(Ordering::Acquire);
+            let generation = (prev >> GEN_SHIFT) as u32;
+            drop(self.registry.finalize(self.index, self.slot, generation));
+        }
+    }
+}
+
+#[cfg(all(test, not(membudget_loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+
+    #[test]
+    fn locate_covers_buckets_without_gaps() {
+        assert_eq!(locate(0), (0, 0));
+        assert_eq!(locate(31), (0, 31));
+        assert_eq!(locate(32), (1, 0));
+        assert_eq!(locate(95), (1, 63));
+        assert_eq!(locate(96), (2, 0));
+        let (b, o) = locate(MAX_SLOTS - 1);
+        assert!(b < BUCKETS && o < bucket_len(b));
+    }
+
+    #[test]
+    fn insert_get_remove_and_stale_ids() {
+        let r = Registry::new(3);
+        let a = r.insert(String::from("a")).unwrap();
+        let b = r.insert(String::from("b")).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(&*r.get(a).unwrap(), "a");
+        assert_eq!(r.remove(a).unwrap().as_deref(), Some("a"));
+        assert_eq!(r.get(a).err(), Some(Lookup::Stale));
+        assert_eq!(
+            r.remove(a).err(),
+            Some(Lookup::Stale),
+            "second remove is refused"
+        );
+        // The slot is reused with a new generation; the old id stays dead.
+        let c = r.insert(String::from("c")).unwrap();
+        assert_eq!(c & INDEX_MASK, a & INDEX_MASK);
+        assert_ne!(c, a);
+        assert_eq!(r.get(a).err(), Some(Lookup::Stale));
+        assert_eq!(&*r.get(c).unwrap(), "c");
+        assert_eq!(&*r.get(b).unwrap(), "b");
+    }
+
+    #[test]
+    fn forged_ids_are_refused() {
+        let r: Registry<u32> = Registry::new(2);
+        let other: Registry<u32> = Registry::new(5);
+        let id = r.insert(7).unwrap();
+        let foreign = other.insert(7).unwrap();
+        for bad in [
+            0,
+            u64::MAX,
+            1,
+            foreign,
+            id ^ (1 << 40),
+            id + 1,
+            (2 << 28) | INDEX_MASK,
+        ] {
+            assert!(r.get(bad).is_err(), "{bad:#x}");
+            assert!(r.remove(bad).is_err(), "{bad:#x}");
+        }
+        assert_eq!(r.get(foreign).err(), Some(Lookup::Foreign));
+        assert_eq!(*r.get(id).unwrap(), 7);
+    }
+
+    #[test]
+    fn value_outlives_remove_while_guarded() {
+        struct Tracked(Arc<AtomicUsize>);
+        impl Drop for Tracked {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let drops = Arc::new(AtomicUsize::new(0));
+        let r = Registry::new(1);
+        let id = r.insert(Tracked(drops.clone())).map_err(|_| ()).unwrap();
+        let g = r.get(id).unwrap();
+        assert!(r.remove(id).unwrap().is_none(), "deferred to the guard");
+        assert!(r.get(id).is_err());
+        assert_eq!(drops.load(Ordering::Relaxed), 0);
+        drop(g);
+        assert_eq!(drops.load(Ordering::Relaxed), 1);
+        // Dropping the registry drops what is still live.
+        r.insert(Tracked(drops.clone())).map_err(|_| ()).unwrap();
+        drop(r);
+        assert_eq!(drops.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn many_slots_across_buckets_and_threads() {
+        let r = Arc::new(Registry::new(4));
+        let n = if cfg!(miri) { 50 } else { 5_000 };
+        let hs: Vec<_> = (0..4)
+            .map(|t| {
+                let r = r.clone();
+                std::thread::spawn(move || {
+                    let ids: Vec<u64> = (0..n).map(|i| r.insert(t * n + i).unwrap()).collect();
+                    for (i, id) in ids.iter().enumerate() {
+                        assert_eq!(*r.get(*id).unwrap(), t * n + i as u64);
+                    }
+                    for id in &ids {
+                        assert!(r.remove(*id).unwrap().is_some());
+                        assert!(r.remove(*id).is_err());
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+    }
+}

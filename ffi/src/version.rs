@@ -1,0 +1,12 @@
+//! The ABI version.
+
+/// The ABI version this library implements: `major << 16 | minor`. A host built against
+/// major `M` works with any library of major `M` and a minor at least its own.
+pub const MB_ABI_VERSION: i32 = 1 << 16;
+
+/// Returns `MB_ABI_VERSION`. The one function whose result is not a status: it is always
+/// positive, so it cannot be mistaken for an error. Never blocks.
+#[no_mangle]
+pub extern "C" fn mb_abi_version() -> i32 {
+    MB_ABI_VERSION
+}
