@@ -1,4 +1,4 @@
-//! Errors of the page source, of segment accesses and of the `MemoryManager`.
+//! Errors of the page source, of segment accesses and of the [`MemoryManager`](crate::MemoryManager).
 
 use crate::OwnerId;
 use membudget_allocator::{Category, QuotaExceeded};
@@ -57,7 +57,7 @@ pub enum SegmentError {
     },
 }
 
-/// A fraction passed to the `MemoryManager` was outside `(0, 1]`.
+/// A fraction passed to the [`MemoryManager`](crate::MemoryManager) was outside `(0, 1]`.
 #[derive(Clone, Copy, Debug, PartialEq, Error)]
 #[error("The fraction of memory to allocate should be within (0, 1], was: {fraction}")]
 pub struct InvalidFraction {
@@ -65,7 +65,7 @@ pub struct InvalidFraction {
     pub fraction: f64,
 }
 
-/// A `MemoryManager` request for pages or bytes was refused; nothing was
+/// A [`MemoryManager`](crate::MemoryManager) request for pages or bytes was refused; nothing was
 /// allocated.
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -81,7 +81,7 @@ pub enum MemoryAllocationError {
     /// More pages were requested than the manager has in total.
     #[error(
         "Cannot allocate more segments {requested} than the max number {max} for owner {owner}. \
-         Increase 'taskmanager.memory.managed.size' (or .fraction)."
+         Increase 'taskmanager.memory.managed.fraction' (or 'taskmanager.memory.managed.size')."
     )]
     TooManyPages {
         /// Who asked.
@@ -95,7 +95,7 @@ pub enum MemoryAllocationError {
     #[error(
         "Could not allocate {requested} pages for owner {owner}: only {available_pages} pages \
          ({available} bytes) of {total} bytes of managed memory are available. \
-         Increase 'taskmanager.memory.managed.size' (or .fraction), or release memory first."
+         Increase 'taskmanager.memory.managed.fraction' (or 'taskmanager.memory.managed.size'), or release memory first."
     )]
     InsufficientPages {
         /// Who asked.
@@ -112,12 +112,34 @@ pub enum MemoryAllocationError {
     /// Not enough managed memory is left for a byte reservation.
     #[error(
         "Could not reserve {requested} bytes of managed memory for owner {owner}: only {available} \
-         of {total} bytes are remaining. Increase 'taskmanager.memory.managed.size' \
-         (or .fraction), or release memory first."
+         of {total} bytes are remaining. Increase 'taskmanager.memory.managed.fraction' \
+         (or 'taskmanager.memory.managed.size'), or release memory first."
     )]
     InsufficientBytes {
         /// Who asked.
         owner: OwnerId,
+        /// Bytes requested.
+        requested: u64,
+        /// Bytes that were available.
+        available: u64,
+        /// The manager's total bytes.
+        total: u64,
+    },
+    /// The manager was shut down before a shared resource was created.
+    #[error("The memory manager has been shut down; the shared memory resource '{kind}' cannot be created.")]
+    ShutDownShared {
+        /// The resource type string.
+        kind: String,
+    },
+    /// Not enough managed memory is left for a shared resource.
+    #[error(
+        "Could not reserve {requested} bytes of managed memory for the shared resource '{kind}': \
+         only {available} of {total} bytes are remaining. Increase \
+         'taskmanager.memory.managed.fraction' (or 'taskmanager.memory.managed.size'), or lower the resource's fraction."
+    )]
+    InsufficientShared {
+        /// The resource type string.
+        kind: String,
         /// Bytes requested.
         requested: u64,
         /// Bytes that were available.

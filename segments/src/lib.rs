@@ -1,5 +1,5 @@
 //! Off-heap memory pages for membudget: [`MemorySegment`], the chunked mmap [`PageSource`] and
-//! the `MemoryManager` that hands managed memory to owners.
+//! the [`MemoryManager`] that hands managed memory to owners.
 //!
 //! ```text
 //!  Budget (category quota) ◄── charge/credit per page ── PageSource ── chunks (mmap, 4 MiB)
@@ -14,7 +14,7 @@
 //! [`SharedBudget`](membudget_allocator::SharedBudget) (`network` for the buffer pool, `managed`
 //! for the manager). A segment owns its page: dropping it returns the page and credits the
 //! budget, so a page can never be used after it went back (use-after-free is impossible in safe
-//! code). The `MemoryManager` adds Flink's managed-memory rules on top: a fixed total, pages and
+//! code). The [`MemoryManager`] adds Flink's managed-memory rules on top: a fixed total, pages and
 //! byte reservations per owner, all-or-nothing allocation, shared resources and leak reports.
 //!
 //! ```
@@ -30,20 +30,45 @@
 //! assert_eq!(budget.used(Category::Network), 0);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Managed memory per owner:
+//!
+//! ```
+//! use membudget_allocator::{Budget, Category, Quotas, SharedBudget};
+//! use membudget_segments::{MemoryManager, OwnerId};
+//!
+//! let budget = SharedBudget::from(Budget::new(Quotas::unlimited().with(Category::Managed, 1 << 20)));
+//! let mm = MemoryManager::new(1 << 20, 32 * 1024, budget.clone())?;
+//! let owner = OwnerId(1);
+//! let mut pages = mm.allocate_pages(owner, 4)?;
+//! pages[0].put_u64_be(0, 7);
+//! mm.reserve_memory(owner, 1000)?;
+//! assert_eq!(budget.used(Category::Managed), 4 * 32 * 1024 + 1000);
+//! mm.release_many(pages);
+//! mm.release_all_memory(owner);
+//! assert!(mm.verify_empty());
+//! assert_eq!(budget.used(Category::Managed), 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod accessors;
 mod bulk;
+mod capacity;
 mod error;
+mod manager;
 mod owner;
 mod page_source;
 mod segment;
+mod shared_resource;
 mod sys;
 
 pub use error::{InvalidFraction, MemoryAllocationError, SegmentError, SharedResourceError};
+pub use manager::{MemoryManager, OwnerUsage};
 pub use owner::OwnerId;
 pub use page_source::{
     PageSource, PageSourceConfig, DEFAULT_CHUNK_SIZE, DEFAULT_PAGE_SIZE, DEFAULT_RETAIN_BYTES,
     MIN_PAGE_SIZE,
 };
 pub use segment::MemorySegment;
+pub use shared_resource::SharedResourceLease;

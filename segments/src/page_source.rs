@@ -196,7 +196,6 @@ impl PageSource {
     }
 
     /// Takes `n` pages whose drop also calls `hook` (used by the `MemoryManager`).
-    #[allow(dead_code)] // until the manager lands
     pub(crate) fn take_many_hooked(
         &self,
         n: usize,

@@ -6,7 +6,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 /// Called when a page handed out with a hook is dropped (after the page is back in its source
-/// and the budget credited). The `MemoryManager` uses it for its per-owner accounting.
+/// and the budget credited). The [`MemoryManager`](crate::MemoryManager) uses it for its per-owner accounting.
 pub(crate) trait PageHook: Send + Sync {
     /// One page of `bytes` bytes was returned.
     fn page_returned(&self, bytes: usize);
@@ -23,7 +23,7 @@ enum Origin {
 }
 
 /// An owned region of memory — normally one page from a [`PageSource`](crate::PageSource) or
-/// the `MemoryManager` — with bounds-checked typed access.
+/// the [`MemoryManager`](crate::MemoryManager) — with bounds-checked typed access.
 ///
 /// A segment is `Send` and `Sync` but not `Clone`: it is the only handle to its page, reads take
 /// `&self` and writes `&mut self`, so no page can be reached after it was returned. Dropping the

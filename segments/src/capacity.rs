@@ -1,0 +1,62 @@
+//! `Capacity`: the manager's own byte budget (Flink's `UnsafeMemoryBudget`), lock-free.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Bytes of managed memory left to hand out. Pages, byte reservations and shared resources all
+/// take from it; every taken byte is given back exactly once.
+#[derive(Debug)]
+pub(crate) struct Capacity {
+    total: u64,
+    available: AtomicU64,
+}
+
+impl Capacity {
+    pub(crate) fn new(total: u64) -> Capacity {
+        Capacity {
+            total,
+            available: AtomicU64::new(total),
+        }
+    }
+
+    /// Takes `bytes` if that many are available; else returns what was available.
+    #[inline]
+    pub(crate) fn try_take(&self, bytes: u64) -> Result<(), u64> {
+        // Relaxed: the counter publishes no other memory; each RMW sees the latest value.
+        let mut cur = self.available.load(Ordering::Relaxed);
+        loop {
+            if cur < bytes {
+                return Err(cur);
+            }
+            match self.available.compare_exchange_weak(
+                cur,
+                cur - bytes,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Gives back `bytes` taken earlier.
+    #[inline]
+    pub(crate) fn give(&self, bytes: u64) {
+        let before = self.available.fetch_add(bytes, Ordering::Relaxed);
+        debug_assert!(
+            before + bytes <= self.total,
+            "managed memory given back twice: {before} + {bytes} > {}",
+            self.total
+        );
+    }
+
+    #[inline]
+    pub(crate) fn available(&self) -> u64 {
+        self.available.load(Ordering::Relaxed)
+    }
+
+    #[inline]
+    pub(crate) fn total(&self) -> u64 {
+        self.total
+    }
+}

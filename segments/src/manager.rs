@@ -1,0 +1,507 @@
+//! `MemoryManager`: managed memory of one worker, handed to owners as pages and byte
+//! reservations.
+
+use crate::capacity::Capacity;
+use crate::page_source::{validate_page_size, DEFAULT_CHUNK_SIZE};
+use crate::segment::PageHook;
+use crate::shared_resource::SharedSlot;
+use crate::{
+    InvalidFraction, MemoryAllocationError, MemorySegment, OwnerId, PageSource, PageSourceConfig,
+    SegmentError,
+};
+use log::warn;
+use membudget_allocator::{Category, SharedBudget};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Pages one owner holds; every page it was given carries an `Arc` of this as its drop hook.
+struct PageAccount {
+    pages: AtomicU64,
+    capacity: Arc<Capacity>,
+}
+
+impl PageHook for PageAccount {
+    #[inline]
+    fn page_returned(&self, bytes: usize) {
+        self.pages.fetch_sub(1, Ordering::Relaxed);
+        self.capacity.give(bytes as u64);
+    }
+}
+
+#[derive(Default)]
+struct Owners {
+    pages: HashMap<OwnerId, Arc<PageAccount>>,
+    bytes: HashMap<OwnerId, u64>,
+}
+
+/// What one owner holds (see [`MemoryManager::owner_usage`] and [`MemoryManager::release_owner`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OwnerUsage {
+    /// The owner.
+    pub owner: OwnerId,
+    /// Pages given to the owner whose segments are still alive.
+    pub pages: u64,
+    /// Bytes of the live pages.
+    pub page_bytes: u64,
+    /// Bytes reserved with [`MemoryManager::reserve_memory`] and not released.
+    pub reserved_bytes: u64,
+}
+
+pub(crate) struct ManagerInner {
+    pub(crate) source: PageSource,
+    pub(crate) capacity: Arc<Capacity>,
+    page_size: usize,
+    total_pages: u64,
+    owners: Mutex<Owners>,
+    pub(crate) shared: Mutex<HashMap<String, SharedSlot>>,
+    shut_down: AtomicBool,
+}
+
+/// The managed memory of one worker (Flink's `MemoryManager`): a fixed number of bytes handed
+/// to owners (tasks, operators) as fixed-size pages or as byte reservations, all charged to the
+/// `managed` category of a budget.
+///
+/// Rules (after Flink):
+/// - [`allocate_pages`](Self::allocate_pages) gives all requested pages or none.
+/// - Pages and reservations share one total: [`available_memory`](Self::available_memory)
+///   drops by either.
+/// - A page is returned by dropping its [`MemorySegment`] (or by [`release`](Self::release),
+///   which is the same); it credits the manager, the budget and its owner exactly once.
+/// - [`release_all`](Self::release_all) forgets an owner's pages. Safe Rust cannot free memory a
+///   live segment still points to, so pages the owner has already returned were credited when
+///   they were dropped, and pages still alive are reported as a leak (a `log` warning with the
+///   owner and amounts) and credited when their segments are dropped — never twice, never lost.
+///   Dropping such a segment later is harmless.
+/// - [`shutdown`](Self::shutdown) refuses further requests and releases all reservations;
+///   [`verify_empty`](Self::verify_empty) is true once every byte is back.
+///
+/// `MemoryManager` is `Send + Sync`; allocation and release may happen on any thread. Cloning
+/// gives another handle to the same manager.
+///
+/// # Examples
+/// ```
+/// use membudget_allocator::SharedBudget;
+/// use membudget_segments::{MemoryManager, OwnerId};
+///
+/// let mm = MemoryManager::new(1 << 20, 32 * 1024, SharedBudget::from(membudget_allocator::Budget::unlimited()))?;
+/// let pages = mm.allocate_pages(OwnerId(1), 8)?;
+/// mm.reserve_memory(OwnerId(2), 100_000)?;
+/// assert_eq!(mm.available_memory(), (1 << 20) - 8 * 32 * 1024 - 100_000);
+/// assert!(mm.allocate_pages(OwnerId(3), 32).is_err()); // all or nothing
+/// drop(pages);
+/// mm.release_all_memory(OwnerId(2));
+/// assert!(mm.verify_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct MemoryManager {
+    pub(crate) inner: Arc<ManagerInner>,
+}
+
+impl MemoryManager {
+    /// A manager of `total_bytes` bytes in pages of `page_size` bytes, charging
+    /// `Category::Managed` of `budget`. `total_bytes / page_size` pages can be allocated.
+    ///
+    /// # Errors
+    /// [`SegmentError::InvalidConfig`] if `page_size` is not a power of two of at least 4 KiB.
+    pub fn new(
+        total_bytes: u64,
+        page_size: usize,
+        budget: SharedBudget,
+    ) -> Result<MemoryManager, SegmentError> {
+        validate_page_size(page_size)?;
+        let mut config = PageSourceConfig::new(page_size, Category::Managed, budget);
+        let total_rounded = usize::try_from(total_bytes)
+            .unwrap_or(usize::MAX)
+            .max(page_size);
+        config.chunk_size = total_rounded.min(DEFAULT_CHUNK_SIZE);
+        MemoryManager::with_source_config(total_bytes, config)
+    }
+
+    /// A manager of `total_bytes` bytes whose pages come from a page source with `config`
+    /// (to choose chunk size, idle high-water mark and huge pages).
+    ///
+    /// # Errors
+    /// As [`PageSource::new`].
+    pub fn with_source_config(
+        total_bytes: u64,
+        config: PageSourceConfig,
+    ) -> Result<MemoryManager, SegmentError> {
+        let source = PageSource::new(config)?;
+        let page_size = source.page_size();
+        Ok(MemoryManager {
+            inner: Arc::new(ManagerInner {
+                capacity: Arc::new(Capacity::new(total_bytes)),
+                page_size,
+                total_pages: total_bytes / page_size as u64,
+                source,
+                owners: Mutex::new(Owners::default()),
+                shared: Mutex::new(HashMap::new()),
+                shut_down: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// Allocates `n` pages for `owner`, all or nothing.
+    ///
+    /// # Errors
+    /// - [`MemoryAllocationError::ShutDown`] after [`shutdown`](Self::shutdown);
+    /// - [`MemoryAllocationError::TooManyPages`] if `n` exceeds the total number of pages;
+    /// - [`MemoryAllocationError::InsufficientPages`] if fewer than `n` pages are available;
+    /// - [`MemoryAllocationError::Source`] if the budget's `managed` quota or the OS refuses.
+    ///
+    /// Nothing is allocated when an error is returned.
+    pub fn allocate_pages(
+        &self,
+        owner: impl Into<OwnerId>,
+        n: usize,
+    ) -> Result<Vec<MemorySegment>, MemoryAllocationError> {
+        let owner = owner.into();
+        let inner = &*self.inner;
+        if inner.shut_down.load(Ordering::Acquire) {
+            return Err(MemoryAllocationError::ShutDown { owner });
+        }
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let requested = n as u64;
+        if requested > inner.total_pages {
+            return Err(MemoryAllocationError::TooManyPages {
+                owner,
+                requested,
+                max: inner.total_pages,
+            });
+        }
+        let bytes = requested * inner.page_size as u64;
+        if let Err(available) = inner.capacity.try_take(bytes) {
+            return Err(MemoryAllocationError::InsufficientPages {
+                owner,
+                requested,
+                available_pages: available / inner.page_size as u64,
+                available,
+                total: inner.capacity.total(),
+            });
+        }
+        let account = inner.page_account(owner);
+        // Counted before the segments exist, so a concurrent `owner_usage` never sees fewer.
+        account.pages.fetch_add(requested, Ordering::Relaxed);
+        let hook: Arc<dyn PageHook> = account.clone();
+        match inner.source.take_many_hooked(n, &hook) {
+            Ok(pages) => Ok(pages),
+            Err(e) => {
+                account.pages.fetch_sub(requested, Ordering::Relaxed);
+                inner.capacity.give(bytes);
+                Err(MemoryAllocationError::Source(e))
+            }
+        }
+    }
+
+    /// Returns one page (the same as dropping it). A segment that is not this manager's is
+    /// simply dropped and returns to its own source.
+    pub fn release(&self, segment: MemorySegment) {
+        drop(segment);
+    }
+
+    /// Returns pages (the same as dropping them).
+    pub fn release_many(&self, segments: impl IntoIterator<Item = MemorySegment>) {
+        segments.into_iter().for_each(drop);
+    }
+
+    /// Forgets the pages of `owner` and returns how many of its pages are still alive.
+    ///
+    /// Pages the owner already dropped were credited then. Live pages cannot be freed under a
+    /// segment that still points to them: they are reported with a warning and are credited,
+    /// once, when their segments are dropped. Calling this again, or for an unknown owner, does
+    /// nothing and returns 0.
+    pub fn release_all(&self, owner: impl Into<OwnerId>) -> u64 {
+        let owner = owner.into();
+        let account = self.inner.owners().pages.remove(&owner);
+        let alive = account.map_or(0, |a| a.pages.load(Ordering::Relaxed));
+        if alive > 0 {
+            warn!(
+                "Owner {owner} released its managed memory while {alive} pages ({} bytes) are \
+                 still held by live segments; they return when dropped. This usually indicates \
+                 a memory leak.",
+                alive * self.inner.page_size as u64
+            );
+        }
+        alive
+    }
+
+    /// Reserves `bytes` of managed memory for `owner`, for consumers that allocate memory
+    /// themselves (like RocksDB). Reserving 0 bytes does nothing.
+    ///
+    /// # Errors
+    /// [`MemoryAllocationError::ShutDown`], [`MemoryAllocationError::InsufficientBytes`], or
+    /// [`MemoryAllocationError::Source`] if the budget's `managed` quota refuses; nothing is
+    /// reserved then.
+    pub fn reserve_memory(
+        &self,
+        owner: impl Into<OwnerId>,
+        bytes: u64,
+    ) -> Result<(), MemoryAllocationError> {
+        let owner = owner.into();
+        let inner = &*self.inner;
+        if inner.shut_down.load(Ordering::Acquire) {
+            return Err(MemoryAllocationError::ShutDown { owner });
+        }
+        if bytes == 0 {
+            return Ok(());
+        }
+        inner
+            .take_bytes(bytes)
+            .map_err(|e| e.for_owner(owner, bytes, inner.capacity.total()))?;
+        *inner.owners().bytes.entry(owner).or_insert(0) += bytes;
+        Ok(())
+    }
+
+    /// Releases `bytes` reserved by `owner`. Releasing more than the owner holds releases what
+    /// it holds and logs a warning.
+    pub fn release_memory(&self, owner: impl Into<OwnerId>, bytes: u64) {
+        let owner = owner.into();
+        if bytes == 0 {
+            return;
+        }
+        let released = {
+            let mut owners = self.inner.owners();
+            let held = owners.bytes.get(&owner).copied().unwrap_or(0);
+            if held < bytes {
+                warn!(
+                    "Trying to release more memory {bytes} than it was reserved {held} so far \
+                     for the owner {owner}"
+                );
+            }
+            let released = held.min(bytes);
+            if held - released == 0 {
+                owners.bytes.remove(&owner);
+            } else {
+                owners.bytes.insert(owner, held - released);
+            }
+            released
+        };
+        self.inner.give_bytes(released);
+    }
+
+    /// Releases every byte `owner` reserved; returns how many.
+    pub fn release_all_memory(&self, owner: impl Into<OwnerId>) -> u64 {
+        let owner = owner.into();
+        let released = self.inner.owners().bytes.remove(&owner).unwrap_or(0);
+        self.inner.give_bytes(released);
+        released
+    }
+
+    /// Releases everything of `owner` — reservations now, pages as in
+    /// [`release_all`](Self::release_all) — and reports what it still held. Logs one warning
+    /// with the amounts if pages were still alive or bytes still reserved (a leak: the owner
+    /// should have given them back itself).
+    pub fn release_owner(&self, owner: impl Into<OwnerId>) -> OwnerUsage {
+        let owner = owner.into();
+        let (account, reserved) = {
+            let mut owners = self.inner.owners();
+            (owners.pages.remove(&owner), owners.bytes.remove(&owner))
+        };
+        let reserved = reserved.unwrap_or(0);
+        self.inner.give_bytes(reserved);
+        let pages = account.map_or(0, |a| a.pages.load(Ordering::Relaxed));
+        let usage = OwnerUsage {
+            owner,
+            pages,
+            page_bytes: pages * self.inner.page_size as u64,
+            reserved_bytes: reserved,
+        };
+        if pages > 0 || reserved > 0 {
+            warn!(
+                "Not all managed memory of owner {owner} was freed: {pages} pages ({} bytes) \
+                 still held by live segments (returned when dropped) and {reserved} reserved \
+                 bytes (released now). This usually indicates a memory leak.",
+                usage.page_bytes
+            );
+        }
+        usage
+    }
+
+    /// What `owner` holds now.
+    pub fn owner_usage(&self, owner: impl Into<OwnerId>) -> OwnerUsage {
+        let owner = owner.into();
+        let owners = self.inner.owners();
+        let pages = owners
+            .pages
+            .get(&owner)
+            .map_or(0, |a| a.pages.load(Ordering::Relaxed));
+        OwnerUsage {
+            owner,
+            pages,
+            page_bytes: pages * self.inner.page_size as u64,
+            reserved_bytes: owners.bytes.get(&owner).copied().unwrap_or(0),
+        }
+    }
+
+    /// Bytes of managed memory `fraction` of the total amounts to (rounded down).
+    ///
+    /// # Errors
+    /// [`InvalidFraction`] unless `0 < fraction <= 1`.
+    pub fn compute_memory_size(&self, fraction: f64) -> Result<u64, InvalidFraction> {
+        validate_fraction(fraction)?;
+        Ok((self.inner.capacity.total() as f64 * fraction).floor() as u64)
+    }
+
+    /// Pages `fraction` of all pages amounts to (rounded down).
+    ///
+    /// # Errors
+    /// [`InvalidFraction`] unless `0 < fraction <= 1`.
+    pub fn compute_number_of_pages(&self, fraction: f64) -> Result<u64, InvalidFraction> {
+        validate_fraction(fraction)?;
+        Ok((self.inner.total_pages as f64 * fraction).floor() as u64)
+    }
+
+    /// Bytes not handed out (as pages, reservations or shared resources).
+    pub fn available_memory(&self) -> u64 {
+        self.inner.capacity.available()
+    }
+
+    /// Total bytes of managed memory.
+    pub fn total_memory(&self) -> u64 {
+        self.inner.capacity.total()
+    }
+
+    /// Bytes per page.
+    pub fn page_size(&self) -> usize {
+        self.inner.page_size
+    }
+
+    /// Total number of pages (`total_memory / page_size`).
+    pub fn total_pages(&self) -> u64 {
+        self.inner.total_pages
+    }
+
+    /// The page source pages come from (for its statistics).
+    pub fn page_source(&self) -> &PageSource {
+        &self.inner.source
+    }
+
+    /// Refuses all further requests and releases every byte reservation. Idempotent.
+    ///
+    /// Live pages stay valid and are credited when dropped (the page source outlives them);
+    /// shared resources release their memory when their last lease closes.
+    pub fn shutdown(&self) {
+        if self.inner.shut_down.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let owners = std::mem::take(&mut *self.inner.owners());
+        let reserved: u64 = owners.bytes.values().sum();
+        self.inner.give_bytes(reserved);
+        let pages: u64 = owners
+            .pages
+            .values()
+            .map(|a| a.pages.load(Ordering::Relaxed))
+            .sum();
+        if pages > 0 || reserved > 0 {
+            warn!(
+                "Memory manager shut down while {pages} pages ({} bytes) were still held by live \
+                 segments (returned when dropped) and {reserved} bytes were reserved (released \
+                 now). This usually indicates a memory leak.",
+                pages * self.inner.page_size as u64
+            );
+        }
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) was called.
+    pub fn is_shutdown(&self) -> bool {
+        self.inner.shut_down.load(Ordering::Acquire)
+    }
+
+    /// Whether every byte is back (nothing allocated, reserved or shared), i.e. the whole
+    /// total could be reserved now.
+    pub fn verify_empty(&self) -> bool {
+        self.inner.capacity.available() == self.inner.capacity.total()
+    }
+}
+
+impl core::fmt::Debug for MemoryManager {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MemoryManager")
+            .field("total", &self.total_memory())
+            .field("available", &self.available_memory())
+            .field("page_size", &self.page_size())
+            .field("shut_down", &self.is_shutdown())
+            .finish()
+    }
+}
+
+/// Why [`ManagerInner::take_bytes`] failed, before the owner is known.
+pub(crate) enum TakeError {
+    Capacity { available: u64 },
+    Budget(SegmentError),
+}
+
+impl TakeError {
+    fn for_owner(self, owner: OwnerId, requested: u64, total: u64) -> MemoryAllocationError {
+        match self {
+            TakeError::Capacity { available } => MemoryAllocationError::InsufficientBytes {
+                owner,
+                requested,
+                available,
+                total,
+            },
+            TakeError::Budget(e) => MemoryAllocationError::Source(e),
+        }
+    }
+}
+
+impl ManagerInner {
+    fn owners(&self) -> MutexGuard<'_, Owners> {
+        // The maps stay consistent across a panic (every update is a single insert/remove).
+        self.owners.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn page_account(&self, owner: OwnerId) -> Arc<PageAccount> {
+        self.owners()
+            .pages
+            .entry(owner)
+            .or_insert_with(|| {
+                Arc::new(PageAccount {
+                    pages: AtomicU64::new(0),
+                    capacity: self.capacity.clone(),
+                })
+            })
+            .clone()
+    }
+
+    /// Takes `bytes` from the capacity and charges them to the budget, or neither.
+    pub(crate) fn take_bytes(&self, bytes: u64) -> Result<(), TakeError> {
+        self.capacity
+            .try_take(bytes)
+            .map_err(|available| TakeError::Capacity { available })?;
+        let budget = self.source.budget();
+        if let Err(e) = budget.try_charge(self.source.category(), bytes) {
+            self.capacity.give(bytes);
+            return Err(TakeError::Budget(SegmentError::Quota(e)));
+        }
+        Ok(())
+    }
+
+    /// Gives back `bytes` taken by [`take_bytes`](Self::take_bytes).
+    pub(crate) fn give_bytes(&self, bytes: u64) {
+        if bytes > 0 {
+            // Budget first, so a racing request that passes the capacity check also finds the
+            // budget credited.
+            self.source.budget().release(self.source.category(), bytes);
+            self.capacity.give(bytes);
+        }
+    }
+
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shut_down.load(Ordering::Acquire)
+    }
+}
+
+/// `Ok` if `0 < fraction <= 1` (NaN is rejected).
+pub(crate) fn validate_fraction(fraction: f64) -> Result<(), InvalidFraction> {
+    if fraction > 0.0 && fraction <= 1.0 {
+        Ok(())
+    } else {
+        Err(InvalidFraction { fraction })
+    }
+}

@@ -1,0 +1,218 @@
+//! Shared memory resources: one per type string, created once from a fraction of managed
+//! memory, lease-counted, freed when the last lease closes.
+
+use crate::manager::{validate_fraction, ManagerInner, TakeError};
+use crate::{MemoryAllocationError, MemoryManager, SharedResourceError};
+use std::any::Any;
+use std::sync::Arc;
+
+/// A shared resource in the manager's table.
+pub(crate) struct SharedSlot {
+    resource: Arc<dyn Any + Send + Sync>,
+    type_name: &'static str,
+    leases: usize,
+    bytes: u64,
+}
+
+/// A lease on a shared memory resource (Flink's `OpaqueMemoryResource`). Dereferences to the
+/// resource. Closing (or dropping) the last lease of a type drops the resource and releases its
+/// managed memory — the memory is released even if dropping the resource panics. A lease closes
+/// once: [`close`](Self::close) consumes it.
+pub struct SharedResourceLease<T: Send + Sync + 'static> {
+    resource: Option<Arc<T>>,
+    kind: String,
+    bytes: u64,
+    manager: Arc<ManagerInner>,
+}
+
+impl<T: Send + Sync + 'static> SharedResourceLease<T> {
+    /// The resource type string.
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// Bytes of managed memory the resource was given.
+    pub fn size(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Closes this lease; if it was the last, drops the resource and releases its memory.
+    pub fn close(mut self) {
+        self.close_inner();
+    }
+
+    fn close_inner(&mut self) {
+        let Some(mine) = self.resource.take() else {
+            return;
+        };
+        let last = {
+            let mut table = self.manager.shared_table();
+            match table.get_mut(&self.kind) {
+                Some(slot) if slot.leases > 1 => {
+                    slot.leases -= 1;
+                    None
+                }
+                Some(_) => table.remove(&self.kind),
+                None => None,
+            }
+        };
+        if let Some(slot) = last {
+            // Releases the memory when this scope ends, even if dropping the resource panics.
+            let _release = ReleaseOnDrop {
+                manager: &self.manager,
+                bytes: slot.bytes,
+            };
+            drop(mine);
+            drop(slot.resource);
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> core::ops::Deref for SharedResourceLease<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        self.resource
+            .as_deref()
+            .expect("a lease holds its resource until it is closed")
+    }
+}
+
+impl<T: Send + Sync + 'static> Drop for SharedResourceLease<T> {
+    fn drop(&mut self) {
+        self.close_inner();
+    }
+}
+
+impl<T: Send + Sync + 'static> core::fmt::Debug for SharedResourceLease<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SharedResourceLease")
+            .field("kind", &self.kind)
+            .field("bytes", &self.bytes)
+            .finish()
+    }
+}
+
+struct ReleaseOnDrop<'a> {
+    manager: &'a ManagerInner,
+    bytes: u64,
+}
+
+impl Drop for ReleaseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.manager.give_bytes(self.bytes);
+    }
+}
+
+impl ManagerInner {
+    fn shared_table(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, SharedSlot>> {
+        // The table is consistent across a panic: initializers run before anything is inserted.
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl MemoryManager {
+    /// Gets the shared resource of type string `kind`, creating it on first use with
+    /// `init(bytes)`, where `bytes` = [`compute_memory_size`](Self::compute_memory_size)
+    /// `(fraction)` is reserved for it. Every call returns a new lease; the resource and its
+    /// memory are released when the last lease closes. Later calls ignore `fraction` and `init`.
+    ///
+    /// # Errors
+    /// - [`SharedResourceError::Allocation`] if the manager is shut down, `fraction` is not in
+    ///   `(0, 1]`, or the memory cannot be reserved;
+    /// - [`SharedResourceError::Init`] if `init` fails (its reservation is undone);
+    /// - [`SharedResourceError::TypeMismatch`] if `kind` exists with another Rust type.
+    ///
+    /// # Examples
+    /// ```
+    /// use membudget_allocator::{Budget, SharedBudget};
+    /// use membudget_segments::MemoryManager;
+    ///
+    /// let mm = MemoryManager::new(1 << 20, 4096, SharedBudget::from(Budget::unlimited()))?;
+    /// let cache = |bytes: u64| Ok::<_, std::io::Error>(vec![0u8; bytes as usize]);
+    /// let a = mm.get_shared_memory_resource("rocksdb-cache", 0.5, cache)?;
+    /// let b = mm.get_shared_memory_resource("rocksdb-cache", 0.5, cache)?; // same resource
+    /// assert_eq!(a.len(), 1 << 19);
+    /// assert_eq!(mm.available_memory(), 1 << 19);
+    /// drop(a);
+    /// b.close();
+    /// assert!(mm.verify_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn get_shared_memory_resource<T, E, F>(
+        &self,
+        kind: &str,
+        fraction: f64,
+        init: F,
+    ) -> Result<SharedResourceLease<T>, SharedResourceError<E>>
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce(u64) -> Result<T, E>,
+    {
+        let inner = &self.inner;
+        let mut table = inner.shared_table();
+        if let Some(slot) = table.get_mut(kind) {
+            let resource = slot.resource.clone().downcast::<T>().map_err(|_| {
+                SharedResourceError::TypeMismatch {
+                    kind: kind.to_owned(),
+                    existing: slot.type_name,
+                    requested: std::any::type_name::<T>(),
+                }
+            })?;
+            slot.leases += 1;
+            return Ok(SharedResourceLease {
+                resource: Some(resource),
+                kind: kind.to_owned(),
+                bytes: slot.bytes,
+                manager: inner.clone(),
+            });
+        }
+        if inner.is_shut_down() {
+            return Err(MemoryAllocationError::ShutDownShared {
+                kind: kind.to_owned(),
+            }
+            .into());
+        }
+        validate_fraction(fraction).map_err(MemoryAllocationError::from)?;
+        let bytes = self
+            .compute_memory_size(fraction)
+            .map_err(MemoryAllocationError::from)?;
+        inner.take_bytes(bytes).map_err(|e| match e {
+            TakeError::Capacity { available } => MemoryAllocationError::InsufficientShared {
+                kind: kind.to_owned(),
+                requested: bytes,
+                available,
+                total: inner.capacity.total(),
+            },
+            TakeError::Budget(e) => MemoryAllocationError::Source(e),
+        })?;
+        // The table lock is held while `init` runs, so one resource per type is ever created.
+        let resource = match init(bytes) {
+            Ok(r) => Arc::new(r),
+            Err(source) => {
+                inner.give_bytes(bytes);
+                return Err(SharedResourceError::Init {
+                    kind: kind.to_owned(),
+                    source,
+                });
+            }
+        };
+        table.insert(
+            kind.to_owned(),
+            SharedSlot {
+                resource: resource.clone(),
+                type_name: std::any::type_name::<T>(),
+                leases: 1,
+                bytes,
+            },
+        );
+        Ok(SharedResourceLease {
+            resource: Some(resource),
+            kind: kind.to_owned(),
+            bytes,
+            manager: inner.clone(),
+        })
+    }
+}

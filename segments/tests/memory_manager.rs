@@ -1,0 +1,441 @@
+//! Behaviour of `MemoryManager` after Flink's `MemoryManagerTest`,
+//! `MemoryManagerSharedResourcesTest` and the issue's rules, with exact error texts.
+
+use membudget_allocator::{Budget, Category, Quotas, SharedBudget};
+use membudget_segments::{
+    MemoryAllocationError, MemoryManager, OwnerId, SegmentError, SharedResourceError,
+};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+const PAGE: usize = 4096;
+const PAGES: u64 = 16;
+const TOTAL: u64 = PAGES * PAGE as u64;
+
+/// Collects log warnings so tests can assert the leak reports.
+struct Capture(Mutex<Vec<String>>);
+
+static LOG: Capture = Capture(Mutex::new(Vec::new()));
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        if record.level() <= log::Level::Warn {
+            self.0.lock().unwrap().push(record.args().to_string());
+        }
+    }
+    fn flush(&self) {}
+}
+
+fn warnings_naming(owner: OwnerId) -> Vec<String> {
+    let _ = log::set_logger(&LOG);
+    log::set_max_level(log::LevelFilter::Warn);
+    let tag = format!("{owner}");
+    LOG.0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|m| m.contains(&tag))
+        .cloned()
+        .collect()
+}
+
+fn install_logger() {
+    let _ = log::set_logger(&LOG);
+    log::set_max_level(log::LevelFilter::Warn);
+}
+
+fn manager() -> (MemoryManager, SharedBudget) {
+    install_logger();
+    let budget = SharedBudget::from(Budget::new(
+        Quotas::unlimited().with(Category::Managed, TOTAL),
+    ));
+    (
+        MemoryManager::new(TOTAL, PAGE, budget.clone()).unwrap(),
+        budget,
+    )
+}
+
+#[test]
+fn allocate_and_drop_credits_everything() {
+    let (mm, budget) = manager();
+    let pages = mm.allocate_pages(OwnerId(1), 5).unwrap();
+    assert_eq!(pages.len(), 5);
+    assert!(pages.iter().all(|p| p.size() == PAGE));
+    assert_eq!(mm.available_memory(), TOTAL - 5 * PAGE as u64);
+    assert_eq!(budget.used(Category::Managed), 5 * PAGE as u64);
+    assert_eq!(mm.owner_usage(1).pages, 5);
+    drop(pages);
+    assert_eq!(mm.owner_usage(1).pages, 0);
+    assert!(mm.verify_empty());
+    assert_eq!(budget.used(Category::Managed), 0);
+}
+
+#[test]
+fn one_page_past_the_total_fails_and_allocates_nothing() {
+    let (mm, budget) = manager();
+    let e = mm
+        .allocate_pages(OwnerId(7), PAGES as usize + 1)
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Cannot allocate more segments 17 than the max number 16 for owner #7. \
+         Increase 'taskmanager.memory.managed.fraction' (or 'taskmanager.memory.managed.size')."
+    );
+    assert!(mm.verify_empty());
+
+    let held = mm.allocate_pages(OwnerId(7), 10).unwrap();
+    let e = mm.allocate_pages(OwnerId(8), 7).unwrap_err();
+    assert!(matches!(
+        e,
+        MemoryAllocationError::InsufficientPages {
+            requested: 7,
+            available_pages: 6,
+            ..
+        }
+    ));
+    assert_eq!(
+        e.to_string(),
+        "Could not allocate 7 pages for owner #8: only 6 pages (24576 bytes) of 65536 bytes of \
+         managed memory are available. Increase 'taskmanager.memory.managed.fraction' \
+         (or 'taskmanager.memory.managed.size'), or release memory first."
+    );
+    assert_eq!(
+        mm.available_memory(),
+        6 * PAGE as u64,
+        "nothing of the 7 was taken"
+    );
+    assert_eq!(budget.used(Category::Managed), 10 * PAGE as u64);
+    assert_eq!(mm.owner_usage(8).pages, 0);
+    let rest = mm.allocate_pages(OwnerId(8), 6).unwrap();
+    drop((held, rest));
+    assert!(mm.verify_empty());
+}
+
+#[test]
+fn zero_pages_is_empty() {
+    let (mm, _) = manager();
+    assert!(mm.allocate_pages(OwnerId(1), 0).unwrap().is_empty());
+    assert!(mm.verify_empty());
+}
+
+#[test]
+fn release_after_release_all_frees_each_page_once() {
+    let (mm, budget) = manager();
+    let owner = OwnerId(1001);
+    let mut pages = mm.allocate_pages(owner, 3).unwrap();
+    mm.release(pages.pop().unwrap());
+    assert_eq!(mm.available_memory(), TOTAL - 2 * PAGE as u64);
+    // The owner is released while two of its segments are still alive: they stay charged.
+    assert_eq!(mm.release_all(owner), 2);
+    assert_eq!(mm.available_memory(), TOTAL - 2 * PAGE as u64);
+    let w = warnings_naming(owner);
+    assert!(
+        w.iter()
+            .any(|m| m.contains("2 pages (8192 bytes)") && m.contains("memory leak")),
+        "{w:?}"
+    );
+    // Releasing them afterwards is harmless and credits each page exactly once.
+    mm.release(pages.pop().unwrap());
+    assert_eq!(mm.available_memory(), TOTAL - PAGE as u64);
+    mm.release_many(pages);
+    assert!(mm.verify_empty());
+    assert_eq!(budget.used(Category::Managed), 0);
+    // Releasing the owner again is a no-op.
+    assert_eq!(mm.release_all(owner), 0);
+    assert!(mm.verify_empty());
+}
+
+#[test]
+fn owner_release_frees_all_of_the_owner() {
+    let (mm, budget) = manager();
+    let a = OwnerId(2001);
+    let b = OwnerId(2002);
+    let pa = mm.allocate_pages(a, 4).unwrap();
+    let pb = mm.allocate_pages(b, 2).unwrap();
+    mm.reserve_memory(a, 1000).unwrap();
+    mm.reserve_memory(b, 500).unwrap();
+    drop(pa);
+    let usage = mm.release_owner(a);
+    assert_eq!((usage.pages, usage.reserved_bytes), (0, 1000));
+    assert!(
+        warnings_naming(a)
+            .iter()
+            .any(|m| m.contains("1000 reserved bytes")),
+        "the owner still held reserved bytes: a leak report"
+    );
+    assert_eq!(mm.owner_usage(a).reserved_bytes, 0);
+    assert_eq!(mm.available_memory(), TOTAL - 2 * PAGE as u64 - 500);
+    assert_eq!(mm.owner_usage(b).pages, 2, "other owners untouched");
+    drop(pb);
+    assert_eq!(mm.release_all_memory(b), 500);
+    assert!(mm.verify_empty());
+    assert_eq!(budget.used(Category::Managed), 0);
+}
+
+#[test]
+fn clean_owner_release_does_not_warn() {
+    let (mm, _) = manager();
+    let owner = OwnerId(2101);
+    drop(mm.allocate_pages(owner, 2).unwrap());
+    let usage = mm.release_owner(owner);
+    assert_eq!((usage.pages, usage.reserved_bytes), (0, 0));
+    assert!(warnings_naming(owner).is_empty());
+}
+
+#[test]
+fn reservations_share_the_budget_with_pages() {
+    let (mm, budget) = manager();
+    let owner = OwnerId(3);
+    mm.reserve_memory(owner, TOTAL - PAGE as u64).unwrap();
+    let last = mm.allocate_pages(owner, 1).unwrap();
+    assert_eq!(last.len(), 1);
+    let e = mm.allocate_pages(owner, 1).unwrap_err();
+    assert!(
+        matches!(e, MemoryAllocationError::InsufficientPages { .. }),
+        "{e}"
+    );
+    let e = mm.reserve_memory(OwnerId(4), 1).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Could not reserve 1 bytes of managed memory for owner #4: only 0 of 65536 bytes are \
+         remaining. Increase 'taskmanager.memory.managed.fraction' (or 'taskmanager.memory.managed.size'), or release \
+         memory first."
+    );
+    mm.release_memory(owner, 100);
+    assert_eq!(
+        mm.owner_usage(owner).reserved_bytes,
+        TOTAL - PAGE as u64 - 100
+    );
+    assert_eq!(budget.used(Category::Managed), TOTAL - 100);
+    assert_eq!(mm.release_all_memory(owner), TOTAL - PAGE as u64 - 100);
+    assert_eq!(mm.available_memory(), TOTAL - PAGE as u64);
+    drop(last);
+    assert!(mm.verify_empty());
+}
+
+#[test]
+fn over_release_is_clamped_with_a_warning() {
+    let (mm, budget) = manager();
+    let owner = OwnerId(4001);
+    mm.reserve_memory(owner, 300).unwrap();
+    mm.reserve_memory(owner, 0).unwrap();
+    mm.release_memory(owner, 1000);
+    assert!(mm.verify_empty());
+    assert_eq!(budget.used(Category::Managed), 0);
+    assert!(warnings_naming(owner)
+        .iter()
+        .any(|m| m == "Trying to release more memory 1000 than it was reserved 300 so far for the owner #4001"));
+    // Releasing for an owner that holds nothing changes nothing.
+    mm.release_memory(OwnerId(4002), 5);
+    assert!(mm.verify_empty());
+}
+
+#[test]
+fn budget_quota_below_the_manager_total_refuses_cleanly() {
+    install_logger();
+    let budget = SharedBudget::from(Budget::new(
+        Quotas::unlimited().with(Category::Managed, 2 * PAGE as u64),
+    ));
+    let mm = MemoryManager::new(TOTAL, PAGE, budget.clone()).unwrap();
+    let e = mm.allocate_pages(OwnerId(1), 3).unwrap_err();
+    assert!(
+        matches!(e, MemoryAllocationError::Source(SegmentError::Quota(_))),
+        "{e}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "Cannot reserve 12288 bytes of managed memory (used: 0, quota: 8192). \
+         Increase 'taskmanager.memory.managed.fraction' (or 'taskmanager.memory.managed.size')."
+    );
+    assert!(mm.verify_empty(), "the manager's capacity was rolled back");
+    assert_eq!(mm.owner_usage(1).pages, 0);
+    let e = mm.reserve_memory(OwnerId(1), 3 * PAGE as u64).unwrap_err();
+    assert!(matches!(e, MemoryAllocationError::Source(_)), "{e}");
+    assert!(mm.verify_empty());
+    assert_eq!(budget.used(Category::Managed), 0);
+}
+
+#[test]
+fn fractions_follow_flink_validation() {
+    let (mm, _) = manager();
+    for bad in [0.0, 1.1, -0.1, f64::NAN, f64::INFINITY] {
+        let e = mm.compute_memory_size(bad).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("The fraction of memory to allocate should be within (0, 1], was: {bad}")
+        );
+        assert!(mm.compute_number_of_pages(bad).is_err());
+    }
+    assert_eq!(mm.compute_memory_size(1.0).unwrap(), TOTAL);
+    assert_eq!(
+        mm.compute_memory_size(0.3).unwrap(),
+        (TOTAL as f64 * 0.3) as u64
+    );
+    assert_eq!(mm.compute_number_of_pages(1.0).unwrap(), PAGES);
+    assert_eq!(mm.compute_number_of_pages(0.3).unwrap(), 4);
+    assert_eq!(mm.compute_number_of_pages(0.01).unwrap(), 0);
+}
+
+#[test]
+fn shutdown_is_idempotent_and_refuses_requests() {
+    let (mm, budget) = manager();
+    let owner = OwnerId(5001);
+    let mut pages = mm.allocate_pages(owner, 2).unwrap();
+    mm.reserve_memory(owner, 123).unwrap();
+    mm.shutdown();
+    mm.shutdown();
+    assert!(mm.is_shutdown());
+    let e = mm.allocate_pages(owner, 1).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "The memory manager has been shut down; owner #5001 cannot allocate any more memory."
+    );
+    assert!(matches!(
+        mm.reserve_memory(owner, 1),
+        Err(MemoryAllocationError::ShutDown { .. })
+    ));
+    // Reservations were released; live pages stay valid until dropped.
+    assert_eq!(mm.available_memory(), TOTAL - 2 * PAGE as u64);
+    pages[1].put_u64_be(PAGE - 8, 9);
+    assert_eq!(pages[1].get_u64_be(PAGE - 8), 9);
+    assert!(!mm.verify_empty());
+    drop(pages);
+    assert!(mm.verify_empty());
+    assert_eq!(budget.used(Category::Managed), 0);
+    mm.release_memory(owner, 123); // after shutdown: nothing left, only a warning
+    assert!(mm.verify_empty());
+}
+
+#[test]
+fn invalid_page_size_is_rejected() {
+    let e = MemoryManager::new(TOTAL, 1000, SharedBudget::global()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Invalid page size ('taskmanager.memory.segment-size'): 1000. \
+         It must be a power of two of at least 4096 bytes."
+    );
+}
+
+#[test]
+fn manager_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<MemoryManager>();
+    check::<membudget_segments::MemorySegment>();
+}
+
+#[test]
+fn shared_resource_is_freed_after_the_last_lease() {
+    let (mm, budget) = manager();
+    let inits = AtomicUsize::new(0);
+    let init = |bytes: u64| {
+        inits.fetch_add(1, Ordering::SeqCst);
+        Ok::<_, String>(bytes)
+    };
+    let l1 = mm.get_shared_memory_resource("cache", 0.5, init).unwrap();
+    let l2 = mm.get_shared_memory_resource("cache", 0.9, init).unwrap();
+    assert_eq!(inits.load(Ordering::SeqCst), 1, "created once");
+    assert_eq!((*l1, *l2), (TOTAL / 2, TOTAL / 2));
+    assert_eq!(l2.size(), TOTAL / 2);
+    assert_eq!(mm.available_memory(), TOTAL / 2);
+    l1.close();
+    assert_eq!(mm.available_memory(), TOTAL / 2, "one lease still open");
+    drop(l2);
+    assert!(mm.verify_empty());
+    assert_eq!(budget.used(Category::Managed), 0);
+    // A new lease after the last one closed creates the resource again.
+    let l3 = mm.get_shared_memory_resource("cache", 0.25, init).unwrap();
+    assert_eq!(inits.load(Ordering::SeqCst), 2);
+    assert_eq!(*l3, TOTAL / 4);
+}
+
+#[test]
+fn shared_resource_init_failure_undoes_the_reservation() {
+    let (mm, _) = manager();
+    let e = mm
+        .get_shared_memory_resource::<u64, _, _>("rocksdb", 0.5, |_| Err("no native lib"))
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Could not initialize the shared memory resource 'rocksdb': no native lib"
+    );
+    assert!(mm.verify_empty());
+    let e = mm
+        .get_shared_memory_resource::<u64, String, _>("rocksdb", 0.0, Ok)
+        .unwrap_err();
+    assert!(matches!(e, SharedResourceError::Allocation(_)), "{e}");
+}
+
+#[test]
+fn shared_resource_type_mismatch_and_insufficient_memory() {
+    let (mm, _) = manager();
+    let _l = mm
+        .get_shared_memory_resource::<u64, String, _>("a", 0.75, Ok)
+        .unwrap();
+    let e = mm
+        .get_shared_memory_resource::<String, String, _>("a", 0.75, |_| Ok(String::new()))
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "The shared memory resource 'a' exists with type u64, but alloc::string::String was requested."
+    );
+    let e = mm
+        .get_shared_memory_resource::<u64, String, _>("b", 0.5, Ok)
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Could not reserve 32768 bytes of managed memory for the shared resource 'b': only 16384 \
+         of 65536 bytes are remaining. Increase 'taskmanager.memory.managed.fraction' (or 'taskmanager.memory.managed.size'), \
+         or lower the resource's fraction."
+    );
+}
+
+/// A resource whose close fails.
+struct FailsToClose;
+
+impl Drop for FailsToClose {
+    fn drop(&mut self) {
+        panic!("close failed");
+    }
+}
+
+#[test]
+fn shared_resource_memory_is_released_even_if_closing_fails() {
+    let (mm, budget) = manager();
+    let lease = mm
+        .get_shared_memory_resource::<FailsToClose, String, _>("bad", 0.5, |_| Ok(FailsToClose))
+        .unwrap();
+    let mm2 = mm.clone();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || lease.close()));
+    assert!(r.is_err(), "the close failure propagates");
+    assert!(mm2.verify_empty(), "but the memory was released");
+    assert_eq!(budget.used(Category::Managed), 0);
+    // The table is usable afterwards.
+    let again = mm
+        .get_shared_memory_resource::<u64, String, _>("bad", 0.5, Ok)
+        .unwrap();
+    drop(again);
+    assert!(mm.verify_empty());
+}
+
+#[test]
+fn shared_leases_across_threads() {
+    let (mm, _) = manager();
+    let mm = Arc::new(mm);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            let mm = mm.clone();
+            s.spawn(move || {
+                for _ in 0..50 {
+                    let l = mm
+                        .get_shared_memory_resource::<u64, String, _>("t", 0.5, Ok)
+                        .unwrap();
+                    assert_eq!(*l, TOTAL / 2);
+                }
+            });
+        }
+    });
+    assert!(mm.verify_empty());
+}
