@@ -1,0 +1,113 @@
+//! .NET `appsettings.json`: nested objects flattened with dots, as `Microsoft.Extensions.
+//! Configuration` flattens them (with `:` there; `:` inside a key is read as a separator too).
+//!
+//! ```json
+//! { "taskmanager": { "memory": { "process.size": "2g" } } }
+//! ```
+//! is `taskmanager.memory.process.size = 2g`. Numbers and booleans become their JSON text,
+//! `null` is skipped, arrays are flattened by index (`key.0`, `key.1`) like .NET does — except
+//! under a key that is itself a memory option, whose value is then the compact JSON text.
+//! Matching keys against the memory options ignores case (.NET configuration keys are
+//! case-insensitive); that happens when the entries are checked, not here.
+
+use serde_json::Value;
+
+use super::RawEntry;
+
+/// The flattened entries of an `appsettings.json` text, or the parser's message.
+pub(crate) fn parse_appsettings(
+    text: &str,
+    is_leaf_key: &dyn Fn(&str) -> bool,
+) -> Result<Vec<RawEntry>, String> {
+    // .NET accepts a UTF-8 byte-order mark and comments are rare; the BOM must not break us.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let root: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let Value::Object(map) = root else {
+        return Err("the document is not a JSON object".to_owned());
+    };
+    let mut out = Vec::new();
+    for (k, v) in &map {
+        flatten(&k.replace(':', "."), v, is_leaf_key, &mut out);
+    }
+    Ok(out)
+}
+
+fn flatten(key: &str, value: &Value, is_leaf_key: &dyn Fn(&str) -> bool, out: &mut Vec<RawEntry>) {
+    match value {
+        Value::Null => {}
+        Value::String(s) => out.push(RawEntry::new(key.to_owned(), s.clone())),
+        Value::Bool(_) | Value::Number(_) => out.push(RawEntry::new(key.to_owned(), value.to_string())),
+        Value::Object(_) | Value::Array(_) if is_leaf_key(key) => {
+            out.push(RawEntry::new(key.to_owned(), value.to_string()));
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                flatten(&format!("{key}.{}", k.replace(':', ".")), v, is_leaf_key, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                flatten(&format!("{key}.{i}"), v, is_leaf_key, out);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(text: &str) -> Vec<(String, String)> {
+        let leaf = |k: &str| k == "taskmanager.memory.managed.consumer-weights";
+        parse_appsettings(text, &leaf)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.key, e.value))
+            .collect()
+    }
+
+    #[test]
+    fn objects_flatten_with_dots() {
+        let text = r#"{
+            "Logging": { "LogLevel": { "Default": "Information" } },
+            "taskmanager": { "memory": { "process.size": "2g", "managed": { "fraction": 0.25 } } },
+            "jobmanager:memory:heap.size": "1g",
+            "Hosts": ["a", "b"],
+            "Nothing": null,
+            "Flag": false
+        }"#;
+        assert_eq!(
+            pairs(text),
+            // serde_json's map is ordered by key.
+            vec![
+                ("Flag".into(), "false".into()),
+                ("Hosts.0".into(), "a".into()),
+                ("Hosts.1".into(), "b".into()),
+                ("Logging.LogLevel.Default".into(), "Information".into()),
+                ("jobmanager.memory.heap.size".into(), "1g".into()),
+                ("taskmanager.memory.managed.fraction".into(), "0.25".into()),
+                ("taskmanager.memory.process.size".into(), "2g".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn option_valued_objects_stay_whole() {
+        let text = "\u{feff}{\"taskmanager.memory.managed.consumer-weights\": {\"OPERATOR\": 70}}";
+        assert_eq!(
+            pairs(text),
+            vec![(
+                "taskmanager.memory.managed.consumer-weights".into(),
+                "{\"OPERATOR\":70}".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn invalid_documents() {
+        let none = |_: &str| false;
+        assert!(parse_appsettings("[1]", &none).unwrap_err().contains("not a JSON object"));
+        let err = parse_appsettings("{\"a\": ", &none).unwrap_err();
+        assert!(err.contains("line 1"), "{err}");
+    }
+}

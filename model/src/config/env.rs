@@ -1,0 +1,217 @@
+//! Environment variables: `MEMBUDGET_<KEY>`, Flink's `FLINK_PROPERTIES`, and the legacy
+//! `FLINK_TM_HEAP` / `FLINK_JM_HEAP`.
+//!
+//! Within the environment layer later entries win: `FLINK_TM_HEAP`/`FLINK_JM_HEAP` <
+//! `FLINK_PROPERTIES` < `MEMBUDGET_*` (the most specific). Empty variables count as unset
+//! (`MEMBUDGET_X=` in a compose file means "not set").
+//!
+//! `MEMBUDGET_<KEY>` names a memory option with its key upper-cased and `.`/`-` turned into
+//! `_`: `MEMBUDGET_TASKMANAGER_MEMORY_PROCESS_SIZE=2g`. Names are resolved against the known
+//! keys (a test checks no two keys share a name), so the mapping is unambiguous. An unknown
+//! `MEMBUDGET_*` variable is an error suggesting the closest name — except the ones other parts
+//! of membudget read: `MEMBUDGET_QUOTA_*` (written by `membudget plan --format env`) and
+//! `MEMBUDGET_FAULT_PROBABILITY` (allocator fault injection).
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use super::flink_conf::parse_flink_conf;
+use super::keys::accepted_keys;
+use super::{RawEntry, SourceError};
+
+/// The prefix of membudget's own option variables.
+pub const ENV_PREFIX: &str = "MEMBUDGET_";
+/// Flink's docker-entrypoint variable holding extra `flink-conf.yaml` lines.
+pub const FLINK_PROPERTIES: &str = "FLINK_PROPERTIES";
+/// Legacy (Flink 1.x `config.sh`) TaskManager heap size, mapped to `taskmanager.heap.size`.
+pub const FLINK_TM_HEAP: &str = "FLINK_TM_HEAP";
+/// Legacy (Flink 1.x `config.sh`) JobManager heap size, mapped to `jobmanager.heap.size`.
+pub const FLINK_JM_HEAP: &str = "FLINK_JM_HEAP";
+
+/// `MEMBUDGET_` variables that belong to other parts of membudget: never options, never errors.
+fn is_reserved(name: &str) -> bool {
+    name.starts_with("MEMBUDGET_QUOTA_") || name == "MEMBUDGET_FAULT_PROBABILITY"
+}
+
+/// The environment variable that sets `key`: `MEMBUDGET_` + key upper-cased, `.`/`-` → `_`.
+pub fn env_var_name(key: &str) -> String {
+    let mut name = String::with_capacity(ENV_PREFIX.len() + key.len());
+    name.push_str(ENV_PREFIX);
+    name.extend(key.chars().map(|c| match c {
+        '.' | '-' => '_',
+        c => c.to_ascii_uppercase(),
+    }));
+    name
+}
+
+fn env_index() -> &'static HashMap<String, &'static str> {
+    static INDEX: OnceLock<HashMap<String, &'static str>> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        accepted_keys()
+            .iter()
+            .map(|k| (env_var_name(k), *k))
+            .collect()
+    })
+}
+
+/// The option a `MEMBUDGET_*` variable sets, if any.
+pub fn key_for_env_var(name: &str) -> Option<&'static str> {
+    env_index().get(name).copied()
+}
+
+/// One entry from the environment, with the variable it came from.
+#[derive(Debug)]
+pub(crate) struct EnvEntry {
+    pub(crate) entry: RawEntry,
+    pub(crate) var_name: String,
+}
+
+/// The entries the environment contributes, in precedence order (later wins), and warnings
+/// for malformed `FLINK_PROPERTIES` lines.
+///
+/// # Errors
+/// An unknown `MEMBUDGET_*` variable.
+pub(crate) fn env_entries(
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Result<(Vec<EnvEntry>, Vec<String>), SourceError> {
+    let mut legacy = Vec::new();
+    let mut properties = Vec::new();
+    let mut own: Vec<(String, String)> = Vec::new();
+    let mut warnings = Vec::new();
+    for (name, value) in vars {
+        if value.trim().is_empty() {
+            continue;
+        }
+        match name.as_str() {
+            FLINK_TM_HEAP | FLINK_JM_HEAP => {
+                let key = if name == FLINK_TM_HEAP {
+                    "taskmanager.heap.size"
+                } else {
+                    "jobmanager.heap.size"
+                };
+                legacy.push(EnvEntry {
+                    entry: RawEntry::new(key.to_owned(), value.trim().to_owned()),
+                    var_name: name.clone(),
+                });
+            }
+            FLINK_PROPERTIES => {
+                let (entries, w) = parse_flink_conf(&value, "FLINK_PROPERTIES");
+                warnings.extend(w);
+                properties.extend(entries.into_iter().map(|entry| EnvEntry {
+                    entry,
+                    var_name: FLINK_PROPERTIES.to_owned(),
+                }));
+            }
+            _ if name.starts_with(ENV_PREFIX) && !is_reserved(&name) => own.push((name, value)),
+            _ => {}
+        }
+    }
+    legacy.sort_by(|a, b| a.var_name.cmp(&b.var_name));
+    own.sort();
+    let mut out = legacy;
+    out.extend(properties);
+    for (name, value) in own {
+        let Some(key) = key_for_env_var(&name) else {
+            let (suggestion, key) = closest_env_var(&name);
+            return Err(SourceError::UnknownEnvVar {
+                name,
+                suggestion,
+                suggestion_key: key,
+            });
+        };
+        out.push(EnvEntry {
+            entry: RawEntry::new(key.to_owned(), value.trim().to_owned()),
+            var_name: name,
+        });
+    }
+    Ok((out, warnings))
+}
+
+fn closest_env_var(name: &str) -> (String, &'static str) {
+    env_index()
+        .iter()
+        .min_by(|a, b| {
+            strsim::levenshtein(name, a.0)
+                .cmp(&strsim::levenshtein(name, b.0))
+                .then_with(|| a.0.cmp(b.0))
+        })
+        .map(|(n, k)| (n.clone(), *k))
+        .unwrap_or_else(|| {
+            let key = "taskmanager.memory.process.size";
+            (env_var_name(key), key)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn names_are_unambiguous() {
+        let mut seen: HashMap<String, &str> = HashMap::new();
+        for key in accepted_keys() {
+            if let Some(other) = seen.insert(env_var_name(key), key) {
+                panic!("{key} and {other} share {}", env_var_name(key));
+            }
+        }
+        assert_eq!(
+            env_var_name("taskmanager.memory.jvm-overhead.min"),
+            "MEMBUDGET_TASKMANAGER_MEMORY_JVM_OVERHEAD_MIN"
+        );
+        assert_eq!(
+            key_for_env_var("MEMBUDGET_TASKMANAGER_NETWORK_NUMBEROFBUFFERS"),
+            Some("taskmanager.network.numberOfBuffers")
+        );
+    }
+
+    #[test]
+    fn order_and_sources() {
+        let (entries, warnings) = env_entries(vars(&[
+            ("MEMBUDGET_TASKMANAGER_MEMORY_PROCESS_SIZE", " 2g "),
+            ("FLINK_PROPERTIES", "taskmanager.memory.process.size: 1g\nbad line\n"),
+            ("FLINK_TM_HEAP", "512m"),
+            ("PATH", "/bin"),
+            ("MEMBUDGET_QUOTA_HEAP", "1"),
+            ("MEMBUDGET_FAULT_PROBABILITY", "network=0.1"),
+            ("MEMBUDGET_JOBMANAGER_MEMORY_HEAP_SIZE", ""),
+        ]))
+        .unwrap();
+        let got: Vec<(&str, &str, &str)> = entries
+            .iter()
+            .map(|e| (e.entry.key.as_str(), e.entry.value.as_str(), e.var_name.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("taskmanager.heap.size", "512m", "FLINK_TM_HEAP"),
+                ("taskmanager.memory.process.size", "1g", "FLINK_PROPERTIES"),
+                (
+                    "taskmanager.memory.process.size",
+                    "2g",
+                    "MEMBUDGET_TASKMANAGER_MEMORY_PROCESS_SIZE"
+                ),
+            ]
+        );
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("line 2 of FLINK_PROPERTIES"), "{}", warnings[0]);
+    }
+
+    #[test]
+    fn unknown_own_variable_suggests_closest() {
+        let err = env_entries(vars(&[("MEMBUDGET_TASKMANAGER_MEMORY_PROCES_SIZE", "1g")]))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Unknown environment variable MEMBUDGET_TASKMANAGER_MEMORY_PROCES_SIZE: no memory \
+             option is called that. Did you mean MEMBUDGET_TASKMANAGER_MEMORY_PROCESS_SIZE \
+             (sets 'taskmanager.memory.process.size')?"
+        );
+        assert_eq!(err.key(), Some("MEMBUDGET_TASKMANAGER_MEMORY_PROCES_SIZE"));
+    }
+}

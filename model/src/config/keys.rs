@@ -1,0 +1,178 @@
+//! Which keys are memory options, which are someone else's, and which are misspelt.
+//!
+//! A real Flink configuration holds hundreds of keys; membudget reads only the memory options.
+//! Every key in [`known_memory_keys`] (all of Flink's `taskmanager.memory.*` /
+//! `jobmanager.memory.*` keys, used or not) and every key or deprecated key of
+//! [`all_options`] (which adds the legacy `taskmanager.heap.size`, `taskmanager.network.*`, …)
+//! is accepted. A key under a memory prefix that is none of those — or whose prefix is itself a
+//! near miss, like `taskmanager.memroy.process.size` — is a typo and an error naming the
+//! closest real key. Everything else is ignored.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use crate::options::{all_options, known_memory_keys};
+
+/// The memory-option namespaces. A key under one of them must be a real option.
+const MEMORY_PREFIXES: [&str; 2] = ["taskmanager.memory", "jobmanager.memory"];
+
+/// What a configuration key is to membudget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KeyClass {
+    /// A memory option (or one of its deprecated keys), with its canonical spelling.
+    Memory(&'static str),
+    /// Not a memory option: membudget ignores it.
+    Ignored,
+    /// Looks like a memory option but is none; the closest real key.
+    Misspelt(&'static str),
+}
+
+/// Every accepted key, sorted and de-duplicated.
+pub(crate) fn accepted_keys() -> &'static [&'static str] {
+    static KEYS: OnceLock<Vec<&'static str>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut keys: Vec<&'static str> = known_memory_keys().to_vec();
+        for option in all_options() {
+            keys.push(option.key);
+            keys.extend_from_slice(option.deprecated_keys);
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    })
+}
+
+fn lower_case_index() -> &'static HashMap<String, &'static str> {
+    static INDEX: OnceLock<HashMap<String, &'static str>> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        accepted_keys()
+            .iter()
+            .map(|k| (k.to_ascii_lowercase(), *k))
+            .collect()
+    })
+}
+
+/// Classifies `key`. With `ignore_case` (for .NET sources) `TaskManager.Memory.Process.Size`
+/// is `taskmanager.memory.process.size`.
+pub(crate) fn classify(key: &str, ignore_case: bool) -> KeyClass {
+    let keys = accepted_keys();
+    if let Ok(i) = keys.binary_search(&key) {
+        return KeyClass::Memory(keys[i]);
+    }
+    let lower = key.to_ascii_lowercase();
+    if ignore_case {
+        if let Some(k) = lower_case_index().get(&lower) {
+            return KeyClass::Memory(k);
+        }
+    }
+    let probe = if ignore_case { lower.as_str() } else { key };
+    if looks_like_memory_key(probe) {
+        KeyClass::Misspelt(closest_key(probe))
+    } else {
+        KeyClass::Ignored
+    }
+}
+
+/// Whether `key` is an exact memory option (whose value may be a structured value that a
+/// nested file format must not flatten).
+pub(crate) fn is_option_key(key: &str) -> bool {
+    accepted_keys().binary_search(&key).is_ok()
+        || lower_case_index().contains_key(&key.to_ascii_lowercase())
+}
+
+/// Under a memory prefix, or under a near miss of one (at most two edits away, ignoring case).
+fn looks_like_memory_key(key: &str) -> bool {
+    MEMORY_PREFIXES.iter().any(|prefix| {
+        if key == *prefix || key.strip_prefix(prefix).is_some_and(|r| r.starts_with('.')) {
+            return true;
+        }
+        // The first two segments of the key against the prefix.
+        let mut dots = key.match_indices('.').map(|(i, _)| i);
+        let head = match (dots.next(), dots.next()) {
+            (Some(_), Some(end)) => &key[..end],
+            (Some(_), None) => key,
+            _ => return false,
+        };
+        strsim::levenshtein(&head.to_ascii_lowercase(), prefix) <= 2
+    })
+}
+
+/// The accepted key closest to `key` (Levenshtein distance, then alphabetical).
+pub(crate) fn closest_key(key: &str) -> &'static str {
+    accepted_keys()
+        .iter()
+        .copied()
+        .min_by_key(|k| strsim::levenshtein(key, k))
+        .unwrap_or("taskmanager.memory.process.size")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn real_keys_are_accepted() {
+        for key in [
+            "taskmanager.memory.process.size",
+            "taskmanager.memory.managed.consumer-weights",
+            "taskmanager.memory.framework.off-heap.batch-shuffle.size",
+            "jobmanager.memory.enable-jvm-direct-memory-limit",
+            "taskmanager.network.numberOfBuffers",
+            "taskmanager.heap.size",
+            "jobmanager.heap.mb",
+        ] {
+            assert_eq!(classify(key, false), KeyClass::Memory(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn other_keys_are_ignored() {
+        for key in [
+            "parallelism.default",
+            "taskmanager.numberOfTaskSlots",
+            "jobmanager.rpc.address",
+            "taskmanager.network.memory.buffers-per-channel",
+            "state.backend.type",
+            "x",
+        ] {
+            assert_eq!(classify(key, false), KeyClass::Ignored, "{key}");
+        }
+    }
+
+    #[test]
+    fn typos_suggest_the_closest_key() {
+        assert_eq!(
+            classify("taskmanager.memory.proces.size", false),
+            KeyClass::Misspelt("taskmanager.memory.process.size")
+        );
+        assert_eq!(
+            classify("taskmanager.memroy.process.size", false),
+            KeyClass::Misspelt("taskmanager.memory.process.size")
+        );
+        assert_eq!(
+            classify("jobmanger.memory.heap.size", false),
+            KeyClass::Misspelt("jobmanager.memory.heap.size")
+        );
+        assert!(matches!(
+            classify("taskmanager.memory", false),
+            KeyClass::Misspelt(_)
+        ));
+    }
+
+    #[test]
+    fn case_is_ignored_only_when_asked() {
+        assert_eq!(
+            classify("TaskManager.Memory.Process.Size", true),
+            KeyClass::Memory("taskmanager.memory.process.size")
+        );
+        assert_eq!(
+            classify("taskmanager.network.numberofbuffers", true),
+            KeyClass::Memory("taskmanager.network.numberOfBuffers")
+        );
+        // Flink's keys are case-sensitive: in a Flink file this is a typo.
+        assert_eq!(
+            classify("TaskManager.Memory.Process.Size", false),
+            KeyClass::Misspelt("taskmanager.memory.process.size")
+        );
+    }
+}
