@@ -1,5 +1,6 @@
 //! `Budget`: per-category quotas with exact, lock-free usage accounting.
 
+use crate::allowance::Registry;
 use crate::sync::{AtomicU64, AtomicU8, Ordering};
 use crate::{Category, Limit, QuotaExceeded, Quotas, Reservation};
 
@@ -21,61 +22,63 @@ pub struct CategoryUsage {
     pub category: Category,
     /// Bytes charged now.
     pub used: u64,
-    /// Highest `used` seen since the budget was made.
+    /// Highest `used` seen since the budget was made (for the process budget: including the
+    /// allowances threads held at that moment, see the crate docs).
     pub peak: u64,
     /// The quota (`u64::MAX` = none).
     pub quota: u64,
     /// Requests refused so far (over quota or injected).
     pub failures: u64,
+    /// Of `failures`, how many were injected on purpose ([`Budget::set_fault_probability`]).
+    pub injected: u64,
     /// Enforcing or only tracking.
     pub mode: QuotaMode,
 }
 
-struct Counter {
-    used: AtomicU64,
+pub(crate) struct Counter {
+    /// Bytes claimed from the quota: explicit charges plus allowances granted to threads.
+    pub(crate) claimed: AtomicU64,
     peak: AtomicU64,
     quota: AtomicU64,
     failures: AtomicU64,
+    pub(crate) injected: AtomicU64,
     mode: AtomicU8,
+    /// Fault probability scaled to `u64` (0 = off).
+    pub(crate) fault_threshold: AtomicU64,
+    /// Requests seen while faults were armed: the index fed to the fault hash.
+    pub(crate) fault_seq: AtomicU64,
+}
+
+macro_rules! counter_unlimited {
+    () => {
+        Counter {
+            claimed: AtomicU64::new(0),
+            peak: AtomicU64::new(0),
+            quota: AtomicU64::new(u64::MAX),
+            failures: AtomicU64::new(0),
+            injected: AtomicU64::new(0),
+            mode: AtomicU8::new(0),
+            fault_threshold: AtomicU64::new(0),
+            fault_seq: AtomicU64::new(0),
+        }
+    };
 }
 
 impl Counter {
-    #[cfg(not(membudget_loom))]
-    const fn unlimited() -> Counter {
-        Counter {
-            used: AtomicU64::new(0),
-            peak: AtomicU64::new(0),
-            quota: AtomicU64::new(u64::MAX),
-            failures: AtomicU64::new(0),
-            mode: AtomicU8::new(0),
-        }
-    }
-
-    #[cfg(membudget_loom)]
-    fn unlimited() -> Counter {
-        Counter {
-            used: AtomicU64::new(0),
-            peak: AtomicU64::new(0),
-            quota: AtomicU64::new(u64::MAX),
-            failures: AtomicU64::new(0),
-            mode: AtomicU8::new(0),
-        }
-    }
-
-    /// Adds `bytes` to `used` unless that passes `quota` (when `enforce`) or overflows.
-    /// Returns the new `used`, or the `used` that made it fail.
+    /// Adds `bytes` to `claimed` unless that passes `quota` (when `enforce`) or overflows.
+    /// Returns the new value, or the value that made it fail.
     #[inline]
     fn try_add(&self, bytes: u64, quota: u64, enforce: bool) -> Result<u64, u64> {
         // Relaxed: the counter itself is the only shared state; no other memory is published
         // through it, and every RMW sees the latest value in the modification order.
-        let mut cur = self.used.load(Ordering::Relaxed);
+        let mut cur = self.claimed.load(Ordering::Relaxed);
         loop {
             let new = match cur.checked_add(bytes) {
                 Some(n) if !enforce || n <= quota => n,
                 _ => return Err(cur),
             };
             match self
-                .used
+                .claimed
                 .compare_exchange_weak(cur, new, Ordering::Relaxed, Ordering::Relaxed)
             {
                 Ok(_) => return Ok(new),
@@ -86,55 +89,95 @@ impl Counter {
 
     #[inline]
     fn note_peak(&self, used: u64) {
-        self.peak.fetch_max(used, Ordering::Relaxed);
+        if self.peak.load(Ordering::Relaxed) < used {
+            self.peak.fetch_max(used, Ordering::Relaxed);
+        }
+    }
+
+    fn sub_clamped(&self, bytes: u64) -> u64 {
+        let mut cur = self.claimed.load(Ordering::Relaxed);
+        loop {
+            let take = cur.min(bytes);
+            match self.claimed.compare_exchange_weak(
+                cur,
+                cur - take,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return take,
+                Err(actual) => cur = actual,
+            }
+        }
     }
 }
 
 /// Quotas per [`Category`] plus a process total, with exact usage.
 ///
-/// Every charge is a checked compare-and-swap, so `used` can never exceed the quota of an
+/// Every charge is a checked compare-and-swap, so usage can never exceed the quota of an
 /// enforcing category and never wraps. Lowering a quota below current use is allowed: new
 /// requests fail until use drops below it.
 ///
-/// [`Budget::global`] is the process budget that the global allocator, `segments` and
-/// `bufferpool` charge by default; [`Budget::new`] makes an isolated one.
+/// [`Budget::global`] is the process budget that the global allocator
+/// ([`QuotaAllocator`](crate::QuotaAllocator)), `segments` and `bufferpool` charge by default;
+/// [`Budget::new`] makes an isolated one. The process budget also lends threads allowances (see
+/// the crate docs): its [`used`](Self::used) subtracts them, so it stays exact.
 pub struct Budget {
-    categories: [Counter; Category::COUNT],
-    total: Counter,
+    pub(crate) categories: [Counter; Category::COUNT],
+    pub(crate) total: Counter,
+    /// Threads holding allowances of this budget (the process budget's registry).
+    threads: Option<&'static Registry>,
+    /// Bit `i` set: category `i` has a fault probability above zero.
+    pub(crate) fault_mask: AtomicU8,
+    pub(crate) fault_seed: AtomicU64,
 }
 
 #[cfg(not(membudget_loom))]
-static GLOBAL: Budget = Budget::unlimited();
+static SLOTS: [crate::allowance::Slot; crate::allowance::SLOT_COUNT] =
+    [const { crate::allowance::Slot::new() }; crate::allowance::SLOT_COUNT];
+#[cfg(not(membudget_loom))]
+static REGISTRY: Registry = Registry::new(&SLOTS);
+#[cfg(not(membudget_loom))]
+static GLOBAL: Budget = Budget::unlimited_in(Some(&REGISTRY));
 
 impl Budget {
+    #[cfg(not(membudget_loom))]
+    const fn unlimited_in(threads: Option<&'static Registry>) -> Budget {
+        Budget {
+            categories: [
+                counter_unlimited!(),
+                counter_unlimited!(),
+                counter_unlimited!(),
+                counter_unlimited!(),
+                counter_unlimited!(),
+            ],
+            total: counter_unlimited!(),
+            threads,
+            fault_mask: AtomicU8::new(0),
+            fault_seed: AtomicU64::new(crate::fault::DEFAULT_SEED),
+        }
+    }
+
+    #[cfg(membudget_loom)]
+    fn unlimited_in(threads: Option<&'static Registry>) -> Budget {
+        Budget {
+            categories: core::array::from_fn(|_| counter_unlimited!()),
+            total: counter_unlimited!(),
+            threads,
+            fault_mask: AtomicU8::new(0),
+            fault_seed: AtomicU64::new(crate::fault::DEFAULT_SEED),
+        }
+    }
+
     /// A budget with no limits (tracks only), usable in `static`s.
     #[cfg(not(membudget_loom))]
     pub const fn unlimited() -> Budget {
-        Budget {
-            categories: [
-                Counter::unlimited(),
-                Counter::unlimited(),
-                Counter::unlimited(),
-                Counter::unlimited(),
-                Counter::unlimited(),
-            ],
-            total: Counter::unlimited(),
-        }
+        Budget::unlimited_in(None)
     }
 
     /// A budget with no limits (tracks only).
     #[cfg(membudget_loom)]
     pub fn unlimited() -> Budget {
-        Budget {
-            categories: [
-                Counter::unlimited(),
-                Counter::unlimited(),
-                Counter::unlimited(),
-                Counter::unlimited(),
-                Counter::unlimited(),
-            ],
-            total: Counter::unlimited(),
-        }
+        Budget::unlimited_in(None)
     }
 
     /// An isolated budget with the given quotas.
@@ -142,6 +185,21 @@ impl Budget {
         let b = Budget::unlimited();
         b.set_quotas(quotas);
         b
+    }
+
+    /// A budget whose threads hold allowances in `registry` (how the process budget works);
+    /// for tests of the allowance scheme.
+    #[cfg(any(test, membudget_loom))]
+    pub(crate) fn with_registry(quotas: Quotas, registry: &'static Registry) -> Budget {
+        let b = Budget::unlimited_in(Some(registry));
+        b.set_quotas(quotas);
+        b
+    }
+
+    /// The registry of per-thread allowances, if this budget lends any.
+    #[inline]
+    pub(crate) fn registry(&self) -> Option<&'static Registry> {
+        self.threads
     }
 
     /// The process budget. It tracks without limits until [`set_quotas`](Self::set_quotas) is
@@ -168,7 +226,7 @@ impl Budget {
         for c in Category::ALL {
             q = q.with(c, self.quota(c));
         }
-        q.with_total(self.total.quota.load(Ordering::Relaxed))
+        q.with_total(self.total_quota())
     }
 
     /// Sets whether `category` enforces its quota or only tracks.
@@ -196,7 +254,8 @@ impl Budget {
     /// Reserves `bytes` of `category`, released when the returned [`Reservation`] drops.
     ///
     /// # Errors
-    /// [`QuotaExceeded`] if the category's quota or the process total would be exceeded.
+    /// [`QuotaExceeded`] if the category's quota or the process total would be exceeded, or a
+    /// fault was injected.
     #[inline]
     pub fn try_reserve(
         &self,
@@ -208,24 +267,36 @@ impl Budget {
     }
 
     /// Charges `bytes` to `category` with no RAII handle; the caller must [`release`] exactly
-    /// what it charged. Pools that track their own pages use this.
+    /// what it charged. Pools that track their own pages use this. The charge is visible in
+    /// [`used`](Self::used) at once.
     ///
     /// # Errors
-    /// [`QuotaExceeded`] if the category's quota or the process total would be exceeded; then
+    /// [`QuotaExceeded`] if the category's quota or the process total would be exceeded, or a
+    /// fault was injected ([`set_fault_probability`](Self::set_fault_probability)); then
     /// nothing is charged.
     ///
     /// [`release`]: Self::release
     #[inline]
     pub fn try_charge(&self, category: Category, bytes: u64) -> Result<(), QuotaExceeded> {
+        if self.faults_armed() && self.inject_fault(category) {
+            let used = self.claimed(category);
+            let quota = self.quota(category);
+            return Err(self.refuse(category, bytes, used, quota, Limit::Injected));
+        }
+        self.claim(category, bytes)
+            .map_err(|(used, quota, limit)| self.refuse(category, bytes, used, quota, limit))
+    }
+
+    /// Adds `bytes` to the claimed counters of `category` and the total, or fails with the
+    /// `(used, quota, limit)` that refused it (nothing counted).
+    #[inline]
+    pub(crate) fn claim(&self, category: Category, bytes: u64) -> Result<(), (u64, u64, Limit)> {
         let counter = &self.categories[category.index()];
         let enforce = counter.mode.load(Ordering::Relaxed) == 0;
         let quota = counter.quota.load(Ordering::Relaxed);
-        let used = match counter.try_add(bytes, quota, enforce) {
-            Ok(u) => u,
-            Err(used) => {
-                return Err(self.refuse(category, bytes, used, quota, Limit::Category));
-            }
-        };
+        let used = counter
+            .try_add(bytes, quota, enforce)
+            .map_err(|used| (used, quota, Limit::Category))?;
         let total_quota = self.total.quota.load(Ordering::Relaxed);
         match self.total.try_add(bytes, total_quota, enforce) {
             Ok(total_used) => {
@@ -235,15 +306,15 @@ impl Budget {
             }
             Err(total_used) => {
                 // Undo the category charge: the request failed as a whole.
-                counter.used.fetch_sub(bytes, Ordering::Relaxed);
-                Err(self.refuse(category, bytes, total_used, total_quota, Limit::Process))
+                counter.claimed.fetch_sub(bytes, Ordering::Relaxed);
+                Err((total_used, total_quota, Limit::Process))
             }
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn refuse(
+    pub(crate) fn refuse(
         &self,
         category: Category,
         bytes: u64,
@@ -251,9 +322,11 @@ impl Budget {
         quota: u64,
         limit: Limit,
     ) -> QuotaExceeded {
-        self.categories[category.index()]
-            .failures
-            .fetch_add(1, Ordering::Relaxed);
+        let counter = &self.categories[category.index()];
+        counter.failures.fetch_add(1, Ordering::Relaxed);
+        if limit == Limit::Injected {
+            counter.injected.fetch_add(1, Ordering::Relaxed);
+        }
         QuotaExceeded::new(category, bytes, used, quota, limit)
     }
 
@@ -261,48 +334,80 @@ impl Budget {
     /// a caller bug: debug builds assert).
     #[inline]
     pub fn release(&self, category: Category, bytes: u64) {
-        let released = Self::sub_clamped(&self.categories[category.index()].used, bytes);
+        let released = self.categories[category.index()].sub_clamped(bytes);
         debug_assert_eq!(
             released, bytes,
             "released more {category} memory than charged"
         );
-        Self::sub_clamped(&self.total.used, released);
+        self.total.sub_clamped(released);
     }
 
-    fn sub_clamped(counter: &AtomicU64, bytes: u64) -> u64 {
-        let mut cur = counter.load(Ordering::Relaxed);
-        loop {
-            let take = cur.min(bytes);
-            match counter.compare_exchange_weak(
-                cur,
-                cur - take,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return take,
-                Err(actual) => cur = actual,
+    /// [`release`](Self::release) without the debug assertion, for the allocator's paths (which
+    /// must never panic).
+    #[inline]
+    pub(crate) fn release_claim(&self, category: Category, bytes: u64) {
+        if bytes > 0 {
+            let released = self.categories[category.index()].sub_clamped(bytes);
+            self.total.sub_clamped(released);
+        }
+    }
+
+    /// Bytes claimed from `category`'s quota: used plus unspent thread allowances.
+    #[inline]
+    pub(crate) fn claimed(&self, category: Category) -> u64 {
+        self.categories[category.index()]
+            .claimed
+            .load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn total_claimed(&self) -> u64 {
+        self.total.claimed.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn total_quota(&self) -> u64 {
+        self.total.quota.load(Ordering::Relaxed)
+    }
+
+    /// Bytes charged to `category` now.
+    ///
+    /// Explicit charges show up at once. For the process budget this also counts every live
+    /// block the global allocator charged to `category` — exactly, whichever threads and scopes
+    /// allocated and freed them — computed as the claimed bytes minus the allowances threads hold
+    /// unspent (see the crate docs). A read racing with allocations on other threads is some
+    /// value no larger than the claimed bytes, hence never above an enforced quota.
+    #[inline]
+    pub fn used(&self, category: Category) -> u64 {
+        match self.threads {
+            None => self.claimed(category),
+            Some(r) => {
+                let held = r.held(category);
+                self.claimed(category).saturating_sub(held)
             }
         }
     }
 
-    /// Bytes charged to `category` now.
-    #[inline]
-    pub fn used(&self, category: Category) -> u64 {
-        self.categories[category.index()]
-            .used
-            .load(Ordering::Relaxed)
-    }
-
-    /// Bytes charged to all categories now.
+    /// Bytes charged to all categories now (exact in the same sense as [`used`](Self::used)).
     pub fn total_used(&self) -> u64 {
-        self.total.used.load(Ordering::Relaxed)
+        match self.threads {
+            None => self.total_claimed(),
+            Some(r) => {
+                let held = r.held_total();
+                self.total_claimed().saturating_sub(held)
+            }
+        }
     }
 
-    /// Highest `used` of `category` so far.
+    /// Highest `used` of `category` so far. For the process budget this is the high-water mark
+    /// of used bytes plus the allowances threads held at that moment (an upper bound).
     pub fn peak(&self, category: Category) -> u64 {
         self.categories[category.index()]
             .peak
             .load(Ordering::Relaxed)
+    }
+
+    /// Highest total so far (same caveat as [`peak`](Self::peak)).
+    pub fn total_peak(&self) -> u64 {
+        self.total.peak.load(Ordering::Relaxed)
     }
 
     /// The quota of `category`.
@@ -312,21 +417,27 @@ impl Budget {
             .load(Ordering::Relaxed)
     }
 
-    /// Bytes `category` may still be charged before its quota (or the total) refuses.
+    /// Bytes `category` may still be charged before its quota (or the total) refuses. Other
+    /// threads' unspent allowances are not available to an explicit charge.
     pub fn available(&self, category: Category) -> u64 {
-        let cat = self.quota(category).saturating_sub(self.used(category));
-        let total = self
-            .total
-            .quota
-            .load(Ordering::Relaxed)
-            .saturating_sub(self.total_used());
+        let cat = self
+            .quota(category)
+            .saturating_sub(self.claimed(category));
+        let total = self.total_quota().saturating_sub(self.total_claimed());
         cat.min(total)
     }
 
-    /// Requests of `category` refused so far.
+    /// Requests of `category` refused so far (over quota or injected).
     pub fn failures(&self, category: Category) -> u64 {
         self.categories[category.index()]
             .failures
+            .load(Ordering::Relaxed)
+    }
+
+    /// Requests of `category` refused by fault injection so far.
+    pub fn injected_failures(&self, category: Category) -> u64 {
+        self.categories[category.index()]
+            .injected
             .load(Ordering::Relaxed)
     }
 
@@ -338,6 +449,7 @@ impl Budget {
             peak: self.peak(category),
             quota: self.quota(category),
             failures: self.failures(category),
+            injected: self.injected_failures(category),
             mode: self.mode(category),
         }
     }

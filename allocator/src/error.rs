@@ -97,3 +97,53 @@ mod tests {
         );
     }
 }
+
+/// A fault-injection spec (`MEMBUDGET_FAULT_PROBABILITY` / `MEMBUDGET_FAULT_SEED`) is malformed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FaultSpecError {
+    item: String,
+    seed: bool,
+}
+
+impl FaultSpecError {
+    pub(crate) fn new(item: &str) -> Self {
+        FaultSpecError {
+            item: item.to_owned(),
+            seed: false,
+        }
+    }
+
+    pub(crate) fn seed(value: &str) -> Self {
+        FaultSpecError {
+            item: value.to_owned(),
+            seed: true,
+        }
+    }
+
+    /// The malformed item (or seed value).
+    pub fn item(&self) -> &str {
+        &self.item
+    }
+}
+
+impl fmt::Display for FaultSpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.seed {
+            write!(
+                f,
+                "Invalid MEMBUDGET_FAULT_SEED '{}': expected an unsigned 64-bit integer.",
+                self.item
+            )
+        } else {
+            write!(
+                f,
+                "Invalid MEMBUDGET_FAULT_PROBABILITY item '{}': expected \
+                 <category>=<probability from 0 to 1>, category one of heap, direct, managed, \
+                 network, overhead (e.g. 'network=0.001,heap=0').",
+                self.item
+            )
+        }
+    }
+}
+
+impl std::error::Error for FaultSpecError {}

@@ -1,4 +1,4 @@
-//! Per-category memory budgets for membudget.
+//! Per-category memory budgets for membudget, and a global allocator that enforces them.
 //!
 //! A [`Budget`] holds one quota per [`Category`] (heap, direct, managed, network, overhead) plus
 //! a process total, and counts exactly what each category uses. Callers that manage memory
@@ -15,19 +15,138 @@
 //! drop(r);
 //! assert_eq!(budget.used(Category::Network), 0);
 //! ```
+//!
+//! # The global allocator
+//!
+//! ```no_run
+//! use membudget_allocator::{Budget, Category, QuotaAllocator, Quotas};
+//!
+//! #[global_allocator]
+//! static A: QuotaAllocator = QuotaAllocator::new();
+//!
+//! Budget::global().set_quotas(Quotas::unlimited().with(Category::Network, 64 << 20));
+//! let buf: Vec<u8> = {
+//!     let _g = Category::Network.enter(); // allocations here are network memory
+//!     Vec::with_capacity(1 << 20)
+//! };
+//! assert!(Budget::global().used(Category::Network) >= 1 << 20);
+//! drop(buf); // credited to network, whichever thread or scope drops it
+//! ```
+//!
+//! [`QuotaAllocator`] charges every block to the calling thread's category ([`Category::Heap`]
+//! unless a [`Category::enter`] guard or [`with_category`] says otherwise) in the process budget
+//! [`Budget::global`], and returns null when that would pass the category's quota or the process
+//! total — so `Vec::try_reserve` gets an `Err` and infallible collections reach
+//! `handle_alloc_error`. Before quotas are installed it only tracks. It never panics and never
+//! allocates on its own path, and works before `main` and in thread-local destructors.
+//!
+//! ## Exact attribution without a header
+//!
+//! A free must be credited to the category the block was *charged to*, not to whatever the
+//! freeing thread's scope is. The default backing, [`Mimalloc`], finds that category from the
+//! block's address: the heap category uses mimalloc's normal heaps; each other category gets a
+//! mimalloc heap bound to its own *exclusive arena* (a virtual reservation no other heap uses,
+//! and outside of which that heap never allocates), so an address-range check names the
+//! category:
+//!
+//! ```text
+//!   address space:  ...heap blocks...  [ direct arena ]  ...  [ network arena ]  ...
+//!   free(p):        p in some arena range? -> that category : heap        (no header)
+//! ```
+//!
+//! Verified by this crate's tests on this mimalloc (v3): blocks of 1 B … 64 MiB allocated on one
+//! thread and freed on another, reallocations across sizes and scopes, and arena growth (a full
+//! arena gets a twice larger successor; older blocks are still found by range). Arenas are
+//! reserved virtually, at least `2 × quota`; quotas are enforced by the counters, never by arena
+//! exhaustion. [`std::alloc::System`] also works as backing (`QuotaAllocator<System>`), with a
+//! small per-block tag since its addresses cannot be partitioned (see [`Backing`]).
+//!
+//! ## Cheap, exact accounting: per-thread allowances
+//!
+//! Atomics on every allocation would double mimalloc's cost, so each thread draws *allowances*
+//! from the budget in quanta (1 MiB, shrinking to a 32nd of what is left of the quota near it,
+//! at least 16 KiB) and charges blocks against its allowance with a thread-local load and store.
+//! For every category `c`:
+//!
+//! ```text
+//!   claimed(c) = explicit charges + Σ allowances granted − Σ returned    (one shared atomic)
+//!   held_t(c)  = thread t's unspent allowance                            (written only by t)
+//!   used(c)    = claimed(c) − Σ_t held_t(c)                              (what Budget::used returns)
+//!   invariant:  used(c) + Σ_t held_t(c) = claimed(c) ≤ quota(c)          (the grant is a checked CAS)
+//! ```
+//!
+//! An allocation moves bytes from `held` into use; a free moves them back into the *freeing*
+//! thread's `held` (returning anything past a cap of two quanta), so `used` falls by exactly the
+//! block size whoever frees it — when every block of a category is freed, its `used` is exactly
+//! its explicit charges again. Explicit [`Budget::try_charge`]/[`Budget::release`] change
+//! `claimed` directly and are visible in `used` at once. Threads return their allowances at
+//! exit. A read racing with other threads may see an in-between value, but never one above
+//! `claimed`, hence never above an enforced quota. Only when its allowance runs short does a
+//! thread touch the shared counter; a request fails only when it does not fit next to what is
+//! used and what *other* threads hold unspent (at most two quanta each, and quanta shrink near
+//! the quota). The process budget's [`Budget::peak`] is the high-water mark of `claimed` (used
+//! plus allowances at that moment).
+//!
+//! ## Testing hosts
+//!
+//! [`Budget::set_fault_probability`] (or `MEMBUDGET_FAULT_PROBABILITY=network=0.001,heap=0`,
+//! seeded by `MEMBUDGET_FAULT_SEED`) fails a fraction of a category's requests, deterministically.
+//! [`Budget::snapshot`] reports every category plus RSS and the memory no category accounts for.
+//! With feature `metrics`, [`record_metrics`] exports gauges through the `metrics` facade.
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[cfg(not(membudget_loom))]
+mod allocator;
+mod allowance;
+#[cfg(not(membudget_loom))]
+mod backing;
 mod budget;
 mod category;
 mod error;
+mod fault;
+#[cfg(not(membudget_loom))]
+mod local;
+#[cfg(all(feature = "metrics", not(membudget_loom)))]
+mod metrics;
+#[cfg(all(feature = "mimalloc", not(membudget_loom)))]
+mod mimalloc;
 mod quotas;
 mod reservation;
+#[cfg(not(membudget_loom))]
+mod scope;
 mod shared;
+#[cfg(not(membudget_loom))]
+mod snapshot;
 mod sync;
+#[cfg(not(membudget_loom))]
+mod sys;
+#[cfg(not(membudget_loom))]
+mod system;
 
+#[cfg(not(membudget_loom))]
+pub use allocator::{DefaultBacking, QuotaAllocator};
+#[cfg(not(membudget_loom))]
+pub use backing::Backing;
 pub use budget::{Budget, CategoryUsage, QuotaMode};
 pub use category::Category;
-pub use error::{Limit, QuotaExceeded};
+pub use error::{FaultSpecError, Limit, QuotaExceeded};
+pub use fault::{FAULT_ENV, FAULT_SEED_ENV};
+#[cfg(not(membudget_loom))]
+pub use local::current_category;
+#[cfg(all(feature = "metrics", not(membudget_loom)))]
+pub use metrics::record_metrics;
+#[cfg(all(feature = "mimalloc", not(membudget_loom)))]
+pub use mimalloc::{Mimalloc, MAX_ARENAS};
 pub use quotas::Quotas;
 pub use reservation::Reservation;
+#[cfg(not(membudget_loom))]
+pub use scope::{with_category, CategoryGuard};
 pub use shared::SharedBudget;
+#[cfg(not(membudget_loom))]
+pub use snapshot::{process_rss, UsageSnapshot};
+
+/// Crate internals for the loom model checks in `tests/loom.rs` (only with
+/// `--cfg membudget_loom`).
+#[cfg(membudget_loom)]
+#[doc(hidden)]
+pub mod loom_support;

@@ -1,0 +1,52 @@
+//! What a [`QuotaAllocator`](crate::QuotaAllocator) allocates from, and how it finds a block's
+//! category again.
+
+use crate::Category;
+use core::alloc::Layout;
+
+/// The memory source under a [`QuotaAllocator`](crate::QuotaAllocator): it allocates a block
+/// for a category and, given the block back, says which category that was.
+///
+/// The crate provides [`Mimalloc`](crate::Mimalloc) (feature `mimalloc`, the default: no
+/// per-block header) and [`std::alloc::System`] (a small per-block tag).
+///
+/// # Safety
+/// An implementation must:
+/// - return null or a block that fits `layout` (size and alignment), like `GlobalAlloc`;
+/// - for every live block `p` it returned for category `c`, answer
+///   [`category_of(p, layout)`](Backing::category_of) with exactly `c` — from any thread — and
+///   keep that answer through [`reallocate`](Backing::reallocate);
+/// - never call the global allocator, never panic and never unwind.
+pub unsafe trait Backing: Sync {
+    /// Allocates a block for `category` (zeroed if `zeroed`), or returns null.
+    ///
+    /// # Safety
+    /// `layout.size()` is not zero.
+    unsafe fn allocate(&self, category: Category, layout: Layout, zeroed: bool) -> *mut u8;
+
+    /// The category `ptr` was allocated for.
+    ///
+    /// # Safety
+    /// `ptr` is a live block of this backing allocated with `layout`.
+    unsafe fn category_of(&self, ptr: *mut u8, layout: Layout) -> Category;
+
+    /// Frees a block.
+    ///
+    /// # Safety
+    /// `ptr` is a live block of this backing allocated with `layout`; it is dead afterwards.
+    unsafe fn deallocate(&self, ptr: *mut u8, layout: Layout);
+
+    /// Resizes a block of `category` (its [`category_of`](Backing::category_of)) to `new_size`
+    /// bytes, keeping its category; returns null (the old block untouched) on failure.
+    ///
+    /// # Safety
+    /// As for [`GlobalAlloc::realloc`](core::alloc::GlobalAlloc::realloc), and `category` is
+    /// the block's category.
+    unsafe fn reallocate(
+        &self,
+        ptr: *mut u8,
+        layout: Layout,
+        category: Category,
+        new_size: usize,
+    ) -> *mut u8;
+}

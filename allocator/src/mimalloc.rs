@@ -1,0 +1,279 @@
+//! [`Mimalloc`]: mimalloc as a [`Backing`], with the category of a block found by its address.
+//!
+//! ```text
+//!  heap      ── mimalloc's normal thread heaps (mi_malloc / mi_free) ── anywhere else
+//!  direct    ── heap bound to exclusive arena D1 [start, start+len) (+ D2, … when it grows)
+//!  managed   ── heap bound to exclusive arena M1
+//!  network   ── heap bound to exclusive arena N1
+//!  overhead  ── heap bound to exclusive arena O1
+//! ```
+//!
+//! An exclusive arena is a virtual reservation (`mi_reserve_os_memory_ex(.., exclusive)`) that
+//! only heaps made with `mi_heap_new_in_arena` allocate from, and such a heap never allocates
+//! outside its arena (when the arena is full it returns null). So the category of any block is
+//! found by comparing its address with the few arena ranges — no header, and the heap category's
+//! blocks pay one load of the range count when none exist. mimalloc v3 heaps are usable, and
+//! their blocks freeable, from any thread.
+//!
+//! Arenas are reserved on a category's first allocation, sized `2 × quota` (at least 1 GiB,
+//! at most mimalloc's 16 GiB arena limit, 4 GiB while the quota is unlimited) and committed on
+//! demand. When one is full, a twice as large one is added with a new heap (up to
+//! [`MAX_ARENAS`] in all); older blocks stay where they are and are still found by range.
+
+use crate::{Backing, Category};
+use core::alloc::Layout;
+use core::ffi::c_void;
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
+use libmimalloc_sys as mi;
+
+/// Most arenas the four non-heap categories may reserve together.
+pub const MAX_ARENAS: usize = 32;
+const ARENA_MIN: usize = 1 << 30;
+const ARENA_MAX: usize = 16 << 30;
+const ARENA_UNLIMITED: usize = 4 << 30;
+
+unsafe extern "C" {
+    /// Start and size of an arena (in the mimalloc library, not declared by libmimalloc-sys).
+    fn mi_arena_area(arena_id: mi::mi_arena_id_t, size: *mut usize) -> *mut c_void;
+}
+
+/// mimalloc, with each non-heap category in its own exclusive arenas (see the module docs).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Mimalloc;
+
+struct Range {
+    start: AtomicUsize,
+    len: AtomicUsize,
+    category: AtomicU8,
+}
+
+/// Published arena ranges: entries `..RANGE_COUNT` are complete.
+static RANGES: [Range; MAX_ARENAS] = [const {
+    Range {
+        start: AtomicUsize::new(0),
+        len: AtomicUsize::new(0),
+        category: AtomicU8::new(0),
+    }
+}; MAX_ARENAS];
+static RANGE_COUNT: AtomicUsize = AtomicUsize::new(0);
+/// The current heap of each category (index = code; `Heap`'s entry is unused).
+static HEAPS: [AtomicPtr<mi::mi_heap_t>; Category::COUNT] =
+    [const { AtomicPtr::new(null_mut()) }; Category::COUNT];
+/// Size of each category's last arena (0 = none yet).
+static LAST_ARENA: [AtomicUsize; Category::COUNT] = [const { AtomicUsize::new(0) }; Category::COUNT];
+/// Serialises arena creation (rare: a few times per process).
+static GROW_LOCK: AtomicBool = AtomicBool::new(false);
+
+impl Mimalloc {
+    /// The arena ranges reserved so far, as `(category, start, len)`.
+    pub fn arenas(&self) -> impl Iterator<Item = (Category, usize, usize)> {
+        // Acquire: pairs with the Release that published each entry.
+        let n = RANGE_COUNT.load(Ordering::Acquire);
+        RANGES[..n].iter().map(|r| {
+            (
+                Category::from_code(r.category.load(Ordering::Relaxed) as u32)
+                    .unwrap_or(Category::Heap),
+                r.start.load(Ordering::Relaxed),
+                r.len.load(Ordering::Relaxed),
+            )
+        })
+    }
+
+    /// The category whose arena contains `addr`, or [`Category::Heap`].
+    #[inline]
+    pub fn category_at(&self, addr: usize) -> Category {
+        // Acquire: pairs with the Release that published each entry. A block's range is
+        // published before the block exists, and the block reached this thread through some
+        // synchronisation, so its entry is visible.
+        let n = RANGE_COUNT.load(Ordering::Acquire);
+        for r in &RANGES[..n.min(MAX_ARENAS)] {
+            if addr.wrapping_sub(r.start.load(Ordering::Relaxed)) < r.len.load(Ordering::Relaxed)
+            {
+                // Codes are written only from `Category::code`.
+                return Category::from_code(r.category.load(Ordering::Relaxed) as u32)
+                    .unwrap_or(Category::Heap);
+            }
+        }
+        Category::Heap
+    }
+
+    #[inline]
+    fn heap(category: Category) -> *mut mi::mi_heap_t {
+        // Acquire: pairs with the Release in `grow`, so the heap and its range are visible.
+        HEAPS[category.index()].load(Ordering::Acquire)
+    }
+
+    /// Adds an arena (and heap) for `category` unless another thread already replaced `failed`.
+    /// Returns the heap to retry with, or null if no arena can be added.
+    #[cold]
+    #[inline(never)]
+    fn grow(category: Category, failed: *mut mi::mi_heap_t, min_size: usize) -> *mut mi::mi_heap_t {
+        while GROW_LOCK
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            std::thread::yield_now();
+        }
+        let heap = Self::grow_locked(category, failed, min_size);
+        // Release: pairs with the Acquire above in the next grower.
+        GROW_LOCK.store(false, Ordering::Release);
+        heap
+    }
+
+    fn grow_locked(
+        category: Category,
+        failed: *mut mi::mi_heap_t,
+        min_size: usize,
+    ) -> *mut mi::mi_heap_t {
+        let current = HEAPS[category.index()].load(Ordering::Relaxed);
+        if current != failed {
+            return current;
+        }
+        let n = RANGE_COUNT.load(Ordering::Relaxed);
+        if n >= MAX_ARENAS {
+            return null_mut();
+        }
+        let last = LAST_ARENA[category.index()].load(Ordering::Relaxed);
+        let size = if last == 0 {
+            let quota = crate::Budget::global().quota(category);
+            if quota == u64::MAX {
+                ARENA_UNLIMITED
+            } else {
+                usize::try_from(quota.saturating_mul(2)).unwrap_or(ARENA_MAX)
+            }
+        } else {
+            last.saturating_mul(2)
+        };
+        // Room for the request itself, with slack for mimalloc's own metadata.
+        let size = size
+            .max(min_size.saturating_mul(2).saturating_add(64 << 20))
+            .clamp(ARENA_MIN, ARENA_MAX)
+            .next_power_of_two()
+            .min(ARENA_MAX);
+        if min_size > size / 2 {
+            return null_mut();
+        }
+        let mut id: mi::mi_arena_id_t = null_mut();
+        // SAFETY: plain FFI; `id` is a valid out-pointer. Uncommitted (virtual) memory,
+        // exclusive so only heaps bound to it allocate from it.
+        if unsafe { mi::mi_reserve_os_memory_ex(size, false, false, true, &mut id) } != 0 {
+            return null_mut();
+        }
+        let mut len = 0usize;
+        // SAFETY: `id` is the arena just reserved; `len` is a valid out-pointer.
+        let start = unsafe { mi_arena_area(id, &mut len) } as usize;
+        // SAFETY: `id` is a valid arena id.
+        let heap = unsafe { mi::mi_heap_new_in_arena(id) };
+        if heap.is_null() || start == 0 || len == 0 {
+            return null_mut();
+        }
+        let r = &RANGES[n];
+        r.start.store(start, Ordering::Relaxed);
+        r.len.store(len, Ordering::Relaxed);
+        r.category.store(category.code(), Ordering::Relaxed);
+        // Release: publishes the entry to `category_at`'s Acquire.
+        RANGE_COUNT.store(n + 1, Ordering::Release);
+        LAST_ARENA[category.index()].store(size, Ordering::Relaxed);
+        // Release: publishes the heap (and the range before it) to `heap`'s Acquire.
+        HEAPS[category.index()].store(heap, Ordering::Release);
+        heap
+    }
+
+    #[inline]
+    unsafe fn heap_alloc(heap: *mut mi::mi_heap_t, layout: Layout, zeroed: bool) -> *mut u8 {
+        // SAFETY: `heap` is a live heap (heaps are never deleted); size is non-zero.
+        unsafe {
+            if zeroed {
+                mi::mi_heap_zalloc_aligned(heap, layout.size(), layout.align()) as *mut u8
+            } else {
+                mi::mi_heap_malloc_aligned(heap, layout.size(), layout.align()) as *mut u8
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    unsafe fn allocate_in_arena(category: Category, layout: Layout, zeroed: bool) -> *mut u8 {
+        let mut heap = Self::heap(category);
+        loop {
+            if !heap.is_null() {
+                // SAFETY: a live heap; the caller guarantees a non-zero size.
+                let p = unsafe { Self::heap_alloc(heap, layout, zeroed) };
+                if !p.is_null() {
+                    return p;
+                }
+            }
+            heap = Self::grow(category, heap, layout.size().saturating_add(layout.align()));
+            if heap.is_null() {
+                return null_mut();
+            }
+        }
+    }
+}
+
+// SAFETY: heap-category blocks come from mimalloc's normal heaps, which never use exclusive
+// arenas; every other category's blocks come from a heap bound to an exclusive arena of that
+// category and lie inside its published range (mimalloc does not fall back to the OS for such
+// heaps), and reallocation goes through the same category's heap. mimalloc neither calls the
+// Rust allocator nor unwinds.
+unsafe impl Backing for Mimalloc {
+    #[inline]
+    unsafe fn allocate(&self, category: Category, layout: Layout, zeroed: bool) -> *mut u8 {
+        if category == Category::Heap {
+            // SAFETY: non-zero size (caller); any alignment is accepted.
+            unsafe {
+                if zeroed {
+                    mi::mi_zalloc_aligned(layout.size(), layout.align()) as *mut u8
+                } else {
+                    mi::mi_malloc_aligned(layout.size(), layout.align()) as *mut u8
+                }
+            }
+        } else {
+            // SAFETY: non-zero size (caller).
+            unsafe { Self::allocate_in_arena(category, layout, zeroed) }
+        }
+    }
+
+    #[inline]
+    unsafe fn category_of(&self, ptr: *mut u8, _layout: Layout) -> Category {
+        self.category_at(ptr as usize)
+    }
+
+    #[inline]
+    unsafe fn deallocate(&self, ptr: *mut u8, _layout: Layout) {
+        // SAFETY: `ptr` is a live mimalloc block (caller); mimalloc frees from any thread.
+        unsafe { mi::mi_free(ptr as *mut c_void) }
+    }
+
+    #[inline]
+    unsafe fn reallocate(
+        &self,
+        ptr: *mut u8,
+        layout: Layout,
+        category: Category,
+        new_size: usize,
+    ) -> *mut u8 {
+        if category == Category::Heap {
+            // SAFETY: a live heap-category block; non-zero new size (GlobalAlloc contract).
+            return unsafe {
+                mi::mi_realloc_aligned(ptr as *mut c_void, new_size, layout.align()) as *mut u8
+            };
+        }
+        let mut heap = Self::heap(category);
+        loop {
+            if heap.is_null() {
+                return null_mut();
+            }
+            // SAFETY: `ptr` is a live block of `category`, so its heap exists; reallocating
+            // through the category's current heap keeps any moved block in its arenas.
+            let p = unsafe {
+                mi::mi_heap_realloc_aligned(heap, ptr as *mut c_void, new_size, layout.align())
+            } as *mut u8;
+            if !p.is_null() {
+                return p;
+            }
+            heap = Self::grow(category, heap, new_size.saturating_add(layout.align()));
+        }
+    }
+}
