@@ -1,1 +1,53 @@
-//! membudget-model (being built).
+//! Flink's process memory model for membudget.
+//!
+//! A Flink user sizes a worker with one number — `taskmanager.memory.process.size`, say — and
+//! Flink derives heap, off-heap, managed, network, metaspace and overhead from it. This crate
+//! derives *exactly the same numbers* (bit for bit: Flink's `float` fractions widened to
+//! `double`, its `BigDecimal` multiply, its caps and checks), fails with Flink's error texts
+//! plus the keys to change, and turns the result into the five quotas the rest of membudget
+//! enforces.
+//!
+//! ```text
+//!  Configuration ──► derive(role, &config) ──► MemoryPlan ──► quotas() / jvm_args() / to_json()
+//!  (key → value,       (TaskManager: 3 paths,     (bytes per component,
+//!   + Source)           JobManager: 3 paths)        warnings, sources)
+//! ```
+//!
+//! ```
+//! use membudget_model::{derive, Configuration, Role, Source};
+//!
+//! let mut config = Configuration::new();
+//! config.set("taskmanager.memory.process.size", "1536m", Source::Dynamic);
+//! let plan = derive(Role::TaskManager, &config).unwrap();
+//! let tm = plan.as_taskmanager().unwrap();
+//! assert_eq!(tm.total_flink_memory, 1140850688);
+//! assert_eq!(tm.managed, 456340282);
+//! assert_eq!(tm.network, 114085070);
+//! assert_eq!(tm.task_heap, 301989880);
+//! ```
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod configuration;
+mod derive;
+mod error;
+mod java_num;
+mod jobmanager;
+mod json;
+mod memory_size;
+pub mod options;
+mod plan;
+mod process;
+mod range_fraction;
+mod reader;
+mod role;
+mod source;
+mod taskmanager;
+
+pub use configuration::{Configuration, Entry, Lookup};
+pub use derive::derive;
+pub use error::{ConfigError, ConfigErrorKind};
+pub use memory_size::{MemorySize, MemorySizeParseError};
+pub use options::{ConfigOption, OptionKind};
+pub use plan::{JobManagerPlan, MemoryPlan, TaskManagerPlan};
+pub use role::Role;
+pub use source::Source;

@@ -1,0 +1,232 @@
+//! `Configuration`: a flat key → value map that remembers where each value came from.
+
+use std::collections::BTreeMap;
+
+use crate::error::{ConfigError, ConfigErrorKind};
+use crate::java_num::{java_parse_bool, java_parse_float, java_parse_int};
+use crate::options::ConfigOption;
+use crate::{MemorySize, Source};
+
+/// One configured value and where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The raw value text.
+    pub value: String,
+    /// Where the value came from.
+    pub source: Source,
+}
+
+/// A flat configuration: `key -> Entry`. Nested file formats are flattened with dots before
+/// they get here.
+///
+/// Only explicitly configured values belong here: defaults come from each
+/// [`ConfigOption`], and an entry whose source is [`Source::Default`] does not count as
+/// "configured" for [`Configuration::contains`] (it is still read as a value).
+///
+/// # Examples
+///
+/// ```
+/// use membudget_model::{options, Configuration, MemorySize, Source};
+///
+/// let mut c = Configuration::new();
+/// c.set("taskmanager.network.memory.min", "32m", Source::Dynamic);
+/// assert!(c.contains(&options::TM_NETWORK_MEMORY_MIN)); // via the deprecated key
+/// let (min, src) = c.memory_size(&options::TM_NETWORK_MEMORY_MIN).unwrap().unwrap();
+/// assert_eq!((min, src), (MemorySize::of_mebibytes(32), Source::Dynamic));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Configuration {
+    entries: BTreeMap<String, Entry>,
+}
+
+/// A value read through a [`ConfigOption`]: the value, its source and the key it was found
+/// under (the option's key, one of its deprecated keys, or the option's key for a default).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lookup<'a> {
+    /// The raw value text.
+    pub value: &'a str,
+    /// Where the value came from ([`Source::Default`] for the embedded default).
+    pub source: Source,
+    /// The key the value was found under.
+    pub key: &'static str,
+}
+
+impl Configuration {
+    /// An empty configuration.
+    pub fn new() -> Configuration {
+        Configuration::default()
+    }
+
+    /// Sets `key` to `value` (a later set of the same key overrides an earlier one).
+    pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>, source: Source) {
+        self.entries.insert(
+            key.into(),
+            Entry {
+                value: value.into(),
+                source,
+            },
+        );
+    }
+
+    /// Removes `key`, returning its entry.
+    pub fn remove(&mut self, key: &str) -> Option<Entry> {
+        self.entries.remove(key)
+    }
+
+    /// The entry stored under exactly `key`.
+    pub fn get_raw(&self, key: &str) -> Option<&Entry> {
+        self.entries.get(key)
+    }
+
+    /// Whether exactly `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.entries.contains_key(key)
+    }
+
+    /// Flink's `Configuration.contains(option)`: the option's key or one of its deprecated keys
+    /// is explicitly configured (entries with [`Source::Default`] do not count).
+    pub fn contains(&self, option: &ConfigOption) -> bool {
+        option.all_keys().any(|k| {
+            self.entries
+                .get(k)
+                .is_some_and(|e| e.source.is_explicit())
+        })
+    }
+
+    /// All entries in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Entry)> {
+        self.entries.iter().map(|(k, e)| (k.as_str(), e))
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The raw value of `option`: its key first, then its deprecated keys in order, then its
+    /// default (with [`Source::Default`]). `None` if absent and without default.
+    pub fn lookup(&self, option: &ConfigOption) -> Option<Lookup<'_>> {
+        for key in option.all_keys() {
+            if let Some(e) = self.entries.get(key) {
+                return Some(Lookup {
+                    value: &e.value,
+                    source: e.source.clone(),
+                    key,
+                });
+            }
+        }
+        option.default.map(|d| Lookup {
+            value: d,
+            source: Source::Default,
+            key: option.key,
+        })
+    }
+
+    /// Reads `option` as a [`MemorySize`] (configured value or default).
+    ///
+    /// # Errors
+    ///
+    /// The value is not a valid size: the error names the option and the value, as Flink's
+    /// `Cannot read memory size from config option '<key>'.`
+    pub fn memory_size(
+        &self,
+        option: &ConfigOption,
+    ) -> Result<Option<(MemorySize, Source)>, ConfigError> {
+        let Some(l) = self.lookup(option) else {
+            return Ok(None);
+        };
+        match MemorySize::parse(l.value) {
+            Ok(size) => Ok(Some((size, l.source))),
+            Err(e) => Err(ConfigError::new(
+                ConfigErrorKind::InvalidValue,
+                format!(
+                    "Cannot read memory size from config option '{}'.",
+                    option.key
+                ),
+            )
+            .with_cause(parse_failure(&l, &e.to_string()))
+            .with_keys([l.key])),
+        }
+    }
+
+    /// Reads `option` as a Java `float` (configured value or default), returned widened to
+    /// `f64` exactly as Flink does.
+    ///
+    /// # Errors
+    ///
+    /// The value is not a float (Java's `Float.parseFloat` rules).
+    pub fn fraction(&self, option: &ConfigOption) -> Result<Option<(f64, Source)>, ConfigError> {
+        let Some(l) = self.lookup(option) else {
+            return Ok(None);
+        };
+        match java_parse_float(l.value) {
+            Some(v) => Ok(Some((f64::from(v), l.source))),
+            None => Err(invalid_value(&l, "not a floating point number")),
+        }
+    }
+
+    /// Reads `option` as a Java `int` (configured value or default).
+    ///
+    /// # Errors
+    ///
+    /// The value is not a 32-bit integer.
+    pub fn integer(&self, option: &ConfigOption) -> Result<Option<(i32, Source)>, ConfigError> {
+        let Some(l) = self.lookup(option) else {
+            return Ok(None);
+        };
+        match java_parse_int(l.value) {
+            Some(v) => Ok(Some((v, l.source))),
+            None => Err(invalid_value(&l, "not a 32-bit integer")),
+        }
+    }
+
+    /// Reads `option` as a boolean (configured value or default).
+    ///
+    /// # Errors
+    ///
+    /// The value is neither `true` nor `false` (case-insensitive).
+    pub fn boolean(&self, option: &ConfigOption) -> Result<Option<(bool, Source)>, ConfigError> {
+        let Some(l) = self.lookup(option) else {
+            return Ok(None);
+        };
+        match java_parse_bool(l.value) {
+            Some(v) => Ok(Some((v, l.source))),
+            None => Err(invalid_value(&l, &format!(
+                "Unrecognized option for boolean: {}. Expected either true or false(case insensitive)",
+                l.value
+            ))),
+        }
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Configuration {
+    /// A configuration of `-D`-style pairs (every entry gets [`Source::Dynamic`]).
+    fn from_iter<T: IntoIterator<Item = (K, V)>>(iter: T) -> Self {
+        let mut c = Configuration::new();
+        for (k, v) in iter {
+            c.set(k, v, Source::Dynamic);
+        }
+        c
+    }
+}
+
+fn parse_failure(l: &Lookup<'_>, why: &str) -> String {
+    format!(
+        "Could not parse value '{}' for key '{}' ({}): {why}",
+        l.value, l.key, l.source
+    )
+}
+
+fn invalid_value(l: &Lookup<'_>, why: &str) -> ConfigError {
+    ConfigError::new(
+        ConfigErrorKind::InvalidValue,
+        format!("Could not parse value '{}' for key '{}'.", l.value, l.key),
+    )
+    .with_cause(format!("{why} (from {})", l.source))
+    .with_keys([l.key])
+}

@@ -1,0 +1,241 @@
+//! Java number formatting and parsing rules that Flink's messages and arithmetic depend on.
+//!
+//! Flink reads fractions with `Float.parseFloat`, widens them to `double`, multiplies sizes with
+//! `BigDecimal.valueOf(double)` (the shortest decimal string of the double) and prints doubles
+//! with `Double.toString` and sizes with `String.format("%.3f")` (half-up rounding of the
+//! shortest decimal digits). Rust's `{}` / `{:e}` float formatting yields the same shortest
+//! round-trip digits, so everything here is built on it.
+
+/// Java's `String.trim()`: strips every char `<= ' '` from both ends.
+pub(crate) fn java_trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c <= ' ')
+}
+
+/// The shortest decimal digits of a finite, non-negative `d` as `(digits, exponent)` such that
+/// `d == digits × 10^exponent` (digits without leading zeros, `"0"` for zero).
+fn shortest_decimal(d: f64) -> (String, i32) {
+    // `{:e}` prints the shortest round-trip digits: "1.0000000149011612e-1", "5e0", "0e0".
+    let s = format!("{:e}", d.abs());
+    let (mantissa, exp) = s.split_once('e').unwrap_or((s.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{int_part}{frac_part}");
+    (digits, exp - frac_part.len() as i32)
+}
+
+/// `BigDecimal.valueOf(bytes).multiply(BigDecimal.valueOf(multiplier)).longValue()` with
+/// Flink's overflow check (`> Long.MAX_VALUE` fails). `multiplier` must be finite and `>= 0`
+/// (or `-0.0`). Returns `None` on overflow.
+pub(crate) fn multiply_exact(bytes: u64, multiplier: f64) -> Option<u64> {
+    debug_assert!(multiplier.is_finite() && (multiplier >= 0.0 || multiplier == 0.0));
+    if bytes == 0 || multiplier == 0.0 {
+        return Some(0);
+    }
+    let (digits, exp) = shortest_decimal(multiplier);
+    // At most 17 significant digits: < 10^17 < 2^57; bytes <= 2^64: product < 2^121.
+    let mantissa: u128 = digits.parse().ok()?;
+    let product = u128::from(bytes) * mantissa;
+    let limit = i64::MAX as u128;
+    let value = if exp >= 0 {
+        let mut v = product;
+        for _ in 0..exp {
+            v = v.checked_mul(10)?;
+            if v > limit {
+                return None;
+            }
+        }
+        v
+    } else {
+        let neg = exp.unsigned_abs();
+        if neg > 38 {
+            // 10^39 > 2^121 > product: the truncated quotient is zero.
+            0
+        } else {
+            product / 10u128.pow(neg)
+        }
+    };
+    if value > limit {
+        None
+    } else {
+        Some(value as u64)
+    }
+}
+
+/// Java's `Double.toString(d)`: plain notation with at least one fractional digit for
+/// `10^-3 <= |d| < 10^7`, otherwise computerized scientific notation (`1.0E7`, `1.5E-4`).
+pub(crate) fn java_double_to_string(d: f64) -> String {
+    if d.is_nan() {
+        return "NaN".to_owned();
+    }
+    if d.is_infinite() {
+        return if d > 0.0 { "Infinity" } else { "-Infinity" }.to_owned();
+    }
+    let sign = if d.is_sign_negative() { "-" } else { "" };
+    let a = d.abs();
+    if a == 0.0 {
+        return format!("{sign}0.0");
+    }
+    if (1e-3..1e7).contains(&a) {
+        let plain = format!("{a}");
+        if plain.contains('.') {
+            format!("{sign}{plain}")
+        } else {
+            format!("{sign}{plain}.0")
+        }
+    } else {
+        let (digits, exp) = shortest_decimal(a);
+        let sci_exp = exp + digits.len() as i32 - 1;
+        let (first, rest) = digits.split_at(1);
+        let rest = if rest.is_empty() { "0" } else { rest };
+        format!("{sign}{first}.{rest}E{sci_exp}")
+    }
+}
+
+/// Java's `String.format(Locale.ROOT, "%.3f", v)` for a finite, non-negative `v`: the shortest
+/// decimal digits of `v`, rounded half-up to three fractional digits.
+pub(crate) fn java_format_3f(v: f64) -> String {
+    let plain = format!("{v}");
+    let (int_part, frac_part) = plain.split_once('.').unwrap_or((plain.as_str(), ""));
+    if frac_part.len() <= 3 {
+        return format!("{int_part}.{frac_part:0<3}");
+    }
+    let round_up = frac_part.as_bytes()[3] >= b'5';
+    let mut digits: Vec<u8> = int_part.bytes().chain(frac_part.bytes().take(3)).collect();
+    if round_up {
+        let mut i = digits.len();
+        loop {
+            if i == 0 {
+                digits.insert(0, b'1');
+                break;
+            }
+            i -= 1;
+            if digits[i] == b'9' {
+                digits[i] = b'0';
+            } else {
+                digits[i] += 1;
+                break;
+            }
+        }
+    }
+    let split = digits.len() - 3;
+    let (i, f) = digits.split_at(split);
+    format!(
+        "{}.{}",
+        String::from_utf8_lossy(i),
+        String::from_utf8_lossy(f)
+    )
+}
+
+/// Java's `Float.parseFloat(s)` (decimal forms, `NaN`, `Infinity`, optional `f`/`d` suffix,
+/// surrounding whitespace). Hexadecimal floats are not accepted.
+pub(crate) fn java_parse_float(s: &str) -> Option<f32> {
+    let t = java_trim(s);
+    let (sign, body) = match t.as_bytes().first() {
+        Some(b'-') => (-1.0f32, &t[1..]),
+        Some(b'+') => (1.0f32, &t[1..]),
+        _ => (1.0f32, t),
+    };
+    if body == "NaN" {
+        return Some(f32::NAN);
+    }
+    if body == "Infinity" {
+        return Some(sign * f32::INFINITY);
+    }
+    let body = body
+        .strip_suffix(['f', 'F', 'd', 'D'])
+        .filter(|b| !b.is_empty())
+        .unwrap_or(body);
+    if body.is_empty()
+        || !body
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+        || !body.bytes().any(|b| b.is_ascii_digit())
+        || body.starts_with(['e', 'E'])
+    {
+        return None;
+    }
+    // Only one sign is allowed before the number; signs may appear after the exponent marker.
+    let mantissa_end = body.find(['e', 'E']).unwrap_or(body.len());
+    if body[..mantissa_end].contains(['+', '-']) {
+        return None;
+    }
+    body.parse::<f32>().ok().map(|v| sign * v)
+}
+
+/// Java's `Integer.parseInt(s)` (no whitespace allowed, optional sign).
+pub(crate) fn java_parse_int(s: &str) -> Option<i32> {
+    s.parse::<i32>().ok()
+}
+
+/// Java's `Boolean` option parsing in Flink: `true`/`false`, case-insensitive.
+pub(crate) fn java_parse_bool(s: &str) -> Option<bool> {
+    if s.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if s.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_widening_matches_java() {
+        assert_eq!(java_double_to_string(0.1f32 as f64), "0.10000000149011612");
+        assert_eq!(java_double_to_string(0.4f32 as f64), "0.4000000059604645");
+        let f = 0.1f32 as f64;
+        assert_eq!(java_double_to_string(f / (1.0 - f)), "0.11111111295076065");
+        assert_eq!(java_double_to_string(1.0), "1.0");
+        assert_eq!(java_double_to_string(-0.5), "-0.5");
+        assert_eq!(java_double_to_string(1.5e-4), "1.5E-4");
+        assert_eq!(java_double_to_string(1e7), "1.0E7");
+        assert_eq!(java_double_to_string(f64::NAN), "NaN");
+        assert_eq!(java_double_to_string(0.0), "0.0");
+    }
+
+    #[test]
+    fn multiply_is_exact_decimal_truncation() {
+        let f = 0.1f32 as f64;
+        assert_eq!(multiply_exact(1342177280, f), Some(134217730));
+        assert_eq!(multiply_exact(1342177280, 0.4f32 as f64), Some(536870920));
+        assert_eq!(multiply_exact(10, 0.5), Some(5));
+        assert_eq!(multiply_exact(3, 0.5), Some(1));
+        assert_eq!(multiply_exact(i64::MAX as u64, 1.0), Some(i64::MAX as u64));
+        assert_eq!(multiply_exact(i64::MAX as u64, 2.0), None);
+        assert_eq!(multiply_exact(u64::MAX, 1e-300), Some(0));
+        assert_eq!(multiply_exact(5, 1e20), None);
+        assert_eq!(multiply_exact(5, 0.0), Some(0));
+    }
+
+    #[test]
+    fn format_3f_rounds_half_up() {
+        assert_eq!(java_format_3f(1.0009765625), "1.001");
+        assert_eq!(java_format_3f(953.67431640625), "953.674");
+        assert_eq!(java_format_3f(1024.0), "1024.000");
+        assert_eq!(java_format_3f(0.0005), "0.001");
+        assert_eq!(java_format_3f(9.9995), "10.000");
+        assert_eq!(java_format_3f(999.9999), "1000.000");
+        assert_eq!(java_format_3f(1.25), "1.250");
+    }
+
+    #[test]
+    fn parse_float_like_java() {
+        assert_eq!(java_parse_float("0.1"), Some(0.1f32));
+        assert_eq!(java_parse_float(" 0.5f "), Some(0.5f32));
+        assert_eq!(java_parse_float(".5"), Some(0.5f32));
+        assert_eq!(java_parse_float("-0.1"), Some(-0.1f32));
+        assert_eq!(java_parse_float("1e-1"), Some(0.1f32));
+        assert!(java_parse_float("NaN").unwrap().is_nan());
+        assert_eq!(java_parse_float("Infinity"), Some(f32::INFINITY));
+        assert_eq!(java_parse_float("inf"), None);
+        assert_eq!(java_parse_float("nan"), None);
+        assert_eq!(java_parse_float("abc"), None);
+        assert_eq!(java_parse_float(""), None);
+        assert_eq!(java_parse_float("f"), None);
+        assert_eq!(java_parse_float("--1"), None);
+        assert_eq!(java_parse_float("1-1"), None);
+    }
+}

@@ -1,0 +1,285 @@
+//! `MemoryPlan`: the derived memory layout of one TaskManager or JobManager process.
+
+use std::collections::BTreeMap;
+
+use membudget_allocator::{Category, Quotas};
+
+use crate::{Role, Source};
+
+/// Every component of a TaskManager's memory, in bytes, as Flink derives it.
+///
+/// ```text
+/// total_process_memory
+/// ├── total_flink_memory
+/// │   ├── framework_heap ─┐ JVM heap (-Xmx/-Xms)       category heap
+/// │   ├── task_heap ──────┘
+/// │   ├── framework_off_heap ─┐ JVM direct              category direct
+/// │   ├── task_off_heap ──────┘ (+ network)
+/// │   ├── managed                                        category managed
+/// │   └── network (= network_buffers × segment_size + rest) category network
+/// ├── jvm_metaspace ─┐                                   category overhead
+/// └── jvm_overhead ──┘
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskManagerPlan {
+    /// Total Process Memory: Total Flink Memory + JVM metaspace + JVM overhead.
+    pub total_process_memory: u64,
+    /// Total Flink Memory: heap, off-heap, managed and network.
+    pub total_flink_memory: u64,
+    /// Framework heap.
+    pub framework_heap: u64,
+    /// Task heap.
+    pub task_heap: u64,
+    /// Framework off-heap.
+    pub framework_off_heap: u64,
+    /// Task off-heap.
+    pub task_off_heap: u64,
+    /// Managed memory.
+    pub managed: u64,
+    /// Network memory.
+    pub network: u64,
+    /// JVM metaspace.
+    pub jvm_metaspace: u64,
+    /// JVM overhead.
+    pub jvm_overhead: u64,
+    /// Memory segment (page) size (`taskmanager.memory.segment-size`).
+    pub segment_size: u64,
+    /// Number of network buffers: `network / segment_size`, rounded down.
+    pub network_buffers: u64,
+    /// Conditions Flink only logs (capped fractions, fraction mismatches, deprecated keys).
+    pub warnings: Vec<String>,
+    /// Where each value that was used came from, by key.
+    pub sources: BTreeMap<String, Source>,
+}
+
+/// Every component of a JobManager's memory, in bytes, as Flink derives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobManagerPlan {
+    /// Total Process Memory: Total Flink Memory + JVM metaspace + JVM overhead.
+    pub total_process_memory: u64,
+    /// Total Flink Memory: JVM heap + off-heap.
+    pub total_flink_memory: u64,
+    /// JVM heap (-Xmx/-Xms).
+    pub jvm_heap: u64,
+    /// Off-heap memory (direct and native).
+    pub off_heap: u64,
+    /// JVM metaspace.
+    pub jvm_metaspace: u64,
+    /// JVM overhead.
+    pub jvm_overhead: u64,
+    /// Whether the JVM args limit direct memory to `off_heap`
+    /// (`jobmanager.memory.enable-jvm-direct-memory-limit`).
+    pub jvm_direct_memory_limit: bool,
+    /// Conditions Flink only logs (small heap, capped fractions, deprecated keys).
+    pub warnings: Vec<String>,
+    /// Where each value that was used came from, by key.
+    pub sources: BTreeMap<String, Source>,
+}
+
+/// The derived memory plan of one process: every component in bytes, the five category quotas,
+/// JVM arguments, warnings and the source of every input value.
+///
+/// # Examples
+///
+/// ```
+/// use membudget_model::{derive, Configuration, Role};
+/// use membudget_allocator::Category;
+///
+/// let config: Configuration = [("taskmanager.memory.flink.size", "1280m")].into_iter().collect();
+/// let plan = derive(Role::TaskManager, &config).unwrap();
+/// assert_eq!(plan.total_process_memory(), 1811939328);
+/// assert_eq!(plan.quotas().get(Category::Network), 134217730);
+/// assert!(plan.jvm_args().starts_with("-Xmx536870902 "));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemoryPlan {
+    /// A TaskManager plan.
+    TaskManager(TaskManagerPlan),
+    /// A JobManager plan.
+    JobManager(JobManagerPlan),
+}
+
+impl TaskManagerPlan {
+    /// JVM heap: framework heap + task heap.
+    pub fn jvm_heap(&self) -> u64 {
+        self.framework_heap + self.task_heap
+    }
+
+    /// JVM direct memory: framework off-heap + task off-heap + network.
+    pub fn jvm_direct(&self) -> u64 {
+        self.framework_off_heap + self.task_off_heap + self.network
+    }
+
+    /// The five category quotas: heap = framework + task heap, direct = framework + task
+    /// off-heap, managed, network, overhead = metaspace + JVM overhead; total = total process
+    /// memory.
+    pub fn quotas(&self) -> Quotas {
+        let mut per = [0u64; Category::COUNT];
+        per[Category::Heap.index()] = self.jvm_heap();
+        per[Category::Direct.index()] = self.framework_off_heap + self.task_off_heap;
+        per[Category::Managed.index()] = self.managed;
+        per[Category::Network.index()] = self.network;
+        per[Category::Overhead.index()] = self.jvm_metaspace + self.jvm_overhead;
+        Quotas::new(per).with_total(self.total_process_memory)
+    }
+
+    /// Flink's JVM memory arguments:
+    /// `-Xmx<heap> -Xms<heap> -XX:MaxDirectMemorySize=<direct> -XX:MaxMetaspaceSize=<meta>`.
+    pub fn jvm_args(&self) -> String {
+        let heap = self.jvm_heap();
+        format!(
+            "-Xmx{heap} -Xms{heap} -XX:MaxDirectMemorySize={} -XX:MaxMetaspaceSize={}",
+            self.jvm_direct(),
+            self.jvm_metaspace
+        )
+    }
+
+    /// Flink's TaskManager dynamic configs (`-D key=<bytes>b ...`) that pin every component.
+    pub fn dynamic_configs(&self) -> String {
+        let pairs: [(&str, u64); 10] = [
+            ("taskmanager.memory.framework.heap.size", self.framework_heap),
+            (
+                "taskmanager.memory.framework.off-heap.size",
+                self.framework_off_heap,
+            ),
+            ("taskmanager.memory.task.heap.size", self.task_heap),
+            ("taskmanager.memory.task.off-heap.size", self.task_off_heap),
+            ("taskmanager.memory.managed.size", self.managed),
+            ("taskmanager.memory.network.min", self.network),
+            ("taskmanager.memory.network.max", self.network),
+            ("taskmanager.memory.jvm-metaspace.size", self.jvm_metaspace),
+            ("taskmanager.memory.jvm-overhead.min", self.jvm_overhead),
+            ("taskmanager.memory.jvm-overhead.max", self.jvm_overhead),
+        ];
+        pairs
+            .iter()
+            .map(|(k, v)| format!("-D {k}={v}b"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+impl JobManagerPlan {
+    /// The five category quotas: heap = JVM heap, direct = off-heap, managed = network = 0,
+    /// overhead = metaspace + JVM overhead; total = total process memory.
+    pub fn quotas(&self) -> Quotas {
+        let mut per = [0u64; Category::COUNT];
+        per[Category::Heap.index()] = self.jvm_heap;
+        per[Category::Direct.index()] = self.off_heap;
+        per[Category::Overhead.index()] = self.jvm_metaspace + self.jvm_overhead;
+        Quotas::new(per).with_total(self.total_process_memory)
+    }
+
+    /// Flink's JVM memory arguments: `-Xmx<heap> -Xms<heap>`, then
+    /// `-XX:MaxDirectMemorySize=<off-heap>` only if the direct memory limit is enabled, then
+    /// `-XX:MaxMetaspaceSize=<meta>`.
+    pub fn jvm_args(&self) -> String {
+        let heap = self.jvm_heap;
+        let mut s = format!("-Xmx{heap} -Xms{heap}");
+        if self.jvm_direct_memory_limit {
+            s.push_str(&format!(" -XX:MaxDirectMemorySize={}", self.off_heap));
+        }
+        s.push_str(&format!(" -XX:MaxMetaspaceSize={}", self.jvm_metaspace));
+        s
+    }
+}
+
+impl MemoryPlan {
+    /// The role the plan is for.
+    pub fn role(&self) -> Role {
+        match self {
+            MemoryPlan::TaskManager(_) => Role::TaskManager,
+            MemoryPlan::JobManager(_) => Role::JobManager,
+        }
+    }
+
+    /// Total Process Memory in bytes.
+    pub fn total_process_memory(&self) -> u64 {
+        match self {
+            MemoryPlan::TaskManager(p) => p.total_process_memory,
+            MemoryPlan::JobManager(p) => p.total_process_memory,
+        }
+    }
+
+    /// Total Flink Memory in bytes.
+    pub fn total_flink_memory(&self) -> u64 {
+        match self {
+            MemoryPlan::TaskManager(p) => p.total_flink_memory,
+            MemoryPlan::JobManager(p) => p.total_flink_memory,
+        }
+    }
+
+    /// The five category quotas (see the ARCHITECTURE table); the total is the total process
+    /// memory and equals the sum of the categories.
+    pub fn quotas(&self) -> Quotas {
+        match self {
+            MemoryPlan::TaskManager(p) => p.quotas(),
+            MemoryPlan::JobManager(p) => p.quotas(),
+        }
+    }
+
+    /// The JVM memory arguments Flink would start the process with.
+    pub fn jvm_args(&self) -> String {
+        match self {
+            MemoryPlan::TaskManager(p) => p.jvm_args(),
+            MemoryPlan::JobManager(p) => p.jvm_args(),
+        }
+    }
+
+    /// TaskManager dynamic configs (`-D ...`); empty for a JobManager.
+    pub fn dynamic_configs(&self) -> String {
+        match self {
+            MemoryPlan::TaskManager(p) => p.dynamic_configs(),
+            MemoryPlan::JobManager(_) => String::new(),
+        }
+    }
+
+    /// Warnings: conditions Flink only logs.
+    pub fn warnings(&self) -> &[String] {
+        match self {
+            MemoryPlan::TaskManager(p) => &p.warnings,
+            MemoryPlan::JobManager(p) => &p.warnings,
+        }
+    }
+
+    /// Where each value that was used came from, by key.
+    pub fn sources(&self) -> &BTreeMap<String, Source> {
+        match self {
+            MemoryPlan::TaskManager(p) => &p.sources,
+            MemoryPlan::JobManager(p) => &p.sources,
+        }
+    }
+
+    /// Appends a warning (e.g. a note about the container limit).
+    pub fn add_warning(&mut self, warning: impl Into<String>) {
+        match self {
+            MemoryPlan::TaskManager(p) => p.warnings.push(warning.into()),
+            MemoryPlan::JobManager(p) => p.warnings.push(warning.into()),
+        }
+    }
+
+    /// Records (or overrides) where the value of `key` came from.
+    pub fn set_source(&mut self, key: impl Into<String>, source: Source) {
+        let sources = match self {
+            MemoryPlan::TaskManager(p) => &mut p.sources,
+            MemoryPlan::JobManager(p) => &mut p.sources,
+        };
+        sources.insert(key.into(), source);
+    }
+
+    /// The TaskManager plan, if this is one.
+    pub fn as_taskmanager(&self) -> Option<&TaskManagerPlan> {
+        match self {
+            MemoryPlan::TaskManager(p) => Some(p),
+            MemoryPlan::JobManager(_) => None,
+        }
+    }
+
+    /// The JobManager plan, if this is one.
+    pub fn as_jobmanager(&self) -> Option<&JobManagerPlan> {
+        match self {
+            MemoryPlan::JobManager(p) => Some(p),
+            MemoryPlan::TaskManager(_) => None,
+        }
+    }
+}
