@@ -1,1 +1,61 @@
-//! membudget-bufferpool (being built).
+//! Network buffers for membudget: a lock-free [`NetworkBufferPool`] with min/max-bounded
+//! [`LocalBufferPool`]s and backpressure, after Apache Flink's network stack.
+//!
+//! ```text
+//!   NetworkBufferPool  (N segments, charged to the network category up front)
+//!   ├── slots[N]        one header per segment: refcount, owner, subpartition
+//!   ├── free list       lock-free queue of slot indices (crossbeam ArrayQueue<u32>)
+//!   ├── factory lock    pool creation/destruction, redistribution — never on the fast path
+//!   └── LocalBufferPool × k   size ∈ [min, max], idle list (lock-free), atomics
+//!         └── Buffer    RAII handle: drop of the last handle recycles the segment
+//! ```
+//!
+//! The request/recycle fast path is a pop or push of a `u32` on a lock-free queue plus a few
+//! atomic loads; availability is one flag, so checking it is one load. Wakers (`available()`
+//! futures, blocked threads, listeners) are fired only by the thread that flips a pool from
+//! unavailable to available, after it released every lock.
+//!
+//! Buffers beyond the pools' minimums are redistributed among resizable pools in proportion to
+//! their expected sizes (capped at each max) whenever pools come and go or exclusive segments
+//! are taken or returned. An exhausted pool hands out nothing more — its writer waits
+//! (backpressure) instead of allocating.
+//!
+//! ```
+//! use membudget_allocator::{Budget, Category, Quotas, SharedBudget};
+//! use membudget_bufferpool::NetworkBufferPool;
+//!
+//! let budget = SharedBudget::from(Budget::new(Quotas::unlimited().with(Category::Network, 1 << 20)));
+//! let network = NetworkBufferPool::new(8, 4096, budget.clone())?;
+//! let a = network.create_buffer_pool(1, 8)?;
+//! let b = network.create_buffer_pool(1, 8)?;
+//! assert_eq!(a.num_buffers() + b.num_buffers(), 8);
+//! let mut buf = a.request_buffer()?.expect("a has buffers");
+//! buf.append(&[1, 2, 3]);
+//! drop((buf, a, b));
+//! assert_eq!(network.available_segments(), 8);
+//! drop(network);
+//! assert_eq!(budget.used(Category::Network), 0);
+//! # Ok::<(), membudget_bufferpool::BufferPoolError>(())
+//! ```
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod availability;
+mod blocking;
+mod buffer;
+mod config;
+mod error;
+mod listener;
+mod local_pool;
+mod network_pool;
+mod queue;
+mod redistribute;
+mod slot;
+mod sync;
+
+pub use availability::AvailableFuture;
+pub use buffer::Buffer;
+pub use config::{BufferPoolConfig, UNBOUNDED};
+pub use error::{BufferPoolError, EXCLUSIVE_BUFFERS_REQUEST_TIMEOUT_KEY};
+pub use listener::BufferListener;
+pub use local_pool::LocalBufferPool;
+pub use network_pool::{NetworkBufferPool, NetworkBufferPoolConfig, DEFAULT_REQUEST_TIMEOUT};

@@ -1,0 +1,295 @@
+//! `Buffer`: an RAII, reference-counted handle to one network segment.
+
+use crate::slot::{Owner, Slot};
+use crate::sync::{fence, Ordering};
+use core::fmt;
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+/// Handles beyond this abort (as `Arc` does) instead of overflowing the count.
+const MAX_REFCOUNT: usize = isize::MAX as usize;
+
+/// One network segment lent out by a pool. Dropping the last handle recycles the segment to its
+/// [`LocalBufferPool`](crate::LocalBufferPool) (or to the global pool when the local pool is
+/// destroyed or over its size, or for exclusive segments).
+///
+/// [`retain`](Self::retain) / `clone` share the segment (one count, each handle with its own
+/// reader/writer indices); [`read_only_slice`](Self::read_only_slice) shares a window of it.
+/// Writing ([`as_mut_slice`](Self::as_mut_slice), [`append`](Self::append)) needs the only
+/// handle. `reader_index ≤ size ≤ capacity` always holds.
+///
+/// # Examples
+/// ```
+/// # use membudget_allocator::{Budget, Quotas, SharedBudget};
+/// # use membudget_bufferpool::NetworkBufferPool;
+/// # let network = NetworkBufferPool::new(2, 4096, SharedBudget::from(Budget::new(Quotas::unlimited())))?;
+/// # let pool = network.create_buffer_pool(1, 2)?;
+/// let mut b = pool.request_buffer()?.unwrap();
+/// assert_eq!(b.append(b"record"), 6);
+/// let slice = b.read_only_slice(2, 4);
+/// assert_eq!(slice.as_slice(), b"cord");
+/// assert_eq!(b.ref_count(), 2);
+/// assert!(b.as_mut_slice().is_none()); // shared: read-only
+/// drop(slice);
+/// assert!(b.as_mut_slice().is_some());
+/// # Ok::<(), membudget_bufferpool::BufferPoolError>(())
+/// ```
+pub struct Buffer {
+    slot: NonNull<Slot>,
+    /// First byte of this handle's window.
+    data: NonNull<u8>,
+    capacity: usize,
+    size: usize,
+    reader: usize,
+    read_only: bool,
+}
+
+// SAFETY: a `Buffer` is a counted handle; the segment's bytes are written only through
+// `&mut Buffer` while the count is 1 (no other handle exists), and the count and slot header are
+// synchronised atomically (see `slot.rs`).
+unsafe impl Send for Buffer {}
+// SAFETY: `&Buffer` only reads the bytes; writes need `&mut` and uniqueness.
+unsafe impl Sync for Buffer {}
+
+impl Buffer {
+    /// A handle to a segment just taken exclusively (its count is 1).
+    #[inline]
+    pub(crate) fn from_slot(slot: &Slot, channel: u32) -> Buffer {
+        // SAFETY: the caller holds the segment exclusively (just popped from a free list).
+        unsafe { *slot.channel.get() = channel };
+        Buffer {
+            slot: NonNull::from(slot),
+            data: slot.data,
+            capacity: slot.len,
+            size: 0,
+            reader: 0,
+            read_only: false,
+        }
+    }
+
+    /// Consumes a fresh, unique handle without recycling; returns its slot index.
+    pub(crate) fn into_index(self) -> u32 {
+        let index = self.slot().index;
+        core::mem::forget(self);
+        index
+    }
+
+    #[inline]
+    fn slot(&self) -> &Slot {
+        // SAFETY: the slot lives as long as its pool's `GlobalInner`, which the owner recorded
+        // in the slot keeps alive while any handle exists.
+        unsafe { self.slot.as_ref() }
+    }
+
+    /// Bytes this handle can hold (the segment size, or the slice length).
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The writer index: bytes written so far.
+    #[inline]
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Sets the writer index.
+    ///
+    /// # Panics
+    /// If `size > capacity`, or `size < reader_index`.
+    pub fn set_size(&mut self, size: usize) {
+        assert!(
+            size <= self.capacity && size >= self.reader,
+            "buffer size {size} must be within [reader index {}, capacity {}]",
+            self.reader,
+            self.capacity
+        );
+        self.size = size;
+    }
+
+    /// The reader index: bytes consumed so far.
+    #[inline]
+    pub fn reader_index(&self) -> usize {
+        self.reader
+    }
+
+    /// Sets the reader index.
+    ///
+    /// # Panics
+    /// If `index > size`.
+    pub fn set_reader_index(&mut self, index: usize) {
+        assert!(
+            index <= self.size,
+            "reader index {index} must not exceed the buffer size {}",
+            self.size
+        );
+        self.reader = index;
+    }
+
+    /// The written bytes `[0, size)`.
+    #[inline]
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: `data` is valid for `capacity ≥ size` bytes while the segment is lent to
+        // this handle; writers need uniqueness and `&mut`, so no write aliases this borrow.
+        unsafe { core::slice::from_raw_parts(self.data.as_ptr(), self.size) }
+    }
+
+    /// The unread bytes `[reader_index, size)`.
+    #[inline]
+    pub fn readable(&self) -> &[u8] {
+        &self.as_slice()[self.reader..]
+    }
+
+    /// The whole capacity, writable, if this is the only handle and not a read-only slice.
+    #[inline]
+    pub fn as_mut_slice(&mut self) -> Option<&mut [u8]> {
+        if !self.is_unique() || self.read_only {
+            return None;
+        }
+        // SAFETY: the count is 1, so no other handle exists and none can be made without this
+        // one (`&mut self`); the count's Acquire load in `is_unique` synchronises with the
+        // Release decrements of dropped handles, so their reads happened before.
+        Some(unsafe { core::slice::from_raw_parts_mut(self.data.as_ptr(), self.capacity) })
+    }
+
+    /// Copies as much of `bytes` as fits after the writer index and advances it; returns the
+    /// number of bytes copied.
+    ///
+    /// # Panics
+    /// If the buffer is shared or read-only.
+    pub fn append(&mut self, bytes: &[u8]) -> usize {
+        let at = self.size;
+        let n = bytes.len().min(self.capacity - at);
+        let dst = self
+            .as_mut_slice()
+            .expect("append needs the only, writable handle to a buffer");
+        dst[at..at + n].copy_from_slice(&bytes[..n]);
+        self.size = at + n;
+        n
+    }
+
+    /// Another handle to the same segment (count + 1) with the same indices.
+    #[inline]
+    pub fn retain(&self) -> Buffer {
+        let old = self.slot().refcnt.fetch_add(1, Ordering::Relaxed);
+        if old > MAX_REFCOUNT {
+            std::process::abort();
+        }
+        Buffer {
+            slot: self.slot,
+            data: self.data,
+            capacity: self.capacity,
+            size: self.size,
+            reader: self.reader,
+            read_only: self.read_only,
+        }
+    }
+
+    /// A read-only handle to `[index, index + len)` of the written bytes, sharing the count.
+    ///
+    /// # Panics
+    /// If the window is not within `[0, size)`.
+    pub fn read_only_slice(&self, index: usize, len: usize) -> Buffer {
+        assert!(
+            index <= self.size && len <= self.size - index,
+            "slice of {len} bytes at {index} is out of bounds for a buffer of size {}",
+            self.size
+        );
+        let mut b = self.retain();
+        // SAFETY: `index ≤ size ≤ capacity`, so the pointer stays within the segment.
+        b.data = unsafe { NonNull::new_unchecked(self.data.as_ptr().add(index)) };
+        b.capacity = len;
+        b.size = len;
+        b.reader = 0;
+        b.read_only = true;
+        b
+    }
+
+    /// Handles sharing this segment.
+    #[inline]
+    pub fn ref_count(&self) -> usize {
+        self.slot().refcnt.load(Ordering::Acquire)
+    }
+
+    /// Whether this is the only handle.
+    #[inline]
+    pub fn is_unique(&self) -> bool {
+        // Acquire: pairs with the Release decrement of every dropped handle.
+        self.slot().refcnt.load(Ordering::Acquire) == 1
+    }
+
+    /// Whether this handle is a read-only slice.
+    #[inline]
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// The segment's index in its network pool (for diagnostics and tests).
+    #[inline]
+    pub fn segment_index(&self) -> u32 {
+        self.slot().index
+    }
+
+    /// Recycles the segment: the last handle is going away.
+    #[cold]
+    fn recycle_exclusive(slot: &Slot) {
+        // SAFETY: last handle: we hold the segment exclusively.
+        let owner = unsafe { slot.set_owner(Owner::Free) };
+        if let Owner::Exclusive(global) = owner {
+            global.recycle_pooled(slot.index);
+            global.revert_required(1);
+            // `global` (which may own `slot`) drops last.
+        }
+    }
+}
+
+impl Clone for Buffer {
+    #[inline]
+    fn clone(&self) -> Self {
+        self.retain()
+    }
+}
+
+impl Drop for Buffer {
+    #[inline]
+    fn drop(&mut self) {
+        let slot = self.slot();
+        // Unique (Acquire pairs with other handles' Release decrements): no one else can touch
+        // the count, and it stays 1 for the segment's next use. Otherwise count down; the last
+        // one recycles.
+        if slot.refcnt.load(Ordering::Acquire) != 1 {
+            if slot.refcnt.fetch_sub(1, Ordering::Release) != 1 {
+                return;
+            }
+            // Acquire fence: pairs with the other handles' Release decrements.
+            fence(Ordering::Acquire);
+            slot.refcnt.store(1, Ordering::Relaxed);
+        }
+        let index = slot.index;
+        // SAFETY: last handle: we hold the segment exclusively and may read its header.
+        let (owner, channel) = unsafe { (&*slot.owner.get(), *slot.channel.get()) };
+        match owner {
+            Owner::Local(pool) => {
+                // Keep the pool alive for the whole recycle: the segment may leave the pool
+                // (and its owner reference with it) while `recycle` still runs.
+                let pool = Arc::clone(pool);
+                pool.recycle(index, channel);
+            }
+            Owner::Exclusive(_) => Self::recycle_exclusive(slot),
+            Owner::Free => unreachable!("a buffer of a free segment was dropped"),
+        }
+    }
+}
+
+impl fmt::Debug for Buffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Buffer")
+            .field("segment", &self.segment_index())
+            .field("capacity", &self.capacity)
+            .field("size", &self.size)
+            .field("reader_index", &self.reader)
+            .field("ref_count", &self.ref_count())
+            .field("read_only", &self.read_only)
+            .finish()
+    }
+}

@@ -1,0 +1,684 @@
+//! `LocalBufferPool`: a min/max-bounded share of the network buffers with backpressure.
+//!
+//! ```text
+//!   request ──► idle (lock-free queue of slot indices) ──► Buffer ──drop──► recycle
+//!                 ▲   │ empty and requested < size: fetch one more          │
+//!                 │   ▼                                                     ▼
+//!           global free list ◄── excess (requested > size) or destroyed ────┘
+//! ```
+//!
+//! Counters are atomics: `requested` (segments taken from the global pool, idle or lent),
+//! `size` (target, between min and max), per-subpartition counts. The fast paths are a pop or a
+//! push on the idle queue plus a few loads; anything unusual (pool drained, over size,
+//! listeners waiting, destroyed, unavailable) goes to one cold `reconcile` that restores the
+//! invariants and fires wakers and listeners with no lock held.
+
+use crate::availability::{Availability, AvailableFuture};
+use crate::blocking::wait_available;
+use crate::config::BufferPoolConfig;
+use crate::error::BufferPoolError;
+use crate::listener::BufferListener;
+use crate::network_pool::GlobalInner;
+use crate::queue::IndexQueue;
+use crate::slot::{Owner, NO_CHANNEL};
+use crate::sync::{fence, lock, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::Buffer;
+use std::collections::VecDeque;
+use std::sync::{Arc, Weak};
+use std::task::{Wake, Waker};
+
+/// The shared state of one local pool (aligned so the `Arc` counts sit on their own line).
+#[repr(align(128))]
+pub(crate) struct LocalInner {
+    idle: IndexQueue,
+    requested: AtomicUsize,
+    size: AtomicUsize,
+    destroyed: AtomicBool,
+    listener_count: AtomicUsize,
+    unavailable_subpartitions: AtomicUsize,
+    pub(crate) availability: Availability,
+    global: Arc<GlobalInner>,
+    me: Weak<LocalInner>,
+    id: usize,
+    config: BufferPoolConfig,
+    max_overdraft: AtomicUsize,
+    subpartition_counts: Box<[AtomicUsize]>,
+    listeners: Mutex<VecDeque<Arc<dyn BufferListener>>>,
+    requesting_global: AtomicBool,
+}
+
+/// Subscription to the global pool's availability: fetches for the local pool when woken.
+struct GlobalSubscription(Weak<LocalInner>);
+
+impl Wake for GlobalSubscription {
+    fn wake(self: Arc<Self>) {
+        if let Some(pool) = self.0.upgrade() {
+            pool.on_global_available();
+        }
+    }
+}
+
+impl LocalInner {
+    pub(crate) fn new(global: Arc<GlobalInner>, id: usize, config: BufferPoolConfig) -> Arc<Self> {
+        let capacity = config
+            .max
+            .saturating_add(config.max_overdraft_buffers)
+            .min(global.total());
+        Arc::new_cyclic(|me| LocalInner {
+            idle: IndexQueue::new(capacity),
+            requested: AtomicUsize::new(0),
+            size: AtomicUsize::new(config.min),
+            destroyed: AtomicBool::new(false),
+            listener_count: AtomicUsize::new(0),
+            unavailable_subpartitions: AtomicUsize::new(0),
+            availability: Availability::new(false),
+            global,
+            me: me.clone(),
+            id,
+            config,
+            max_overdraft: AtomicUsize::new(config.max_overdraft_buffers),
+            subpartition_counts: (0..config.num_subpartitions)
+                .map(|_| AtomicUsize::new(0))
+                .collect(),
+            listeners: Mutex::new(VecDeque::new()),
+            requesting_global: AtomicBool::new(false),
+        })
+    }
+
+    pub(crate) fn num_buffers(&self) -> usize {
+        self.size.load(Ordering::Relaxed)
+    }
+
+    #[inline]
+    fn is_destroyed(&self) -> bool {
+        self.destroyed.load(Ordering::SeqCst)
+    }
+
+    /// Requests one buffer (for `channel`, or [`NO_CHANNEL`]).
+    #[inline]
+    pub(crate) fn request(&self, channel: u32) -> Result<Option<Buffer>, BufferPoolError> {
+        if self.destroyed.load(Ordering::Acquire) {
+            return Err(BufferPoolError::PoolDestroyed);
+        }
+        let index = match self.idle.pop() {
+            Some(i) => i,
+            None => match self.request_slow() {
+                Some(i) => i,
+                None => return Ok(None),
+            },
+        };
+        let slot = self.global.slot(index);
+        if channel != NO_CHANNEL {
+            self.count_channel(channel);
+        }
+        if self.idle.is_empty() {
+            self.reconcile();
+        }
+        Ok(Some(Buffer::from_slot(slot, channel)))
+    }
+
+    /// The idle list is empty: take a segment within size + overdraft from the global pool.
+    #[cold]
+    #[inline(never)]
+    fn request_slow(&self) -> Option<u32> {
+        let limit = self
+            .size
+            .load(Ordering::Relaxed)
+            .saturating_add(self.max_overdraft.load(Ordering::Relaxed));
+        let got = self.take_from_global(limit);
+        if got.is_none() {
+            self.reconcile();
+        }
+        got
+    }
+
+    /// Takes one segment from the global pool if `requested < limit`; sets its owner.
+    fn take_from_global(&self, limit: usize) -> Option<u32> {
+        let mut r = self.requested.load(Ordering::Relaxed);
+        loop {
+            if r >= limit || self.is_destroyed() {
+                return None;
+            }
+            match self.requested.compare_exchange_weak(
+                r,
+                r + 1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(now) => r = now,
+            }
+        }
+        match self.global.request_pooled() {
+            Some(i) => {
+                let me = self.me.upgrade().expect("a pool method runs with a live pool");
+                // SAFETY: just popped from the global free list: we hold it exclusively.
+                let old = unsafe { self.global.slot(i).set_owner(Owner::Local(me)) };
+                debug_assert!(matches!(old, Owner::Free));
+                Some(i)
+            }
+            None => {
+                self.requested.fetch_sub(1, Ordering::Relaxed);
+                None
+            }
+        }
+    }
+
+    /// Gives a segment this pool holds back to the global pool (`requested` already counted
+    /// down by the caller). The caller keeps `self` alive (it holds an `Arc`).
+    fn give_back(&self, index: u32) {
+        // SAFETY: the caller holds the segment exclusively (popped from idle, or last handle).
+        let old = unsafe { self.global.slot(index).set_owner(Owner::Free) };
+        self.global.recycle_pooled(index);
+        drop(old);
+    }
+
+    /// Counts `requested` down by one if the pool is destroyed or over its size.
+    fn try_release_excess(&self) -> bool {
+        let mut r = self.requested.load(Ordering::SeqCst);
+        loop {
+            if r == 0 || !(self.is_destroyed() || r > self.size.load(Ordering::SeqCst)) {
+                return false;
+            }
+            match self.requested.compare_exchange_weak(
+                r,
+                r - 1,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => return true,
+                Err(now) => r = now,
+            }
+        }
+    }
+
+    /// Returns a segment whose last handle dropped. The caller holds an `Arc` to `self`.
+    #[inline]
+    pub(crate) fn recycle(&self, index: u32, channel: u32) {
+        if channel != NO_CHANNEL {
+            self.uncount_channel(channel);
+        }
+        if (self.requested.load(Ordering::Relaxed) > self.size.load(Ordering::Relaxed)
+            || self.destroyed.load(Ordering::Relaxed))
+            && self.try_release_excess()
+        {
+            self.give_back(index);
+            return;
+        }
+        if let Err(i) = self.idle.push(index) {
+            unreachable!("idle list overflow with segment {i}: a segment was recycled twice");
+        }
+        // SeqCst fence: pairs with `update_availability`'s, `add_buffer_listener`'s and
+        // `lazy_destroy`'s fences (availability protocol, crate docs).
+        fence(Ordering::SeqCst);
+        if !self.availability.is_available()
+            || self.listener_count.load(Ordering::Relaxed) != 0
+            || self.destroyed.load(Ordering::Relaxed)
+            || self.requested.load(Ordering::Relaxed) > self.size.load(Ordering::Relaxed)
+        {
+            self.reconcile();
+        }
+    }
+
+    fn count_channel(&self, channel: u32) {
+        let max = self.config.max_buffers_per_channel;
+        if self.subpartition_counts[channel as usize].fetch_add(1, Ordering::Relaxed) + 1 == max {
+            self.unavailable_subpartitions
+                .fetch_add(1, Ordering::SeqCst);
+            self.update_availability();
+        }
+    }
+
+    fn uncount_channel(&self, channel: u32) {
+        let max = self.config.max_buffers_per_channel;
+        if self.subpartition_counts[channel as usize].fetch_sub(1, Ordering::Relaxed) == max {
+            // Wrapping is fine: a racing increment brings it back; whoever changes it last
+            // updates availability.
+            self.unavailable_subpartitions
+                .fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    fn should_be_available(&self) -> bool {
+        self.is_destroyed()
+            || (!self.idle.is_empty()
+                && self.unavailable_subpartitions.load(Ordering::SeqCst) == 0)
+    }
+
+    /// Brings the flag in line with the state (availability protocol: set, fence, re-check).
+    fn update_availability(&self) {
+        loop {
+            if self.should_be_available() {
+                self.availability.set_available();
+                return;
+            }
+            self.availability.set_unavailable();
+            fence(Ordering::SeqCst);
+            if !self.should_be_available() {
+                return;
+            }
+        }
+    }
+
+    /// Restores every invariant after an unusual event: returns excess idle segments, drains a
+    /// destroyed pool, keeps one idle segment while below size, serves listeners, updates
+    /// availability. Runs no callback under a lock. The caller keeps `self` alive.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn reconcile(&self) {
+        self.return_excess_idle();
+        if self.is_destroyed() {
+            self.availability.set_available();
+            return;
+        }
+        loop {
+            if self.idle.is_empty() {
+                self.prefetch();
+            }
+            if !self.serve_one_listener() {
+                break;
+            }
+        }
+        self.update_availability();
+    }
+
+    fn return_excess_idle(&self) {
+        while self.is_destroyed()
+            || self.requested.load(Ordering::SeqCst) > self.size.load(Ordering::SeqCst)
+        {
+            let Some(i) = self.idle.pop() else { break };
+            if self.try_release_excess() {
+                self.give_back(i);
+            } else {
+                let _ = self.idle.push(i);
+                break;
+            }
+        }
+    }
+
+    /// Eagerly takes one segment from the global pool while below size; subscribes to the
+    /// global pool's availability (once) when it is empty.
+    fn prefetch(&self) {
+        loop {
+            let size = self.size.load(Ordering::SeqCst);
+            if let Some(i) = self.take_from_global(size) {
+                self.push_idle(i);
+                return;
+            }
+            if self.requested.load(Ordering::SeqCst) >= size || self.is_destroyed() {
+                return;
+            }
+            if self.subscribe_global() {
+                return;
+            }
+        }
+    }
+
+    /// Registers for the global pool's next availability; `false` if it is available already
+    /// (retry then).
+    fn subscribe_global(&self) -> bool {
+        if self.requesting_global.swap(true, Ordering::AcqRel) {
+            return true;
+        }
+        let waker = Waker::from(Arc::new(GlobalSubscription(self.me.clone())));
+        if self.global.availability.subscribe(waker) {
+            true
+        } else {
+            self.requesting_global.store(false, Ordering::Release);
+            false
+        }
+    }
+
+    fn on_global_available(&self) {
+        self.requesting_global.store(false, Ordering::Release);
+        if self.is_destroyed() || self.availability.is_available() {
+            return;
+        }
+        self.reconcile();
+    }
+
+    fn push_idle(&self, index: u32) {
+        if let Err(i) = self.idle.push(index) {
+            unreachable!("idle list overflow with segment {i}");
+        }
+        // SeqCst fence: pairs with `lazy_destroy`'s.
+        fence(Ordering::SeqCst);
+        if self.is_destroyed() {
+            self.return_excess_idle();
+        }
+    }
+
+    /// Hands one idle segment to one waiting listener. Returns whether one was served.
+    fn serve_one_listener(&self) -> bool {
+        if self.listener_count.load(Ordering::SeqCst) == 0 {
+            return false;
+        }
+        let Some(mut index) = self.idle.pop() else {
+            return false;
+        };
+        loop {
+            let listener = {
+                let mut l = lock(&self.listeners);
+                let next = l.pop_front();
+                if next.is_some() {
+                    self.listener_count.fetch_sub(1, Ordering::SeqCst);
+                }
+                next
+            };
+            let Some(listener) = listener else {
+                self.push_idle(index);
+                return false;
+            };
+            let buffer = Buffer::from_slot(self.global.slot(index), NO_CHANNEL);
+            match listener.notify_buffer_available(buffer) {
+                Ok(()) => return true,
+                Err(b) => index = b.into_index(),
+            }
+        }
+    }
+
+    pub(crate) fn add_buffer_listener(&self, listener: Arc<dyn BufferListener>) -> bool {
+        {
+            let mut l = lock(&self.listeners);
+            if self.is_destroyed() || !self.idle.is_empty() {
+                return false;
+            }
+            l.push_back(listener);
+            self.listener_count.fetch_add(1, Ordering::SeqCst);
+        }
+        // SeqCst fence: pairs with `recycle`'s; a segment pushed meanwhile is served here.
+        fence(Ordering::SeqCst);
+        if !self.idle.is_empty() {
+            self.reconcile();
+        }
+        true
+    }
+
+    /// Sets the size chosen by redistribution (under the factory lock); the factory then calls
+    /// [`reconcile`](Self::reconcile) outside it.
+    pub(crate) fn set_size_for_redistribution(&self, size: usize) {
+        self.size.store(size, Ordering::SeqCst);
+    }
+
+    pub(crate) fn set_num_buffers(&self, n: usize) -> Result<(), BufferPoolError> {
+        if n < self.config.min {
+            return Err(BufferPoolError::BelowMinimum {
+                min: self.config.min,
+                requested: n,
+            });
+        }
+        self.size
+            .store(n.min(self.config.max), Ordering::SeqCst);
+        self.reconcile();
+        Ok(())
+    }
+
+    pub(crate) fn lazy_destroy(&self) {
+        if self.destroyed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        // SeqCst fence: pairs with `recycle`'s and `push_idle`'s.
+        fence(Ordering::SeqCst);
+        self.return_excess_idle();
+        let listeners: Vec<_> = {
+            let mut l = lock(&self.listeners);
+            self.listener_count.store(0, Ordering::SeqCst);
+            l.drain(..).collect()
+        };
+        for l in listeners {
+            l.notify_buffer_destroyed();
+        }
+        self.availability.set_available();
+        self.global.destroy_buffer_pool(self.id);
+    }
+
+    pub(crate) fn reserve_segments(&self, n: usize) -> Result<(), BufferPoolError> {
+        if n > self.config.min {
+            return Err(BufferPoolError::InvalidArgument(format!(
+                "Can not reserve more segments than number of minimum segments ({n} > {}).",
+                self.config.min
+            )));
+        }
+        if self.is_destroyed() {
+            return Err(BufferPoolError::PoolDestroyed);
+        }
+        let have = self.requested.load(Ordering::SeqCst);
+        if have >= n {
+            return Ok(());
+        }
+        let indices = self
+            .global
+            .take_blocking(n - have, self.global.request_timeout())?;
+        let me = self.me.upgrade().expect("a pool method runs with a live pool");
+        for i in indices {
+            self.requested.fetch_add(1, Ordering::SeqCst);
+            // SAFETY: popped from the global free list: we hold it exclusively.
+            unsafe { self.global.slot(i).set_owner(Owner::Local(me.clone())) };
+            self.push_idle(i);
+        }
+        self.reconcile();
+        Ok(())
+    }
+
+    fn request_blocking(&self, channel: u32) -> Result<Buffer, BufferPoolError> {
+        loop {
+            if let Some(b) = self.request(channel)? {
+                return Ok(b);
+            }
+            wait_available(&self.availability, None);
+        }
+    }
+}
+
+/// A share of the network buffers between `min` and `max`, for one input gate or result
+/// partition. Requests never allocate: an exhausted pool returns `None` (or blocks, or lets
+/// you await [`available`](Self::available)) until a buffer is recycled — backpressure.
+///
+/// Dropping the handle destroys the pool lazily: lent-out buffers return to the global pool
+/// when dropped.
+///
+/// # Examples
+/// ```
+/// use membudget_allocator::{Budget, Category, Quotas, SharedBudget};
+/// use membudget_bufferpool::NetworkBufferPool;
+///
+/// let budget = SharedBudget::from(Budget::new(Quotas::unlimited()));
+/// let network = NetworkBufferPool::new(4, 4096, budget)?;
+/// let pool = network.create_buffer_pool(1, 2)?;
+/// let a = pool.request_buffer()?.unwrap();
+/// let b = pool.request_buffer()?.unwrap();
+/// assert!(pool.request_buffer()?.is_none()); // at max: backpressure
+/// assert!(!pool.is_available());
+/// drop(a);
+/// assert!(pool.is_available());
+/// # drop(b);
+/// # Ok::<(), membudget_bufferpool::BufferPoolError>(())
+/// ```
+pub struct LocalBufferPool {
+    inner: Arc<LocalInner>,
+}
+
+impl LocalBufferPool {
+    pub(crate) fn from_inner(inner: Arc<LocalInner>) -> Self {
+        LocalBufferPool { inner }
+    }
+
+    /// A buffer if one is free within the pool's size (or overdraft), else `None`.
+    ///
+    /// # Errors
+    /// [`BufferPoolError::PoolDestroyed`] after [`lazy_destroy`](Self::lazy_destroy).
+    #[inline]
+    pub fn request_buffer(&self) -> Result<Option<Buffer>, BufferPoolError> {
+        self.inner.request(NO_CHANNEL)
+    }
+
+    /// As [`request_buffer`](Self::request_buffer), counting the buffer against `subpartition`
+    /// until it is recycled.
+    ///
+    /// # Errors
+    /// As [`request_buffer`](Self::request_buffer); [`BufferPoolError::InvalidArgument`] if
+    /// `subpartition` is out of range.
+    #[inline]
+    pub fn request_buffer_for(
+        &self,
+        subpartition: usize,
+    ) -> Result<Option<Buffer>, BufferPoolError> {
+        self.inner.request(self.channel(subpartition)?)
+    }
+
+    fn channel(&self, subpartition: usize) -> Result<u32, BufferPoolError> {
+        if subpartition >= self.inner.config.num_subpartitions {
+            return Err(BufferPoolError::InvalidArgument(format!(
+                "Subpartition {subpartition} is out of range: the pool has {} subpartitions.",
+                self.inner.config.num_subpartitions
+            )));
+        }
+        Ok(subpartition as u32)
+    }
+
+    /// A buffer, parking the thread (no spinning) until one is recycled.
+    ///
+    /// # Errors
+    /// [`BufferPoolError::PoolDestroyed`], also when destroyed while waiting.
+    pub fn request_buffer_blocking(&self) -> Result<Buffer, BufferPoolError> {
+        self.inner.request_blocking(NO_CHANNEL)
+    }
+
+    /// As [`request_buffer_blocking`](Self::request_buffer_blocking) for `subpartition`.
+    ///
+    /// # Errors
+    /// As [`request_buffer_for`](Self::request_buffer_for).
+    pub fn request_buffer_blocking_for(&self, subpartition: usize) -> Result<Buffer, BufferPoolError> {
+        let c = self.channel(subpartition)?;
+        self.inner.request_blocking(c)
+    }
+
+    /// Whether a request may succeed now (one atomic load).
+    #[inline]
+    pub fn is_available(&self) -> bool {
+        self.inner.availability.is_available()
+    }
+
+    /// A future completing when a request may succeed (or the pool was destroyed); usable from
+    /// any executor.
+    pub fn available(&self) -> AvailableFuture<'_> {
+        AvailableFuture::new(&self.inner.availability)
+    }
+
+    /// Sets the pool's size (clamped to `max`). Excess idle buffers go back at once, lent-out
+    /// ones when recycled.
+    ///
+    /// # Errors
+    /// [`BufferPoolError::BelowMinimum`] if `n < min`.
+    pub fn set_num_buffers(&self, n: usize) -> Result<(), BufferPoolError> {
+        self.inner.set_num_buffers(n)
+    }
+
+    /// Makes sure `n ≤ min` segments are held, waiting (up to the request timeout) for them.
+    ///
+    /// # Errors
+    /// [`BufferPoolError::InvalidArgument`] if `n > min`; [`BufferPoolError::PoolDestroyed`];
+    /// [`BufferPoolError::Timeout`].
+    pub fn reserve_segments(&self, n: usize) -> Result<(), BufferPoolError> {
+        self.inner.reserve_segments(n)
+    }
+
+    /// Registers `listener` for the next recycled buffer. Returns `false` (not registered) if a
+    /// buffer is available now or the pool is destroyed.
+    pub fn add_buffer_listener(&self, listener: Arc<dyn BufferListener>) -> bool {
+        self.inner.add_buffer_listener(listener)
+    }
+
+    /// Destroys the pool once: idle segments go back, listeners are told, waiters are woken
+    /// (their requests fail with [`BufferPoolError::PoolDestroyed`]), the network pool forgets
+    /// the pool. Lent-out buffers return to the global pool when dropped.
+    pub fn lazy_destroy(&self) {
+        self.inner.lazy_destroy();
+    }
+
+    /// Whether the pool was destroyed.
+    pub fn is_destroyed(&self) -> bool {
+        self.inner.is_destroyed()
+    }
+
+    /// Current size.
+    pub fn num_buffers(&self) -> usize {
+        self.inner.num_buffers()
+    }
+
+    /// Segments taken from the global pool (idle or lent out).
+    pub fn requested_segments(&self) -> usize {
+        self.inner.requested.load(Ordering::SeqCst)
+    }
+
+    /// Idle segments.
+    pub fn available_segments(&self) -> usize {
+        self.inner.idle.len()
+    }
+
+    /// Lent-out buffers (requested − idle, best effort under concurrency).
+    pub fn used_buffers(&self) -> usize {
+        self.requested_segments()
+            .saturating_sub(self.available_segments())
+    }
+
+    /// The pool's shape.
+    pub fn config(&self) -> BufferPoolConfig {
+        self.inner.config
+    }
+
+    /// Guaranteed buffers.
+    pub fn min_buffers(&self) -> usize {
+        self.inner.config.min
+    }
+
+    /// Upper bound.
+    pub fn max_buffers(&self) -> usize {
+        self.inner.config.max
+    }
+
+    /// Redistribution weight.
+    pub fn expected_buffers(&self) -> usize {
+        self.inner.config.expected
+    }
+
+    /// Overdraft buffers allowed now.
+    pub fn max_overdraft_buffers(&self) -> usize {
+        self.inner.max_overdraft.load(Ordering::Relaxed)
+    }
+
+    /// Changes the overdraft allowance.
+    pub fn set_max_overdraft_buffers(&self, n: usize) {
+        self.inner.max_overdraft.store(n, Ordering::Relaxed);
+    }
+
+    /// Buffers currently counted against `subpartition`.
+    pub fn subpartition_buffers(&self, subpartition: usize) -> usize {
+        self.inner
+            .subpartition_counts
+            .get(subpartition)
+            .map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+}
+
+impl Drop for LocalBufferPool {
+    fn drop(&mut self) {
+        self.inner.lazy_destroy();
+    }
+}
+
+impl core::fmt::Debug for LocalBufferPool {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("LocalBufferPool")
+            .field("size", &self.num_buffers())
+            .field("requested", &self.requested_segments())
+            .field("available", &self.available_segments())
+            .field("min", &self.inner.config.min)
+            .field("expected", &self.inner.config.expected)
+            .field("max", &self.inner.config.max)
+            .field("listeners", &self.inner.listener_count.load(Ordering::Relaxed))
+            .field("waiters", &self.inner.availability.waiter_count())
+            .field("destroyed", &self.is_destroyed())
+            .finish()
+    }
+}

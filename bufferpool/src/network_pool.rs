@@ -1,0 +1,718 @@
+//! `NetworkBufferPool`: the fixed set of network segments of one worker, and the factory of
+//! [`LocalBufferPool`]s.
+
+use crate::availability::{Availability, AvailableFuture};
+use crate::blocking::wait_available;
+use crate::config::BufferPoolConfig;
+use crate::error::BufferPoolError;
+use crate::local_pool::{LocalBufferPool, LocalInner};
+use crate::queue::IndexQueue;
+use crate::redistribute::{redistribute, PoolShape};
+use crate::slot::{Owner, Slot};
+use crate::sync::{fence, lock, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::Buffer;
+use membudget_allocator::{Category, SharedBudget};
+use membudget_segments::{MemorySegment, PageSource, PageSourceConfig};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+/// Default timeout of exclusive and reserved segment requests (Flink's
+/// `taskmanager.network.memory.exclusive-buffers-request-timeout-ms`).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_millis(30_000);
+
+/// Usage (requested / total) from which a warning is logged, in percent.
+const USAGE_WARNING_THRESHOLD: usize = 100;
+
+/// The segments a pool is built from and how long segment requests may block.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct NetworkBufferPoolConfig {
+    /// Number of segments (network memory / segment size).
+    pub num_segments: usize,
+    /// Bytes per segment (power of two, ≥ 4 KiB; Flink's `taskmanager.memory.segment-size`).
+    pub segment_size: usize,
+    /// Budget charged: every segment counts against [`Category::Network`].
+    pub budget: SharedBudget,
+    /// Timeout of exclusive and reserved segment requests.
+    pub request_timeout: Duration,
+}
+
+impl NetworkBufferPoolConfig {
+    /// `num_segments` × `segment_size` charged to `budget`, default request timeout.
+    pub fn new(num_segments: usize, segment_size: usize, budget: SharedBudget) -> Self {
+        NetworkBufferPoolConfig {
+            num_segments,
+            segment_size,
+            budget,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}
+
+/// The state shared by the pool handle, its local pools and its exclusive buffers.
+pub(crate) struct GlobalInner {
+    pub(crate) slots: Box<[Slot]>,
+    free: IndexQueue,
+    pub(crate) availability: Availability,
+    destroyed: AtomicBool,
+    segment_size: usize,
+    request_timeout: Duration,
+    factory: Mutex<Factory>,
+    next_pool_id: AtomicUsize,
+}
+
+/// Everything guarded by the factory lock (never taken on the request/recycle path).
+struct Factory {
+    pools: Vec<Registered>,
+    /// Σ minimums of registered pools + exclusive segments out.
+    required: usize,
+    last_usage: usize,
+}
+
+struct Registered {
+    id: usize,
+    pool: Weak<LocalInner>,
+    config: BufferPoolConfig,
+}
+
+impl GlobalInner {
+    #[inline]
+    pub(crate) fn slot(&self, index: u32) -> &Slot {
+        &self.slots[index as usize]
+    }
+
+    pub(crate) fn total(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub(crate) fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
+    pub(crate) fn is_destroyed(&self) -> bool {
+        self.destroyed.load(Ordering::Acquire)
+    }
+
+    /// Takes one free segment, if any. The slot's owner is `Free`; the caller sets it.
+    #[inline]
+    pub(crate) fn request_pooled(&self) -> Option<u32> {
+        match self.free.pop() {
+            Some(i) => {
+                if self.free.is_empty() {
+                    self.mark_unavailable();
+                }
+                Some(i)
+            }
+            None => {
+                self.mark_unavailable();
+                None
+            }
+        }
+    }
+
+    #[cold]
+    fn mark_unavailable(&self) {
+        self.availability.set_unavailable();
+        // SeqCst fence: pairs with the fence in `recycle_pooled` (availability protocol).
+        fence(Ordering::SeqCst);
+        if !self.free.is_empty() {
+            self.availability.set_available();
+        }
+    }
+
+    /// Returns a segment whose owner is already `Free` to the free list (or frees it when the
+    /// pool was destroyed).
+    #[inline]
+    pub(crate) fn recycle_pooled(&self, index: u32) {
+        if self.destroyed.load(Ordering::Acquire) {
+            // SAFETY: we hold the segment exclusively and no handle to it exists.
+            unsafe { self.slot(index).free_segment() };
+            return;
+        }
+        if let Err(i) = self.free.push(index) {
+            unreachable!("global free list overflow with segment {i}: a segment was recycled twice");
+        }
+        // SeqCst fence: pairs with `mark_unavailable`'s and `destroy`'s fences.
+        fence(Ordering::SeqCst);
+        if self.destroyed.load(Ordering::Relaxed) {
+            self.free_idle_segments();
+        } else if !self.availability.is_available() {
+            self.availability.set_available();
+        }
+    }
+
+    fn free_idle_segments(&self) {
+        while let Some(i) = self.free.pop() {
+            // SAFETY: popped from the free list: we hold it exclusively, no handle exists.
+            unsafe { self.slot(i).free_segment() };
+        }
+    }
+
+    /// Takes `n` segments, waiting until `deadline`; gives everything back on failure.
+    pub(crate) fn take_blocking(
+        &self,
+        n: usize,
+        timeout: Duration,
+    ) -> Result<Vec<u32>, BufferPoolError> {
+        let deadline = Instant::now() + timeout;
+        let mut got = Vec::with_capacity(n);
+        let result = loop {
+            if got.len() >= n {
+                break Ok(());
+            }
+            if self.is_destroyed() {
+                break Err(BufferPoolError::NetworkPoolDestroyed);
+            }
+            if let Some(i) = self.request_pooled() {
+                got.push(i);
+                continue;
+            }
+            if Instant::now() >= deadline {
+                break Err(BufferPoolError::Timeout {
+                    timeout,
+                    total: self.total(),
+                    segment_size: self.segment_size,
+                });
+            }
+            wait_available(&self.availability, Some(deadline));
+        };
+        match result {
+            Ok(()) => Ok(got),
+            Err(e) => {
+                for i in got {
+                    self.recycle_pooled(i);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Gives back `n` exclusive segments' worth of requirement and redistributes.
+    pub(crate) fn revert_required(&self, n: usize) {
+        let touched = {
+            let mut f = lock(&self.factory);
+            f.required -= n;
+            self.redistribute_locked(&mut f)
+        };
+        reconcile_all(touched);
+    }
+
+    /// Unregisters pool `id` (its `lazy_destroy`) and redistributes.
+    pub(crate) fn destroy_buffer_pool(&self, id: usize) {
+        let touched = {
+            let mut f = lock(&self.factory);
+            let Some(pos) = f.pools.iter().position(|r| r.id == id) else {
+                return;
+            };
+            let r = f.pools.remove(pos);
+            f.required -= r.config.min;
+            self.redistribute_locked(&mut f)
+        };
+        reconcile_all(touched);
+    }
+
+    /// Sets every resizable pool's size (under the factory lock); the returned pools must then
+    /// be reconciled outside the lock so no waker or listener runs under it.
+    fn redistribute_locked(&self, f: &mut Factory) -> Vec<Arc<LocalInner>> {
+        let resizable: Vec<(&Registered, Arc<LocalInner>)> = f
+            .pools
+            .iter()
+            .filter(|r| r.config.min < r.config.max)
+            .filter_map(|r| r.pool.upgrade().map(|p| (r, p)))
+            .collect();
+        let shapes: Vec<PoolShape> = resizable
+            .iter()
+            .map(|(r, _)| PoolShape {
+                min: r.config.min,
+                expected: r.config.expected,
+                max: r.config.max,
+            })
+            .collect();
+        let sizes = redistribute(self.total().saturating_sub(f.required), &shapes);
+        resizable
+            .into_iter()
+            .zip(sizes)
+            .map(|((_, p), size)| {
+                p.set_size_for_redistribution(size);
+                p
+            })
+            .collect()
+    }
+
+    fn usage_percent_locked(&self, f: &Factory) -> usize {
+        let total = if self.is_destroyed() { 0 } else { self.total() };
+        if total == 0 {
+            return 0;
+        }
+        let requested: u128 = f
+            .pools
+            .iter()
+            .map(|r| r.config.estimated_requested() as u128)
+            .sum();
+        (100 * requested / total as u128).min(usize::MAX as u128) as usize
+    }
+}
+
+fn reconcile_all(pools: Vec<Arc<LocalInner>>) {
+    for p in pools {
+        p.reconcile();
+    }
+}
+
+/// The network buffers of one worker: `N` equal segments allocated up front and charged to the
+/// network category, lent to [`LocalBufferPool`]s (pooled) or as exclusive segments (unpooled).
+///
+/// Requesting and recycling pooled segments is lock-free; a separate factory lock guards pool
+/// creation, destruction and redistribution only. Dropping the pool destroys every local pool
+/// and frees the idle segments; segments still lent out are freed when their last
+/// [`Buffer`] drops.
+///
+/// # Examples
+/// ```
+/// use membudget_allocator::{Budget, Category, Quotas, SharedBudget};
+/// use membudget_bufferpool::NetworkBufferPool;
+///
+/// let budget = SharedBudget::from(Budget::new(Quotas::unlimited().with(Category::Network, 1 << 20)));
+/// let network = NetworkBufferPool::new(16, 4096, budget.clone())?;
+/// assert_eq!(budget.used(Category::Network), 16 * 4096);
+/// let pool = network.create_buffer_pool(2, 8)?;
+/// let mut buffer = pool.request_buffer()?.expect("a buffer");
+/// buffer.append(b"hello");
+/// assert_eq!(buffer.as_slice(), b"hello");
+/// drop(buffer); // back to `pool`
+/// drop(pool);
+/// assert_eq!(network.available_segments(), 16);
+/// # Ok::<(), membudget_bufferpool::BufferPoolError>(())
+/// ```
+pub struct NetworkBufferPool {
+    inner: Arc<GlobalInner>,
+}
+
+impl NetworkBufferPool {
+    /// `num_segments` segments of `segment_size` bytes from a page source charged to
+    /// `budget`'s network category.
+    ///
+    /// # Errors
+    /// [`BufferPoolError::OutOfMemory`] if the budget or the OS refuses the memory (nothing
+    /// stays allocated); [`BufferPoolError::InvalidArgument`] for a bad segment size or count.
+    pub fn new(
+        num_segments: usize,
+        segment_size: usize,
+        budget: SharedBudget,
+    ) -> Result<Self, BufferPoolError> {
+        Self::with_config(NetworkBufferPoolConfig::new(
+            num_segments,
+            segment_size,
+            budget,
+        ))
+    }
+
+    /// A pool as described by `config`.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn with_config(config: NetworkBufferPoolConfig) -> Result<Self, BufferPoolError> {
+        let required = config.num_segments as u64 * config.segment_size as u64;
+        let source = PageSource::new(PageSourceConfig::new(
+            config.segment_size,
+            Category::Network,
+            config.budget.clone(),
+        ))
+        .map_err(|e| BufferPoolError::InvalidArgument(e.to_string()))?;
+        let segments = source.try_allocate_many(config.num_segments).map_err(|e| {
+            BufferPoolError::OutOfMemory {
+                required,
+                allocated: 0,
+                cause: e.to_string(),
+            }
+        })?;
+        Self::from_segments(segments, config.request_timeout)
+    }
+
+    /// A pool over segments allocated elsewhere (all the same size); whatever they are charged
+    /// to is credited when the pool frees them.
+    ///
+    /// # Errors
+    /// [`BufferPoolError::InvalidArgument`] if there are more than `u32::MAX - 1` segments or
+    /// their sizes differ.
+    pub fn from_segments(
+        segments: Vec<MemorySegment>,
+        request_timeout: Duration,
+    ) -> Result<Self, BufferPoolError> {
+        if segments.len() >= u32::MAX as usize {
+            return Err(BufferPoolError::InvalidArgument(format!(
+                "Number of network buffers ({}) must be less than {}.",
+                segments.len(),
+                u32::MAX
+            )));
+        }
+        let segment_size = segments.first().map_or(0, |s| s.size());
+        if let Some(bad) = segments.iter().find(|s| s.size() != segment_size) {
+            return Err(BufferPoolError::InvalidArgument(format!(
+                "All network segments must have the same size: found {} and {} bytes.",
+                segment_size,
+                bad.size()
+            )));
+        }
+        let n = segments.len();
+        let free = IndexQueue::new(n);
+        let slots: Box<[Slot]> = segments
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| Slot::new(i as u32, s))
+            .collect();
+        for i in 0..n {
+            let _ = free.push(i as u32);
+        }
+        Ok(NetworkBufferPool {
+            inner: Arc::new(GlobalInner {
+                slots,
+                free,
+                availability: Availability::new(n > 0),
+                destroyed: AtomicBool::new(false),
+                segment_size,
+                request_timeout,
+                factory: Mutex::new(Factory {
+                    pools: Vec::new(),
+                    required: 0,
+                    last_usage: 0,
+                }),
+                next_pool_id: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    /// A pool of `min..=max` buffers (expected = `min`). See
+    /// [`create_buffer_pool_with`](Self::create_buffer_pool_with).
+    ///
+    /// # Errors
+    /// As [`create_buffer_pool_with`](Self::create_buffer_pool_with).
+    pub fn create_buffer_pool(
+        &self,
+        min: usize,
+        max: usize,
+    ) -> Result<LocalBufferPool, BufferPoolError> {
+        self.create_buffer_pool_with(BufferPoolConfig::new(min, max))
+    }
+
+    /// Registers a local pool guaranteed `config.min` buffers and redistributes the rest.
+    ///
+    /// # Errors
+    /// [`BufferPoolError::NetworkPoolDestroyed`]; [`BufferPoolError::InsufficientBuffers`] when
+    /// the minimums would exceed the total; [`BufferPoolError::InvalidArgument`] for a bad
+    /// config.
+    pub fn create_buffer_pool_with(
+        &self,
+        config: BufferPoolConfig,
+    ) -> Result<LocalBufferPool, BufferPoolError> {
+        config.validate()?;
+        let (pool, touched) = {
+            let mut f = lock(&self.inner.factory);
+            if self.inner.is_destroyed() {
+                return Err(BufferPoolError::NetworkPoolDestroyed);
+            }
+            let total = self.inner.total();
+            if f.required + config.min > total {
+                return Err(BufferPoolError::InsufficientBuffers {
+                    required: config.min,
+                    available: total - f.required,
+                    total,
+                    segment_size: self.inner.segment_size,
+                });
+            }
+            f.required += config.min;
+            let id = self.inner.next_pool_id.fetch_add(1, Ordering::Relaxed);
+            let inner = LocalInner::new(self.inner.clone(), id, config);
+            f.pools.push(Registered {
+                id,
+                pool: Arc::downgrade(&inner),
+                config,
+            });
+            let mut touched = self.inner.redistribute_locked(&mut f);
+            if config.min >= config.max {
+                touched.push(inner.clone());
+            }
+            (inner, touched)
+        };
+        reconcile_all(touched);
+        self.maybe_log_usage_warning();
+        Ok(LocalBufferPool::from_inner(pool))
+    }
+
+    /// Takes `n` exclusive segments (e.g. a remote input channel's credits), waiting up to
+    /// `timeout` for them; they count against the minimums like a pool's and return to this
+    /// pool when their [`Buffer`]s drop (or through [`recycle_unpooled`](Self::recycle_unpooled)).
+    ///
+    /// # Errors
+    /// [`BufferPoolError::NetworkPoolDestroyed`]; [`BufferPoolError::InsufficientBuffers`] if
+    /// the requirement cannot be met; [`BufferPoolError::Timeout`] (naming
+    /// `taskmanager.network.memory.exclusive-buffers-request-timeout-ms`). On every failure
+    /// the segments already taken go back and the requirement is rolled back.
+    pub fn request_unpooled(
+        &self,
+        n: usize,
+        timeout: Duration,
+    ) -> Result<Vec<Buffer>, BufferPoolError> {
+        let touched = {
+            let mut f = lock(&self.inner.factory);
+            if self.inner.is_destroyed() {
+                return Err(BufferPoolError::NetworkPoolDestroyed);
+            }
+            if n == 0 {
+                return Ok(Vec::new());
+            }
+            let total = self.inner.total();
+            if f.required + n > total {
+                return Err(BufferPoolError::InsufficientBuffers {
+                    required: n,
+                    available: total - f.required,
+                    total,
+                    segment_size: self.inner.segment_size,
+                });
+            }
+            f.required += n;
+            self.inner.redistribute_locked(&mut f)
+        };
+        reconcile_all(touched);
+        match self.inner.take_blocking(n, timeout) {
+            Ok(indices) => Ok(indices
+                .into_iter()
+                .map(|i| {
+                    let slot = self.inner.slot(i);
+                    // SAFETY: just popped from the free list: we hold it exclusively.
+                    unsafe { slot.set_owner(Owner::Exclusive(self.inner.clone())) };
+                    Buffer::from_slot(slot, crate::slot::NO_CHANNEL)
+                })
+                .collect()),
+            Err(e) => {
+                self.inner.revert_required(n);
+                Err(e)
+            }
+        }
+    }
+
+    /// Returns exclusive segments (dropping them does the same, one redistribution each).
+    pub fn recycle_unpooled(&self, buffers: Vec<Buffer>) {
+        drop(buffers);
+    }
+
+    /// Marks the pool destroyed and frees its idle segments; segments still out are freed when
+    /// they come back. Counts read 0 afterwards.
+    pub fn destroy(&self) {
+        {
+            let _f = lock(&self.inner.factory);
+            self.inner.destroyed.store(true, Ordering::SeqCst);
+        }
+        // SeqCst fence: pairs with `recycle_pooled`'s, so a concurrent recycle either sees the
+        // flag or its segment is drained here.
+        fence(Ordering::SeqCst);
+        self.inner.free_idle_segments();
+        // Wake exclusive requesters so they see the destruction.
+        self.inner.availability.set_available();
+    }
+
+    /// Whether [`destroy`](Self::destroy) was called.
+    pub fn is_destroyed(&self) -> bool {
+        self.inner.is_destroyed()
+    }
+
+    /// Lazily destroys every local pool, then checks that no requirement is left.
+    ///
+    /// # Errors
+    /// [`BufferPoolError::NotEmpty`] if exclusive segments are still out.
+    pub fn destroy_all_buffer_pools(&self) -> Result<(), BufferPoolError> {
+        let pools: Vec<Arc<LocalInner>> = lock(&self.inner.factory)
+            .pools
+            .iter()
+            .filter_map(|r| r.pool.upgrade())
+            .collect();
+        for p in pools {
+            p.lazy_destroy();
+        }
+        let mut f = lock(&self.inner.factory);
+        // Pools whose handles and buffers were all gone could not be upgraded above.
+        let dead: usize = f
+            .pools
+            .iter()
+            .filter(|r| r.pool.strong_count() == 0)
+            .map(|r| r.config.min)
+            .sum();
+        f.pools.retain(|r| r.pool.strong_count() > 0);
+        f.required -= dead;
+        if !f.pools.is_empty() || f.required > 0 {
+            return Err(BufferPoolError::NotEmpty {
+                pools: f.pools.len(),
+                required: f.required,
+            });
+        }
+        Ok(())
+    }
+
+    /// Segments of the pool (0 once destroyed).
+    pub fn total_segments(&self) -> usize {
+        if self.is_destroyed() {
+            0
+        } else {
+            self.inner.total()
+        }
+    }
+
+    /// Bytes per segment.
+    pub fn segment_size(&self) -> usize {
+        self.inner.segment_size
+    }
+
+    /// Segments in the global free list now.
+    pub fn available_segments(&self) -> usize {
+        self.inner.free.len()
+    }
+
+    /// Segments not in the global free list (lent to pools or exclusive).
+    pub fn used_segments(&self) -> usize {
+        self.total_segments()
+            .saturating_sub(self.available_segments())
+    }
+
+    /// Total bytes.
+    pub fn total_memory(&self) -> u64 {
+        self.total_segments() as u64 * self.inner.segment_size as u64
+    }
+
+    /// Free bytes.
+    pub fn available_memory(&self) -> u64 {
+        self.available_segments() as u64 * self.inner.segment_size as u64
+    }
+
+    /// Used bytes.
+    pub fn used_memory(&self) -> u64 {
+        self.used_segments() as u64 * self.inner.segment_size as u64
+    }
+
+    /// Local pools registered.
+    pub fn registered_pools(&self) -> usize {
+        lock(&self.inner.factory).pools.len()
+    }
+
+    /// Σ minimums of the registered pools plus exclusive segments out.
+    pub fn required_segments(&self) -> usize {
+        lock(&self.inner.factory).required
+    }
+
+    /// Σ current sizes of the registered pools.
+    pub fn count_buffers(&self) -> usize {
+        lock(&self.inner.factory)
+            .pools
+            .iter()
+            .filter_map(|r| r.pool.upgrade())
+            .map(|p| p.num_buffers())
+            .sum()
+    }
+
+    /// Σ over pools of `max` (or `expected` for unbounded pools): what the pools would like.
+    pub fn estimated_requested_segments(&self) -> usize {
+        lock(&self.inner.factory)
+            .pools
+            .iter()
+            .map(|r| r.config.estimated_requested())
+            .fold(0usize, usize::saturating_add)
+    }
+
+    /// [`estimated_requested_segments`](Self::estimated_requested_segments) / total, in percent.
+    pub fn estimated_requested_usage_percent(&self) -> usize {
+        let f = lock(&self.inner.factory);
+        self.inner.usage_percent_locked(&f)
+    }
+
+    /// The usage warning to log now, if usage crossed 100% (or came back below it) since the
+    /// last check; repeated checks at the same usage say nothing.
+    pub fn usage_warning(&self) -> Option<String> {
+        let mut f = lock(&self.inner.factory);
+        let usage = self.inner.usage_percent_locked(&f);
+        let last = f.last_usage;
+        f.last_usage = usage;
+        if usage >= USAGE_WARNING_THRESHOLD && usage != last {
+            let total = self.total_memory();
+            let requested = f
+                .pools
+                .iter()
+                .map(|r| r.config.estimated_requested() as u64)
+                .fold(0u64, u64::saturating_add)
+                .saturating_mul(self.inner.segment_size as u64);
+            Some(format!(
+                "Memory usage [{usage}%] is too high to satisfy all of the requests. This can \
+                 severely impact network throughput. Please consider increasing available \
+                 network memory, or decreasing configured size of network buffer pools. \
+                 (totalMemory={}, requestedMemory={}, missingMemory={})",
+                human_bytes(total),
+                human_bytes(requested),
+                human_bytes(requested.saturating_sub(total))
+            ))
+        } else if usage < USAGE_WARNING_THRESHOLD && last >= USAGE_WARNING_THRESHOLD {
+            Some(format!("Memory usage [{usage}%] went back to normal"))
+        } else {
+            None
+        }
+    }
+
+    /// Logs [`usage_warning`](Self::usage_warning) at `warn` level, if any.
+    pub fn maybe_log_usage_warning(&self) {
+        if let Some(w) = self.usage_warning() {
+            log::warn!("{w}");
+        }
+    }
+
+    /// Whether a pooled segment is free now (one load).
+    pub fn is_available(&self) -> bool {
+        self.inner.availability.is_available()
+    }
+
+    /// Completes when a pooled segment is free (a hint: another taker may be faster).
+    pub fn available(&self) -> AvailableFuture<'_> {
+        AvailableFuture::new(&self.inner.availability)
+    }
+}
+
+impl Drop for NetworkBufferPool {
+    fn drop(&mut self) {
+        let _ = self.destroy_all_buffer_pools();
+        self.destroy();
+    }
+}
+
+impl core::fmt::Debug for NetworkBufferPool {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("NetworkBufferPool")
+            .field("total_segments", &self.total_segments())
+            .field("segment_size", &self.inner.segment_size)
+            .field("available_segments", &self.available_segments())
+            .field("destroyed", &self.is_destroyed())
+            .finish()
+    }
+}
+
+/// Flink's `MemorySize.toHumanReadableString`: "N bytes" below 1 KiB, else "x.yyykb (N bytes)".
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["kb", "mb", "gb", "tb"];
+    if bytes < 1024 {
+        return format!("{bytes} bytes");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.3}{} ({bytes} bytes)", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn human_readable_sizes_follow_flink() {
+        assert_eq!(human_bytes(100), "100 bytes");
+        assert_eq!(human_bytes(32 * 1024), "32.000kb (32768 bytes)");
+        assert_eq!(human_bytes(3 << 20), "3.000mb (3145728 bytes)");
+    }
+}

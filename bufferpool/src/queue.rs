@@ -1,0 +1,86 @@
+//! `IndexQueue`: the lock-free bounded MPMC free list of segment indices.
+//!
+//! Normally a `crossbeam_queue::ArrayQueue<u32>` (two CAS per round trip, no allocation). Under
+//! `cfg(membudget_loom)` it is a loom mutex around a `VecDeque` so loom can see every access;
+//! the pool's correctness arguments only rely on what both give: a push happens-before the pop
+//! that returns the value, and `is_empty` observed after a `SeqCst` fence sees every push made
+//! before the pusher's own `SeqCst` fence.
+
+#[cfg(not(membudget_loom))]
+mod imp {
+    use crossbeam_queue::ArrayQueue;
+
+    /// Bounded lock-free queue of `u32` segment indices.
+    pub(crate) struct IndexQueue(ArrayQueue<u32>);
+
+    impl IndexQueue {
+        pub(crate) fn new(capacity: usize) -> Self {
+            IndexQueue(ArrayQueue::new(capacity.max(1)))
+        }
+
+        /// Pushes `index`; hands it back if the queue is full (a bookkeeping bug in callers).
+        #[inline]
+        pub(crate) fn push(&self, index: u32) -> Result<(), u32> {
+            self.0.push(index)
+        }
+
+        #[inline]
+        pub(crate) fn pop(&self) -> Option<u32> {
+            self.0.pop()
+        }
+
+        #[inline]
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.is_empty()
+        }
+
+        #[inline]
+        pub(crate) fn len(&self) -> usize {
+            self.0.len()
+        }
+    }
+}
+
+#[cfg(membudget_loom)]
+mod imp {
+    use crate::sync::{lock, Mutex};
+    use std::collections::VecDeque;
+
+    /// Loom stand-in for the lock-free queue: same contract, fully visible to the model checker.
+    pub(crate) struct IndexQueue {
+        items: Mutex<VecDeque<u32>>,
+        capacity: usize,
+    }
+
+    impl IndexQueue {
+        pub(crate) fn new(capacity: usize) -> Self {
+            IndexQueue {
+                items: Mutex::new(VecDeque::new()),
+                capacity: capacity.max(1),
+            }
+        }
+
+        pub(crate) fn push(&self, index: u32) -> Result<(), u32> {
+            let mut q = lock(&self.items);
+            if q.len() == self.capacity {
+                return Err(index);
+            }
+            q.push_back(index);
+            Ok(())
+        }
+
+        pub(crate) fn pop(&self) -> Option<u32> {
+            lock(&self.items).pop_front()
+        }
+
+        pub(crate) fn is_empty(&self) -> bool {
+            lock(&self.items).is_empty()
+        }
+
+        pub(crate) fn len(&self) -> usize {
+            lock(&self.items).len()
+        }
+    }
+}
+
+pub(crate) use imp::IndexQueue;
