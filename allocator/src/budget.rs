@@ -33,6 +33,9 @@ pub struct CategoryUsage {
     pub injected: u64,
     /// Enforcing or only tracking.
     pub mode: QuotaMode,
+    /// Bytes of the quota that threads have drawn as allowances but not spent yet (process
+    /// budget only; see the crate docs). `used + allowances` is what the quota check sees.
+    pub allowances: u64,
 }
 
 pub(crate) struct Counter {
@@ -386,6 +389,12 @@ impl Budget {
         }
     }
 
+    /// Bytes of `category`'s quota that threads hold as unspent allowances (0 for a budget
+    /// without the global allocator's per-thread allowances).
+    pub fn allowances(&self, category: Category) -> u64 {
+        self.threads.map_or(0, |r| r.held(category))
+    }
+
     /// Bytes charged to all categories now (exact in the same sense as [`used`](Self::used)).
     pub fn total_used(&self) -> u64 {
         match self.threads {
@@ -451,6 +460,7 @@ impl Budget {
             failures: self.failures(category),
             injected: self.injected_failures(category),
             mode: self.mode(category),
+            allowances: self.allowances(category),
         }
     }
 }
