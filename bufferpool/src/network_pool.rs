@@ -435,7 +435,6 @@ impl NetworkBufferPool {
             (inner, touched)
         };
         reconcile_all(touched);
-        self.maybe_log_usage_warning();
         Ok(LocalBufferPool::from_inner(pool))
     }
 
@@ -654,7 +653,9 @@ impl NetworkBufferPool {
         }
     }
 
-    /// Logs [`usage_warning`](Self::usage_warning) at `warn` level, if any.
+    /// Logs [`usage_warning`](Self::usage_warning) at `warn` level, if any. Call it after
+    /// setting up a batch of pools (Flink's shuffle environment does so after creating a task's
+    /// gates and partitions).
     pub fn maybe_log_usage_warning(&self) {
         if let Some(w) = self.usage_warning() {
             log::warn!("{w}");

@@ -1,0 +1,117 @@
+//! `Buffer` handles: reference counting, slices, indices and recycling.
+
+mod common;
+
+use common::network;
+use std::time::Duration;
+
+#[test]
+fn indices_and_slices_behave() {
+    let net = network(2);
+    let pool = net.create_buffer_pool(1, 2).unwrap();
+    let mut b = pool.request_buffer().unwrap().unwrap();
+    assert_eq!(b.capacity(), common::SEG);
+    assert_eq!((b.size(), b.reader_index()), (0, 0));
+    assert_eq!(b.append(b"hello world"), 11);
+    b.set_reader_index(6);
+    assert_eq!(b.readable(), b"world");
+    assert_eq!(b.as_slice(), b"hello world");
+    let s = b.read_only_slice(0, 5);
+    assert!(s.is_read_only());
+    assert_eq!(s.as_slice(), b"hello");
+    assert_eq!(b.ref_count(), 2);
+    assert!(b.as_mut_slice().is_none());
+    let mut s2 = s.retain();
+    assert!(s2.as_mut_slice().is_none(), "read-only slices never write");
+    assert_eq!(b.ref_count(), 3);
+    drop((s, s2));
+    assert!(b.is_unique());
+    b.as_mut_slice().unwrap()[0] = b'j';
+    assert_eq!(b.as_slice(), b"jello world");
+}
+
+#[test]
+fn append_stops_at_capacity() {
+    let net = network(1);
+    let pool = net.create_buffer_pool(1, 1).unwrap();
+    let mut b = pool.request_buffer().unwrap().unwrap();
+    let big = vec![7u8; common::SEG + 10];
+    assert_eq!(b.append(&big), common::SEG);
+    assert_eq!(b.append(b"x"), 0);
+}
+
+#[test]
+#[should_panic(expected = "reader index 5 must not exceed the buffer size 0")]
+fn reader_index_past_size_panics() {
+    let net = network(1);
+    let pool = net.create_buffer_pool(1, 1).unwrap();
+    pool.request_buffer().unwrap().unwrap().set_reader_index(5);
+}
+
+#[test]
+#[should_panic(expected = "append needs the only, writable handle")]
+fn append_to_a_shared_buffer_panics() {
+    let net = network(1);
+    let pool = net.create_buffer_pool(1, 1).unwrap();
+    let mut b = pool.request_buffer().unwrap().unwrap();
+    let _other = b.clone();
+    b.append(b"x");
+}
+
+#[test]
+fn the_last_handle_recycles_on_any_thread() {
+    let net = network(1);
+    let pool = net.create_buffer_pool(1, 1).unwrap();
+    let b = pool.request_buffer().unwrap().unwrap();
+    let clones: Vec<_> = (0..4).map(|_| b.clone()).collect();
+    drop(b);
+    assert!(pool.request_buffer().unwrap().is_none());
+    std::thread::scope(|s| {
+        for c in clones {
+            s.spawn(move || drop(c));
+        }
+    });
+    let again = pool.request_buffer().unwrap().expect("recycled by the last clone");
+    assert!(again.is_unique());
+}
+
+#[test]
+fn a_recycled_buffer_starts_empty() {
+    let net = network(1);
+    let pool = net.create_buffer_pool(1, 1).unwrap();
+    let mut b = pool.request_buffer().unwrap().unwrap();
+    b.append(b"abc");
+    drop(b);
+    let b = pool.request_buffer().unwrap().unwrap();
+    assert_eq!((b.size(), b.reader_index()), (0, 0));
+}
+
+#[test]
+fn exclusive_buffers_return_to_the_global_pool() {
+    let net = network(3);
+    let mut ex = net.request_unpooled(2, Duration::from_secs(1)).unwrap();
+    ex[0].append(b"credit");
+    let shared = ex[0].clone();
+    assert_eq!(net.available_segments(), 1);
+    drop(ex);
+    assert_eq!(net.available_segments(), 2, "the shared one is still out");
+    assert_eq!(net.required_segments(), 1);
+    drop(shared);
+    assert_eq!(net.available_segments(), 3);
+    assert_eq!(net.required_segments(), 0);
+}
+
+#[test]
+fn buffers_outlive_their_pools() {
+    let b = common::budget();
+    let net = membudget_bufferpool::NetworkBufferPool::new(2, common::SEG, b.clone()).unwrap();
+    let pool = net.create_buffer_pool(1, 2).unwrap();
+    let mut buf = pool.request_buffer().unwrap().unwrap();
+    drop(pool);
+    drop(net);
+    buf.append(b"still valid");
+    assert_eq!(buf.as_slice(), b"still valid");
+    assert_eq!(common::network_used(&b), common::SEG as u64, "only the lent segment");
+    drop(buf);
+    assert_eq!(common::network_used(&b), 0);
+}
