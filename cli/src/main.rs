@@ -1,2 +1,25 @@
 //! The `membudget` command.
-fn main() {}
+//!
+//! ```text
+//! membudget plan [--role taskmanager|jobmanager] [--config FILE] [-D key=value]...
+//!                [--no-container] [--format text|json|jvm-args|dynamic-configs|env|k8s]
+//! ```
+//!
+//! Exit status: 0 with the plan on stdout; 2 with the error on stderr (and nothing on stdout)
+//! for an invalid configuration or invalid arguments.
+
+mod args;
+mod plan;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Plan(args) => plan::run(&args),
+    }
+}

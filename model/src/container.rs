@@ -177,9 +177,10 @@ impl CgroupProbe {
                     None => self.read_mem_total()?,
                 };
                 let dir = self.cgroup_dir(mount, path);
-                let limit = self.min_along_hierarchy(mount, &dir, "memory.limit_in_bytes", |v| {
-                    parse_v1(v, physical)
-                })?;
+                let limit =
+                    self.min_along_hierarchy(mount, &dir, "memory.limit_in_bytes", |v| {
+                        parse_v1(v, physical)
+                    })?;
                 return Ok(limit.map(|(bytes, file)| ContainerLimit {
                     bytes,
                     file,
@@ -491,7 +492,10 @@ mod tests {
         assert_eq!(parse_v1("9223372036854771712", Some(1 << 34)), Some(None));
         assert_eq!(parse_v1("9223372036854771712", None), Some(None));
         assert_eq!(parse_v1("17179869184", Some(1 << 34)), Some(None));
-        assert_eq!(parse_v1("17179869183", Some(1 << 34)), Some(Some(17179869183)));
+        assert_eq!(
+            parse_v1("17179869183", Some(1 << 34)),
+            Some(Some(17179869183))
+        );
         assert_eq!(parse_v1("-1", None), Some(None));
         assert_eq!(parse_v1("lots", None), None);
     }

@@ -27,7 +27,9 @@
 //! ```
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod config;
 mod configuration;
+mod container;
 mod derive;
 mod error;
 mod java_num;
@@ -39,15 +41,21 @@ mod plan;
 mod process;
 mod range_fraction;
 mod reader;
+pub mod render;
+mod request;
 mod role;
 mod source;
 mod taskmanager;
 
 pub use configuration::{Configuration, Entry, Lookup};
+pub use container::{CgroupProbe, CgroupVersion, ContainerError, ContainerLimit};
 pub use derive::derive;
 pub use error::{ConfigError, ConfigErrorKind};
 pub use memory_size::{MemorySize, MemorySizeParseError};
 pub use options::{ConfigOption, OptionKind};
 pub use plan::{JobManagerPlan, MemoryPlan, TaskManagerPlan};
+pub use request::{
+    PlanRequest, Resolution, JM_DISTRIBUTION_PROCESS_SIZE, TM_DISTRIBUTION_PROCESS_SIZE,
+};
 pub use role::Role;
 pub use source::Source;

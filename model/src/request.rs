@@ -184,9 +184,10 @@ impl PlanRequest {
         if self.environment {
             match &self.env_vars {
                 Some(vars) => sources.add_env(vars.iter().cloned())?,
-                None => sources.add_env(std::env::vars_os().filter_map(|(k, v)| {
-                    Some((k.into_string().ok()?, v.into_string().ok()?))
-                }))?,
+                None => sources
+                    .add_env(std::env::vars_os().filter_map(|(k, v)| {
+                        Some((k.into_string().ok()?, v.into_string().ok()?))
+                    }))?,
             }
         }
         for property in &self.properties {
@@ -256,7 +257,12 @@ impl Resolution {
         if let Some(limit) = &self.container_limit {
             let total = plan.total_process_memory();
             if total > limit.bytes {
-                return Err(over_limit_error(self.role, &self.configuration, total, limit));
+                return Err(over_limit_error(
+                    self.role,
+                    &self.configuration,
+                    total,
+                    limit,
+                ));
             }
         }
         for w in &self.warnings {

@@ -56,12 +56,20 @@ fn v2_max_means_no_limit() {
 fn v2_cgroup_namespace_reads_the_mount_point() {
     assert_eq!(
         limit("v2_namespace"),
-        Some((805306368, "sys/fs/cgroup/memory.max".into(), CgroupVersion::V2))
+        Some((
+            805306368,
+            "sys/fs/cgroup/memory.max".into(),
+            CgroupVersion::V2
+        ))
     );
     // The mount root is not "/" and the process path lies outside it.
     assert_eq!(
         limit("v2_namespace_root"),
-        Some((1610612736, "sys/fs/cgroup/memory.max".into(), CgroupVersion::V2))
+        Some((
+            1610612736,
+            "sys/fs/cgroup/memory.max".into(),
+            CgroupVersion::V2
+        ))
     );
 }
 
@@ -108,7 +116,11 @@ fn v1_nested_parent_caps_child_and_values_above_physical_are_ignored() {
 fn escaped_mount_points_are_decoded() {
     assert_eq!(
         limit("escaped_mount"),
-        Some((268435456, "cg root/app/memory.max".into(), CgroupVersion::V2))
+        Some((
+            268435456,
+            "cg root/app/memory.max".into(),
+            CgroupVersion::V2
+        ))
     );
 }
 

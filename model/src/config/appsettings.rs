@@ -36,13 +36,20 @@ fn flatten(key: &str, value: &Value, is_leaf_key: &dyn Fn(&str) -> bool, out: &m
     match value {
         Value::Null => {}
         Value::String(s) => out.push(RawEntry::new(key.to_owned(), s.clone())),
-        Value::Bool(_) | Value::Number(_) => out.push(RawEntry::new(key.to_owned(), value.to_string())),
+        Value::Bool(_) | Value::Number(_) => {
+            out.push(RawEntry::new(key.to_owned(), value.to_string()))
+        }
         Value::Object(_) | Value::Array(_) if is_leaf_key(key) => {
             out.push(RawEntry::new(key.to_owned(), value.to_string()));
         }
         Value::Object(map) => {
             for (k, v) in map {
-                flatten(&format!("{key}.{}", k.replace(':', ".")), v, is_leaf_key, out);
+                flatten(
+                    &format!("{key}.{}", k.replace(':', ".")),
+                    v,
+                    is_leaf_key,
+                    out,
+                );
             }
         }
         Value::Array(items) => {
@@ -106,7 +113,9 @@ mod tests {
     #[test]
     fn invalid_documents() {
         let none = |_: &str| false;
-        assert!(parse_appsettings("[1]", &none).unwrap_err().contains("not a JSON object"));
+        assert!(parse_appsettings("[1]", &none)
+            .unwrap_err()
+            .contains("not a JSON object"));
         let err = parse_appsettings("{\"a\": ", &none).unwrap_err();
         assert!(err.contains("line 1"), "{err}");
     }

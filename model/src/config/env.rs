@@ -174,7 +174,10 @@ mod tests {
     fn order_and_sources() {
         let (entries, warnings) = env_entries(vars(&[
             ("MEMBUDGET_TASKMANAGER_MEMORY_PROCESS_SIZE", " 2g "),
-            ("FLINK_PROPERTIES", "taskmanager.memory.process.size: 1g\nbad line\n"),
+            (
+                "FLINK_PROPERTIES",
+                "taskmanager.memory.process.size: 1g\nbad line\n",
+            ),
             ("FLINK_TM_HEAP", "512m"),
             ("PATH", "/bin"),
             ("MEMBUDGET_QUOTA_HEAP", "1"),
@@ -184,7 +187,13 @@ mod tests {
         .unwrap();
         let got: Vec<(&str, &str, &str)> = entries
             .iter()
-            .map(|e| (e.entry.key.as_str(), e.entry.value.as_str(), e.var_name.as_str()))
+            .map(|e| {
+                (
+                    e.entry.key.as_str(),
+                    e.entry.value.as_str(),
+                    e.var_name.as_str(),
+                )
+            })
             .collect();
         assert_eq!(
             got,
@@ -199,13 +208,17 @@ mod tests {
             ]
         );
         assert_eq!(warnings.len(), 1);
-        assert!(warnings[0].contains("line 2 of FLINK_PROPERTIES"), "{}", warnings[0]);
+        assert!(
+            warnings[0].contains("line 2 of FLINK_PROPERTIES"),
+            "{}",
+            warnings[0]
+        );
     }
 
     #[test]
     fn unknown_own_variable_suggests_closest() {
-        let err = env_entries(vars(&[("MEMBUDGET_TASKMANAGER_MEMORY_PROCES_SIZE", "1g")]))
-            .unwrap_err();
+        let err =
+            env_entries(vars(&[("MEMBUDGET_TASKMANAGER_MEMORY_PROCES_SIZE", "1g")])).unwrap_err();
         assert_eq!(
             err.to_string(),
             "Unknown environment variable MEMBUDGET_TASKMANAGER_MEMORY_PROCES_SIZE: no memory \

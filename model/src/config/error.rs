@@ -67,7 +67,11 @@ impl fmt::Display for SourceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SourceError::Io { path, source } => {
-                write!(f, "Cannot read configuration file {}: {source}", path.display())
+                write!(
+                    f,
+                    "Cannot read configuration file {}: {source}",
+                    path.display()
+                )
             }
             SourceError::Syntax {
                 origin,
@@ -120,7 +124,9 @@ impl From<SourceError> for crate::ConfigError {
             SourceError::Io { .. } | SourceError::Syntax { .. } => ConfigErrorKind::Source,
         };
         let keys: Vec<String> = match &e {
-            SourceError::UnknownKey { key, suggestion, .. } => {
+            SourceError::UnknownKey {
+                key, suggestion, ..
+            } => {
                 vec![key.clone(), (*suggestion).to_owned()]
             }
             SourceError::UnknownEnvVar {

@@ -50,10 +50,14 @@ impl ConfigFile {
         };
         let (entries, warnings) = match format {
             FileFormat::FlinkConf => parse_flink_conf(text, &origin),
-            FileFormat::NestedYaml => (parse_nested_yaml(text, &is_option_key).map_err(syntax)?, vec![]),
-            FileFormat::AppSettingsJson => {
-                (parse_appsettings(text, &is_option_key).map_err(syntax)?, vec![])
-            }
+            FileFormat::NestedYaml => (
+                parse_nested_yaml(text, &is_option_key).map_err(syntax)?,
+                vec![],
+            ),
+            FileFormat::AppSettingsJson => (
+                parse_appsettings(text, &is_option_key).map_err(syntax)?,
+                vec![],
+            ),
         };
         Ok(ConfigFile {
             path: path.to_path_buf(),

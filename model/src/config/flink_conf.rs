@@ -75,12 +75,18 @@ mod tests {
 
     #[test]
     fn malformed_lines_warn_with_line_numbers() {
-        let (entries, warnings) =
-            parse_flink_conf("a: 1\ntaskmanager.memory.process.size:2g\nb: \n", "conf.yaml");
+        let (entries, warnings) = parse_flink_conf(
+            "a: 1\ntaskmanager.memory.process.size:2g\nb: \n",
+            "conf.yaml",
+        );
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].line, Some(1));
         assert_eq!(warnings.len(), 2, "{warnings:?}");
-        assert!(warnings[0].contains("line 2 of conf.yaml"), "{}", warnings[0]);
+        assert!(
+            warnings[0].contains("line 2 of conf.yaml"),
+            "{}",
+            warnings[0]
+        );
         assert!(warnings[0].contains("missing space after ':'"));
         // "b: " trims to "b:", which has no ": " at all.
         assert!(warnings[1].contains("line 3"), "{}", warnings[1]);

@@ -91,15 +91,30 @@ mod tests {
             FileFormat::detect(Path::new("conf/config.yaml"), flat),
             FileFormat::NestedYaml
         );
-        assert_eq!(FileFormat::detect(Path::new("my.yaml"), flat), FileFormat::FlinkConf);
-        assert_eq!(FileFormat::detect(Path::new("my.yaml"), nested), FileFormat::NestedYaml);
+        assert_eq!(
+            FileFormat::detect(Path::new("my.yaml"), flat),
+            FileFormat::FlinkConf
+        );
+        assert_eq!(
+            FileFormat::detect(Path::new("my.yaml"), nested),
+            FileFormat::NestedYaml
+        );
     }
 
     #[test]
     fn sniffing() {
-        assert_eq!(FileFormat::sniff("\u{feff} {\"a\": 1}"), FileFormat::AppSettingsJson);
-        assert_eq!(FileFormat::sniff("# c\na.b: 1 # x\nc: 2\n"), FileFormat::FlinkConf);
-        assert_eq!(FileFormat::sniff("taskmanager:\n  x: 1\n"), FileFormat::NestedYaml);
+        assert_eq!(
+            FileFormat::sniff("\u{feff} {\"a\": 1}"),
+            FileFormat::AppSettingsJson
+        );
+        assert_eq!(
+            FileFormat::sniff("# c\na.b: 1 # x\nc: 2\n"),
+            FileFormat::FlinkConf
+        );
+        assert_eq!(
+            FileFormat::sniff("taskmanager:\n  x: 1\n"),
+            FileFormat::NestedYaml
+        );
         assert_eq!(FileFormat::sniff("a: {b: 1}\n"), FileFormat::NestedYaml);
         assert_eq!(FileFormat::sniff("a: [1, 2]\n"), FileFormat::NestedYaml);
         assert_eq!(FileFormat::sniff("---\na: 1\n"), FileFormat::NestedYaml);

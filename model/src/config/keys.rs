@@ -129,7 +129,7 @@ mod tests {
     fn other_keys_are_ignored() {
         for key in [
             "parallelism.default",
-            "taskmanager.numberOfTaskSlots",
+            "taskmanager.rpc.port",
             "jobmanager.rpc.address",
             "taskmanager.network.memory.buffers-per-channel",
             "state.backend.type",

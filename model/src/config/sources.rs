@@ -15,14 +15,16 @@ use crate::{Configuration, Source};
 ///
 /// ```
 /// use membudget_model::config::Sources;
+/// use membudget_model::Source;
 ///
 /// let mut sources = Sources::new();
 /// sources.add_env([("MEMBUDGET_TASKMANAGER_MEMORY_PROCESS_SIZE".to_string(), "2g".to_string())])?;
 /// sources.add_dynamic("taskmanager.memory.process.size=3g")?;
 /// sources.add_dynamic("parallelism.default=4")?; // not a memory option: ignored
 /// let config = sources.to_configuration();
-/// assert_eq!(config.get_raw("taskmanager.memory.process.size"), Some("3g"));
-/// assert_eq!(config.get_raw("parallelism.default"), None);
+/// let entry = config.get_raw("taskmanager.memory.process.size").unwrap();
+/// assert_eq!((entry.value.as_str(), &entry.source), ("3g", &Source::Dynamic));
+/// assert!(config.get_raw("parallelism.default").is_none());
 /// # Ok::<(), membudget_model::config::SourceError>(())
 /// ```
 #[derive(Clone, Debug, Default)]
@@ -108,12 +110,16 @@ impl Sources {
     /// # Errors
     /// The key is a misspelt memory key.
     pub fn add_property(&mut self, key: &str, value: &str) -> Result<(), SourceError> {
-        self.add_entry_dynamic(&RawEntry::new(key.trim().to_owned(), value.trim().to_owned()))
+        self.add_entry_dynamic(&RawEntry::new(
+            key.trim().to_owned(),
+            value.trim().to_owned(),
+        ))
     }
 
     fn add_entry_dynamic(&mut self, entry: &RawEntry) -> Result<(), SourceError> {
         if let Some(key) = check(entry, false, || "given with -D".to_owned())? {
-            self.dynamic.push((key, entry.value.clone(), Source::Dynamic));
+            self.dynamic
+                .push((key, entry.value.clone(), Source::Dynamic));
         }
         Ok(())
     }

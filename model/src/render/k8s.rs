@@ -17,7 +17,12 @@ pub fn render_k8s(plan: &MemoryPlan) -> String {
 
 /// The exact Kubernetes quantity for `bytes`, in the largest binary unit that divides it.
 fn k8s_quantity(bytes: u64) -> String {
-    const UNITS: [(&str, u64); 4] = [("Ti", 1 << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)];
+    const UNITS: [(&str, u64); 4] = [
+        ("Ti", 1 << 40),
+        ("Gi", 1 << 30),
+        ("Mi", 1 << 20),
+        ("Ki", 1 << 10),
+    ];
     for (suffix, unit) in UNITS {
         if bytes != 0 && bytes % unit == 0 {
             return format!("{}{suffix}", bytes / unit);

@@ -72,9 +72,8 @@ fn tree(plan: &MemoryPlan) -> (&'static str, Node) {
         MemoryPlan::TaskManager(p) => {
             let mut network = Node::leaf("Network", p.network);
             network.note = Some(format!(
-                "{} buffers of {}",
-                p.network_buffers,
-                MemorySize::from(p.segment_size).to_human_readable()
+                "{} buffers of {} bytes",
+                p.network_buffers, p.segment_size
             ));
             let root = Node::branch(
                 "Total Process Memory",
@@ -166,7 +165,7 @@ fn lines<'a>(node: &'a Node, prefix: String, own: String, out: &mut Vec<(String,
 ///     .plan()?;
 /// let text = render_text(&plan, TextStyle::plain());
 /// assert!(text.contains("Total Flink Memory"));
-/// assert!(text.contains("1280.000mb (1342177280 bytes)"));
+/// assert!(text.contains("1.250gb (1342177280 bytes)"));
 /// # Ok::<(), membudget_model::ConfigError>(())
 /// ```
 pub fn render_text(plan: &MemoryPlan, style: TextStyle) -> String {
