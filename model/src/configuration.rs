@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{ConfigError, ConfigErrorKind};
-use crate::java_num::{java_parse_bool, java_parse_float, java_parse_int};
+use crate::java_num::{java_parse_bool, java_parse_double, java_parse_float, java_parse_int};
 use crate::options::ConfigOption;
 use crate::{MemorySize, Source};
 
@@ -86,11 +86,9 @@ impl Configuration {
     /// Flink's `Configuration.contains(option)`: the option's key or one of its deprecated keys
     /// is explicitly configured (entries with [`Source::Default`] do not count).
     pub fn contains(&self, option: &ConfigOption) -> bool {
-        option.all_keys().any(|k| {
-            self.entries
-                .get(k)
-                .is_some_and(|e| e.source.is_explicit())
-        })
+        option
+            .all_keys()
+            .any(|k| self.entries.get(k).is_some_and(|e| e.source.is_explicit()))
     }
 
     /// All entries in key order.
@@ -166,6 +164,21 @@ impl Configuration {
         };
         match java_parse_float(l.value) {
             Some(v) => Ok(Some((f64::from(v), l.source))),
+            None => Err(invalid_value(&l, "not a floating point number")),
+        }
+    }
+
+    /// Reads `option` as a Java `double` (configured value or default).
+    ///
+    /// # Errors
+    ///
+    /// The value is not a floating point number.
+    pub fn double(&self, option: &ConfigOption) -> Result<Option<(f64, Source)>, ConfigError> {
+        let Some(l) = self.lookup(option) else {
+            return Ok(None);
+        };
+        match java_parse_double(l.value) {
+            Some(v) => Ok(Some((v, l.source))),
             None => Err(invalid_value(&l, "not a floating point number")),
         }
     }

@@ -129,17 +129,30 @@ pub(crate) fn java_format_3f(v: f64) -> String {
 /// Java's `Float.parseFloat(s)` (decimal forms, `NaN`, `Infinity`, optional `f`/`d` suffix,
 /// surrounding whitespace). Hexadecimal floats are not accepted.
 pub(crate) fn java_parse_float(s: &str) -> Option<f32> {
+    java_parse_floating::<f32>(s)
+}
+
+/// Java's `Double.parseDouble(s)`, same accepted forms as [`java_parse_float`].
+pub(crate) fn java_parse_double(s: &str) -> Option<f64> {
+    java_parse_floating::<f64>(s)
+}
+
+fn java_parse_floating<F>(s: &str) -> Option<F>
+where
+    F: core::str::FromStr + core::ops::Neg<Output = F> + From<f32>,
+{
     let t = java_trim(s);
-    let (sign, body) = match t.as_bytes().first() {
-        Some(b'-') => (-1.0f32, &t[1..]),
-        Some(b'+') => (1.0f32, &t[1..]),
-        _ => (1.0f32, t),
+    let (negative, body) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
     };
+    let signed = |v: F| if negative { -v } else { v };
     if body == "NaN" {
-        return Some(f32::NAN);
+        return Some(F::from(f32::NAN));
     }
     if body == "Infinity" {
-        return Some(sign * f32::INFINITY);
+        return Some(signed(F::from(f32::INFINITY)));
     }
     let body = body
         .strip_suffix(['f', 'F', 'd', 'D'])
@@ -159,7 +172,7 @@ pub(crate) fn java_parse_float(s: &str) -> Option<f32> {
     if body[..mantissa_end].contains(['+', '-']) {
         return None;
     }
-    body.parse::<f32>().ok().map(|v| sign * v)
+    body.parse::<F>().ok().map(signed)
 }
 
 /// Java's `Integer.parseInt(s)` (no whitespace allowed, optional sign).

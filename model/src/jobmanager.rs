@@ -41,19 +41,19 @@ fn derive_mapped(r: &mut Reader<'_>) -> Result<JobManagerPlan, ConfigError> {
                 keys.insert(0, JM_TOTAL_FLINK_MEMORY.key);
             }
             let total_flink = sum(&[heap, off_heap], &keys)?;
-            let jvm = OPTIONS.from_total_flink(r, total_flink, &keys)?;
+            let jvm = OPTIONS.jvm_from_total_flink(r, total_flink, &keys)?;
             (heap, off_heap, jvm)
         }
         Path::TotalFlink => {
             let total_flink = r.memory(&JM_TOTAL_FLINK_MEMORY)?;
             let (heap, off_heap) =
                 derive_from_total_flink(r, total_flink, JM_TOTAL_FLINK_MEMORY.key)?;
-            let jvm = OPTIONS.from_total_flink(r, total_flink, &[JM_TOTAL_FLINK_MEMORY.key])?;
+            let jvm = OPTIONS.jvm_from_total_flink(r, total_flink, &[JM_TOTAL_FLINK_MEMORY.key])?;
             (heap, off_heap, jvm)
         }
         Path::TotalProcess => {
             let total_process = r.memory(&JM_TOTAL_PROCESS_MEMORY)?;
-            let jvm = OPTIONS.from_total_process(r, total_process)?;
+            let jvm = OPTIONS.jvm_from_total_process(r, total_process)?;
             let total_flink = MemorySize::new(
                 total_process.bytes() - jvm.metaspace.bytes() - jvm.overhead.bytes(),
             );

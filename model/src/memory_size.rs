@@ -106,11 +106,12 @@ impl MemorySize {
                 .map(|(_, m)| *m as i64)
                 .ok_or(MemorySizeParseError::UnknownUnit { unit })?
         };
-        let bytes = value
-            .checked_mul(multiplier)
-            .ok_or_else(|| MemorySizeParseError::BytesOverflow {
-                text: text.to_owned(),
-            })?;
+        let bytes =
+            value
+                .checked_mul(multiplier)
+                .ok_or_else(|| MemorySizeParseError::BytesOverflow {
+                    text: text.to_owned(),
+                })?;
         Ok(MemorySize(bytes as u64))
     }
 

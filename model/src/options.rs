@@ -15,6 +15,8 @@ pub enum OptionKind {
     Integer,
     /// `true` / `false` (case-insensitive).
     Boolean,
+    /// A Java `double` (`1.5`).
+    Double,
 }
 
 /// A configuration option: its key, default, deprecated aliases and value type.
@@ -95,9 +97,11 @@ pub const TM_NETWORK_MEMORY_MIN: ConfigOption =
         .with_deprecated(&["taskmanager.network.memory.min"]);
 /// `taskmanager.memory.network.max` (default `Long.MAX_VALUE` bytes; deprecated
 /// `taskmanager.network.memory.max`).
-pub const TM_NETWORK_MEMORY_MAX: ConfigOption =
-    ConfigOption::memory("taskmanager.memory.network.max", Some("9223372036854775807"))
-        .with_deprecated(&["taskmanager.network.memory.max"]);
+pub const TM_NETWORK_MEMORY_MAX: ConfigOption = ConfigOption::memory(
+    "taskmanager.memory.network.max",
+    Some("9223372036854775807"),
+)
+.with_deprecated(&["taskmanager.network.memory.max"]);
 /// `taskmanager.memory.network.fraction` (default 0.1; deprecated
 /// `taskmanager.network.memory.fraction`).
 pub const TM_NETWORK_MEMORY_FRACTION: ConfigOption =
@@ -125,10 +129,17 @@ pub const TM_MEMORY_SEGMENT_SIZE: ConfigOption =
 pub const TM_NETWORK_NUM_BUFFERS: ConfigOption =
     ConfigOption::memory("taskmanager.network.numberOfBuffers", Some("2048"))
         .with_kind(OptionKind::Integer);
+/// `taskmanager.cpu.cores` (no default): a TaskManager needs a positive number of CPU cores.
+/// Not a memory option, but Flink validates it while deriving the TaskManager process spec.
+pub const TM_CPU_CORES: ConfigOption =
+    ConfigOption::memory("taskmanager.cpu.cores", None).with_kind(OptionKind::Double);
+/// `taskmanager.numberOfTaskSlots` (default 1): the CPU cores fallback when
+/// `taskmanager.cpu.cores` is not set.
+pub const TM_NUM_TASK_SLOTS: ConfigOption =
+    ConfigOption::memory("taskmanager.numberOfTaskSlots", Some("1")).with_kind(OptionKind::Integer);
 /// Legacy (1.x) `taskmanager.heap.size`: mapped to `taskmanager.memory.flink.size` when that is
 /// unset. `FLINK_TM_HEAP` arrives under this key with an [`Env`](crate::Source::Env) source.
-pub const TM_LEGACY_HEAP_MEMORY: ConfigOption =
-    ConfigOption::memory("taskmanager.heap.size", None);
+pub const TM_LEGACY_HEAP_MEMORY: ConfigOption = ConfigOption::memory("taskmanager.heap.size", None);
 /// Legacy (1.x) `taskmanager.heap.mb` (an integer number of MiB), mapped like
 /// [`TM_LEGACY_HEAP_MEMORY`].
 pub const TM_LEGACY_HEAP_MEMORY_MB: ConfigOption =
@@ -152,9 +163,11 @@ pub const JM_OFF_HEAP_MEMORY: ConfigOption =
     ConfigOption::memory("jobmanager.memory.off-heap.size", Some("128m"));
 /// `jobmanager.memory.enable-jvm-direct-memory-limit` (default false): whether the JobManager's
 /// JVM args carry `-XX:MaxDirectMemorySize`.
-pub const JM_JVM_DIRECT_MEMORY_LIMIT_ENABLED: ConfigOption =
-    ConfigOption::memory("jobmanager.memory.enable-jvm-direct-memory-limit", Some("false"))
-        .with_kind(OptionKind::Boolean);
+pub const JM_JVM_DIRECT_MEMORY_LIMIT_ENABLED: ConfigOption = ConfigOption::memory(
+    "jobmanager.memory.enable-jvm-direct-memory-limit",
+    Some("false"),
+)
+.with_kind(OptionKind::Boolean);
 /// `jobmanager.memory.jvm-metaspace.size` (default 256m).
 pub const JM_JVM_METASPACE: ConfigOption =
     ConfigOption::memory("jobmanager.memory.jvm-metaspace.size", Some("256m"));
@@ -180,7 +193,7 @@ pub const JM_LEGACY_HEAP_MEMORY_MB: ConfigOption =
 /// heap is only a warning.
 pub const JM_MIN_JVM_HEAP_SIZE: u64 = 128 << 20;
 
-static ALL_OPTIONS: [&ConfigOption; 30] = [
+static ALL_OPTIONS: [&ConfigOption; 32] = [
     &TM_TOTAL_PROCESS_MEMORY,
     &TM_TOTAL_FLINK_MEMORY,
     &TM_FRAMEWORK_HEAP_MEMORY,
@@ -198,6 +211,8 @@ static ALL_OPTIONS: [&ConfigOption; 30] = [
     &TM_JVM_OVERHEAD_FRACTION,
     &TM_MEMORY_SEGMENT_SIZE,
     &TM_NETWORK_NUM_BUFFERS,
+    &TM_CPU_CORES,
+    &TM_NUM_TASK_SLOTS,
     &TM_LEGACY_HEAP_MEMORY,
     &TM_LEGACY_HEAP_MEMORY_MB,
     &JM_TOTAL_PROCESS_MEMORY,
@@ -239,7 +254,7 @@ pub fn all_options() -> &'static [&'static ConfigOption] {
 }
 
 /// Every key a memory configuration may legitimately contain: the keys and deprecated keys of
-/// [`all_options`] plus every other real Flink key under `taskmanager.memory.*` /
+/// [`all_options`] (including the two CPU keys the TaskManager derivation validates) plus every other real Flink key under `taskmanager.memory.*` /
 /// `jobmanager.memory.*` (e.g. `taskmanager.memory.managed.consumer-weights`). Used for "did you
 /// mean" suggestions and for resolving `MEMBUDGET_*` environment variable names.
 pub fn known_memory_keys() -> &'static [&'static str] {

@@ -137,7 +137,10 @@ impl TaskManagerPlan {
     /// Flink's TaskManager dynamic configs (`-D key=<bytes>b ...`) that pin every component.
     pub fn dynamic_configs(&self) -> String {
         let pairs: [(&str, u64); 10] = [
-            ("taskmanager.memory.framework.heap.size", self.framework_heap),
+            (
+                "taskmanager.memory.framework.heap.size",
+                self.framework_heap,
+            ),
             (
                 "taskmanager.memory.framework.off-heap.size",
                 self.framework_off_heap,

@@ -75,7 +75,7 @@ impl ProcessOptions {
 
     /// Path C: metaspace as configured, overhead as a capped fraction of the process; E7 when
     /// they exceed the process.
-    pub(crate) fn from_total_process(
+    pub(crate) fn jvm_from_total_process(
         &self,
         r: &mut Reader<'_>,
         total_process: MemorySize,
@@ -112,7 +112,7 @@ impl ProcessOptions {
     /// Paths A and B: with Total Process Memory configured the overhead is the rest (E8, E9);
     /// otherwise it is the capped inverse fraction of Total Flink Memory + metaspace.
     /// `flink_keys` name what sized the Total Flink Memory, for error messages.
-    pub(crate) fn from_total_flink(
+    pub(crate) fn jvm_from_total_flink(
         &self,
         r: &mut Reader<'_>,
         total_flink: MemorySize,
@@ -145,8 +145,12 @@ impl ProcessOptions {
             })
         } else {
             let range = self.overhead_range(r)?;
-            let overhead =
-                derive_with_inverse_fraction(r, "jvm overhead memory", flink_and_metaspace, &range)?;
+            let overhead = derive_with_inverse_fraction(
+                r,
+                "jvm overhead memory",
+                flink_and_metaspace,
+                &range,
+            )?;
             sum(&[flink_and_metaspace, overhead], &range.keys())?;
             Ok(JvmMetaspaceAndOverhead {
                 metaspace,
@@ -164,7 +168,11 @@ impl ProcessOptions {
     ) -> Result<(), ConfigError> {
         let range = self.overhead_range(r)?;
         if overhead > range.max || overhead < range.min {
-            let mut keys = vec![self.overhead_min.key, self.overhead_max.key, self.total_process.key];
+            let mut keys = vec![
+                self.overhead_min.key,
+                self.overhead_max.key,
+                self.total_process.key,
+            ];
             keys.extend_from_slice(flink_keys);
             keys.push(self.metaspace.key);
             return Err(ConfigError::new(

@@ -51,7 +51,7 @@ pub(crate) fn read_range_fraction(
         range_options: range,
     };
     // NaN fails `fraction >= 0`, exactly like Java.
-    let valid = min <= max && fraction >= 0.0 && fraction < 1.0;
+    let valid = min <= max && (0.0..1.0).contains(&fraction);
     if !valid {
         let cause = if min > max {
             "min value must be less or equal to max value"

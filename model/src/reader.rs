@@ -121,7 +121,10 @@ impl<'a> Reader<'a> {
 fn missing(option: &ConfigOption) -> ConfigError {
     ConfigError::new(
         ConfigErrorKind::MissingRequired,
-        format!("The option '{}' is not set and has no default value.", option.key),
+        format!(
+            "The option '{}' is not set and has no default value.",
+            option.key
+        ),
     )
     .with_keys([option.key])
 }

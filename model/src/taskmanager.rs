@@ -62,18 +62,18 @@ fn derive_mapped(r: &mut Reader<'_>) -> Result<TaskManagerPlan, ConfigError> {
         Path::FineGrained => {
             let flink = derive_from_required_fine_grained(r)?;
             let keys = fine_grained_keys(r);
-            let jvm = OPTIONS.from_total_flink(r, flink.total(), &keys)?;
+            let jvm = OPTIONS.jvm_from_total_flink(r, flink.total(), &keys)?;
             (flink, jvm)
         }
         Path::TotalFlink => {
             let total_flink = r.memory(&TM_TOTAL_FLINK_MEMORY)?;
             let flink = derive_from_total_flink(r, total_flink, TM_TOTAL_FLINK_MEMORY.key)?;
-            let jvm = OPTIONS.from_total_flink(r, total_flink, &[TM_TOTAL_FLINK_MEMORY.key])?;
+            let jvm = OPTIONS.jvm_from_total_flink(r, total_flink, &[TM_TOTAL_FLINK_MEMORY.key])?;
             (flink, jvm)
         }
         Path::TotalProcess => {
             let total_process = r.memory(&TM_TOTAL_PROCESS_MEMORY)?;
-            let jvm = OPTIONS.from_total_process(r, total_process)?;
+            let jvm = OPTIONS.jvm_from_total_process(r, total_process)?;
             // from_total_process checked metaspace + overhead <= total process.
             let total_flink = MemorySize::new(
                 total_process.bytes() - jvm.metaspace.bytes() - jvm.overhead.bytes(),
@@ -82,6 +82,7 @@ fn derive_mapped(r: &mut Reader<'_>) -> Result<TaskManagerPlan, ConfigError> {
             (flink, jvm)
         }
     };
+    check_cpu_cores(r)?;
     let segment_size = page_size(r)?;
     let total_flink = flink.total();
     let total_process = sum(
@@ -144,7 +145,10 @@ pub(crate) fn map_legacy(
         return Ok(());
     }
     let (size, source, from_key) = if r.contains(heap) {
-        let entry = r.config().lookup(heap).map(|l| (l.value.to_owned(), l.source));
+        let entry = r
+            .config()
+            .lookup(heap)
+            .map(|l| (l.value.to_owned(), l.source));
         let Some((value, source)) = entry else {
             return Ok(());
         };
@@ -191,6 +195,35 @@ pub(crate) fn map_legacy(
     Ok(())
 }
 
+/// Flink's `getCpuCores`: `taskmanager.cpu.cores`, else `taskmanager.numberOfTaskSlots`, must be
+/// positive.
+fn check_cpu_cores(r: &mut Reader<'_>) -> Result<(), ConfigError> {
+    let (cores, key) = if r.contains(&TM_CPU_CORES) {
+        let cores = r
+            .config()
+            .double(&TM_CPU_CORES)?
+            .map_or(f64::NAN, |(v, _)| v);
+        (cores, TM_CPU_CORES.key)
+    } else {
+        let slots = r
+            .config()
+            .integer(&TM_NUM_TASK_SLOTS)?
+            .map_or(1, |(v, _)| v);
+        (f64::from(slots), TM_NUM_TASK_SLOTS.key)
+    };
+    if cores.is_nan() || cores <= 0.0 {
+        return Err(ConfigError::new(
+            ConfigErrorKind::InvalidValue,
+            format!(
+                "TaskExecutors need to be started with a positive number of CPU cores. Please configure {} accordingly.",
+                TM_CPU_CORES.key
+            ),
+        )
+        .with_keys([key]));
+    }
+    Ok(())
+}
+
 /// Flink's `ConfigurationParserUtils.getPageSize`.
 fn page_size(r: &mut Reader<'_>) -> Result<u64, ConfigError> {
     let size = r.memory(&TM_MEMORY_SEGMENT_SIZE)?.bytes();
@@ -217,7 +250,9 @@ fn page_size(r: &mut Reader<'_>) -> Result<u64, ConfigError> {
         )));
     }
     if !size.is_power_of_two() {
-        return Err(invalid("Memory segment size must be a power of 2.".to_owned()));
+        return Err(invalid(
+            "Memory segment size must be a power of 2.".to_owned(),
+        ));
     }
     Ok(size)
 }
