@@ -23,7 +23,8 @@ pub enum Command {
     /// Sources, later winning: Flink's defaults < --config FILE < environment
     /// (FLINK_TM_HEAP/FLINK_JM_HEAP, FLINK_PROPERTIES, MEMBUDGET_<KEY>) < -D key=value. When
     /// nothing sizes the process, the container (cgroup) memory limit becomes the process size;
-    /// without a limit Flink's distribution default is used (1728m / 1600m).
+    /// without a limit Flink's distribution default is used (1728m / 1600m). --no-container
+    /// turns both off.
     Plan(PlanArgs),
 }
 
@@ -42,7 +43,9 @@ pub struct PlanArgs {
     #[arg(short = 'D', value_name = "KEY=VALUE", allow_hyphen_values = true)]
     pub dynamic: Vec<String>,
 
-    /// Ignore the container (cgroup) memory limit.
+    /// Plan exactly as Flink would: ignore the container (cgroup) memory limit and do not fall
+    /// back to the distribution default process size (with nothing configured this is Flink's
+    /// "Either required fine-grained memory ..." error).
     #[arg(long)]
     pub no_container: bool,
 

@@ -13,7 +13,9 @@ const EXIT_CONFIG: u8 = 2;
 
 /// Builds the request from the arguments, derives the plan and prints it.
 pub fn run(args: &PlanArgs) -> ExitCode {
-    let mut request = PlanRequest::new(args.role.into()).container(!args.no_container);
+    let mut request = PlanRequest::new(args.role.into())
+        .container(!args.no_container)
+        .distribution_defaults(!args.no_container);
     for file in &args.config {
         request = request.config_file(file);
     }

@@ -58,6 +58,7 @@ pub struct PlanRequest {
     environment: bool,
     env_vars: Option<Vec<(String, String)>>,
     container: bool,
+    distribution_defaults: bool,
     probe: CgroupProbe,
 }
 
@@ -86,6 +87,7 @@ impl PlanRequest {
             environment: true,
             env_vars: None,
             container: true,
+            distribution_defaults: true,
             probe: CgroupProbe::system(),
         }
     }
@@ -144,6 +146,16 @@ impl PlanRequest {
     #[must_use]
     pub fn container(mut self, detect: bool) -> PlanRequest {
         self.container = detect;
+        self
+    }
+
+    /// Whether a request that configures nothing (and finds no container limit) falls back to
+    /// Flink's distribution default process size (1728m / 1600m). On by default; off gives
+    /// Flink's own behaviour, the "Either required fine-grained memory ... need to be configured
+    /// explicitly" error.
+    #[must_use]
+    pub fn distribution_defaults(mut self, fall_back: bool) -> PlanRequest {
+        self.distribution_defaults = fall_back;
         self
     }
 
@@ -220,11 +232,12 @@ impl PlanRequest {
                     limit.bytes.to_string(),
                     Source::Container(limit.file.display().to_string()),
                 ),
-                None => configuration.set(
+                None if self.distribution_defaults => configuration.set(
                     key,
                     distribution_process_size(self.role),
                     Source::DistributionDefault,
                 ),
+                None => {}
             }
         }
         Ok(Resolution {
