@@ -3,7 +3,8 @@
 //!
 //! Within the environment layer later entries win: `FLINK_TM_HEAP`/`FLINK_JM_HEAP` <
 //! `FLINK_PROPERTIES` < `MEMBUDGET_*` (the most specific). Empty variables count as unset
-//! (`MEMBUDGET_X=` in a compose file means "not set").
+//! (`MEMBUDGET_X=` in a compose file means "not set"). `FLINK_PROPERTIES` holds flat
+//! `key: value` lines (parsed like `flink-conf.yaml`), or nested YAML when it is indented.
 //!
 //! `MEMBUDGET_<KEY>` names a memory option with its key upper-cased and `.`/`-` turned into
 //! `_`: `MEMBUDGET_TASKMANAGER_MEMORY_PROCESS_SIZE=2g`. Names are resolved against the known
@@ -16,8 +17,9 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::flink_conf::parse_flink_conf;
-use super::keys::accepted_keys;
-use super::{RawEntry, SourceError};
+use super::keys::{accepted_keys, is_option_key};
+use super::nested_yaml::parse_nested_yaml;
+use super::{FileFormat, RawEntry, SourceError};
 
 /// The prefix of membudget's own option variables.
 pub const ENV_PREFIX: &str = "MEMBUDGET_";
@@ -95,8 +97,21 @@ pub(crate) fn env_entries(
                 });
             }
             FLINK_PROPERTIES => {
-                let (entries, w) = parse_flink_conf(&value, "FLINK_PROPERTIES");
-                warnings.extend(w);
+                // Flink's docker entrypoint appends these lines to the configuration file; they
+                // are flat `key: value` lines unless they are indented (nested YAML).
+                let entries = if FileFormat::sniff(&value) == FileFormat::FlinkConf {
+                    let (entries, w) = parse_flink_conf(&value, FLINK_PROPERTIES);
+                    warnings.extend(w);
+                    entries
+                } else {
+                    parse_nested_yaml(&value, &is_option_key).map_err(|message| {
+                        SourceError::Syntax {
+                            origin: FLINK_PROPERTIES.to_owned(),
+                            format: FileFormat::NestedYaml,
+                            message,
+                        }
+                    })?
+                };
                 properties.extend(entries.into_iter().map(|entry| EnvEntry {
                     entry,
                     var_name: FLINK_PROPERTIES.to_owned(),
@@ -212,6 +227,25 @@ mod tests {
             warnings[0].contains("line 2 of FLINK_PROPERTIES"),
             "{}",
             warnings[0]
+        );
+    }
+
+    #[test]
+    fn nested_flink_properties() {
+        let (entries, warnings) = env_entries(vars(&[(
+            "FLINK_PROPERTIES",
+            "taskmanager:\n  memory:\n    process.size: 2g\n",
+        )]))
+        .unwrap();
+        assert!(warnings.is_empty());
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].entry.key, "taskmanager.memory.process.size");
+        assert_eq!(entries[0].entry.value, "2g");
+        let err = env_entries(vars(&[("FLINK_PROPERTIES", "a:\n  b: [\n")])).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("Cannot parse FLINK_PROPERTIES as nested config.yaml: "),
+            "{err}"
         );
     }
 
