@@ -68,6 +68,12 @@
 // The operating system refused memory (mmap/malloc failed) although the quota allowed it.
 #define MB_ERR_OUT_OF_MEMORY -11
 
+// `timeout_ms` value that waits without a time limit.
+#define MB_WAIT_FOREVER UINT32_MAX
+
+// `max_buffers` value for a pool with no upper bound.
+#define MB_UNBOUNDED UINT32_MAX
+
 // Role: a TaskManager plan (the default).
 #define MB_ROLE_TASKMANAGER 0
 
@@ -82,6 +88,9 @@
 // The ABI version this library implements: `major << 16 | minor`. A host built against
 // major `M` works with any library of major `M` and a minor at least its own.
 #define MB_ABI_VERSION (1 << 16)
+
+// An opaque local buffer pool handle (a generation-checked token, not an address).
+typedef struct mb_local_pool mb_local_pool;
 
 // An opaque runtime handle. Its value is a generation-checked token, not an address: a freed
 // or forged handle is refused with `MB_ERR_INVALID_HANDLE`, never dereferenced.
@@ -113,6 +122,34 @@ typedef struct mb_category_usage {
   // Reserved, always 0.
   uint32_t reserved;
 } mb_category_usage;
+
+// One managed page lent to the host: write through `ptr` (`size` bytes) until it is released
+// with `mb_managed_release(rt, id)` or `mb_managed_release_all(rt, owner)`.
+typedef struct mb_segment {
+  // First byte of the page.
+  uint8_t *ptr;
+  // Bytes in the page (the plan's segment size).
+  uint64_t size;
+  // Generation-checked id for `mb_managed_release`.
+  uint64_t id;
+} mb_segment;
+
+// A network buffer lent to the host: `capacity` writable bytes at `ptr`, until
+// `mb_buffer_recycle(id)`. Ids carry a generation: recycling twice is an error.
+typedef struct mb_buffer {
+  // First byte of the buffer's memory segment.
+  uint8_t *ptr;
+  // Bytes the buffer holds (the plan's segment size).
+  uint64_t capacity;
+  // Generation-checked id for `mb_buffer_recycle`.
+  uint64_t id;
+} mb_buffer;
+
+// Called once by `mb_local_pool_on_available`: with `MB_OK` and a buffer the callee now owns
+// (recycle it with `mb_buffer_recycle`), or with `MB_ERR_DESTROYED` and NULL if the pool was
+// freed first. Runs on the thread that recycled the buffer (or freed the pool), or on the
+// registering thread if a buffer was available at once; it must not block.
+typedef void (*mb_buffer_callback)(void *ctx, int32_t status, const struct mb_buffer *buffer);
 
 // Options for `mb_runtime_new`. A zero-initialised struct with `struct_size` set is the
 // default: a TaskManager plan from Flink's defaults, the container limit applied, the process
@@ -208,6 +245,105 @@ int32_t mb_usage(const struct mb_runtime *rt, uint32_t category, struct mb_categ
 // # Safety
 // `buf` must be NULL or valid for writes of `len` bytes; `needed` NULL or valid for a write.
 int32_t mb_last_error_message(char *buf, size_t len, size_t *needed);
+
+// Allocates `n` managed pages for `owner` (any number the host uses to group pages, e.g. an
+// operator id), all or nothing, and writes them to `segments_out[0..n]`. Never blocks.
+//
+// Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED` (not enough managed memory: the message names the
+// key to increase), `MB_ERR_INVALID_ARGUMENT`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`,
+// `MB_ERR_OUT_OF_MEMORY`.
+//
+// # Safety
+// `segments_out` is valid for writes of `n` `mb_segment`s.
+int32_t mb_managed_allocate_pages(const struct mb_runtime *rt, uint64_t owner, uint32_t n, struct mb_segment *segments_out);
+
+// Returns one page (by its id) to the runtime's managed memory. Releasing it again, or an id
+// of another runtime, is refused. Never blocks.
+//
+// Returns `MB_OK`, `MB_ERR_INVALID_HANDLE` (stale, repeated or forged id),
+// `MB_ERR_INVALID_ARGUMENT` (the page belongs to another runtime), `MB_ERR_NULL_POINTER`.
+//
+// # Safety
+// None: every argument is checked. The page must no longer be used by the host.
+int32_t mb_managed_release(const struct mb_runtime *rt, uint64_t segment_id);
+
+// Returns every page `owner` holds (like Flink's `MemoryManager.releaseAll(owner)`); their
+// ids become invalid. An owner with no pages is fine. Never blocks.
+//
+// Returns `MB_OK`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
+//
+// # Safety
+// None: every argument is checked. The pages must no longer be used by the host.
+int32_t mb_managed_release_all(const struct mb_runtime *rt, uint64_t owner);
+
+// Creates a local pool on the runtime's network buffers, guaranteed `min_buffers` and holding
+// at most `max_buffers` (`MB_UNBOUNDED` for no bound); buffers beyond the minimums are shared
+// out among pools like Flink does. Never blocks.
+//
+// Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED` (the minimums exceed the network buffers: the
+// message names the keys), `MB_ERR_INVALID_ARGUMENT` (`min > max`), `MB_ERR_UNAVAILABLE` (the
+// plan has no network memory, e.g. a JobManager), `MB_ERR_NULL_POINTER`,
+// `MB_ERR_INVALID_HANDLE`.
+//
+// # Safety
+// `out` is valid for a write.
+int32_t mb_local_pool_new(const struct mb_runtime *rt, uint32_t min_buffers, uint32_t max_buffers, struct mb_local_pool **out);
+
+// Destroys a local pool: its idle buffers go back to the network pool, threads waiting in
+// `mb_buffer_request_timeout` wake with `MB_ERR_DESTROYED`, pending `on_available` callbacks
+// run with `MB_ERR_DESTROYED`. Buffers still lent out stay valid; recycling them returns them
+// to the network pool. `mb_local_pool_free(NULL)` does nothing. Never blocks.
+//
+// Returns `MB_OK` or `MB_ERR_INVALID_HANDLE` (already freed: a double free is refused).
+//
+// # Safety
+// None: the handle is checked.
+int32_t mb_local_pool_free(struct mb_local_pool *pool);
+
+// Takes a buffer if the pool has one now; never blocks. `MB_ERR_UNAVAILABLE` means the pool
+// is at its size (backpressure): wait with `mb_buffer_request_timeout` or
+// `mb_local_pool_on_available`.
+//
+// Returns `MB_OK`, `MB_ERR_UNAVAILABLE`, `MB_ERR_DESTROYED`, `MB_ERR_NULL_POINTER`,
+// `MB_ERR_INVALID_HANDLE`.
+//
+// # Safety
+// `out` is valid for a write.
+int32_t mb_buffer_request(const struct mb_local_pool *pool, struct mb_buffer *out);
+
+// Takes a buffer, waiting up to `timeout_ms` milliseconds (`MB_WAIT_FOREVER`: no limit) for
+// one to be recycled. **Blocks** the calling thread (parked, no spinning).
+//
+// Returns `MB_OK`, `MB_ERR_TIMEOUT`, `MB_ERR_DESTROYED` (the pool was freed meanwhile),
+// `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
+//
+// # Safety
+// `out` is valid for a write.
+int32_t mb_buffer_request_timeout(const struct mb_local_pool *pool, uint32_t timeout_ms, struct mb_buffer *out);
+
+// Asks for a buffer without blocking: `callback(ctx, MB_OK, &buffer)` runs once a buffer is
+// available — at once on this thread if the pool has one now, else on the thread that
+// recycles one — and the callee owns that buffer. If the pool is freed first the callback
+// runs with `MB_ERR_DESTROYED` and NULL. For async hosts (a `CompletableFuture`, a `Task`).
+// Never blocks; the callback must not block either.
+//
+// Returns `MB_OK` (the callback ran or is registered), `MB_ERR_DESTROYED`,
+// `MB_ERR_NULL_POINTER` (pool or callback), `MB_ERR_INVALID_HANDLE`.
+//
+// # Safety
+// `callback` must be safe to call once with `ctx` from any thread, until it has run.
+int32_t mb_local_pool_on_available(const struct mb_local_pool *pool, mb_buffer_callback callback, void *ctx);
+
+// Gives a buffer back (to its local pool, or to the network pool if that was freed). The id
+// is invalid afterwards: recycling it again, or a forged id, is refused and never frees
+// twice. May run `on_available` callbacks of other threads' pools on this thread. Never
+// blocks.
+//
+// Returns `MB_OK` or `MB_ERR_INVALID_HANDLE`.
+//
+// # Safety
+// None: the id is checked. The host must not touch the buffer's memory afterwards.
+int32_t mb_buffer_recycle(uint64_t buffer_id);
 
 // Creates a runtime: derives the memory plan from `options` (see `mb_runtime_options`; NULL
 // means all defaults), installs its quotas into the runtime's budget and sets up the managed

@@ -37,6 +37,10 @@ mod error;
 #[cfg(not(membudget_loom))]
 mod host_memory;
 #[cfg(not(membudget_loom))]
+mod managed;
+#[cfg(not(membudget_loom))]
+mod network;
+#[cfg(not(membudget_loom))]
 mod options;
 #[cfg(not(membudget_loom))]
 mod out;
@@ -65,6 +69,16 @@ pub use error::{
     mb_last_error_message, MB_ERR_BUFFER_TOO_SMALL, MB_ERR_CONFIG, MB_ERR_DESTROYED,
     MB_ERR_INVALID_ARGUMENT, MB_ERR_INVALID_HANDLE, MB_ERR_NULL_POINTER, MB_ERR_OUT_OF_MEMORY,
     MB_ERR_PANIC, MB_ERR_QUOTA_EXCEEDED, MB_ERR_TIMEOUT, MB_ERR_UNAVAILABLE, MB_OK,
+};
+#[cfg(not(membudget_loom))]
+pub use managed::{
+    mb_managed_allocate_pages, mb_managed_release, mb_managed_release_all, mb_segment,
+};
+#[cfg(not(membudget_loom))]
+pub use network::{
+    mb_buffer, mb_buffer_callback, mb_buffer_recycle, mb_buffer_request, mb_buffer_request_timeout,
+    mb_local_pool, mb_local_pool_free, mb_local_pool_new, mb_local_pool_on_available, MB_UNBOUNDED,
+    MB_WAIT_FOREVER,
 };
 #[cfg(not(membudget_loom))]
 pub use options::{

@@ -1,8 +1,12 @@
 //! Making the memory plan a runtime enforces (through `membudget-model`).
 
-use crate::error::Error;
-use crate::options::RuntimeOptions;
+use crate::error::{Error, MB_ERR_CONFIG};
+use crate::options::{RoleCode, RuntimeOptions};
 use membudget_allocator::Quotas;
+use membudget_model::{MemoryPlan, PlanRequest, Role};
+
+/// Segment size when the plan has none (a JobManager): Flink's default, 32 KiB.
+const DEFAULT_SEGMENT_SIZE: u64 = 32 * 1024;
 
 /// What a runtime keeps of its plan.
 #[derive(Clone, Debug)]
@@ -15,20 +19,52 @@ pub(crate) struct PlanOutput {
     pub(crate) jvm_args: String,
     /// Bytes per memory segment (`taskmanager.memory.segment-size`).
     pub(crate) segment_size: u64,
+    /// Managed memory bytes.
+    pub(crate) managed: u64,
+    /// Network buffers (`network / segment_size`).
+    pub(crate) network_buffers: u64,
 }
 
-/// Derives the plan `options` ask for.
+impl PlanOutput {
+    /// What a runtime keeps of `plan`.
+    pub(crate) fn from_plan(plan: &MemoryPlan) -> PlanOutput {
+        let (segment_size, managed, network_buffers) = match plan.as_taskmanager() {
+            Some(tm) => (tm.segment_size, tm.managed, tm.network_buffers),
+            None => (DEFAULT_SEGMENT_SIZE, 0, 0),
+        };
+        PlanOutput {
+            quotas: plan.quotas(),
+            json: plan.to_json_string(),
+            jvm_args: plan.jvm_args(),
+            segment_size,
+            managed,
+            network_buffers,
+        }
+    }
+}
+
+/// Derives the plan `options` ask for, the way `membudget plan` does: ignoring the container
+/// also turns off the distribution-default fallback, exactly like `--no-container`.
 ///
 /// # Errors
-/// `MB_ERR_CONFIG` with the model's message.
+/// `MB_ERR_CONFIG` with the model's message (Flink's texts, naming the keys).
 pub(crate) fn make(options: &RuntimeOptions) -> Result<PlanOutput, Error> {
-    // PENDING: membudget-model's PlanRequest has not landed yet; this placeholder is replaced
-    // as soon as it does.
-    let _ = options;
-    Ok(PlanOutput {
-        quotas: Quotas::unlimited(),
-        json: "{}".to_string(),
-        jvm_args: String::new(),
-        segment_size: 32 * 1024,
-    })
+    let role = match options.role {
+        RoleCode::TaskManager => Role::TaskManager,
+        RoleCode::JobManager => Role::JobManager,
+    };
+    let mut request = PlanRequest::new(role)
+        .container(options.container)
+        .distribution_defaults(options.container)
+        .environment(options.environment);
+    if let Some(file) = &options.config_file {
+        request = request.config_file(file.clone());
+    }
+    for (key, value) in &options.properties {
+        request = request.property(key.clone(), value.clone());
+    }
+    let plan = request
+        .plan()
+        .map_err(|e| Error::new(MB_ERR_CONFIG, e.to_string()))?;
+    Ok(PlanOutput::from_plan(&plan))
 }

@@ -1,13 +1,15 @@
 //! The runtime handle: one memory plan, the budget it installs, and the pools that charge it.
 
-use crate::error::{Error, MB_ERR_BUFFER_TOO_SMALL};
+use crate::error::{Error, MB_ERR_BUFFER_TOO_SMALL, MB_ERR_CONFIG, MB_ERR_OUT_OF_MEMORY};
 use crate::host_memory::HostMemory;
+use crate::managed::Managed;
 use crate::options::{mb_runtime_options, RuntimeOptions};
 use crate::panic::boundary;
 use crate::plan::PlanOutput;
 use crate::registry::{Guard, Registry};
 use core::ffi::c_char;
 use membudget_allocator::{Budget, SharedBudget};
+use membudget_bufferpool::{BufferPoolError, NetworkBufferPool};
 use std::sync::Arc;
 
 /// An opaque runtime handle. Its value is a generation-checked token, not an address: a freed
@@ -23,22 +25,48 @@ const KIND: &str = "runtime handle";
 /// One plan and everything that charges its budget.
 #[derive(Debug)]
 pub(crate) struct Runtime {
-    budget: SharedBudget,
+    network: Option<NetworkBufferPool>,
+    managed: Managed,
+    host: HostMemory,
     plan_json: String,
     jvm_args: String,
-    host: HostMemory,
+    budget: SharedBudget,
 }
 
 impl Runtime {
     /// A runtime over `budget` for a plan rendered as `plan`.
     pub(crate) fn new(budget: SharedBudget, plan: PlanOutput) -> Result<Runtime, Error> {
         budget.set_quotas(plan.quotas);
-        let _pending_segments = plan.segment_size;
+        let managed = Managed::new(plan.managed, plan.segment_size, budget.clone())?;
+        let network = if plan.network_buffers == 0 {
+            None
+        } else {
+            let n = usize::try_from(plan.network_buffers).map_err(|_| {
+                Error::new(
+                    MB_ERR_CONFIG,
+                    format!(
+                        "{} network buffers do not fit the address space",
+                        plan.network_buffers
+                    ),
+                )
+            })?;
+            let network = NetworkBufferPool::new(n, plan.segment_size as usize, budget.clone())
+                .map_err(|e| {
+                    let status = match e {
+                        BufferPoolError::OutOfMemory { .. } => MB_ERR_OUT_OF_MEMORY,
+                        _ => MB_ERR_CONFIG,
+                    };
+                    Error::new(status, format!("mb_runtime_new: {e}"))
+                })?;
+            Some(network)
+        };
         Ok(Runtime {
-            budget,
+            network,
+            managed,
+            host: HostMemory::default(),
             plan_json: plan.json,
             jvm_args: plan.jvm_args,
-            host: HostMemory::default(),
+            budget,
         })
     }
 
@@ -46,6 +74,18 @@ impl Runtime {
     #[inline]
     pub(crate) fn budget(&self) -> &Budget {
         &self.budget
+    }
+
+    /// The network buffer pool (`None` when the plan has no network memory).
+    #[inline]
+    pub(crate) fn network(&self) -> Option<&NetworkBufferPool> {
+        self.network.as_ref()
+    }
+
+    /// Managed memory.
+    #[inline]
+    pub(crate) fn managed(&self) -> &Managed {
+        &self.managed
     }
 
     /// The host's reservations and direct allocations.

@@ -1,0 +1,472 @@
+//! The C ABI driven from Rust: every function, its error paths, and balanced accounting.
+
+use core::ffi::{c_char, c_void};
+use core::ptr::{null, null_mut};
+use membudget::*;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+
+fn last_error() -> String {
+    let mut need = 0usize;
+    // SAFETY: a size query with valid out-pointer.
+    unsafe { mb_last_error_message(null_mut(), 0, &mut need) };
+    let mut buf = vec![0u8; need];
+    // SAFETY: `buf` has `need` bytes.
+    let rc = unsafe { mb_last_error_message(buf.as_mut_ptr().cast(), buf.len(), &mut need) };
+    assert_eq!(rc, MB_OK);
+    String::from_utf8(buf[..need - 1].to_vec()).unwrap()
+}
+
+/// A TaskManager runtime of 1 GiB process memory, no container, no environment.
+fn runtime_with(props: &[&str]) -> Result<*mut mb_runtime, (i32, String)> {
+    let owned: Vec<std::ffi::CString> = ["taskmanager.memory.process.size=1g"]
+        .iter()
+        .chain(props)
+        .map(|s| std::ffi::CString::new(*s).unwrap())
+        .collect();
+    let ptrs: Vec<*const c_char> = owned.iter().map(|c| c.as_ptr()).collect();
+    let opts = mb_runtime_options {
+        properties: ptrs.as_ptr(),
+        properties_len: ptrs.len() as u32,
+        ignore_container: 1,
+        ..Default::default()
+    };
+    let mut rt = null_mut();
+    // SAFETY: valid options and out-pointer.
+    match unsafe { mb_runtime_new(&opts, &mut rt) } {
+        MB_OK => Ok(rt),
+        rc => Err((rc, last_error())),
+    }
+}
+
+fn usage(rt: *const mb_runtime, category: u32) -> mb_category_usage {
+    let mut u = mb_category_usage {
+        struct_size: core::mem::size_of::<mb_category_usage>() as u32,
+        ..Default::default()
+    };
+    // SAFETY: valid out struct.
+    assert_eq!(unsafe { mb_usage(rt, category, &mut u) }, MB_OK);
+    u
+}
+
+#[test]
+fn abi_version_and_plan() {
+    assert_eq!(mb_abi_version(), MB_ABI_VERSION);
+    let rt = runtime_with(&[]).unwrap();
+    let mut need = 0;
+    // SAFETY: size query.
+    assert_eq!(
+        unsafe { mb_plan_json(rt, null_mut(), 0, &mut need) },
+        MB_ERR_BUFFER_TOO_SMALL
+    );
+    let mut buf = vec![0u8; need];
+    // SAFETY: `buf` has `need` bytes.
+    assert_eq!(
+        unsafe { mb_plan_json(rt, buf.as_mut_ptr().cast(), need, &mut need) },
+        MB_OK
+    );
+    let json = std::str::from_utf8(&buf[..need - 1]).unwrap();
+    let plan = membudget_model::PlanRequest::new(membudget_model::Role::TaskManager)
+        .container(false)
+        .distribution_defaults(false)
+        .environment(false)
+        .property("taskmanager.memory.process.size", "1g")
+        .plan()
+        .unwrap();
+    assert_eq!(
+        json,
+        plan.to_json_string(),
+        "the CLI's JSON, made in one place"
+    );
+    let mut small = [0u8; 8];
+    // SAFETY: `small` has 8 bytes.
+    let rc = unsafe { mb_jvm_args(rt, small.as_mut_ptr().cast(), 8, &mut need) };
+    assert_eq!(rc, MB_ERR_BUFFER_TOO_SMALL);
+    assert_eq!(&small, b"-Xmx161\0");
+    assert!(last_error().starts_with("mb_jvm_args: a buffer of 8 bytes is too small"));
+    // Quotas come from the plan.
+    assert_eq!(usage(rt, MB_CATEGORY_DIRECT).quota, 134217728);
+    // The network pool is allocated up front, as in Flink.
+    assert_eq!(usage(rt, MB_CATEGORY_NETWORK).used, 2048 * 32768);
+    // SAFETY: a live handle.
+    assert_eq!(unsafe { mb_runtime_free(rt) }, MB_OK);
+}
+
+#[test]
+fn runtime_errors() {
+    let (rc, msg) = runtime_with(&["taskmanager.memory.process.size=64m"]).unwrap_err();
+    assert_eq!(rc, MB_ERR_CONFIG);
+    assert!(
+        msg.starts_with("TaskManager memory configuration failed"),
+        "{msg}"
+    );
+    // SAFETY: NULL out.
+    assert_eq!(
+        unsafe { mb_runtime_new(null(), null_mut()) },
+        MB_ERR_NULL_POINTER
+    );
+    assert_eq!(last_error(), "mb_runtime_new: argument 'out' is NULL");
+    let opts = mb_runtime_options {
+        role: 7,
+        ..Default::default()
+    };
+    let mut rt = null_mut();
+    // SAFETY: valid struct.
+    assert_eq!(
+        unsafe { mb_runtime_new(&opts, &mut rt) },
+        MB_ERR_INVALID_ARGUMENT
+    );
+    // SAFETY: NULL is a no-op; forged handles are refused.
+    unsafe {
+        assert_eq!(mb_runtime_free(null_mut()), MB_OK);
+        assert_eq!(
+            mb_runtime_free(0x1234 as *mut mb_runtime),
+            MB_ERR_INVALID_HANDLE
+        );
+        assert_eq!(
+            mb_reserve(usize::MAX as *const mb_runtime, 0, 1),
+            MB_ERR_INVALID_HANDLE
+        );
+    }
+    let rt = runtime_with(&[]).unwrap();
+    // SAFETY: double free is refused.
+    unsafe {
+        assert_eq!(mb_runtime_free(rt), MB_OK);
+        assert_eq!(mb_runtime_free(rt), MB_ERR_INVALID_HANDLE);
+        assert_eq!(mb_reserve(rt, 0, 1), MB_ERR_INVALID_HANDLE);
+    }
+    assert!(last_error().contains("already freed"), "{}", last_error());
+}
+
+#[test]
+fn reserve_release_alloc_free() {
+    let rt = runtime_with(&[]).unwrap();
+    let quota = usage(rt, MB_CATEGORY_DIRECT).quota;
+    // SAFETY: all pointers valid or deliberately NULL.
+    unsafe {
+        assert_eq!(
+            mb_reserve(rt, MB_CATEGORY_DIRECT, quota + 1),
+            MB_ERR_QUOTA_EXCEEDED
+        );
+        assert_eq!(
+            last_error(),
+            format!(
+                "Cannot reserve {} bytes of direct memory (used: 0, quota: {quota}). Increase \
+                 'taskmanager.memory.task.off-heap.size' (or \
+                 'taskmanager.memory.framework.off-heap.size').",
+                quota + 1
+            )
+        );
+        assert_eq!(mb_reserve(rt, 9, 1), MB_ERR_INVALID_ARGUMENT);
+        assert_eq!(mb_reserve(rt, MB_CATEGORY_DIRECT, 1000), MB_OK);
+        assert_eq!(
+            mb_release(rt, MB_CATEGORY_DIRECT, 1001),
+            MB_ERR_INVALID_ARGUMENT
+        );
+        let mut p = null_mut();
+        assert_eq!(mb_alloc(rt, MB_CATEGORY_DIRECT, 4096, 64, &mut p), MB_OK);
+        assert_eq!(p as usize % 64, 0);
+        p.write_bytes(0xAB, 4096);
+        let u = usage(rt, MB_CATEGORY_DIRECT);
+        assert_eq!(
+            (u.used, u.host_reserved, u.host_allocated),
+            (5096, 1000, 4096)
+        );
+        assert_eq!(
+            mb_alloc(rt, MB_CATEGORY_DIRECT, quota, 8, &mut p),
+            MB_ERR_QUOTA_EXCEEDED
+        );
+        assert_eq!(
+            mb_alloc(rt, MB_CATEGORY_DIRECT, 0, 8, &mut p),
+            MB_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            mb_alloc(rt, MB_CATEGORY_DIRECT, 8, 3, &mut p),
+            MB_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            mb_alloc(rt, MB_CATEGORY_DIRECT, 8, 8, null_mut()),
+            MB_ERR_NULL_POINTER
+        );
+        let mut q = null_mut();
+        assert_eq!(mb_alloc(rt, MB_CATEGORY_HEAP, 100, 8, &mut q), MB_OK);
+        assert_eq!(mb_free(rt, q), MB_OK);
+        assert_eq!(
+            mb_free(rt, q),
+            MB_ERR_INVALID_ARGUMENT,
+            "double free refused"
+        );
+        assert_eq!(mb_free(rt, null_mut()), MB_OK);
+        assert_eq!(mb_free(rt, 0x10 as *mut u8), MB_ERR_INVALID_ARGUMENT);
+        assert_eq!(mb_release(rt, MB_CATEGORY_DIRECT, 1000), MB_OK);
+        // `p` is still held: freeing the runtime frees it and balances the books.
+        assert_eq!(usage(rt, MB_CATEGORY_DIRECT).used, 4096);
+        assert_eq!(usage(rt, MB_CATEGORY_HEAP).used, 0);
+        let mut u = mb_category_usage {
+            struct_size: 4,
+            ..Default::default()
+        };
+        assert_eq!(mb_usage(rt, 0, &mut u), MB_ERR_INVALID_ARGUMENT);
+        assert_eq!(mb_usage(rt, 0, null_mut()), MB_ERR_NULL_POINTER);
+        assert_eq!(mb_runtime_free(rt), MB_OK);
+    }
+}
+
+#[test]
+fn managed_pages() {
+    let rt = runtime_with(&[]).unwrap();
+    let other = runtime_with(&[]).unwrap();
+    let mut segs = [mb_segment {
+        ptr: null_mut(),
+        size: 0,
+        id: 0,
+    }; 4];
+    // SAFETY: `segs` has room for 4.
+    unsafe {
+        assert_eq!(
+            mb_managed_allocate_pages(rt, 7, 4, segs.as_mut_ptr()),
+            MB_OK
+        );
+        for s in &segs {
+            assert_eq!(s.size, 32768);
+            s.ptr.write_bytes(1, s.size as usize);
+        }
+        assert_eq!(usage(rt, MB_CATEGORY_MANAGED).used, 4 * 32768);
+        assert_eq!(
+            mb_managed_release(other, segs[0].id),
+            MB_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(mb_managed_release(rt, segs[0].id), MB_OK);
+        assert_eq!(mb_managed_release(rt, segs[0].id), MB_ERR_INVALID_HANDLE);
+        assert_eq!(mb_managed_release(rt, 12345), MB_ERR_INVALID_HANDLE);
+        assert_eq!(usage(rt, MB_CATEGORY_MANAGED).used, 3 * 32768);
+        assert_eq!(mb_managed_release_all(rt, 7), MB_OK);
+        assert_eq!(mb_managed_release(rt, segs[1].id), MB_ERR_INVALID_HANDLE);
+        assert_eq!(usage(rt, MB_CATEGORY_MANAGED).used, 0);
+        let too_many = (usage(rt, MB_CATEGORY_MANAGED).quota / 32768 + 1) as u32;
+        let mut big = vec![segs[0]; too_many as usize];
+        assert_eq!(
+            mb_managed_allocate_pages(rt, 1, too_many, big.as_mut_ptr()),
+            MB_ERR_QUOTA_EXCEEDED
+        );
+        assert_eq!(
+            mb_managed_allocate_pages(rt, 1, 1, null_mut()),
+            MB_ERR_NULL_POINTER
+        );
+        // Pages still held when the runtime goes are returned with it.
+        assert_eq!(
+            mb_managed_allocate_pages(rt, 2, 2, segs.as_mut_ptr()),
+            MB_OK
+        );
+        assert_eq!(mb_runtime_free(rt), MB_OK);
+        assert_eq!(mb_managed_release(other, segs[0].id), MB_ERR_INVALID_HANDLE);
+        assert_eq!(mb_runtime_free(other), MB_OK);
+    }
+}
+
+const EMPTY: mb_buffer = mb_buffer {
+    ptr: null_mut(),
+    capacity: 0,
+    id: 0,
+};
+
+#[test]
+fn buffers_request_recycle_and_errors() {
+    let rt = runtime_with(&[]).unwrap();
+    let mut pool = null_mut();
+    // SAFETY: valid handles and out-pointers throughout.
+    unsafe {
+        assert_eq!(
+            mb_local_pool_new(rt, 5, 1, &mut pool),
+            MB_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(mb_local_pool_new(rt, 1, 2, &mut pool), MB_OK);
+        let (mut a, mut b, mut c) = (EMPTY, EMPTY, EMPTY);
+        assert_eq!(mb_buffer_request(pool, &mut a), MB_OK);
+        assert_eq!(a.capacity, 32768);
+        a.ptr.write_bytes(7, a.capacity as usize);
+        assert_eq!(mb_buffer_request(pool, &mut b), MB_OK);
+        assert_eq!(mb_buffer_request(pool, &mut c), MB_ERR_UNAVAILABLE);
+        assert!(
+            last_error().contains("has no buffer available (2 of 2 in use)"),
+            "{}",
+            last_error()
+        );
+        assert_eq!(mb_buffer_request_timeout(pool, 20, &mut c), MB_ERR_TIMEOUT);
+        assert_eq!(mb_buffer_recycle(a.id), MB_OK);
+        assert_eq!(
+            mb_buffer_recycle(a.id),
+            MB_ERR_INVALID_HANDLE,
+            "double recycle"
+        );
+        assert_eq!(mb_buffer_recycle(0), MB_ERR_INVALID_HANDLE);
+        assert_eq!(mb_buffer_recycle(u64::MAX), MB_ERR_INVALID_HANDLE);
+        assert_eq!(mb_buffer_request_timeout(pool, 20, &mut c), MB_OK);
+        assert_eq!(mb_buffer_request(pool, null_mut()), MB_ERR_NULL_POINTER);
+        assert_eq!(mb_buffer_request(null(), &mut c), MB_ERR_NULL_POINTER);
+        assert_eq!(
+            mb_buffer_request(rt.cast(), &mut c),
+            MB_ERR_INVALID_HANDLE,
+            "runtime is not a pool"
+        );
+        // Free the pool with buffers out: they stay valid and return on recycle.
+        assert_eq!(mb_local_pool_free(pool), MB_OK);
+        assert_eq!(mb_local_pool_free(pool), MB_ERR_INVALID_HANDLE);
+        assert_eq!(mb_local_pool_free(null_mut()), MB_OK);
+        assert_eq!(mb_buffer_request(pool, &mut a), MB_ERR_INVALID_HANDLE);
+        b.ptr.write_bytes(1, 10);
+        assert_eq!(mb_buffer_recycle(b.id), MB_OK);
+        assert_eq!(mb_buffer_recycle(c.id), MB_OK);
+        assert_eq!(mb_runtime_free(rt), MB_OK);
+    }
+}
+
+#[test]
+fn blocked_request_wakes_on_recycle_and_on_free() {
+    let rt = runtime_with(&[]).unwrap();
+    let mut pool = null_mut();
+    let mut a = EMPTY;
+    // SAFETY: valid handles and out-pointers throughout.
+    unsafe {
+        assert_eq!(mb_local_pool_new(rt, 1, 1, &mut pool), MB_OK);
+        assert_eq!(mb_buffer_request(pool, &mut a), MB_OK);
+    }
+    let p = pool as usize;
+    let waiter = std::thread::spawn(move || {
+        let mut b = EMPTY;
+        // SAFETY: valid pool handle value and out-pointer.
+        let rc = unsafe {
+            mb_buffer_request_timeout(p as *const mb_local_pool, MB_WAIT_FOREVER, &mut b)
+        };
+        (rc, b.id)
+    });
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    // SAFETY: a live id.
+    assert_eq!(unsafe { mb_buffer_recycle(a.id) }, MB_OK);
+    let (rc, id) = waiter.join().unwrap();
+    assert_eq!(rc, MB_OK);
+    let waiter = std::thread::spawn(move || {
+        let mut b = EMPTY;
+        // SAFETY: as above.
+        unsafe { mb_buffer_request_timeout(p as *const mb_local_pool, 10_000, &mut b) }
+    });
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    // SAFETY: live handles.
+    unsafe {
+        assert_eq!(mb_local_pool_free(pool), MB_OK);
+        assert_eq!(waiter.join().unwrap(), MB_ERR_DESTROYED);
+        assert_eq!(mb_buffer_recycle(id), MB_OK);
+        assert_eq!(usage(rt, MB_CATEGORY_NETWORK).used, 2048 * 32768);
+        assert_eq!(mb_runtime_free(rt), MB_OK);
+    }
+}
+
+static CALLS: AtomicI32 = AtomicI32::new(0);
+static LAST_STATUS: AtomicI32 = AtomicI32::new(1);
+static GOT_ID: AtomicU64 = AtomicU64::new(0);
+
+unsafe extern "C" fn on_buffer(ctx: *mut c_void, status: i32, buffer: *const mb_buffer) {
+    assert_eq!(ctx as usize, 42);
+    CALLS.fetch_add(1, Ordering::SeqCst);
+    LAST_STATUS.store(status, Ordering::SeqCst);
+    if !buffer.is_null() {
+        // SAFETY: the library passes a live buffer description.
+        GOT_ID.store(unsafe { (*buffer).id }, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn availability_callback() {
+    let rt = runtime_with(&[]).unwrap();
+    let mut pool = null_mut();
+    let mut a = EMPTY;
+    let ctx = 42usize as *mut c_void;
+    // SAFETY: valid handles, a valid callback.
+    unsafe {
+        assert_eq!(mb_local_pool_new(rt, 1, 1, &mut pool), MB_OK);
+        assert_eq!(
+            mb_local_pool_on_available(pool, Some(on_buffer), ctx),
+            MB_OK
+        );
+        assert_eq!(
+            CALLS.load(Ordering::SeqCst),
+            1,
+            "available now: called at once"
+        );
+        assert_eq!(LAST_STATUS.load(Ordering::SeqCst), MB_OK);
+        let first = GOT_ID.load(Ordering::SeqCst);
+        assert_eq!(mb_buffer_request(pool, &mut a), MB_ERR_UNAVAILABLE);
+        assert_eq!(
+            mb_local_pool_on_available(pool, Some(on_buffer), ctx),
+            MB_OK
+        );
+        assert_eq!(CALLS.load(Ordering::SeqCst), 1, "registered, not called");
+        assert_eq!(mb_buffer_recycle(first), MB_OK);
+        assert_eq!(
+            CALLS.load(Ordering::SeqCst),
+            2,
+            "called by the recycling thread"
+        );
+        let second = GOT_ID.load(Ordering::SeqCst);
+        assert_ne!(second, first);
+        assert_eq!(
+            mb_local_pool_on_available(pool, Some(on_buffer), ctx),
+            MB_OK
+        );
+        assert_eq!(
+            mb_local_pool_on_available(pool, None, ctx),
+            MB_ERR_NULL_POINTER
+        );
+        assert_eq!(mb_local_pool_free(pool), MB_OK);
+        assert_eq!(CALLS.load(Ordering::SeqCst), 3);
+        assert_eq!(LAST_STATUS.load(Ordering::SeqCst), MB_ERR_DESTROYED);
+        assert_eq!(mb_buffer_recycle(second), MB_OK);
+        assert_eq!(mb_runtime_free(rt), MB_OK);
+    }
+}
+
+#[test]
+fn concurrent_buffers_and_reservations_balance() {
+    let rt = runtime_with(&[]).unwrap() as usize;
+    let mut pool = null_mut();
+    // SAFETY: valid handle and out-pointer.
+    assert_eq!(
+        unsafe { mb_local_pool_new(rt as *const mb_runtime, 2, 8, &mut pool) },
+        MB_OK
+    );
+    let p = pool as usize;
+    let n = if cfg!(miri) { 10 } else { 2000 };
+    let hs: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(move || {
+                for _ in 0..n {
+                    let mut b = EMPTY;
+                    // SAFETY: valid handle values and out-pointers.
+                    unsafe {
+                        if mb_buffer_request_timeout(p as *const mb_local_pool, 5_000, &mut b)
+                            == MB_OK
+                        {
+                            assert_eq!(mb_buffer_recycle(b.id), MB_OK);
+                        }
+                        assert_eq!(
+                            mb_reserve(rt as *const mb_runtime, MB_CATEGORY_HEAP, 100),
+                            MB_OK
+                        );
+                        assert_eq!(
+                            mb_release(rt as *const mb_runtime, MB_CATEGORY_HEAP, 100),
+                            MB_OK
+                        );
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    assert_eq!(usage(rt as *const mb_runtime, MB_CATEGORY_HEAP).used, 0);
+    // SAFETY: live handles.
+    unsafe {
+        assert_eq!(mb_local_pool_free(pool), MB_OK);
+        assert_eq!(mb_runtime_free(rt as *mut mb_runtime), MB_OK);
+    }
+}
