@@ -1,4 +1,6 @@
 //! The C ABI driven from Rust: every function, its error paths, and balanced accounting.
+// Each test walks a sequence of C calls in one `unsafe` block with one SAFETY argument.
+#![allow(clippy::multiple_unsafe_ops_per_block)]
 
 use core::ffi::{c_char, c_void};
 use core::ptr::{null, null_mut};
@@ -55,12 +57,14 @@ fn abi_version_and_plan() {
     let mut need = 0;
     // SAFETY: size query.
     assert_eq!(
+        // SAFETY: valid (or deliberately NULL/forged) arguments for the call.
         unsafe { mb_plan_json(rt, null_mut(), 0, &mut need) },
         MB_ERR_BUFFER_TOO_SMALL
     );
     let mut buf = vec![0u8; need];
     // SAFETY: `buf` has `need` bytes.
     assert_eq!(
+        // SAFETY: valid (or deliberately NULL/forged) arguments for the call.
         unsafe { mb_plan_json(rt, buf.as_mut_ptr().cast(), need, &mut need) },
         MB_OK
     );
@@ -101,6 +105,7 @@ fn runtime_errors() {
     );
     // SAFETY: NULL out.
     assert_eq!(
+        // SAFETY: valid (or deliberately NULL/forged) arguments for the call.
         unsafe { mb_runtime_new(null(), null_mut()) },
         MB_ERR_NULL_POINTER
     );
@@ -112,6 +117,7 @@ fn runtime_errors() {
     let mut rt = null_mut();
     // SAFETY: valid struct.
     assert_eq!(
+        // SAFETY: valid (or deliberately NULL/forged) arguments for the call.
         unsafe { mb_runtime_new(&opts, &mut rt) },
         MB_ERR_INVALID_ARGUMENT
     );
@@ -430,6 +436,7 @@ fn concurrent_buffers_and_reservations_balance() {
     let mut pool = null_mut();
     // SAFETY: valid handle and out-pointer.
     assert_eq!(
+        // SAFETY: valid (or deliberately NULL/forged) arguments for the call.
         unsafe { mb_local_pool_new(rt as *const mb_runtime, 2, 8, &mut pool) },
         MB_OK
     );
