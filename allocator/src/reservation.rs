@@ -43,18 +43,10 @@ impl<'a> Reservation<'a> {
     /// # Errors
     /// [`QuotaExceeded`] if the budget cannot hold `bytes` more (then the size is unchanged).
     pub fn try_grow(&mut self, bytes: u64) -> Result<(), QuotaExceeded> {
-        if self.size.checked_add(bytes).is_none() {
-            // Cannot happen while the budget's own counter is checked, but keep `size` honest.
-            return Err(QuotaExceeded::new(
-                self.category,
-                bytes,
-                self.size,
-                u64::MAX,
-                crate::Limit::Category,
-            ));
-        }
+        // The budget's checked counter holds at least `size`, so a successful charge means
+        // `size + bytes` cannot overflow; an overflowing request is refused (and counted) there.
         self.budget.try_charge(self.category, bytes)?;
-        self.size += bytes;
+        self.size = self.size.saturating_add(bytes);
         Ok(())
     }
 

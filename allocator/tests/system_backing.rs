@@ -1,0 +1,69 @@
+//! `QuotaAllocator<System>`: the same exact attribution through the per-block tag (also runs
+//! under Miri: `cargo +nightly miri test -p membudget-allocator --test system_backing`).
+
+use membudget_allocator::{with_category, Budget, Category, QuotaAllocator, Quotas};
+use std::alloc::{Layout, System};
+
+#[global_allocator]
+static A: QuotaAllocator<System> = QuotaAllocator::with_backing(System);
+
+fn category_of<T>(v: &Vec<T>) -> Category {
+    let layout = Layout::array::<T>(v.capacity()).unwrap();
+    // SAFETY: a live block of `A` with this layout.
+    unsafe { A.category_of(v.as_ptr() as *mut u8, layout) }
+}
+
+#[test]
+fn attribution_realloc_and_enforcement_with_system_backing() {
+    let b = Budget::global();
+    let sizes: &[usize] = if cfg!(miri) {
+        &[1, 16, 100, 4096]
+    } else {
+        &[1, 7, 16, 100, 4096, 65_536, 1 << 20, 64 << 20]
+    };
+    let blocks = std::thread::spawn(move || {
+        with_category(Category::Network, || {
+            sizes
+                .iter()
+                .map(|&n| {
+                    let mut v = Vec::<u8>::with_capacity(n);
+                    v.push(7);
+                    v
+                })
+                .collect::<Vec<_>>()
+        })
+    })
+    .join()
+    .unwrap();
+    let data: u64 = sizes.iter().map(|&n| n as u64).sum();
+    let outer = (sizes.len() * core::mem::size_of::<Vec<u8>>()) as u64;
+    assert_eq!(b.used(Category::Network), data + outer);
+    // Over-aligned blocks keep their tag too.
+    let aligned: Vec<u128> = with_category(Category::Direct, || Vec::with_capacity(3));
+    assert_eq!(category_of(&aligned), Category::Direct);
+    assert_eq!(aligned.as_ptr() as usize % core::mem::align_of::<u128>(), 0);
+    std::thread::spawn(move || {
+        let mut blocks = blocks;
+        for v in blocks.iter_mut() {
+            let n = v.capacity();
+            v.reserve_exact(n + 100);
+            assert_eq!(v[0], 7, "contents survive realloc");
+            assert_eq!(category_of(v), Category::Network);
+            v.shrink_to(1);
+            assert_eq!(category_of(v), Category::Network);
+        }
+    })
+    .join()
+    .unwrap();
+    drop(aligned);
+    assert_eq!(b.used(Category::Network), 0);
+    assert_eq!(b.used(Category::Direct), 0);
+
+    b.set_quotas(Quotas::unlimited().with(Category::Managed, 1000));
+    let mut v: Vec<u8> = Vec::new();
+    assert!(with_category(Category::Managed, || v.try_reserve_exact(1001)).is_err());
+    assert!(with_category(Category::Managed, || v.try_reserve_exact(1000)).is_ok());
+    drop(v);
+    assert_eq!(b.used(Category::Managed), 0);
+    b.set_quotas(Quotas::unlimited());
+}
