@@ -266,7 +266,8 @@ impl Resolution {
     /// Every derivation error, and a plan whose total process memory exceeds the container
     /// limit ("would be OOM-killed").
     pub fn plan(&self) -> Result<MemoryPlan, ConfigError> {
-        let mut plan = derive(self.role, &self.configuration)?;
+        let mut plan =
+            derive(self.role, &self.configuration).map_err(|e| self.explain_implicit_size(e))?;
         if let Some(limit) = &self.container_limit {
             let total = plan.total_process_memory();
             if total > limit.bytes {
@@ -282,6 +283,33 @@ impl Resolution {
             plan.add_warning(w.clone());
         }
         Ok(plan)
+    }
+}
+
+impl Resolution {
+    /// When the process size was not configured but filled in (container limit, distribution
+    /// default), a derivation error about it would name a value the user never wrote: say
+    /// where it came from and how to override it.
+    fn explain_implicit_size(&self, error: ConfigError) -> ConfigError {
+        let key = process_size_option(self.role).key;
+        let note = match self.configuration.get_raw(key).map(|e| &e.source) {
+            Some(Source::Container(file)) => format!(
+                "(Total Process Memory was taken from the container memory limit in {file}; set \
+                 '{key}' or raise the container limit.)"
+            ),
+            Some(Source::DistributionDefault) => format!(
+                "(Total Process Memory is Flink's distribution default {}; set '{key}'.)",
+                distribution_process_size(self.role)
+            ),
+            _ => return error,
+        };
+        let mut explained = ConfigError::new(error.kind(), format!("{} {note}", error.message()))
+            .with_keys(error.keys().iter().cloned())
+            .with_keys([key]);
+        for cause in error.causes() {
+            explained = explained.with_cause(cause.clone());
+        }
+        explained
     }
 }
 

@@ -189,3 +189,28 @@ fn probe_with_physical_memory() {
         Source::DistributionDefault
     );
 }
+
+#[test]
+fn derivation_errors_say_the_size_came_from_the_container() {
+    // v1_docker: 512 MiB is too small for a JobManager (off-heap 128m + metaspace 256m +
+    // overhead 192m).
+    let err = request(Role::JobManager, "v1_docker").plan().unwrap_err();
+    let file = fixture("v1_docker").join("sys/fs/cgroup/memory/memory.limit_in_bytes");
+    assert!(
+        err.message()
+            .starts_with("JobManager memory configuration failed: "),
+        "{err}"
+    );
+    assert!(
+        err.message().ends_with(&format!(
+            "(Total Process Memory was taken from the container memory limit in {}; set \
+             'jobmanager.memory.process.size' or raise the container limit.)",
+            file.display()
+        )),
+        "{err}"
+    );
+    assert!(err
+        .keys()
+        .iter()
+        .any(|k| k == "jobmanager.memory.process.size"));
+}
