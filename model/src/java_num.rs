@@ -175,13 +175,15 @@ where
     body.parse::<F>().ok().map(signed)
 }
 
-/// Java's `Integer.parseInt(s)` (no whitespace allowed, optional sign).
+/// Java's `Integer.parseInt(s)` (optional sign), after trimming surrounding whitespace as
+/// Flink's YAML readers do.
 pub(crate) fn java_parse_int(s: &str) -> Option<i32> {
-    s.parse::<i32>().ok()
+    java_trim(s).parse::<i32>().ok()
 }
 
 /// Java's `Boolean` option parsing in Flink: `true`/`false`, case-insensitive.
 pub(crate) fn java_parse_bool(s: &str) -> Option<bool> {
+    let s = java_trim(s);
     if s.eq_ignore_ascii_case("true") {
         Some(true)
     } else if s.eq_ignore_ascii_case("false") {
@@ -250,5 +252,19 @@ mod tests {
         assert_eq!(java_parse_float("f"), None);
         assert_eq!(java_parse_float("--1"), None);
         assert_eq!(java_parse_float("1-1"), None);
+        assert_eq!(java_parse_double("1.5"), Some(1.5));
+        assert_eq!(java_parse_double("-0.1"), Some(-0.1));
+    }
+
+    #[test]
+    fn parse_int_and_bool() {
+        assert_eq!(java_parse_int(" 10 "), Some(10));
+        assert_eq!(java_parse_int("+5"), Some(5));
+        assert_eq!(java_parse_int("-5"), Some(-5));
+        assert_eq!(java_parse_int("2147483648"), None);
+        assert_eq!(java_parse_int("1.0"), None);
+        assert_eq!(java_parse_bool("TRUE"), Some(true));
+        assert_eq!(java_parse_bool("False"), Some(false));
+        assert_eq!(java_parse_bool("yes"), None);
     }
 }
