@@ -52,6 +52,11 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
+
+    /// Read cgroup information below DIR (DIR/proc/self/cgroup, DIR/proc/self/mountinfo and
+    /// the mount points below DIR) instead of / — for tests and for inspecting another root.
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub cgroup_root: Option<PathBuf>,
 }
 
 /// `--role` values.

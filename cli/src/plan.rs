@@ -16,6 +16,9 @@ pub fn run(args: &PlanArgs) -> ExitCode {
     let mut request = PlanRequest::new(args.role.into())
         .container(!args.no_container)
         .distribution_defaults(!args.no_container);
+    if let Some(root) = &args.cgroup_root {
+        request = request.cgroup_roots(root.join("proc"), root);
+    }
     for file in &args.config {
         request = request.config_file(file);
     }

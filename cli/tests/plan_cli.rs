@@ -352,3 +352,56 @@ fn env_output_can_be_sourced() {
          -XX:MaxMetaspaceSize=268435456|134217730"
     );
 }
+
+fn cgroup_fixture(name: &str) -> String {
+    format!(
+        "{}/../model/tests/fixtures/cgroup/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn container_limit_sizes_an_unconfigured_process() {
+    let root = cgroup_fixture("v2_nested");
+    let out = plan(&["--cgroup-root", &root, "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let j: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(j["total_process_memory"], 2147483648u64);
+    let source = j["sources"]["taskmanager.memory.process.size"]
+        .as_str()
+        .unwrap();
+    assert!(
+        source.starts_with("container:") && source.ends_with("kubepods/pod1/memory.max"),
+        "{source}"
+    );
+    let text = stdout(&plan(&["--cgroup-root", &root]));
+    assert!(
+        text.contains("Container: memory limit 2.000gb (2147483648 bytes) (cgroup v2 "),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("; used as the total process memory.\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn configured_process_above_the_container_limit_exits_2() {
+    let root = cgroup_fixture("v1_docker");
+    let err = failure(&plan(&[
+        "--cgroup-root",
+        &root,
+        "-D",
+        "taskmanager.memory.process.size=1g",
+    ]));
+    assert!(err.contains("the process would be OOM-killed"), "{err}");
+    // --no-container ignores the limit.
+    let out = plan(&[
+        "--cgroup-root",
+        &root,
+        "--no-container",
+        "-D",
+        "taskmanager.memory.process.size=1g",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
