@@ -48,8 +48,12 @@ Final TaskExecutor Memory configuration:
         "JVM arguments:\n  -Xmx536870902 -Xms536870902 -XX:MaxDirectMemorySize=268435458 \
          -XX:MaxMetaspaceSize=268435456\n"
     ));
+    // Explicit sources come first, then Flink's defaults.
     assert!(
-        text.contains("  taskmanager.memory.flink.size               -D\n"),
+        text.contains(
+            "Sources:\n  taskmanager.memory.flink.size               -D\n  \
+             taskmanager.memory.framework.heap.size      default\n"
+        ),
         "{text}"
     );
     assert!(text.contains("  taskmanager.memory.framework.heap.size      default\n"));
@@ -108,6 +112,15 @@ Final Master Memory configuration:
 ";
     assert!(text.starts_with(expected), "{text}");
     assert!(text.contains("  managed   0 bytes\n"));
+    // The one explicit source is listed before the (alphabetically earlier) defaults.
+    let width = "jobmanager.memory.enable-jvm-direct-memory-limit".len();
+    assert!(
+        text.contains(&format!(
+            "Sources:\n  {:<width$}  -D\n",
+            "jobmanager.memory.process.size"
+        )),
+        "{text}"
+    );
 }
 
 #[test]

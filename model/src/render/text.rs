@@ -231,7 +231,10 @@ pub fn render_text(plan: &MemoryPlan, style: TextStyle) -> String {
     if !sources.is_empty() {
         let _ = writeln!(out, "\n{}", style.paint(BOLD, "Sources:"));
         let key_width = sources.keys().map(String::len).max().unwrap_or(0);
-        for (key, source) in sources {
+        // What the user (or the container) set first, then Flink's defaults.
+        let explicit = sources.iter().filter(|(_, s)| s.is_explicit());
+        let defaults = sources.iter().filter(|(_, s)| !s.is_explicit());
+        for (key, source) in explicit.chain(defaults) {
             let text = source.to_string();
             let text = if matches!(source, Source::Default) {
                 style.paint(DIM, &text)
