@@ -9,6 +9,9 @@
 //! under a key that is itself a memory option, whose value is then the compact JSON text.
 //! Matching keys against the memory options ignores case (.NET configuration keys are
 //! case-insensitive); that happens when the entries are checked, not here.
+//!
+//! Like .NET's JSON configuration provider, `//` and `/* */` comments and trailing commas are
+//! accepted (they are common in real `appsettings.json` files).
 
 use serde_json::Value;
 
@@ -21,7 +24,8 @@ pub(crate) fn parse_appsettings(
 ) -> Result<Vec<RawEntry>, String> {
     // .NET accepts a UTF-8 byte-order mark and comments are rare; the BOM must not break us.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let root: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let text = strip_comments_and_trailing_commas(text);
+    let root: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
     let Value::Object(map) = root else {
         return Err("the document is not a JSON object".to_owned());
     };
@@ -30,6 +34,72 @@ pub(crate) fn parse_appsettings(
         flatten(&k.replace(':', "."), v, is_leaf_key, &mut out);
     }
     Ok(out)
+}
+
+/// Blanks out `//` and `/* */` comments and commas directly before `}` or `]`, outside
+/// strings. Removed characters become spaces (newlines are kept), so the parser's line and
+/// column numbers still point into the original text.
+fn strip_comments_and_trailing_commas(text: &str) -> String {
+    let mut out: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    let mut in_string = false;
+    // Index of a comma that may turn out to be trailing.
+    let mut pending_comma: Option<usize> = None;
+    while i < out.len() {
+        let c = out[i];
+        if in_string {
+            match c {
+                '\\' => i += 1,
+                '"' => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        match (c, out.get(i + 1).copied()) {
+            ('"', _) => {
+                in_string = true;
+                pending_comma = None;
+            }
+            ('/', Some('/')) => {
+                while i < out.len() && out[i] != '\n' {
+                    out[i] = ' ';
+                    i += 1;
+                }
+                continue;
+            }
+            ('/', Some('*')) => {
+                let mut closed = false;
+                while i < out.len() {
+                    if out[i] == '*' && out.get(i + 1) == Some(&'/') {
+                        out[i] = ' ';
+                        out[i + 1] = ' ';
+                        i += 2;
+                        closed = true;
+                        break;
+                    }
+                    if out[i] != '\n' {
+                        out[i] = ' ';
+                    }
+                    i += 1;
+                }
+                if !closed {
+                    break;
+                }
+                continue;
+            }
+            (',', _) => pending_comma = Some(i),
+            ('}' | ']', _) => {
+                if let Some(comma) = pending_comma.take() {
+                    out[comma] = ' ';
+                }
+            }
+            (c, _) if c.is_whitespace() => {}
+            _ => pending_comma = None,
+        }
+        i += 1;
+    }
+    out.into_iter().collect()
 }
 
 fn flatten(key: &str, value: &Value, is_leaf_key: &dyn Fn(&str) -> bool, out: &mut Vec<RawEntry>) {
@@ -108,6 +178,29 @@ mod tests {
                 "{\"OPERATOR\":70}".into()
             )]
         );
+    }
+
+    #[test]
+    fn comments_and_trailing_commas_like_dotnet() {
+        let text = r#"{
+  // the worker's size
+  "taskmanager": { "memory": { "process.size": "2g", } }, /* trailing */
+  "Url": "http://x//y/*z*/", "Quote": "a\"//b",
+}"#;
+        assert_eq!(
+            pairs(text),
+            vec![
+                ("Quote".into(), "a\"//b".into()),
+                ("Url".into(), "http://x//y/*z*/".into()),
+                ("taskmanager.memory.process.size".into(), "2g".into()),
+            ]
+        );
+        // Positions in errors still point into the original text.
+        let none = |_: &str| false;
+        let err = parse_appsettings("{\n  /* c */ // c\n  \"a\": x\n}", &none).unwrap_err();
+        assert!(err.contains("line 3 column 8"), "{err}");
+        // An unterminated block comment is left for the parser to reject.
+        assert!(parse_appsettings("{} /* open", &none).is_ok());
     }
 
     #[test]

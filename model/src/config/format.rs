@@ -28,7 +28,8 @@ impl FileFormat {
     /// The format of `path` with contents `text`.
     ///
     /// The name decides when it can: `*.json` is JSON, `flink-conf.yaml` is flat, `config.yaml`
-    /// is nested. Any other name is sniffed: text starting with `{` is JSON; YAML with an
+    /// is nested. Any other name is sniffed: text starting with `{` (after `//` comment
+    /// lines) is JSON; YAML with an
     /// indented key line, a key with no value on its line (`taskmanager:`), a flow mapping or a
     /// document marker is nested; everything else is flat.
     pub fn detect(path: &Path, text: &str) -> FileFormat {
@@ -51,7 +52,12 @@ impl FileFormat {
     /// The format of a text whose file name says nothing (see [`detect`](Self::detect)).
     pub fn sniff(text: &str) -> FileFormat {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        if text.trim_start().starts_with('{') {
+        // JSON, possibly after .NET-style `//` comment lines.
+        let mut rest = text.trim_start();
+        while let Some(comment) = rest.strip_prefix("//") {
+            rest = comment.split_once('\n').map_or("", |(_, r)| r).trim_start();
+        }
+        if rest.starts_with('{') {
             return FileFormat::AppSettingsJson;
         }
         for line in text.lines() {
