@@ -29,9 +29,8 @@ impl FileFormat {
     ///
     /// The name decides when it can: `*.json` is JSON, `flink-conf.yaml` is flat, `config.yaml`
     /// is nested. Any other name is sniffed: text starting with `{` (after `//` comment
-    /// lines) is JSON; YAML with an
-    /// indented key line, a key with no value on its line (`taskmanager:`), a flow mapping or a
-    /// document marker is nested; everything else is flat.
+    /// lines) is JSON; YAML with an indented key line, a key with no value on its line
+    /// (`taskmanager:`), a flow mapping or a document marker is nested; everything else is flat.
     pub fn detect(path: &Path, text: &str) -> FileFormat {
         let name = path
             .file_name()
