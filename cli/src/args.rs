@@ -21,7 +21,7 @@ pub enum Command {
     /// Derive a worker's memory plan (Flink's TaskManager/JobManager memory model) and print it.
     ///
     /// Sources, later winning: Flink's defaults < --config FILE < environment
-    /// (FLINK_TM_HEAP/FLINK_JM_HEAP, FLINK_PROPERTIES, MEMBUDGET_<KEY>) < -D key=value. When
+    /// (FLINK_TM_HEAP/FLINK_JM_HEAP, FLINK_PROPERTIES, MEMBUDGET_* variables) < -D key=value. When
     /// nothing sizes the process, the container (cgroup) memory limit becomes the process size;
     /// without a limit Flink's distribution default is used (1728m / 1600m). --no-container
     /// turns both off.
@@ -87,9 +87,10 @@ pub enum FormatArg {
     Json,
     /// JVM memory arguments (-Xmx ... -XX:MaxMetaspaceSize=...).
     JvmArgs,
-    /// Flink's TaskManager dynamic configs (-D taskmanager.memory.*=<bytes>b ...).
+    /// Flink's TaskManager dynamic configs (-D taskmanager.memory.*=NNNb ...).
     DynamicConfigs,
-    /// Shell export lines: MEMBUDGET_QUOTA_<CATEGORY>, JVM_ARGS, DOTNET_GCHeapHardLimit.
+    /// Shell export lines: MEMBUDGET_QUOTA_HEAP/DIRECT/MANAGED/NETWORK/OVERHEAD, JVM_ARGS,
+    /// DOTNET_GCHeapHardLimit.
     Env,
     /// A Kubernetes container resources snippet (requests = limits).
     K8s,

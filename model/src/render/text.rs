@@ -26,7 +26,7 @@ impl TextStyle {
     }
 
     fn paint(self, code: &str, text: &str) -> String {
-        if self.color {
+        if self.color && !text.is_empty() {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
             text.to_owned()
