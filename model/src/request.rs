@@ -284,9 +284,7 @@ impl Resolution {
         }
         Ok(plan)
     }
-}
 
-impl Resolution {
     /// When the process size was not configured but filled in (container limit, distribution
     /// default), a derivation error about it would name a value the user never wrote: say
     /// where it came from and how to override it.
