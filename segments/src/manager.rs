@@ -2,8 +2,10 @@
 //! reservations.
 
 use crate::capacity::Capacity;
+use crate::owner::BuildOwnerHasher;
+use crate::page_source::SourceInner;
 use crate::page_source::{validate_page_size, DEFAULT_CHUNK_SIZE};
-use crate::segment::PageHook;
+use crate::segment::PageOwner;
 use crate::shared_resource::SharedSlot;
 use crate::{
     InvalidFraction, MemoryAllocationError, MemorySegment, OwnerId, PageSource, PageSourceConfig,
@@ -12,27 +14,35 @@ use crate::{
 use log::warn;
 use membudget_allocator::{Category, SharedBudget};
 use std::collections::HashMap;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// Pages one owner holds; every page it was given carries an `Arc` of this as its drop hook.
+/// Pages one owner holds. Every page given to the owner holds an `Arc` of this and returns
+/// through it, so a page credits its source, the manager and its owner exactly once — also
+/// after the owner was released and removed from the manager's table.
 struct PageAccount {
     pages: AtomicU64,
     capacity: Arc<Capacity>,
+    source: Arc<SourceInner>,
 }
 
-impl PageHook for PageAccount {
+impl PageOwner for PageAccount {
     #[inline]
-    fn page_returned(&self, bytes: usize) {
+    unsafe fn return_page(&self, ptr: NonNull<u8>) {
+        // SAFETY: forwarded contract: the page came from `source` and is no longer accessed.
+        // Budget first (inside `give_back`), then capacity, so a request that passes the
+        // capacity check also finds the budget credited.
+        unsafe { self.source.give_back(ptr) };
+        self.capacity.give(self.source.page_size() as u64);
         self.pages.fetch_sub(1, Ordering::Relaxed);
-        self.capacity.give(bytes as u64);
     }
 }
 
 #[derive(Default)]
 struct Owners {
-    pages: HashMap<OwnerId, Arc<PageAccount>>,
-    bytes: HashMap<OwnerId, u64>,
+    pages: HashMap<OwnerId, Arc<PageAccount>, BuildOwnerHasher>,
+    bytes: HashMap<OwnerId, u64, BuildOwnerHasher>,
 }
 
 /// What one owner holds (see [`MemoryManager::owner_usage`] and [`MemoryManager::release_owner`]).
@@ -187,8 +197,8 @@ impl MemoryManager {
         let account = inner.page_account(owner);
         // Counted before the segments exist, so a concurrent `owner_usage` never sees fewer.
         account.pages.fetch_add(requested, Ordering::Relaxed);
-        let hook: Arc<dyn PageHook> = account.clone();
-        match inner.source.take_many_hooked(n, &hook) {
+        let returns_to: Arc<dyn PageOwner> = account.clone();
+        match inner.source.take_many_owned(n, &returns_to) {
             Ok(pages) => Ok(pages),
             Err(e) => {
                 account.pages.fetch_sub(requested, Ordering::Relaxed);
@@ -464,6 +474,7 @@ impl ManagerInner {
                 Arc::new(PageAccount {
                     pages: AtomicU64::new(0),
                     capacity: self.capacity.clone(),
+                    source: self.source.inner().clone(),
                 })
             })
             .clone()

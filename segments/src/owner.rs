@@ -25,3 +25,30 @@ impl fmt::Display for OwnerId {
         write!(f, "#{}", self.0)
     }
 }
+
+/// Hashes an [`OwnerId`] with one multiplication (Fibonacci hashing): owner ids are chosen by
+/// the caller, not by an attacker, and the owner table is on the allocation path.
+#[derive(Default)]
+pub(crate) struct OwnerHasher(u64);
+
+impl core::hash::Hasher for OwnerHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0 ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// Builds [`OwnerHasher`]s.
+pub(crate) type BuildOwnerHasher = core::hash::BuildHasherDefault<OwnerHasher>;

@@ -1,25 +1,17 @@
 //! `MemorySegment`: one owned page of off-heap memory (or a wrapped heap buffer).
 
-use crate::page_source::SourceInner;
 use crate::SegmentError;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-/// Called when a page handed out with a hook is dropped (after the page is back in its source
-/// and the budget credited). The [`MemoryManager`](crate::MemoryManager) uses it for its per-owner accounting.
-pub(crate) trait PageHook: Send + Sync {
-    /// One page of `bytes` bytes was returned.
-    fn page_returned(&self, bytes: usize);
-}
-
-enum Origin {
-    /// A page of a [`PageSource`](crate::PageSource).
-    Page {
-        source: Arc<SourceInner>,
-        hook: Option<Arc<dyn PageHook>>,
-    },
-    /// A heap buffer from `Box::<[u8]>::into_raw`.
-    Boxed,
+/// Takes pages back when their segments drop: the page source itself, or the manager's account
+/// of the owner the page was given to (which forwards to the source and credits the owner).
+pub(crate) trait PageOwner: Send + Sync {
+    /// Takes back the page at `ptr` and credits whatever was charged for it.
+    ///
+    /// # Safety
+    /// `ptr` is a page handed out through this owner, and nothing accesses it any more.
+    unsafe fn return_page(&self, ptr: NonNull<u8>);
 }
 
 /// An owned region of memory — normally one page from a [`PageSource`](crate::PageSource) or
@@ -49,7 +41,8 @@ enum Origin {
 pub struct MemorySegment {
     ptr: NonNull<u8>,
     size: usize,
-    origin: Origin,
+    /// Who takes the page back; `None` for a wrapped heap buffer (from `Box::into_raw`).
+    owner: Option<Arc<dyn PageOwner>>,
 }
 
 // SAFETY: the segment exclusively owns its bytes (no other handle to them exists), and the
@@ -77,7 +70,7 @@ impl MemorySegment {
         MemorySegment {
             ptr,
             size,
-            origin: Origin::Boxed,
+            owner: None,
         }
     }
 
@@ -89,20 +82,13 @@ impl MemorySegment {
     #[inline]
     pub(crate) fn from_page(
         ptr: NonNull<u8>,
-        source: Arc<SourceInner>,
-        hook: Option<Arc<dyn PageHook>>,
+        size: usize,
+        owner: Arc<dyn PageOwner>,
     ) -> MemorySegment {
         MemorySegment {
             ptr,
-            size: source.page_size(),
-            origin: Origin::Page { source, hook },
-        }
-    }
-
-    /// Drops the segment without calling its hook (rollback of a partial allocation).
-    pub(crate) fn forget_hook_and_drop(mut self) {
-        if let Origin::Page { hook, .. } = &mut self.origin {
-            *hook = None;
+            size,
+            owner: Some(owner),
         }
     }
 
@@ -114,7 +100,7 @@ impl MemorySegment {
 
     /// Whether this segment is a page of a page source (not a wrapped buffer).
     pub fn is_page(&self) -> bool {
-        matches!(self.origin, Origin::Page { .. })
+        self.owner.is_some()
     }
 
     /// Address of the first byte. Valid for reads of [`size`](Self::size) bytes while `self`
@@ -190,16 +176,11 @@ pub(crate) fn panic_out_of_bounds(index: usize, len: usize, size: usize) -> ! {
 impl Drop for MemorySegment {
     #[inline]
     fn drop(&mut self) {
-        match &self.origin {
-            Origin::Page { source, hook } => {
-                // SAFETY: the page came from `source` and this segment, its only handle, is
-                // going away.
-                unsafe { source.give_back(self.ptr) };
-                if let Some(h) = hook {
-                    h.page_returned(self.size);
-                }
-            }
-            Origin::Boxed => {
+        match &self.owner {
+            // SAFETY: the page was handed out through `owner` and this segment, its only
+            // handle, is going away.
+            Some(owner) => unsafe { owner.return_page(self.ptr) },
+            None => {
                 let raw = std::ptr::slice_from_raw_parts_mut(self.ptr.as_ptr(), self.size);
                 // SAFETY: `raw` is exactly what `Box::into_raw` returned in `wrap`; rebuilt once.
                 drop(unsafe { Box::from_raw(raw) });

@@ -10,6 +10,7 @@ use std::io;
 use std::ptr::NonNull;
 
 /// The operating system's page size.
+#[cfg_attr(miri, allow(dead_code))]
 pub(crate) fn os_page_size() -> usize {
     #[cfg(not(miri))]
     {
