@@ -22,10 +22,16 @@ fn model(text: &str) -> Option<u64> {
         "t" | "tb" | "tebibytes" => 1 << 40,
         _ => return None,
     };
-    if digits.len() > 30 {
+    // Java's Long.parseLong accepts any number of leading zeros.
+    let significant = digits.trim_start_matches('0');
+    if significant.len() > 30 {
         return None;
     }
-    let n: u128 = digits.parse().ok()?;
+    let n: u128 = if significant.is_empty() {
+        0
+    } else {
+        significant.parse().ok()?
+    };
     if n > i64::MAX as u128 {
         return None;
     }
