@@ -507,7 +507,7 @@ fn sanity_check_network_wrapped(
     keys: &[&str],
 ) -> Result<(), ConfigError> {
     sanity_check_network(r, network, total_flink).map_err(|e| {
-        if e.kind() == ConfigErrorKind::Inconsistent {
+        if is_illegal_configuration(&e) {
             e.wrapped(
                 "If Total Flink, Task Heap and (or) Managed Memory sizes are explicitly configured then the Network Memory size is the rest of the Total Flink memory after subtracting all other configured types of memory, but the derived Network Memory is inconsistent with its configuration.",
             )
@@ -516,6 +516,20 @@ fn sanity_check_network_wrapped(
             e
         }
     })
+}
+
+/// Whether Flink raises this error as an `IllegalConfigurationException` (which the network
+/// check wraps) rather than a plain `IllegalArgumentException` / `ArithmeticException` (value
+/// parsing, int downcast, negative sizes, overflow), which passes through unwrapped.
+fn is_illegal_configuration(e: &ConfigError) -> bool {
+    match e.kind() {
+        ConfigErrorKind::Inconsistent | ConfigErrorKind::MissingRequired => true,
+        ConfigErrorKind::InvalidValue => {
+            e.message().starts_with("Cannot read memory size")
+                || e.message().starts_with("Invalid configuration value")
+        }
+        _ => false,
+    }
 }
 
 fn sanity_check_network(

@@ -813,3 +813,28 @@ fn sources_record_defaults_and_explicit_values() {
         Some(&membudget_model::Source::Default)
     );
 }
+
+#[test]
+fn network_check_wraps_only_illegal_configuration_errors() {
+    let wrapped =
+        "If Total Flink, Task Heap and (or) Managed Memory sizes are explicitly configured";
+    // A bad min size is Flink's IllegalConfigurationException: wrapped.
+    let e = validate_fail_raw(&[
+        (FLINK, "1280m"),
+        (TH, "100m"),
+        (MAN, "200m"),
+        ("taskmanager.memory.network.min", "lots"),
+    ]);
+    assert!(e.message().contains(wrapped), "{e}");
+    assert!(e.causes()[0].starts_with(
+        "Cannot read memory size from config option 'taskmanager.memory.network.min'."
+    ));
+    // A bad fraction is a plain parse failure: not wrapped.
+    let e = validate_fail_raw(&[
+        (FLINK, "1280m"),
+        (TH, "100m"),
+        (MAN, "200m"),
+        ("taskmanager.memory.network.fraction", "lots"),
+    ]);
+    assert!(!e.message().contains(wrapped), "{e}");
+}
