@@ -91,6 +91,9 @@ pub struct JobManagerPlan {
 /// assert_eq!(plan.quotas().get(Category::Network), 134217730);
 /// assert!(plan.jvm_args().starts_with("-Xmx536870902 "));
 /// ```
+///
+/// Plans built by [`derive`](crate::derive) always add up exactly; the accessors saturate
+/// instead of overflowing on hand-built plans.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MemoryPlan {
     /// A TaskManager plan.
@@ -102,12 +105,14 @@ pub enum MemoryPlan {
 impl TaskManagerPlan {
     /// JVM heap: framework heap + task heap.
     pub fn jvm_heap(&self) -> u64 {
-        self.framework_heap + self.task_heap
+        self.framework_heap.saturating_add(self.task_heap)
     }
 
     /// JVM direct memory: framework off-heap + task off-heap + network.
     pub fn jvm_direct(&self) -> u64 {
-        self.framework_off_heap + self.task_off_heap + self.network
+        self.framework_off_heap
+            .saturating_add(self.task_off_heap)
+            .saturating_add(self.network)
     }
 
     /// The five category quotas: heap = framework + task heap, direct = framework + task
@@ -116,10 +121,10 @@ impl TaskManagerPlan {
     pub fn quotas(&self) -> Quotas {
         let mut per = [0u64; Category::COUNT];
         per[Category::Heap.index()] = self.jvm_heap();
-        per[Category::Direct.index()] = self.framework_off_heap + self.task_off_heap;
+        per[Category::Direct.index()] = self.framework_off_heap.saturating_add(self.task_off_heap);
         per[Category::Managed.index()] = self.managed;
         per[Category::Network.index()] = self.network;
-        per[Category::Overhead.index()] = self.jvm_metaspace + self.jvm_overhead;
+        per[Category::Overhead.index()] = self.jvm_metaspace.saturating_add(self.jvm_overhead);
         Quotas::new(per).with_total(self.total_process_memory)
     }
 
@@ -169,7 +174,7 @@ impl JobManagerPlan {
         let mut per = [0u64; Category::COUNT];
         per[Category::Heap.index()] = self.jvm_heap;
         per[Category::Direct.index()] = self.off_heap;
-        per[Category::Overhead.index()] = self.jvm_metaspace + self.jvm_overhead;
+        per[Category::Overhead.index()] = self.jvm_metaspace.saturating_add(self.jvm_overhead);
         Quotas::new(per).with_total(self.total_process_memory)
     }
 
