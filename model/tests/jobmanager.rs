@@ -333,3 +333,13 @@ fn derived_total_process_greater_than_configured() {
     .unwrap_err();
     assert!(e.message().contains("is less than the sum of the derived"));
 }
+
+#[test]
+fn process_size_4g_matches_a_real_flink_log() {
+    // "Final Master Memory configuration" of a Flink JobManager with 4g.
+    let p = jm(&conf(&[(PROCESS, "4096m")])).unwrap();
+    assert_eq!(p.total_flink_memory, 3597035104);
+    assert_eq!(p.jvm_heap, 3462817376);
+    assert_eq!(p.off_heap, 134217728);
+    assert_eq!(p.jvm_overhead, 429496736);
+}

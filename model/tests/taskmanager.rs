@@ -838,3 +838,18 @@ fn network_check_wraps_only_illegal_configuration_errors() {
     ]);
     assert!(!e.message().contains(wrapped), "{e}");
 }
+
+#[test]
+fn distribution_default_matches_a_real_flink_log() {
+    // "Final TaskExecutor Memory configuration" of a stock Flink TaskManager (1728m).
+    let p = tm(&conf(&[(PROCESS, "1728m")])).unwrap();
+    assert_eq!(p.total_process_memory, 1811939328);
+    assert_eq!(p.total_flink_memory, 1342177280);
+    assert_eq!(p.jvm_heap(), 536870902);
+    assert_eq!(p.task_heap, 402653174);
+    assert_eq!(p.managed + p.jvm_direct(), 805306378);
+    assert_eq!(p.jvm_direct(), 268435458);
+    assert_eq!(p.network, 134217730);
+    assert_eq!(p.jvm_overhead, 201326592);
+    assert!(p.warnings.contains(&"The derived from fraction jvm overhead memory (172.800mb (181193935 bytes)) is less than its min value 192.000mb (201326592 bytes), min value will be used instead".to_owned()), "{:?}", p.warnings);
+}
