@@ -17,8 +17,7 @@ fn budget() -> SharedBudget {
 
 fn allocate_release(c: &mut Criterion) {
     let mm = MemoryManager::new(256 * PAGE as u64, PAGE, budget()).unwrap();
-    let source =
-        PageSource::new(PageSourceConfig::new(PAGE, Category::Network, budget())).unwrap();
+    let source = PageSource::new(PageSourceConfig::new(PAGE, Category::Network, budget())).unwrap();
     // Warm both so chunks are mapped and pages resident: steady state.
     drop(mm.allocate_pages(OwnerId(1), 128).unwrap());
     drop(source.try_allocate_many(128).unwrap());
@@ -29,15 +28,20 @@ fn allocate_release(c: &mut Criterion) {
         g.bench_function("MemoryManager", |b| {
             b.iter(|| {
                 let pages = mm.allocate_pages(OwnerId(1), black_box(n)).unwrap();
-                black_box(&pages);
-                drop(pages);
+                mm.release_many(black_box(pages));
+            })
+        });
+        g.bench_function("MemoryManager_drop_each", |b| {
+            b.iter(|| {
+                drop(black_box(
+                    mm.allocate_pages(OwnerId(1), black_box(n)).unwrap(),
+                ))
             })
         });
         g.bench_function("PageSource", |b| {
             b.iter(|| {
                 let pages = source.try_allocate_many(black_box(n)).unwrap();
-                black_box(&pages);
-                drop(pages);
+                source.release_many(black_box(pages));
             })
         });
         g.bench_function("Vec<u8>", |b| {
@@ -76,8 +80,7 @@ fn page_segment(source: &PageSource) -> MemorySegment {
 }
 
 fn accessors(c: &mut Criterion) {
-    let source =
-        PageSource::new(PageSourceConfig::new(PAGE, Category::Network, budget())).unwrap();
+    let source = PageSource::new(PageSourceConfig::new(PAGE, Category::Network, budget())).unwrap();
     let mut seg = page_segment(&source);
     let mut plain = seg.as_slice().to_vec();
     let words = PAGE / 8;
@@ -113,7 +116,8 @@ fn accessors(c: &mut Criterion) {
     g.bench_function("MemorySegment", |b| {
         b.iter(|| {
             let s = black_box(&seg);
-            idx.iter().fold(0u64, |a, &i| a.wrapping_add(s.get_u64_be(i)))
+            idx.iter()
+                .fold(0u64, |a, &i| a.wrapping_add(s.get_u64_be(i)))
         })
     });
     g.bench_function("slice", |b| {
@@ -191,6 +195,5 @@ fn benches() {
     compare(&mut c);
     bulk_copy(&mut c);
 }
-
 
 criterion_main!(benches);

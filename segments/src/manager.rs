@@ -15,14 +15,14 @@ use log::warn;
 use membudget_allocator::{Category, SharedBudget};
 use std::collections::HashMap;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// Pages one owner holds. Every page given to the owner holds an `Arc` of this and returns
-/// through it, so a page credits its source, the manager and its owner exactly once — also
-/// after the owner was released and removed from the manager's table.
+/// Pages one owner holds. Every page given to the owner holds an `Arc` of this (so the pages
+/// alive are its strong count minus the table's reference) and returns through it, so a page
+/// credits its source, the manager and its owner exactly once — also after the owner was
+/// released and removed from the manager's table.
 struct PageAccount {
-    pages: AtomicU64,
     capacity: Arc<Capacity>,
     source: Arc<SourceInner>,
 }
@@ -35,7 +35,21 @@ impl PageOwner for PageAccount {
         // capacity check also finds the budget credited.
         unsafe { self.source.give_back(ptr) };
         self.capacity.give(self.source.page_size() as u64);
-        self.pages.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    unsafe fn return_pages(&self, ptrs: &[NonNull<u8>]) {
+        // SAFETY: forwarded contract, as in `return_page`.
+        unsafe { self.source.give_back_many(ptrs) };
+        self.capacity
+            .give((ptrs.len() * self.source.page_size()) as u64);
+    }
+}
+
+impl PageAccount {
+    /// Pages of this account whose segments are alive: every such segment holds one strong
+    /// reference; `others` are the references held by the caller and the owner table.
+    fn alive(self: &Arc<Self>, others: usize) -> u64 {
+        Arc::strong_count(self).saturating_sub(others) as u64
     }
 }
 
@@ -194,18 +208,12 @@ impl MemoryManager {
                 total: inner.capacity.total(),
             });
         }
-        let account = inner.page_account(owner);
-        // Counted before the segments exist, so a concurrent `owner_usage` never sees fewer.
-        account.pages.fetch_add(requested, Ordering::Relaxed);
-        let returns_to: Arc<dyn PageOwner> = account.clone();
-        match inner.source.take_many_owned(n, &returns_to) {
-            Ok(pages) => Ok(pages),
-            Err(e) => {
-                account.pages.fetch_sub(requested, Ordering::Relaxed);
-                inner.capacity.give(bytes);
-                Err(MemoryAllocationError::Source(e))
-            }
-        }
+        // This reference moves into the last segment; the others are cloned from it.
+        let returns_to: Arc<dyn PageOwner> = inner.page_account(owner);
+        inner.source.take_many_owned(n, returns_to).map_err(|e| {
+            inner.capacity.give(bytes);
+            MemoryAllocationError::Source(e)
+        })
     }
 
     /// Returns one page (the same as dropping it). A segment that is not this manager's is
@@ -214,9 +222,10 @@ impl MemoryManager {
         drop(segment);
     }
 
-    /// Returns pages (the same as dropping them).
+    /// Returns pages (the same as dropping them, but consecutive pages of one owner go back
+    /// under one lock with one budget credit).
     pub fn release_many(&self, segments: impl IntoIterator<Item = MemorySegment>) {
-        segments.into_iter().for_each(drop);
+        crate::segment::return_all(segments);
     }
 
     /// Forgets the pages of `owner` and returns how many of its pages are still alive.
@@ -228,7 +237,7 @@ impl MemoryManager {
     pub fn release_all(&self, owner: impl Into<OwnerId>) -> u64 {
         let owner = owner.into();
         let account = self.inner.owners().pages.remove(&owner);
-        let alive = account.map_or(0, |a| a.pages.load(Ordering::Relaxed));
+        let alive = account.map_or(0, |a| a.alive(1));
         if alive > 0 {
             warn!(
                 "Owner {owner} released its managed memory while {alive} pages ({} bytes) are \
@@ -314,7 +323,7 @@ impl MemoryManager {
         };
         let reserved = reserved.unwrap_or(0);
         self.inner.give_bytes(reserved);
-        let pages = account.map_or(0, |a| a.pages.load(Ordering::Relaxed));
+        let pages = account.map_or(0, |a| a.alive(1));
         let usage = OwnerUsage {
             owner,
             pages,
@@ -336,10 +345,7 @@ impl MemoryManager {
     pub fn owner_usage(&self, owner: impl Into<OwnerId>) -> OwnerUsage {
         let owner = owner.into();
         let owners = self.inner.owners();
-        let pages = owners
-            .pages
-            .get(&owner)
-            .map_or(0, |a| a.pages.load(Ordering::Relaxed));
+        let pages = owners.pages.get(&owner).map_or(0, |a| a.alive(1));
         OwnerUsage {
             owner,
             pages,
@@ -402,11 +408,7 @@ impl MemoryManager {
         let owners = std::mem::take(&mut *self.inner.owners());
         let reserved: u64 = owners.bytes.values().sum();
         self.inner.give_bytes(reserved);
-        let pages: u64 = owners
-            .pages
-            .values()
-            .map(|a| a.pages.load(Ordering::Relaxed))
-            .sum();
+        let pages: u64 = owners.pages.values().map(|a| a.alive(1)).sum();
         if pages > 0 || reserved > 0 {
             warn!(
                 "Memory manager shut down while {pages} pages ({} bytes) were still held by live \
@@ -472,7 +474,6 @@ impl ManagerInner {
             .entry(owner)
             .or_insert_with(|| {
                 Arc::new(PageAccount {
-                    pages: AtomicU64::new(0),
                     capacity: self.capacity.clone(),
                     source: self.source.inner().clone(),
                 })

@@ -217,13 +217,19 @@ impl PageSource {
     pub(crate) fn take_many_owned(
         &self,
         n: usize,
-        owner: &Arc<dyn PageOwner>,
+        owner: Arc<dyn PageOwner>,
     ) -> Result<Vec<MemorySegment>, SegmentError> {
         self.inner.try_take_many(n, Some(owner))
     }
 
     pub(crate) fn inner(&self) -> &Arc<SourceInner> {
         &self.inner
+    }
+
+    /// Returns pages (the same as dropping them, but pages of one source go back under one
+    /// lock with one budget credit).
+    pub fn release_many(&self, segments: impl IntoIterator<Item = MemorySegment>) {
+        crate::segment::return_all(segments);
     }
 
     /// Bytes per page.
@@ -322,10 +328,10 @@ impl SourceInner {
     fn try_take_many(
         self: &Arc<Self>,
         n: usize,
-        owner: Option<&Arc<dyn PageOwner>>,
+        owner: Option<Arc<dyn PageOwner>>,
     ) -> Result<Vec<MemorySegment>, SegmentError> {
         let owner: Arc<dyn PageOwner> = match owner {
-            Some(o) => o.clone(),
+            Some(o) => o,
             None => self.clone(),
         };
         if n <= 1 {
@@ -366,10 +372,13 @@ impl SourceInner {
             }
         }
         debug_assert_eq!(got, n);
-        Ok(ptrs
+        let last = ptrs.pop().expect("n > 1 pages");
+        let mut out: Vec<MemorySegment> = ptrs
             .into_iter()
             .map(|ptr| MemorySegment::from_page(ptr, self.page_size, owner.clone()))
-            .collect())
+            .collect();
+        out.push(MemorySegment::from_page(last, self.page_size, owner));
+        Ok(out)
     }
 
     #[inline]
@@ -490,6 +499,35 @@ impl SourceInner {
     pub(crate) fn page_size(&self) -> usize {
         self.page_size
     }
+
+    /// Takes back several pages under one lock and credits the budget once.
+    ///
+    /// # Safety
+    /// As [`give_back`](Self::give_back), for every page.
+    pub(crate) unsafe fn give_back_many(&self, ptrs: &[NonNull<u8>]) {
+        if ptrs.is_empty() {
+            return;
+        }
+        let room = self
+            .retain_pages
+            .saturating_sub(self.idle_resident.load(Ordering::Relaxed));
+        for &ptr in ptrs.iter().skip(room) {
+            // SAFETY: the page lies in one of our chunks and is no longer accessed (caller).
+            unsafe { sys::purge(ptr, self.page_size) };
+        }
+        {
+            let mut free = self.lock_free_list();
+            free.pages
+                .extend(ptrs.iter().enumerate().map(|(i, &ptr)| FreePage {
+                    ptr,
+                    resident: i < room,
+                }));
+            free.resident += room.min(ptrs.len());
+            self.publish(&free);
+        }
+        self.budget
+            .release(self.category, (ptrs.len() * self.page_size) as u64);
+    }
 }
 
 impl PageOwner for SourceInner {
@@ -497,5 +535,10 @@ impl PageOwner for SourceInner {
     unsafe fn return_page(&self, ptr: NonNull<u8>) {
         // SAFETY: forwarded contract: `ptr` is our page and no longer accessed.
         unsafe { self.give_back(ptr) }
+    }
+
+    unsafe fn return_pages(&self, ptrs: &[NonNull<u8>]) {
+        // SAFETY: forwarded contract.
+        unsafe { self.give_back_many(ptrs) }
     }
 }

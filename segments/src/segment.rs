@@ -12,6 +12,56 @@ pub(crate) trait PageOwner: Send + Sync {
     /// # Safety
     /// `ptr` is a page handed out through this owner, and nothing accesses it any more.
     unsafe fn return_page(&self, ptr: NonNull<u8>);
+
+    /// Takes back several pages at once (one lock, one budget credit).
+    ///
+    /// # Safety
+    /// As [`return_page`](Self::return_page), for every page.
+    unsafe fn return_pages(&self, ptrs: &[NonNull<u8>]) {
+        for &p in ptrs {
+            // SAFETY: forwarded contract.
+            unsafe { self.return_page(p) }
+        }
+    }
+}
+
+/// Returns many segments, batching consecutive pages with the same owner (up to 64 at a time,
+/// on the stack) into one [`PageOwner::return_pages`] call. Wrapped buffers are simply dropped.
+pub(crate) fn return_all(segments: impl IntoIterator<Item = MemorySegment>) {
+    const BATCH: usize = 64;
+    let mut batch = [NonNull::<u8>::dangling(); BATCH];
+    let mut len = 0;
+    let mut current: Option<Arc<dyn PageOwner>> = None;
+    let flush = |owner: &Arc<dyn PageOwner>, pages: &[NonNull<u8>]| {
+        // SAFETY: every page in `pages` was handed out through `owner` and its segment is gone
+        // (`into_page` consumed it).
+        unsafe { owner.return_pages(pages) }
+    };
+    for seg in segments {
+        let Some((ptr, owner)) = seg.into_page() else {
+            continue;
+        };
+        match &current {
+            Some(c) if Arc::as_ptr(c).cast::<()>() == Arc::as_ptr(&owner).cast::<()>() => {
+                if len == BATCH {
+                    flush(c, &batch[..len]);
+                    len = 0;
+                }
+            }
+            _ => {
+                if let Some(c) = &current {
+                    flush(c, &batch[..len]);
+                }
+                len = 0;
+                current = Some(owner);
+            }
+        }
+        batch[len] = ptr;
+        len += 1;
+    }
+    if let Some(c) = &current {
+        flush(c, &batch[..len]);
+    }
 }
 
 /// An owned region of memory — normally one page from a [`PageSource`](crate::PageSource) or
@@ -89,6 +139,20 @@ impl MemorySegment {
             ptr,
             size,
             owner: Some(owner),
+        }
+    }
+
+    /// Dissolves a page segment into its page and owner without returning the page (the caller
+    /// must return it through the owner). `None` (after freeing it) for a wrapped buffer.
+    fn into_page(self) -> Option<(NonNull<u8>, Arc<dyn PageOwner>)> {
+        let mut me = core::mem::ManuallyDrop::new(self);
+        match me.owner.take() {
+            Some(owner) => Some((me.ptr, owner)),
+            None => {
+                // Not a page: drop normally (frees the box).
+                drop(core::mem::ManuallyDrop::into_inner(me));
+                None
+            }
         }
     }
 

@@ -439,3 +439,30 @@ fn shared_leases_across_threads() {
     });
     assert!(mm.verify_empty());
 }
+
+#[test]
+fn release_many_batches_mixed_owners_and_sources() {
+    let (mm, budget) = manager();
+    let (mm2, budget2) = manager();
+    let mut all = mm.allocate_pages(OwnerId(6001), 3).unwrap();
+    all.extend(mm2.allocate_pages(OwnerId(6002), 2).unwrap());
+    all.push(membudget_segments::MemorySegment::wrap(vec![1u8; 10]));
+    all.extend(mm.allocate_pages(OwnerId(6003), 4).unwrap());
+    all.extend(mm.allocate_pages(OwnerId(6001), 1).unwrap());
+    assert_eq!(mm.owner_usage(6001).pages, 4);
+    assert_eq!(mm.available_memory(), TOTAL - 8 * PAGE as u64);
+    mm.release_many(all);
+    assert!(mm.verify_empty());
+    assert!(
+        mm2.verify_empty(),
+        "pages of another manager went back to it"
+    );
+    assert_eq!(budget.used(Category::Managed), 0);
+    assert_eq!(budget2.used(Category::Managed), 0);
+    assert_eq!(mm.owner_usage(6001).pages, 0);
+    assert_eq!(mm.page_source().pages_outstanding(), 0);
+    assert_eq!(
+        mm.page_source().pages_idle(),
+        mm.page_source().pages_total()
+    );
+}
