@@ -343,3 +343,12 @@ fn process_size_4g_matches_a_real_flink_log() {
     assert_eq!(p.off_heap, 134217728);
     assert_eq!(p.jvm_overhead, 429496736);
 }
+
+#[test]
+fn process_and_flink_size_match_a_real_flink_log() {
+    // A Flink 1.11 "Final Master Memory configuration" with 2g process and 1280m Flink memory.
+    let p = jm(&conf(&[(PROCESS, "2g"), (FLINK, "1280m")])).unwrap();
+    assert_eq!(p.jvm_heap, 1207959552);
+    assert_eq!(p.off_heap, 134217728);
+    assert_eq!(p.jvm_overhead, 536870912);
+}

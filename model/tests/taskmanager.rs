@@ -853,3 +853,16 @@ fn distribution_default_matches_a_real_flink_log() {
     assert_eq!(p.jvm_overhead, 201326592);
     assert!(p.warnings.contains(&"The derived from fraction jvm overhead memory (172.800mb (181193935 bytes)) is less than its min value 192.000mb (201326592 bytes), min value will be used instead".to_owned()), "{:?}", p.warnings);
 }
+
+#[test]
+fn process_and_flink_size_match_a_real_flink_log() {
+    // A Flink 1.11 TaskManager log with 4g process and 3g Flink memory.
+    let p = tm(&conf(&[(PROCESS, "4g"), (FLINK, "3g")])).unwrap();
+    assert_eq!(p.total_process_memory, 4294967296);
+    assert_eq!(p.jvm_heap(), 1476394984);
+    assert_eq!(p.task_heap, 1342177256);
+    assert_eq!(p.managed, 1288490208);
+    assert_eq!(p.jvm_direct(), 456340280);
+    assert_eq!(p.managed + p.jvm_direct(), 1744830488);
+    assert_eq!(p.jvm_overhead, 805306368);
+}
