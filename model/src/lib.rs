@@ -25,6 +25,18 @@
 //! assert_eq!(tm.network, 114085070);
 //! assert_eq!(tm.task_heap, 301989880);
 //! ```
+//!
+//! # Fidelity notes
+//!
+//! Numbers, branch selection, checks and their order follow Flink's `ProcessMemoryUtils`,
+//! `TaskExecutorFlinkMemoryUtils` and `JobManagerFlinkMemoryUtils`. Error texts follow the
+//! project's reference, which differs from Flink's runtime output in three cosmetic places:
+//! Flink prints `ConfigOption.toString()` (`Key: '…' , default: … (fallback keys: […])`) where
+//! the "Either required fine-grained memory …" and "Inconsistently configured …" messages name
+//! an option (we print the key), and Flink's "… JVM Metaspace size  (…)" has a double space.
+//! Conditions Flink only logs (capped fractions, fraction mismatches, small JobManager heap,
+//! derived off-heap, deprecated keys, legacy heap mapping) become plan warnings with Flink's
+//! log text.
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod config;
