@@ -17,7 +17,7 @@
 //! registers under the lock and re-checks the flag under it; `set_available` flips the flag
 //! before it takes the lock to drain, so a waiter either sees the flag set or is drained.
 
-use crate::sync::{lock, AtomicBool, Mutex, Ordering};
+use crate::sync::{lock, AtomicBool, AtomicUsize, Mutex, Ordering};
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
@@ -25,6 +25,9 @@ use core::task::{Context, Poll, Waker};
 /// Availability flag with waiter registration (see the module docs for the protocol).
 pub(crate) struct Availability {
     available: AtomicBool,
+    /// Registered waiters (mirrors `waiters.list.len()`), so a transition with nobody waiting
+    /// takes no lock.
+    waiting: AtomicUsize,
     waiters: Mutex<Waiters>,
 }
 
@@ -39,6 +42,7 @@ impl Availability {
     pub(crate) fn new(available: bool) -> Self {
         Availability {
             available: AtomicBool::new(available),
+            waiting: AtomicUsize::new(0),
             waiters: Mutex::new(Waiters::default()),
         }
     }
@@ -71,22 +75,43 @@ impl Availability {
     #[cold]
     #[inline(never)]
     fn wake_all(&self) {
-        let list = core::mem::take(&mut lock(&self.waiters).list);
+        // SeqCst: a waiter increments `waiting` before re-checking the flag (both SeqCst), so
+        // either it sees our swap or we see its registration.
+        if self.waiting.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let list = {
+            let mut w = lock(&self.waiters);
+            self.waiting.store(0, Ordering::SeqCst);
+            core::mem::take(&mut w.list)
+        };
         for (_, w) in list {
             w.wake();
         }
     }
 
-    /// Registers `waker` to be woken on the next transition to available, unless the flag is
-    /// already set. Returns `false` (and registers nothing) when already available.
-    pub(crate) fn subscribe(&self, waker: Waker) -> bool {
-        let mut w = lock(&self.waiters);
-        if self.is_available() {
-            return false;
-        }
+    /// Adds a waiter under the lock (keeps `waiting` in step with the list).
+    fn push_waiter(&self, w: &mut Waiters, waker: Waker) -> u64 {
         let id = w.next_id;
         w.next_id += 1;
         w.list.push((id, waker));
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        id
+    }
+
+    /// Registers `waker` to be woken on the next transition to available. Returns `false`
+    /// (and registers nothing) when the flag is set already — the caller retries instead.
+    pub(crate) fn subscribe(&self, waker: Waker) -> bool {
+        let mut w = lock(&self.waiters);
+        let id = self.push_waiter(&mut w, waker);
+        // Re-check after registering (SeqCst, after the SeqCst increment of `waiting`).
+        if self.is_available() {
+            if let Some(pos) = w.list.iter().position(|(i, _)| *i == id) {
+                w.list.swap_remove(pos);
+                self.waiting.fetch_sub(1, Ordering::SeqCst);
+            }
+            return false;
+        }
         true
     }
 
@@ -102,23 +127,21 @@ impl Availability {
             return Poll::Ready(());
         }
         let mut w = lock(&self.waiters);
+        let registered = slot.and_then(|id| w.list.iter_mut().find(|(i, _)| *i == id));
+        match registered {
+            Some(entry) => {
+                if !entry.1.will_wake(cx.waker()) {
+                    entry.1 = cx.waker().clone();
+                }
+            }
+            None => *slot = Some(self.push_waiter(&mut w, cx.waker().clone())),
+        }
+        // Re-check after registering (SeqCst, after the SeqCst increment of `waiting`).
         if self.is_available() {
             drop(w);
             self.forget(slot);
             return Poll::Ready(());
         }
-        if let Some(id) = *slot {
-            if let Some(entry) = w.list.iter_mut().find(|(i, _)| *i == id) {
-                if !entry.1.will_wake(cx.waker()) {
-                    entry.1 = cx.waker().clone();
-                }
-                return Poll::Pending;
-            }
-        }
-        let id = w.next_id;
-        w.next_id += 1;
-        w.list.push((id, cx.waker().clone()));
-        *slot = Some(id);
         Poll::Pending
     }
 
@@ -128,6 +151,7 @@ impl Availability {
             let mut w = lock(&self.waiters);
             if let Some(pos) = w.list.iter().position(|(i, _)| *i == id) {
                 w.list.swap_remove(pos);
+                self.waiting.fetch_sub(1, Ordering::SeqCst);
             }
         }
     }

@@ -1,6 +1,8 @@
 //! `Buffer`: an RAII, reference-counted handle to one network segment.
 
+use crate::local_pool::LocalInner;
 use crate::slot::{Owner, Slot};
+use core::cell::Cell;
 use crate::sync::{fence, Ordering};
 use core::fmt;
 use std::ptr::NonNull;
@@ -243,6 +245,33 @@ impl Buffer {
     }
 }
 
+thread_local! {
+    /// The pool this thread recycled into last, kept alive by this strong reference.
+    static LAST_POOL: Cell<Option<Arc<LocalInner>>> = const { Cell::new(None) };
+}
+
+/// Recycles into `owner`, keeping the pool alive for the whole call: once the segment is in the
+/// idle list another thread may move it on (dropping the slot's reference to the pool) while
+/// `recycle` still reads the pool's flags. The strong reference comes from a per-thread cache
+/// of the last pool recycled into, so the common case (same pool as last time) costs no
+/// reference-count traffic; a different pool costs one clone. The cache holds at most one pool
+/// per thread (its segments all go back as usual; only the small pool struct lingers until the
+/// thread recycles into another pool or exits).
+#[inline]
+fn recycle_local(owner: &Arc<LocalInner>, index: u32, channel: u32) {
+    let cached = LAST_POOL.try_with(Cell::take).ok().flatten();
+    let keep = match cached {
+        Some(p) if Arc::ptr_eq(&p, owner) => p,
+        other => {
+            drop(other);
+            Arc::clone(owner)
+        }
+    };
+    keep.recycle(index, channel);
+    // During thread teardown the cache is gone and the closure (with `keep`) is just dropped.
+    let _ = LAST_POOL.try_with(move |c| c.set(Some(keep)));
+}
+
 impl Clone for Buffer {
     #[inline]
     fn clone(&self) -> Self {
@@ -269,12 +298,7 @@ impl Drop for Buffer {
         // SAFETY: last handle: we hold the segment exclusively and may read its header.
         let (owner, channel) = unsafe { (&*slot.owner.get(), *slot.channel.get()) };
         match owner {
-            Owner::Local(pool) => {
-                // Keep the pool alive for the whole recycle: the segment may leave the pool
-                // (and its owner reference with it) while `recycle` still runs.
-                let pool = Arc::clone(pool);
-                pool.recycle(index, channel);
-            }
+            Owner::Local(pool) => recycle_local(pool, index, channel),
             Owner::Exclusive(_) => Self::recycle_exclusive(slot),
             Owner::Free => unreachable!("a buffer of a free segment was dropped"),
         }

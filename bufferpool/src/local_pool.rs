@@ -208,12 +208,13 @@ impl LocalInner {
         if let Err(i) = self.idle.push(index) {
             unreachable!("idle list overflow with segment {i}: a segment was recycled twice");
         }
-        // SeqCst fence: pairs with `update_availability`'s, `add_buffer_listener`'s and
-        // `lazy_destroy`'s fences (availability protocol, crate docs).
-        fence(Ordering::SeqCst);
+        // Orders the push before the SeqCst loads below; pairs with the fences in
+        // `update_availability`, `add_buffer_listener` and `lazy_destroy` (availability
+        // protocol). The loads must be SeqCst for that.
+        self.idle.fence_after_push();
         if !self.availability.is_available()
-            || self.listener_count.load(Ordering::Relaxed) != 0
-            || self.destroyed.load(Ordering::Relaxed)
+            || self.listener_count.load(Ordering::SeqCst) != 0
+            || self.destroyed.load(Ordering::SeqCst)
             || self.requested.load(Ordering::Relaxed) > self.size.load(Ordering::Relaxed)
         {
             self.reconcile();

@@ -132,9 +132,10 @@ impl GlobalInner {
         if let Err(i) = self.free.push(index) {
             unreachable!("global free list overflow with segment {i}: a segment was recycled twice");
         }
-        // SeqCst fence: pairs with `mark_unavailable`'s and `destroy`'s fences.
-        fence(Ordering::SeqCst);
-        if self.destroyed.load(Ordering::Relaxed) {
+        // Orders the push before the SeqCst loads below; pairs with the fences in
+        // `mark_unavailable` and `destroy`.
+        self.free.fence_after_push();
+        if self.destroyed.load(Ordering::SeqCst) {
             self.free_idle_segments();
         } else if !self.availability.is_available() {
             self.availability.set_available();

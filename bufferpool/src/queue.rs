@@ -29,6 +29,14 @@ mod imp {
             self.0.pop()
         }
 
+        /// Orders a preceding [`push`](Self::push) before the caller's next `SeqCst` load, as
+        /// a `SeqCst` fence would: crossbeam's `ArrayQueue::push` publishes through a `SeqCst`
+        /// compare-exchange on `tail` and `is_empty` reads `head`/`tail` with `SeqCst` loads
+        /// (crossbeam-queue 0.3), so all of them are in the single `SeqCst` order already and
+        /// no extra fence (an `mfence` on x86) is needed on the recycle path.
+        #[inline(always)]
+        pub(crate) fn fence_after_push(&self) {}
+
         #[inline]
         pub(crate) fn is_empty(&self) -> bool {
             self.0.is_empty()
@@ -71,6 +79,11 @@ mod imp {
 
         pub(crate) fn pop(&self) -> Option<u32> {
             lock(&self.items).pop_front()
+        }
+
+        /// A real `SeqCst` fence: the mutex stand-in gives only acquire/release.
+        pub(crate) fn fence_after_push(&self) {
+            crate::sync::fence(crate::sync::Ordering::SeqCst);
         }
 
         pub(crate) fn is_empty(&self) -> bool {
