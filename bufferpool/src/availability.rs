@@ -17,7 +17,7 @@
 //! registers under the lock and re-checks the flag under it; `set_available` flips the flag
 //! before it takes the lock to drain, so a waiter either sees the flag set or is drained.
 
-use crate::sync::{lock, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::sync::{fence, lock, AtomicBool, AtomicUsize, Mutex, Ordering};
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
@@ -75,8 +75,10 @@ impl Availability {
     #[cold]
     #[inline(never)]
     fn wake_all(&self) {
-        // SeqCst: a waiter increments `waiting` before re-checking the flag (both SeqCst), so
-        // either it sees our swap or we see its registration.
+        // SeqCst fence: pairs with the one in `push_waiter`. A waiter increments `waiting`,
+        // fences and re-checks the flag; we swapped the flag, fence and read `waiting`: either
+        // it sees our swap or we see its registration.
+        fence(Ordering::SeqCst);
         if self.waiting.load(Ordering::SeqCst) == 0 {
             return;
         }
@@ -96,6 +98,8 @@ impl Availability {
         w.next_id += 1;
         w.list.push((id, waker));
         self.waiting.fetch_add(1, Ordering::SeqCst);
+        // SeqCst fence: pairs with the one in `wake_all`; the caller re-checks the flag next.
+        fence(Ordering::SeqCst);
         id
     }
 

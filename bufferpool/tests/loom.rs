@@ -2,12 +2,35 @@
 //! (`RUSTFLAGS="--cfg membudget_loom" cargo test --release -p membudget-bufferpool --test loom`).
 #![cfg(membudget_loom)]
 
-use loom::future::block_on;
 use loom::thread;
 use membudget_bufferpool::{LocalBufferPool, NetworkBufferPool};
 use membudget_segments::MemorySegment;
+use std::future::Future;
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
+
+struct Unpark(thread::Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Polls `f` on this loom thread, parking (a loom-visible block) between polls.
+fn block_on<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        thread::park();
+    }
+}
 
 fn network(n: usize) -> NetworkBufferPool {
     let segments = (0..n).map(|_| MemorySegment::wrap(vec![0u8; 64])).collect();
@@ -98,5 +121,56 @@ fn blocking_request_is_woken_by_recycle() {
         let b = pool.request_buffer_blocking().unwrap();
         assert_eq!(b.segment_index(), idx);
         t.join().unwrap();
+    });
+}
+
+/// `lazy_destroy` on another thread fails a parked blocking request.
+#[test]
+fn destroy_wakes_a_blocked_requester() {
+    loom::model(|| {
+        let net = network(1);
+        let pool = Arc::new(net.create_buffer_pool(1, 1).unwrap());
+        let held = pool.request_buffer().unwrap().unwrap();
+        let p = pool.clone();
+        let t = thread::spawn(move || p.lazy_destroy());
+        assert!(pool.request_buffer_blocking().is_err());
+        t.join().unwrap();
+        drop(held);
+        assert_eq!(net.available_segments(), 1);
+    });
+}
+
+struct Take(std::sync::Mutex<Vec<membudget_bufferpool::Buffer>>);
+
+impl membudget_bufferpool::BufferListener for Take {
+    fn notify_buffer_available(
+        &self,
+        buffer: membudget_bufferpool::Buffer,
+    ) -> Result<(), membudget_bufferpool::Buffer> {
+        self.0.lock().unwrap().push(buffer);
+        Ok(())
+    }
+
+    fn notify_buffer_destroyed(&self) {}
+}
+
+/// A listener registered while a buffer is recycled: the buffer ends up either with the
+/// listener or idle in the pool (then registration was refused) — exactly once.
+#[test]
+fn listener_registration_racing_recycle_gets_the_buffer_exactly_once() {
+    loom::model(|| {
+        let net = network(1);
+        let pool = net.create_buffer_pool(1, 1).unwrap();
+        let held = pool.request_buffer().unwrap().unwrap();
+        let t = thread::spawn(move || drop(held));
+        let l = Arc::new(Take(std::sync::Mutex::new(Vec::new())));
+        let registered = pool.add_buffer_listener(l.clone());
+        t.join().unwrap();
+        let with_listener = l.0.lock().unwrap().len();
+        let idle = pool.available_segments();
+        assert_eq!(with_listener + idle, 1, "registered: {registered}");
+        if !registered {
+            assert_eq!(idle, 1);
+        }
     });
 }
