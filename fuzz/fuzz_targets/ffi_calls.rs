@@ -1,4 +1,305 @@
+//! Drives random sequences of C-ABI calls — including bogus and stale ids, NULLs, double
+//! recycles and frees, wrong categories — against a simple model of what the host holds, and
+//! checks: no crash, every status is the one the model predicts for the obviously-wrong calls,
+//! `mb_usage` agrees with the model after every step, and once everything is given back the
+//! accounting is exactly balanced.
 #![no_main]
+use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+use membudget::*;
+use std::ffi::c_char;
+use std::ptr::{null, null_mut};
 
-fuzz_target!(|_data: &[u8]| {});
+const SEG: u64 = 32 * 1024;
+
+#[derive(Arbitrary, Debug)]
+enum Op {
+    Reserve { category: u8, kib: u16 },
+    Release { category: u8, kib: u16 },
+    Alloc { category: u8, size: u16, align_log2: u8 },
+    Free { pick: u8 },
+    FreeBogus { addr: usize },
+    PoolNew { min: u8, max: u8 },
+    PoolFree { pick: u8 },
+    Request { pick: u8, timeout: bool },
+    Recycle { pick: u8 },
+    RecycleStale { pick: u8 },
+    RecycleBogus { id: u64 },
+    Managed { owner: u8, n: u8 },
+    ManagedRelease { pick: u8 },
+    ManagedReleaseAll { owner: u8 },
+    BogusRuntime { handle: usize },
+    BogusPool { handle: usize },
+    NullOut,
+}
+
+struct Host {
+    rt: *mut mb_runtime,
+    reserved: [u64; 5],
+    allocs: Vec<(*mut u8, u32, u64)>,
+    pools: Vec<*mut mb_local_pool>,
+    freed_pools: Vec<*mut mb_local_pool>,
+    buffers: Vec<mb_buffer>,
+    recycled: Vec<u64>,
+    pages: Vec<(u64, u64)>,
+}
+
+fn pick<T>(v: &[T], i: u8) -> Option<usize> {
+    (!v.is_empty()).then(|| i as usize % v.len())
+}
+
+fn usage(rt: *const mb_runtime, category: u32) -> mb_category_usage {
+    let mut u = mb_category_usage {
+        struct_size: std::mem::size_of::<mb_category_usage>() as u32,
+        ..Default::default()
+    };
+    // SAFETY: a valid out struct.
+    assert_eq!(unsafe { mb_usage(rt, category, &mut u) }, MB_OK);
+    u
+}
+
+fn runtime() -> *mut mb_runtime {
+    let props: [*const c_char; 4] = [
+        c"taskmanager.memory.process.size=1g".as_ptr(),
+        c"taskmanager.memory.network.min=1m".as_ptr(),
+        c"taskmanager.memory.network.max=1m".as_ptr(),
+        c"taskmanager.memory.managed.size=4m".as_ptr(),
+    ];
+    let opts = mb_runtime_options {
+        properties: props.as_ptr(),
+        properties_len: props.len() as u32,
+        ignore_container: 1,
+        ..Default::default()
+    };
+    let mut rt = null_mut();
+    // SAFETY: valid options and out-pointer.
+    assert_eq!(unsafe { mb_runtime_new(&opts, &mut rt) }, MB_OK);
+    rt
+}
+
+impl Host {
+    fn check_usage(&self) {
+        for c in 0..5u32 {
+            let u = usage(self.rt, c);
+            assert_eq!(u.host_reserved, self.reserved[c as usize]);
+            let allocated: u64 = self.allocs.iter().filter(|a| a.1 == c).map(|a| a.2).sum();
+            assert_eq!(u.host_allocated, allocated);
+            let expected = match c {
+                MB_CATEGORY_NETWORK => u.host_reserved + allocated + 32 * SEG,
+                MB_CATEGORY_MANAGED => u.host_reserved + allocated + self.pages.len() as u64 * SEG,
+                _ => u.host_reserved + allocated,
+            };
+            assert_eq!(u.used, expected, "category {c}");
+            assert!(u.used <= u.quota || u.enforced == 0);
+        }
+    }
+
+    // SAFETY (for the whole function): every call passes either live values the model tracks
+    // or deliberately bogus ones the library must refuse without touching memory.
+    #[allow(clippy::undocumented_unsafe_blocks, clippy::multiple_unsafe_ops_per_block)]
+    fn step(&mut self, op: Op) {
+        let rt = self.rt;
+        unsafe {
+            match op {
+                Op::Reserve { category, kib } => {
+                    let bytes = u64::from(kib) * 1024;
+                    let rc = mb_reserve(rt, u32::from(category), bytes);
+                    if category >= 5 {
+                        assert_eq!(rc, MB_ERR_INVALID_ARGUMENT);
+                    } else if rc == MB_OK {
+                        self.reserved[category as usize] += bytes;
+                    } else {
+                        assert_eq!(rc, MB_ERR_QUOTA_EXCEEDED);
+                    }
+                }
+                Op::Release { category, kib } => {
+                    let bytes = u64::from(kib) * 1024;
+                    let rc = mb_release(rt, u32::from(category), bytes);
+                    if category >= 5 || bytes > self.reserved[category as usize] {
+                        assert_eq!(rc, MB_ERR_INVALID_ARGUMENT);
+                    } else {
+                        assert_eq!(rc, MB_OK);
+                        self.reserved[category as usize] -= bytes;
+                    }
+                }
+                Op::Alloc { category, size, align_log2 } => {
+                    let align = 1u64 << (align_log2 % 20);
+                    let mut p = null_mut();
+                    let rc = mb_alloc(rt, u32::from(category), u64::from(size), align, &mut p);
+                    if category >= 5 || size == 0 || align > 65536 {
+                        assert_eq!(rc, MB_ERR_INVALID_ARGUMENT);
+                    } else if rc == MB_OK {
+                        assert_eq!(p as u64 % align, 0);
+                        p.write_bytes(0xA5, size as usize);
+                        self.allocs.push((p, u32::from(category), u64::from(size)));
+                    } else {
+                        assert_eq!(rc, MB_ERR_QUOTA_EXCEEDED);
+                    }
+                }
+                Op::Free { pick: i } => {
+                    if let Some(i) = pick(&self.allocs, i) {
+                        let (p, ..) = self.allocs.swap_remove(i);
+                        assert_eq!(mb_free(rt, p), MB_OK);
+                        assert_eq!(mb_free(rt, p), MB_ERR_INVALID_ARGUMENT, "double free");
+                    }
+                }
+                Op::FreeBogus { addr } => {
+                    if addr != 0 && !self.allocs.iter().any(|a| a.0 as usize == addr) {
+                        assert_eq!(mb_free(rt, addr as *mut u8), MB_ERR_INVALID_ARGUMENT);
+                    }
+                }
+                Op::PoolNew { min, max } => {
+                    let mut pool = null_mut();
+                    let (min, max) = (u32::from(min % 40), u32::from(max % 40));
+                    let rc = mb_local_pool_new(rt, min, max, &mut pool);
+                    if rc == MB_OK {
+                        self.pools.push(pool);
+                    } else {
+                        assert!(rc == MB_ERR_INVALID_ARGUMENT || rc == MB_ERR_QUOTA_EXCEEDED);
+                    }
+                }
+                Op::PoolFree { pick: i } => {
+                    if let Some(i) = pick(&self.pools, i) {
+                        let p = self.pools.swap_remove(i);
+                        assert_eq!(mb_local_pool_free(p), MB_OK);
+                        assert_eq!(mb_local_pool_free(p), MB_ERR_INVALID_HANDLE);
+                        self.freed_pools.push(p);
+                    } else if let Some(i) = pick(&self.freed_pools, i) {
+                        let mut b = std::mem::zeroed();
+                        assert_eq!(mb_buffer_request(self.freed_pools[i], &mut b), MB_ERR_INVALID_HANDLE);
+                    }
+                }
+                Op::Request { pick: i, timeout } => {
+                    if let Some(i) = pick(&self.pools, i) {
+                        let mut b = std::mem::zeroed::<mb_buffer>();
+                        let rc = if timeout {
+                            mb_buffer_request_timeout(self.pools[i], 0, &mut b)
+                        } else {
+                            mb_buffer_request(self.pools[i], &mut b)
+                        };
+                        if rc == MB_OK {
+                            assert_eq!(b.capacity, SEG);
+                            b.ptr.write_bytes(0x5A, SEG as usize);
+                            self.buffers.push(b);
+                        } else {
+                            assert!(rc == MB_ERR_UNAVAILABLE || rc == MB_ERR_TIMEOUT, "{rc}");
+                        }
+                    }
+                }
+                Op::Recycle { pick: i } => {
+                    if let Some(i) = pick(&self.buffers, i) {
+                        let b = self.buffers.swap_remove(i);
+                        assert_eq!(mb_buffer_recycle(b.id), MB_OK);
+                        self.recycled.push(b.id);
+                    }
+                }
+                Op::RecycleStale { pick: i } => {
+                    if let Some(i) = pick(&self.recycled, i) {
+                        assert_eq!(mb_buffer_recycle(self.recycled[i]), MB_ERR_INVALID_HANDLE);
+                    }
+                }
+                Op::RecycleBogus { id } => {
+                    if !self.buffers.iter().any(|b| b.id == id) {
+                        assert_eq!(mb_buffer_recycle(id), MB_ERR_INVALID_HANDLE);
+                    }
+                }
+                Op::Managed { owner, n } => {
+                    let n = u32::from(n % 64);
+                    let mut segs = vec![std::mem::zeroed::<mb_segment>(); n as usize];
+                    let rc = mb_managed_allocate_pages(rt, u64::from(owner % 4), n, segs.as_mut_ptr());
+                    if rc == MB_OK {
+                        for s in segs {
+                            s.ptr.write_bytes(1, s.size as usize);
+                            self.pages.push((u64::from(owner % 4), s.id));
+                        }
+                    } else {
+                        assert_eq!(rc, MB_ERR_QUOTA_EXCEEDED);
+                    }
+                }
+                Op::ManagedRelease { pick: i } => {
+                    if let Some(i) = pick(&self.pages, i) {
+                        let (_, id) = self.pages.swap_remove(i);
+                        assert_eq!(mb_managed_release(rt, id), MB_OK);
+                        assert_eq!(mb_managed_release(rt, id), MB_ERR_INVALID_HANDLE);
+                    }
+                }
+                Op::ManagedReleaseAll { owner } => {
+                    let owner = u64::from(owner % 4);
+                    assert_eq!(mb_managed_release_all(rt, owner), MB_OK);
+                    self.pages.retain(|p| p.0 != owner);
+                }
+                Op::BogusRuntime { handle } => {
+                    if handle != rt as usize && handle != 0 {
+                        let h = handle as *mut mb_runtime;
+                        let rc = mb_reserve(h, 0, 1);
+                        assert_eq!(rc, MB_ERR_INVALID_HANDLE);
+                    }
+                }
+                Op::BogusPool { handle } => {
+                    if handle != 0 && !self.pools.iter().any(|p| *p as usize == handle) {
+                        let mut b = std::mem::zeroed();
+                        assert_eq!(mb_buffer_request(handle as *const mb_local_pool, &mut b), MB_ERR_INVALID_HANDLE);
+                    }
+                }
+                Op::NullOut => {
+                    assert_eq!(mb_alloc(rt, 0, 8, 8, null_mut()), MB_ERR_NULL_POINTER);
+                    assert_eq!(mb_usage(rt, 0, null_mut()), MB_ERR_NULL_POINTER);
+                    assert_eq!(mb_reserve(null(), 0, 1), MB_ERR_NULL_POINTER);
+                    assert_eq!(mb_local_pool_new(rt, 0, 1, null_mut()), MB_ERR_NULL_POINTER);
+                    assert_eq!(mb_managed_allocate_pages(rt, 0, 1, null_mut()), MB_ERR_NULL_POINTER);
+                    if let Some(p) = self.pools.first() {
+                        assert_eq!(mb_buffer_request(*p, null_mut()), MB_ERR_NULL_POINTER);
+                    }
+                }
+            }
+        }
+        self.check_usage();
+    }
+
+    #[allow(clippy::undocumented_unsafe_blocks, clippy::multiple_unsafe_ops_per_block)]
+    fn give_everything_back(mut self) {
+        unsafe {
+            for b in self.buffers.drain(..) {
+                assert_eq!(mb_buffer_recycle(b.id), MB_OK);
+            }
+            for p in self.pools.drain(..) {
+                assert_eq!(mb_local_pool_free(p), MB_OK);
+            }
+            for (p, ..) in self.allocs.drain(..) {
+                assert_eq!(mb_free(self.rt, p), MB_OK);
+            }
+            for (c, r) in self.reserved.iter_mut().enumerate() {
+                assert_eq!(mb_release(self.rt, c as u32, *r), MB_OK);
+                *r = 0;
+            }
+            for owner in 0..4 {
+                assert_eq!(mb_managed_release_all(self.rt, owner), MB_OK);
+            }
+            self.pages.clear();
+            self.check_usage();
+            for c in [MB_CATEGORY_HEAP, MB_CATEGORY_DIRECT, MB_CATEGORY_MANAGED, MB_CATEGORY_OVERHEAD] {
+                assert_eq!(usage(self.rt, c).used, 0, "category {c} balanced");
+            }
+            assert_eq!(usage(self.rt, MB_CATEGORY_NETWORK).used, 32 * SEG);
+            assert_eq!(mb_runtime_free(self.rt), MB_OK);
+            assert_eq!(mb_runtime_free(self.rt), MB_ERR_INVALID_HANDLE);
+        }
+    }
+}
+
+fuzz_target!(|ops: Vec<Op>| {
+    let mut host = Host {
+        rt: runtime(),
+        reserved: [0; 5],
+        allocs: Vec::new(),
+        pools: Vec::new(),
+        freed_pools: Vec::new(),
+        buffers: Vec::new(),
+        recycled: Vec::new(),
+        pages: Vec::new(),
+    };
+    for op in ops.into_iter().take(256) {
+        host.step(op);
+    }
+    host.give_everything_back();
+});
