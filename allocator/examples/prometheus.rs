@@ -1,6 +1,8 @@
 //! Exports the process budget in Prometheus text format through `metrics-exporter-prometheus`
 //! (`cargo run -p membudget-allocator --example prometheus --features metrics`).
-use membudget_allocator::{record_metrics, with_category, Budget, Category, QuotaAllocator, Quotas};
+use membudget_allocator::{
+    record_metrics, with_category, Budget, Category, QuotaAllocator, Quotas,
+};
 use metrics_exporter_prometheus::PrometheusBuilder;
 
 #[global_allocator]

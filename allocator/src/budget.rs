@@ -429,9 +429,7 @@ impl Budget {
     /// Bytes `category` may still be charged before its quota (or the total) refuses. Other
     /// threads' unspent allowances are not available to an explicit charge.
     pub fn available(&self, category: Category) -> u64 {
-        let cat = self
-            .quota(category)
-            .saturating_sub(self.claimed(category));
+        let cat = self.quota(category).saturating_sub(self.claimed(category));
         let total = self.total_quota().saturating_sub(self.total_claimed());
         cat.min(total)
     }

@@ -126,7 +126,7 @@ impl Budget {
     /// # Errors
     /// [`FaultSpecError`] naming the malformed item; then nothing is changed.
     pub fn apply_fault_spec(&self, spec: &str) -> Result<(), FaultSpecError> {
-        let parsed = parse_spec(spec).map_err(|item| FaultSpecError::new(item))?;
+        let parsed = parse_spec(spec).map_err(FaultSpecError::new)?;
         self.apply_parsed(parsed);
         Ok(())
     }
@@ -168,6 +168,7 @@ impl Budget {
 
     /// [`apply_fault_env`](Self::apply_fault_env) without allocating, for the allocator's first
     /// use; malformed values are ignored.
+    #[cfg(not(membudget_loom))]
     pub(crate) fn apply_fault_env_quietly(&self) {
         if let Some(seed) = crate::sys::env_str(c"MEMBUDGET_FAULT_SEED") {
             if let Ok(seed) = seed.trim().parse::<u64>() {

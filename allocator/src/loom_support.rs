@@ -23,3 +23,16 @@ pub fn credit(budget: &Budget, slot: &Slot, category: Category, bytes: u64) {
 pub fn retire(budget: &Budget, slot: &Slot) {
     budget.retire(slot)
 }
+
+/// Extension for the loom tests: the registry of a budget made by [`budget_with_registry`].
+pub trait RegistryForTests {
+    /// The registry (panics for a budget without one).
+    fn registry_for_tests(&self) -> &'static Registry;
+}
+
+impl RegistryForTests for Budget {
+    fn registry_for_tests(&self) -> &'static Registry {
+        self.registry()
+            .expect("budget made by budget_with_registry")
+    }
+}

@@ -61,7 +61,8 @@ static RANGE_COUNT: AtomicUsize = AtomicUsize::new(0);
 static HEAPS: [AtomicPtr<mi::mi_heap_t>; Category::COUNT] =
     [const { AtomicPtr::new(null_mut()) }; Category::COUNT];
 /// Size of each category's last arena (0 = none yet).
-static LAST_ARENA: [AtomicUsize; Category::COUNT] = [const { AtomicUsize::new(0) }; Category::COUNT];
+static LAST_ARENA: [AtomicUsize; Category::COUNT] =
+    [const { AtomicUsize::new(0) }; Category::COUNT];
 /// Serialises arena creation (rare: a few times per process).
 static GROW_LOCK: AtomicBool = AtomicBool::new(false);
 
@@ -88,8 +89,7 @@ impl Mimalloc {
         // synchronisation, so its entry is visible.
         let n = RANGE_COUNT.load(Ordering::Acquire);
         for r in &RANGES[..n.min(MAX_ARENAS)] {
-            if addr.wrapping_sub(r.start.load(Ordering::Relaxed)) < r.len.load(Ordering::Relaxed)
-            {
+            if addr.wrapping_sub(r.start.load(Ordering::Relaxed)) < r.len.load(Ordering::Relaxed) {
                 // Codes are written only from `Category::code`.
                 return Category::from_code(r.category.load(Ordering::Relaxed) as u32)
                     .unwrap_or(Category::Heap);
@@ -182,13 +182,12 @@ impl Mimalloc {
 
     #[inline]
     unsafe fn heap_alloc(heap: *mut mi::mi_heap_t, layout: Layout, zeroed: bool) -> *mut u8 {
-        // SAFETY: `heap` is a live heap (heaps are never deleted); size is non-zero.
-        unsafe {
-            if zeroed {
-                mi::mi_heap_zalloc_aligned(heap, layout.size(), layout.align()) as *mut u8
-            } else {
-                mi::mi_heap_malloc_aligned(heap, layout.size(), layout.align()) as *mut u8
-            }
+        if zeroed {
+            // SAFETY: `heap` is a live heap (heaps are never deleted); size is non-zero.
+            unsafe { mi::mi_heap_zalloc_aligned(heap, layout.size(), layout.align()) as *mut u8 }
+        } else {
+            // SAFETY: as above.
+            unsafe { mi::mi_heap_malloc_aligned(heap, layout.size(), layout.align()) as *mut u8 }
         }
     }
 
@@ -221,13 +220,12 @@ unsafe impl Backing for Mimalloc {
     #[inline]
     unsafe fn allocate(&self, category: Category, layout: Layout, zeroed: bool) -> *mut u8 {
         if category == Category::Heap {
-            // SAFETY: non-zero size (caller); any alignment is accepted.
-            unsafe {
-                if zeroed {
-                    mi::mi_zalloc_aligned(layout.size(), layout.align()) as *mut u8
-                } else {
-                    mi::mi_malloc_aligned(layout.size(), layout.align()) as *mut u8
-                }
+            if zeroed {
+                // SAFETY: non-zero size (caller); any power-of-two alignment is accepted.
+                unsafe { mi::mi_zalloc_aligned(layout.size(), layout.align()) as *mut u8 }
+            } else {
+                // SAFETY: as above.
+                unsafe { mi::mi_malloc_aligned(layout.size(), layout.align()) as *mut u8 }
             }
         } else {
             // SAFETY: non-zero size (caller).

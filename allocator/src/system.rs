@@ -28,30 +28,27 @@ unsafe impl Backing for System {
         let Some(outer) = outer(layout) else {
             return core::ptr::null_mut();
         };
-        // SAFETY: `outer` has a non-zero size.
-        let base = unsafe {
-            if zeroed {
-                System.alloc_zeroed(outer)
-            } else {
-                System.alloc(outer)
-            }
+        let base = if zeroed {
+            // SAFETY: `outer` has a non-zero size.
+            unsafe { System.alloc_zeroed(outer) }
+        } else {
+            // SAFETY: as above.
+            unsafe { System.alloc(outer) }
         };
         if base.is_null() {
             return base;
         }
-        // SAFETY: `base` has `align + size` bytes, so `base + align` and the tag byte just
-        // before it are inside the block.
-        unsafe {
-            let ptr = base.add(layout.align());
-            ptr.sub(1).write(category.code());
-            ptr
-        }
+        let ptr = base.wrapping_add(layout.align());
+        // SAFETY: `base` has `align + size` bytes, so the tag byte just before `ptr` is inside
+        // the block.
+        unsafe { ptr.wrapping_sub(1).write(category.code()) };
+        ptr
     }
 
     #[inline]
     unsafe fn category_of(&self, ptr: *mut u8, _layout: Layout) -> Category {
         // SAFETY: `ptr` came from `allocate`, which wrote the tag byte just before it.
-        let code = unsafe { ptr.sub(1).read() };
+        let code = unsafe { ptr.wrapping_sub(1).read() };
         Category::from_code(code as u32).unwrap_or(Category::Heap)
     }
 
@@ -59,7 +56,7 @@ unsafe impl Backing for System {
     unsafe fn deallocate(&self, ptr: *mut u8, layout: Layout) {
         if let Some(outer) = outer(layout) {
             // SAFETY: `ptr - align` is the base `allocate` got from System with `outer`.
-            unsafe { System.dealloc(ptr.sub(layout.align()), outer) }
+            unsafe { System.dealloc(ptr.wrapping_sub(layout.align()), outer) }
         }
     }
 
@@ -73,21 +70,19 @@ unsafe impl Backing for System {
     ) -> *mut u8 {
         let (Some(old), Some(new)) = (
             outer(layout),
-            new_size.checked_add(layout.align()).filter(|n| {
-                Layout::from_size_align(*n, layout.align()).is_ok()
-            }),
+            new_size
+                .checked_add(layout.align())
+                .filter(|n| Layout::from_size_align(*n, layout.align()).is_ok()),
         ) else {
             return core::ptr::null_mut();
         };
         // SAFETY: the base and `old` are what `allocate` used; `new` is a valid non-zero size
         // for this alignment. The tag is inside the copied prefix.
-        unsafe {
-            let base = System.realloc(ptr.sub(layout.align()), old, new);
-            if base.is_null() {
-                base
-            } else {
-                base.add(layout.align())
-            }
+        let base = unsafe { System.realloc(ptr.wrapping_sub(layout.align()), old, new) };
+        if base.is_null() {
+            base
+        } else {
+            base.wrapping_add(layout.align())
         }
     }
 }

@@ -2,9 +2,7 @@
 //! succeed again once memory is freed, and a multi-threaded hammer never sees `used` above the
 //! quota. Also: track mode, injected faults, and frees from thread-local destructors.
 
-use membudget_allocator::{
-    with_category, Budget, Category, QuotaAllocator, QuotaMode, Quotas,
-};
+use membudget_allocator::{with_category, Budget, Category, QuotaAllocator, QuotaMode, Quotas};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -27,7 +25,10 @@ fn try_reserve_over_quota_fails_then_succeeds_after_freeing() {
     std::thread::spawn(move || {
         with_category(Category::Direct, || {
             let mut big: Vec<u8> = Vec::new();
-            assert!(big.try_reserve_exact(16 * MIB).is_err(), "16 MiB > 8 MiB quota");
+            assert!(
+                big.try_reserve_exact(16 * MIB).is_err(),
+                "16 MiB > 8 MiB quota"
+            );
             let mut a: Vec<u8> = Vec::new();
             a.try_reserve_exact(5 * MIB).unwrap();
             let mut c: Vec<u8> = Vec::new();
@@ -100,11 +101,9 @@ fn hammer_never_exceeds_the_quota() {
                     rng ^= rng >> 7;
                     rng ^= rng << 17;
                     let size = 1 + (rng % (512 << 10)) as usize;
-                    if live.len() == 64 || rng % 3 == 0 {
-                        if !live.is_empty() {
-                            let i = (rng as usize / 3) % live.len();
-                            live.swap_remove(i);
-                        }
+                    if (live.len() == 64 || rng % 3 == 0) && !live.is_empty() {
+                        let i = (rng as usize / 3) % live.len();
+                        live.swap_remove(i);
                     }
                     let mut v = Vec::new();
                     match with_category(Category::Network, || v.try_reserve_exact(size)) {

@@ -82,7 +82,11 @@ fn frees_and_reallocs_on_other_threads_are_credited_to_the_charged_category() {
             }
             let live: u64 = blocks.iter().map(|v| v.capacity() as u64).sum::<u64>()
                 + (blocks.capacity() * core::mem::size_of::<Vec<u8>>()) as u64;
-            assert_eq!(Budget::global().used(cat), live, "{cat}: exact after reallocs on B");
+            assert_eq!(
+                Budget::global().used(cat),
+                live,
+                "{cat}: exact after reallocs on B"
+            );
             drop(blocks);
         })
         .join()

@@ -27,3 +27,91 @@ fn concurrent_charges_never_pass_the_quota() {
         assert_eq!(b.used(Category::Network), 60);
     });
 }
+
+mod allowances {
+    use loom::sync::Arc;
+    use loom::thread;
+    use membudget_allocator::loom_support::{
+        budget_with_registry, charge, credit, retire, Registry, RegistryForTests, Slot,
+    };
+    use membudget_allocator::{Category, Quotas};
+
+    fn registry(n: usize) -> &'static Registry {
+        let slots: &'static [Slot] = Box::leak((0..n).map(|_| Slot::new()).collect());
+        Box::leak(Box::new(Registry::new(slots)))
+    }
+
+    const KIB: u64 = 1024;
+
+    /// Two threads charging through allowances never get more than the quota between them,
+    /// a reader never sees `used` above it, and once their slots retire nothing is claimed.
+    #[test]
+    fn allowance_grants_respect_the_quota() {
+        loom::model(|| {
+            let quota = 64 * KIB;
+            let b = Arc::new(budget_with_registry(
+                Quotas::unlimited().with(Category::Network, quota),
+                registry(2),
+            ));
+            let slots = [
+                b.registry_for_tests().acquire().unwrap(),
+                b.registry_for_tests().acquire().unwrap(),
+            ];
+            let hs: Vec<_> = slots
+                .iter()
+                .map(|&slot| {
+                    let b = b.clone();
+                    thread::spawn(move || charge(&b, slot, Category::Network, 40 * KIB))
+                })
+                .collect();
+            let u = b.used(Category::Network);
+            assert!(u <= quota, "reader saw {u}");
+            let ok: Vec<bool> = hs.into_iter().map(|h| h.join().unwrap()).collect();
+            assert_eq!(ok.iter().filter(|x| **x).count(), 1, "{ok:?}");
+            assert_eq!(b.used(Category::Network), 40 * KIB);
+            for (slot, ok) in slots.iter().zip(ok) {
+                if ok {
+                    credit(&b, slot, Category::Network, 40 * KIB);
+                }
+                retire(&b, slot);
+            }
+            assert_eq!(b.used(Category::Network), 0);
+            assert_eq!(b.available(Category::Network), quota);
+        });
+    }
+
+    /// A block charged on one thread and credited on another leaves `used` exactly 0, and an
+    /// explicit charge racing with them stays exact.
+    #[test]
+    fn cross_thread_credit_is_exact() {
+        loom::model(|| {
+            let b = Arc::new(budget_with_registry(Quotas::unlimited(), registry(2)));
+            let (tx, rx) = loom::sync::mpsc::channel();
+            let producer = {
+                let b = b.clone();
+                let slot = b.registry_for_tests().acquire().unwrap();
+                thread::spawn(move || {
+                    assert!(charge(&b, slot, Category::Direct, 100));
+                    tx.send(100u64).unwrap();
+                    retire(&b, slot);
+                })
+            };
+            let consumer = {
+                let b = b.clone();
+                let slot = b.registry_for_tests().acquire().unwrap();
+                thread::spawn(move || {
+                    let n = rx.recv().unwrap();
+                    credit(&b, slot, Category::Direct, n);
+                    retire(&b, slot);
+                })
+            };
+            b.try_charge(Category::Direct, 7).unwrap();
+            producer.join().unwrap();
+            consumer.join().unwrap();
+            assert_eq!(b.used(Category::Direct), 7);
+            b.release(Category::Direct, 7);
+            assert_eq!(b.used(Category::Direct), 0);
+            assert_eq!(b.total_used(), 0);
+        });
+    }
+}
