@@ -358,9 +358,11 @@ int32_t mb_buffer_recycle(uint64_t buffer_id);
 // strings are NUL-terminated; `out` is valid for a write.
 int32_t mb_runtime_new(const struct mb_runtime_options *options, struct mb_runtime **out);
 
-// Frees a runtime handle. `mb_runtime_free(NULL)` does nothing. Local pools made from it keep
-// it alive until they are freed; when the last user goes, everything the host still holds
-// through `mb_reserve`/`mb_alloc` is released and freed. Never blocks.
+// Frees a runtime handle and shuts the runtime down at once: everything the host still holds
+// through `mb_reserve`/`mb_alloc` is released and freed, managed pages are returned (their
+// ids become invalid), and the network pool is destroyed: its local pools then answer
+// `MB_ERR_DESTROYED` (free them as usual), buffers still lent out stay valid until recycled.
+// `mb_runtime_free(NULL)` does nothing. Never blocks.
 //
 // Returns `MB_OK` or `MB_ERR_INVALID_HANDLE` (already freed: a double free is refused).
 //

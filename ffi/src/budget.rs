@@ -3,7 +3,7 @@
 
 use crate::error::Error;
 use crate::panic::boundary;
-use crate::runtime::{mb_runtime, runtime};
+use crate::runtime::{mb_runtime, runtime, with_runtime};
 use membudget_allocator::QuotaMode;
 
 /// One category's counters (`mb_usage`). Set `struct_size` before the call; fields past it are
@@ -50,8 +50,7 @@ const _: () = assert!(core::mem::size_of::<mb_category_usage>() == 72);
 pub unsafe extern "C" fn mb_reserve(rt: *const mb_runtime, category: u32, bytes: u64) -> i32 {
     boundary("mb_reserve", || {
         let c = crate::category::category("mb_reserve", category)?;
-        let r = runtime(rt, "mb_reserve")?;
-        r.host().reserve(r.budget(), c, bytes)
+        with_runtime(rt, "mb_reserve", |r| r.host().reserve(r.budget(), c, bytes))
     })
 }
 
@@ -66,8 +65,7 @@ pub unsafe extern "C" fn mb_reserve(rt: *const mb_runtime, category: u32, bytes:
 pub unsafe extern "C" fn mb_release(rt: *const mb_runtime, category: u32, bytes: u64) -> i32 {
     boundary("mb_release", || {
         let c = crate::category::category("mb_release", category)?;
-        let r = runtime(rt, "mb_release")?;
-        r.host().release(r.budget(), c, bytes)
+        with_runtime(rt, "mb_release", |r| r.host().release(r.budget(), c, bytes))
     })
 }
 
@@ -93,8 +91,9 @@ pub unsafe extern "C" fn mb_alloc(
             return Err(Error::null("mb_alloc", "out"));
         }
         let c = crate::category::category("mb_alloc", category)?;
-        let r = runtime(rt, "mb_alloc")?;
-        let p = r.host().alloc(r.budget(), c, size, align)?;
+        let p = with_runtime(rt, "mb_alloc", |r| {
+            r.host().alloc(r.budget(), c, size, align)
+        })?;
         // SAFETY: `out` is valid for a write per the contract.
         unsafe { crate::out::write(out, p, "mb_alloc", "out") }
     })
@@ -112,11 +111,12 @@ pub unsafe extern "C" fn mb_alloc(
 #[no_mangle]
 pub unsafe extern "C" fn mb_free(rt: *const mb_runtime, ptr: *mut u8) -> i32 {
     boundary("mb_free", || {
-        let r = runtime(rt, "mb_free")?;
-        if ptr.is_null() {
-            return Ok(());
-        }
-        r.host().free(r.budget(), ptr)
+        with_runtime(rt, "mb_free", |r| {
+            if ptr.is_null() {
+                return Ok(());
+            }
+            r.host().free(r.budget(), ptr)
+        })
     })
 }
 

@@ -36,20 +36,28 @@ pub const MB_ERR_BUFFER_TOO_SMALL: i32 = -10;
 /// The operating system refused memory (mmap/malloc failed) although the quota allowed it.
 pub const MB_ERR_OUT_OF_MEMORY: i32 = -11;
 
-/// An error on its way to the C caller: a status code and its message.
+/// An error on its way to the C caller: a status code and its message. Boxed, so the
+/// `Result<(), Error>` every entry point passes around is one word and the success path
+/// copies nothing.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Error {
+pub(crate) struct Error(Box<ErrorInner>);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ErrorInner {
     status: i32,
     message: String,
 }
 
+const _: () = assert!(core::mem::size_of::<Result<(), Error>>() == 8);
+
 impl Error {
     /// An error with `status` and `message`.
+    #[cold]
     pub(crate) fn new(status: i32, message: impl Into<String>) -> Self {
-        Error {
+        Error(Box::new(ErrorInner {
             status,
             message: message.into(),
-        }
+        }))
     }
 
     /// `MB_ERR_INVALID_ARGUMENT` with `message`.
@@ -87,20 +95,20 @@ impl Error {
 
     /// The status code.
     pub(crate) fn status(&self) -> i32 {
-        self.status
+        self.0.status
     }
 
     /// The message.
     pub(crate) fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// Stores the message as the thread's last error and returns the status.
     #[cold]
     #[inline(never)]
     pub(crate) fn record(self) -> i32 {
-        set_last_error(&self.message);
-        self.status
+        set_last_error(&self.0.message);
+        self.0.status
     }
 }
 
@@ -113,7 +121,7 @@ impl From<QuotaExceeded> for Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.0.message)
     }
 }
 

@@ -84,6 +84,8 @@ pub use network::{
 pub use options::{
     mb_runtime_options, MB_ROLE_JOBMANAGER, MB_ROLE_TASKMANAGER, MB_RUNTIME_GLOBAL_BUDGET,
 };
+#[cfg(not(membudget_loom))]
+pub use registry::{Cached, LocalFree};
 pub use registry::{Guard, Lookup, Registry};
 #[cfg(not(membudget_loom))]
 pub use runtime::{mb_jvm_args, mb_plan_json, mb_runtime, mb_runtime_free, mb_runtime_new};

@@ -93,12 +93,24 @@ impl Managed {
     }
 }
 
-impl Drop for Managed {
-    fn drop(&mut self) {
+impl Managed {
+    /// Returns every lent page and refuses new allocations.
+    pub(crate) fn shut_down(&self) {
+        self.release_everything();
+        self.manager.shutdown();
+    }
+
+    fn release_everything(&self) {
         let owners: Vec<u64> = self.ledger.lock().keys().copied().collect();
         for owner in owners {
             self.release_owner(owner);
         }
+    }
+}
+
+impl Drop for Managed {
+    fn drop(&mut self) {
+        self.release_everything();
     }
 }
 

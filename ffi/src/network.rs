@@ -6,10 +6,11 @@ use crate::error::{
     MB_ERR_TIMEOUT, MB_ERR_UNAVAILABLE, MB_OK,
 };
 use crate::panic::boundary;
-use crate::registry::{Guard, Registry};
+use crate::registry::{Cached, Guard, LocalFree, Registry};
 use crate::runtime::{mb_runtime, runtime, Runtime};
 use core::ffi::c_void;
 use membudget_bufferpool::{Buffer, BufferListener, BufferPoolError, LocalBufferPool, UNBOUNDED};
+use std::cell::RefCell;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -44,7 +45,13 @@ pub const MB_WAIT_FOREVER: u32 = u32::MAX;
 pub const MB_UNBOUNDED: u32 = u32::MAX;
 
 static POOLS: Registry<Pool> = Registry::new(2);
-static BUFFERS: Registry<Buffer> = Registry::new(3);
+static BUFFERS: Registry<Buffer> =
+    Registry::with_local_free(3, &BUFFER_SLOTS, &BUFFER_SLOTS_SHARED);
+static BUFFER_SLOTS_SHARED: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+thread_local! {
+    static BUFFER_SLOTS: RefCell<LocalFree> = const { RefCell::new(LocalFree::new()) };
+    static POOL_CACHE: Cached<Pool> = const { RefCell::new(None) };
+}
 const POOL_KIND: &str = "local pool handle";
 const BUFFER_KIND: &str = "buffer id";
 
@@ -168,7 +175,9 @@ pub unsafe extern "C" fn mb_local_pool_free(pool: *mut mb_local_pool) -> i32 {
             .map_err(|why| Error::handle(POOL_KIND, id, why))?;
         // Wake waiters now even if one of them still holds the pool (it drops it on return).
         p.local.lazy_destroy();
+        drop(p);
         drop(removed);
+        POOLS.forget_cached(&POOL_CACHE, id);
         Ok(())
     })
 }
@@ -188,17 +197,20 @@ pub unsafe extern "C" fn mb_buffer_request(pool: *const mb_local_pool, out: *mut
         if out.is_null() {
             return Err(Error::null("mb_buffer_request", "out"));
         }
-        let p = pool_ref(pool, "mb_buffer_request")?;
-        match p.local.request_buffer() {
-            Ok(Some(b)) => {
-                let buf = publish(b)?;
-                // SAFETY: `out` is non-null and valid for a write per the contract.
-                unsafe { out.write(buf) };
-                Ok(())
-            }
-            Ok(None) => Err(unavailable(&p.local, pool)),
-            Err(e) => Err(pool_error("mb_buffer_request", e)),
+        if pool.is_null() {
+            return Err(Error::null("mb_buffer_request", "pool"));
         }
+        let id = pool as usize as u64;
+        let buf = POOLS
+            .with_cached(&POOL_CACHE, id, |p| match p.local.request_buffer() {
+                Ok(Some(b)) => publish(b),
+                Ok(None) => Err(unavailable(&p.local, pool)),
+                Err(e) => Err(pool_error("mb_buffer_request", e)),
+            })
+            .map_err(|why| Error::handle(POOL_KIND, id, why))??;
+        // SAFETY: `out` is non-null and valid for a write per the contract.
+        unsafe { out.write(buf) };
+        Ok(())
     })
 }
 

@@ -26,6 +26,10 @@ use crate::sync::{fence, AtomicPtr, AtomicU32, AtomicU64, Mutex, Ordering, Unsaf
 use core::mem::MaybeUninit;
 use core::ops::Deref;
 use core::ptr;
+#[cfg(not(membudget_loom))]
+use std::cell::RefCell;
+#[cfg(not(membudget_loom))]
+use std::thread::LocalKey;
 
 const INDEX_BITS: u32 = 28;
 const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
@@ -75,6 +79,56 @@ pub struct Registry<T> {
     buckets: [AtomicPtr<Slot<T>>; BUCKETS],
     next: AtomicU32,
     free: Mutex<Vec<u32>>,
+    /// A per-thread cache of free slots and the `'static` shared list it spills into (used
+    /// instead of `free`).
+    #[cfg(not(membudget_loom))]
+    local_free: Option<LocalFreeLists>,
+}
+
+/// A thread-local free-slot cache and the shared list it spills into.
+#[cfg(not(membudget_loom))]
+type LocalFreeLists = (
+    &'static LocalKey<RefCell<LocalFree>>,
+    &'static Mutex<Vec<u32>>,
+);
+
+/// A thread's cache of free slot indices of one registry, so that a request/recycle round trip
+/// on one thread reuses a slot without touching the shared free list. Spilled to the shared
+/// list when full and when the thread exits.
+#[cfg(not(membudget_loom))]
+pub struct LocalFree {
+    slots: Vec<u32>,
+    shared: Option<&'static Mutex<Vec<u32>>>,
+}
+
+#[cfg(not(membudget_loom))]
+const LOCAL_FREE_MAX: usize = 64;
+
+#[cfg(not(membudget_loom))]
+impl LocalFree {
+    /// An empty cache (for a `thread_local!` initialiser).
+    pub const fn new() -> Self {
+        LocalFree {
+            slots: Vec::new(),
+            shared: None,
+        }
+    }
+}
+
+#[cfg(not(membudget_loom))]
+impl Default for LocalFree {
+    fn default() -> Self {
+        LocalFree::new()
+    }
+}
+
+#[cfg(not(membudget_loom))]
+impl Drop for LocalFree {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared {
+            lock(shared).append(&mut self.slots);
+        }
+    }
 }
 
 // SAFETY: values are moved in and out across threads (needs `T: Send`); shared access to a
@@ -106,7 +160,31 @@ impl<T> Registry<T> {
             buckets: [const { AtomicPtr::new(ptr::null_mut()) }; BUCKETS],
             next: AtomicU32::new(0),
             free: Mutex::new(Vec::new()),
+            local_free: None,
         }
+    }
+
+    /// As [`new`](Self::new), with a per-thread cache of free slots (for ids that are issued
+    /// and retired at a high rate, like buffers).
+    #[cfg(not(membudget_loom))]
+    pub const fn with_local_free(
+        tag: u8,
+        cache: &'static LocalKey<RefCell<LocalFree>>,
+        shared: &'static Mutex<Vec<u32>>,
+    ) -> Self {
+        let mut r = Registry::new(tag);
+        r.local_free = Some((cache, shared));
+        r
+    }
+
+    /// The shared free list.
+    #[inline]
+    fn shared_free(&self) -> &Mutex<Vec<u32>> {
+        #[cfg(not(membudget_loom))]
+        if let Some((_, shared)) = self.local_free {
+            return shared;
+        }
+        &self.free
     }
 
     /// An empty registry whose ids carry `tag` (1..=15).
@@ -177,8 +255,7 @@ impl<T> Registry<T> {
 
     /// Stores `value` and returns its id, or hands the value back when the registry is full.
     pub fn insert(&self, value: T) -> Result<u64, T> {
-        let recycled = lock(&self.free).pop();
-        let index = match recycled {
+        let index = match self.pop_free() {
             Some(i) => i,
             None => match self
                 .next
@@ -245,6 +322,7 @@ impl<T> Registry<T> {
                         registry: self,
                         slot,
                         index,
+                        generation,
                     })
                 }
                 Err(actual) => cur = actual,
@@ -299,8 +377,46 @@ impl<T> Registry<T> {
             u64::from(generation.wrapping_add(1)) << GEN_SHIFT,
             Ordering::Relaxed,
         );
-        lock(&self.free).push(index);
+        self.push_free(index);
         value
+    }
+
+    #[inline]
+    fn pop_free(&self) -> Option<u32> {
+        #[cfg(not(membudget_loom))]
+        if let Some((cache, _)) = self.local_free {
+            let hit = cache
+                .try_with(|c| c.try_borrow_mut().ok().and_then(|mut c| c.slots.pop()))
+                .ok()
+                .flatten();
+            if hit.is_some() {
+                return hit;
+            }
+        }
+        lock(self.shared_free()).pop()
+    }
+
+    #[inline]
+    fn push_free(&self, index: u32) {
+        #[cfg(not(membudget_loom))]
+        if let Some((cache, shared)) = self.local_free {
+            // A slot freed on this thread is reused by this thread: no shared list, no lock.
+            // The thread-exit spill (`LocalFree::drop`) hands the rest back.
+            let kept = cache
+                .try_with(|c| match c.try_borrow_mut() {
+                    Ok(mut c) if c.slots.len() < LOCAL_FREE_MAX => {
+                        c.shared = Some(shared);
+                        c.slots.push(index);
+                        true
+                    }
+                    _ => false,
+                })
+                .unwrap_or(false);
+            if kept {
+                return;
+            }
+        }
+        lock(self.shared_free()).push(index);
     }
 }
 
@@ -337,6 +453,92 @@ pub struct Guard<'a, T> {
     registry: &'a Registry<T>,
     slot: &'a Slot<T>,
     index: u32,
+    generation: u32,
+}
+
+impl<T> Guard<'_, T> {
+    /// Whether the id this guard was taken for is still valid (not removed): one load.
+    #[inline]
+    pub fn is_live(&self) -> bool {
+        // Relaxed: only compares; the value itself is kept alive by our reference.
+        let s = self.slot.state.load(Ordering::Relaxed);
+        s & LIVE != 0 && (s >> GEN_SHIFT) as u32 == self.generation
+    }
+}
+
+/// A thread's cached reference to the value it looked up last (see
+/// [`Registry::with_cached`]).
+#[cfg(not(membudget_loom))]
+pub type Cached<T> = RefCell<Option<(u64, Guard<'static, T>)>>;
+
+#[cfg(not(membudget_loom))]
+impl<T: Send + Sync + 'static> Registry<T> {
+    /// Runs `f` on the value of `id`, keeping a counted reference to it in this thread's
+    /// `cache`: calling again with the same id costs one load instead of two atomic
+    /// read-modify-writes. The cached reference delays dropping a removed value until this
+    /// thread looks up something else or exits, so values whose drop matters must release
+    /// their resources explicitly on removal.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    #[inline]
+    pub fn with_cached<R>(
+        &'static self,
+        cache: &'static LocalKey<Cached<T>>,
+        id: u64,
+        f: impl FnOnce(&T) -> R,
+    ) -> Result<R, Lookup> {
+        let mut f = Some(f);
+        let fast = cache
+            .try_with(|c| {
+                // Re-entered from inside `f` (a callback): take the slow path.
+                let mut c = c.try_borrow_mut().ok()?;
+                let hit = matches!(c.as_ref(), Some((cid, g)) if *cid == id && g.is_live());
+                let old = if hit {
+                    None
+                } else {
+                    match self.get(id) {
+                        Ok(g) => c.replace((id, g)),
+                        Err(e) => {
+                            let old = c.take();
+                            drop(c);
+                            drop(old);
+                            return Some(Err(e));
+                        }
+                    }
+                };
+                let g = &c.as_ref()?.1;
+                let r = (f.take()?)(g);
+                drop(c);
+                // May drop a removed value (its last reference): after our borrow ends, so
+                // its drop may call back into the library.
+                drop(old);
+                Some(Ok(r))
+            })
+            .ok()
+            .flatten();
+        match (fast, f) {
+            (Some(r), _) => r,
+            (None, Some(f)) => Ok(f(&*self.get(id)?)),
+            (None, None) => unreachable!("`f` is only taken on the fast path's success"),
+        }
+    }
+
+    /// Drops this thread's cached reference if it is for `id`.
+    pub fn forget_cached(&'static self, cache: &'static LocalKey<Cached<T>>, id: u64) {
+        let old = cache
+            .try_with(|c| {
+                let mut c = c.try_borrow_mut().ok()?;
+                if matches!(c.as_ref(), Some((cid, _)) if *cid == id) {
+                    c.take()
+                } else {
+                    None
+                }
+            })
+            .ok()
+            .flatten();
+        drop(old);
+    }
 }
 
 impl<T> Deref for Guard<'_, T> {

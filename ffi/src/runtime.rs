@@ -6,10 +6,11 @@ use crate::managed::Managed;
 use crate::options::{mb_runtime_options, RuntimeOptions};
 use crate::panic::boundary;
 use crate::plan::PlanOutput;
-use crate::registry::{Guard, Registry};
+use crate::registry::{Cached, Guard, Registry};
 use core::ffi::c_char;
 use membudget_allocator::{Budget, SharedBudget};
 use membudget_bufferpool::{BufferPoolError, NetworkBufferPool};
+use std::cell::RefCell;
 use std::sync::Arc;
 
 /// An opaque runtime handle. Its value is a generation-checked token, not an address: a freed
@@ -20,6 +21,9 @@ pub struct mb_runtime {
 }
 
 static RUNTIMES: Registry<Arc<Runtime>> = Registry::new(1);
+thread_local! {
+    static CACHE: Cached<Arc<Runtime>> = const { RefCell::new(None) };
+}
 const KIND: &str = "runtime handle";
 
 /// One plan and everything that charges its budget.
@@ -95,10 +99,44 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// Releases everything the runtime lends out, at once: host reservations and blocks,
+    /// managed pages (their ids become invalid), and the network pool (its local pools then
+    /// report `MB_ERR_DESTROYED`; buffers still lent out return when recycled).
+    fn shut_down(&self) {
+        self.host.release_everything(&self.budget);
+        self.managed.shut_down();
+        if let Some(n) = &self.network {
+            n.destroy();
+        }
+    }
+}
+
 impl Drop for Runtime {
     fn drop(&mut self) {
         self.host.release_everything(&self.budget);
     }
+}
+
+/// Runs `f` on the runtime behind `rt`, through this thread's handle cache (the hot path of
+/// the budget calls).
+///
+/// # Errors
+/// `MB_ERR_NULL_POINTER` for NULL, `MB_ERR_INVALID_HANDLE` for a freed or forged handle, and
+/// whatever `f` returns.
+#[inline]
+pub(crate) fn with_runtime<R>(
+    rt: *const mb_runtime,
+    function: &str,
+    f: impl FnOnce(&Runtime) -> Result<R, Error>,
+) -> Result<R, Error> {
+    if rt.is_null() {
+        return Err(Error::null(function, "rt"));
+    }
+    let id = rt as usize as u64;
+    RUNTIMES
+        .with_cached(&CACHE, id, |r| f(r))
+        .map_err(|why| Error::handle(KIND, id, why))?
 }
 
 /// Looks up the runtime behind `rt` for `function`.
@@ -155,9 +193,11 @@ pub unsafe extern "C" fn mb_runtime_new(
     })
 }
 
-/// Frees a runtime handle. `mb_runtime_free(NULL)` does nothing. Local pools made from it keep
-/// it alive until they are freed; when the last user goes, everything the host still holds
-/// through `mb_reserve`/`mb_alloc` is released and freed. Never blocks.
+/// Frees a runtime handle and shuts the runtime down at once: everything the host still holds
+/// through `mb_reserve`/`mb_alloc` is released and freed, managed pages are returned (their
+/// ids become invalid), and the network pool is destroyed: its local pools then answer
+/// `MB_ERR_DESTROYED` (free them as usual), buffers still lent out stay valid until recycled.
+/// `mb_runtime_free(NULL)` does nothing. Never blocks.
 ///
 /// Returns `MB_OK` or `MB_ERR_INVALID_HANDLE` (already freed: a double free is refused).
 ///
@@ -170,10 +210,17 @@ pub unsafe extern "C" fn mb_runtime_free(rt: *mut mb_runtime) -> i32 {
             return Ok(());
         }
         let id = rt as usize as u64;
-        RUNTIMES
+        let r = RUNTIMES
+            .get(id)
+            .map_err(|why| Error::handle(KIND, id, why))?;
+        let removed = RUNTIMES
             .remove(id)
-            .map(drop)
-            .map_err(|why| Error::handle(KIND, id, why))
+            .map_err(|why| Error::handle(KIND, id, why))?;
+        r.shut_down();
+        drop(r);
+        drop(removed);
+        RUNTIMES.forget_cached(&CACHE, id);
+        Ok(())
     })
 }
 

@@ -379,9 +379,9 @@ static void perf(void) {
   }
   double t2 = now_s();
   CHECK(errors == 0);
-  printf("perf c buffer_request+recycle %.0f calls/s (%.1f ns per round trip)\n",
+  printf("perf c buffer_request+recycle %.0f round trips/s (%.1f ns each)\n",
          n / (t1 - t0), (t1 - t0) / n * 1e9);
-  printf("perf c reserve+release %.0f calls/s (%.1f ns per round trip)\n", n / (t2 - t1),
+  printf("perf c reserve+release %.0f round trips/s (%.1f ns each)\n", n / (t2 - t1),
          (t2 - t1) / n * 1e9);
   mb_local_pool_free(pool);
   mb_runtime_free(rt);

@@ -314,8 +314,8 @@ static class TestMembudget
             sw.Restart();
             for (int i = 0; i < n; i++) { Mb.mb_reserve(rt, Mb.DIRECT, 4096); Mb.mb_release(rt, Mb.DIRECT, 4096); }
             double t2 = sw.Elapsed.TotalSeconds;
-            Console.WriteLine("perf csharp buffer_request+recycle {0:F0} calls/s", n / t1);
-            Console.WriteLine("perf csharp reserve+release {0:F0} calls/s", n / t2);
+            Console.WriteLine("perf csharp buffer_request+recycle {0:F0} round trips/s", n / t1);
+            Console.WriteLine("perf csharp reserve+release {0:F0} round trips/s", n / t2);
         }
     }
 }

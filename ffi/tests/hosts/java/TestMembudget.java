@@ -288,8 +288,8 @@ public final class TestMembudget {
             Mb.mb_release(rt, Mb.DIRECT, 4096);
         }
         long t2 = System.nanoTime();
-        System.out.printf("perf java buffer_request+recycle %.0f calls/s%n", n / ((t1 - t0) / 1e9));
-        System.out.printf("perf java reserve+release %.0f calls/s%n", n / ((t2 - t1) / 1e9));
+        System.out.printf("perf java buffer_request+recycle %.0f round trips/s%n", n / ((t1 - t0) / 1e9));
+        System.out.printf("perf java reserve+release %.0f round trips/s%n", n / ((t2 - t1) / 1e9));
         Mb.mb_local_pool_free(pool[0]);
         Mb.mb_runtime_free(rt);
     }

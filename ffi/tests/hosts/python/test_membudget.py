@@ -246,8 +246,8 @@ def perf():
         res(rt, DIRECT, 4096)
         rel(rt, DIRECT, 4096)
     t2 = time.perf_counter()
-    print(f"perf python buffer_request+recycle {n / (t1 - t0):.0f} calls/s")
-    print(f"perf python reserve+release {n / (t2 - t1):.0f} calls/s")
+    print(f"perf python buffer_request+recycle {n / (t1 - t0):.0f} round trips/s")
+    print(f"perf python reserve+release {n / (t2 - t1):.0f} round trips/s")
     lib.mb_local_pool_free(pool)
     lib.mb_runtime_free(rt)
 
