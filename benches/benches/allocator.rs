@@ -116,7 +116,7 @@ fn alloc_free(c: &mut Criterion) {
 
 /// Live blocks per array; 2 arrays × 5000 × ~1 KiB average ≈ 10 MB.
 const LARSON_BLOCKS: usize = 5000;
-const LARSON_BATCH: u64 = 1000;
+const LARSON_BATCH: u64 = 20_000;
 
 struct Blocks(Vec<(usize, usize)>);
 
