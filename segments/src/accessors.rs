@@ -15,11 +15,12 @@ macro_rules! accessors {
         #[track_caller]
         pub fn $get(&self, index: usize) -> $t {
             const N: usize = core::mem::size_of::<$t>();
-            if self.fits(index, N) {
-                // SAFETY: just checked that `N` bytes at `index` are in bounds.
-                unsafe { self.$get_unchecked(index) }
-            } else {
-                panic_out_of_bounds(index, N, self.size())
+            // Plain slice code, which the optimiser knows best (bounds checks hoisted out of
+            // loops). An overflowing `index + N` wraps below `index`: an empty-or-inverted
+            // range that `get` rejects.
+            match self.as_slice().get(index..index.wrapping_add(N)) {
+                Some(b) => <$t>::$from(b.try_into().expect("N bytes")),
+                None => panic_out_of_bounds(index, N, self.size()),
             }
         }
 
@@ -56,11 +57,10 @@ macro_rules! accessors {
         #[track_caller]
         pub fn $put(&mut self, index: usize, value: $t) {
             const N: usize = core::mem::size_of::<$t>();
-            if self.fits(index, N) {
-                // SAFETY: just checked that `N` bytes at `index` are in bounds.
-                unsafe { self.$put_unchecked(index, value) }
-            } else {
-                panic_out_of_bounds(index, N, self.size())
+            let size = self.size();
+            match self.as_mut_slice().get_mut(index..index.wrapping_add(N)) {
+                Some(b) => b.copy_from_slice(&value.$to()),
+                None => panic_out_of_bounds(index, N, size),
             }
         }
 

@@ -1,6 +1,6 @@
 //! `Capacity`: the manager's own byte budget (Flink's `UnsafeMemoryBudget`), lock-free.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::{AtomicU64, Ordering};
 
 /// Bytes of managed memory left to hand out. Pages, byte reservations and shared resources all
 /// take from it; every taken byte is given back exactly once.
@@ -58,5 +58,53 @@ impl Capacity {
     #[inline]
     pub(crate) fn total(&self) -> u64 {
         self.total
+    }
+}
+
+/// Loom model checks (`RUSTFLAGS="--cfg membudget_loom" cargo test --release -p
+/// membudget-segments --lib loom`).
+#[cfg(all(test, membudget_loom))]
+mod loom_tests {
+    use super::Capacity;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    #[test]
+    fn loom_concurrent_takes_never_exceed_the_total() {
+        loom::model(|| {
+            let c = Arc::new(Capacity::new(100));
+            let hs: Vec<_> = (0..2)
+                .map(|_| {
+                    let c = c.clone();
+                    thread::spawn(move || c.try_take(60).is_ok())
+                })
+                .collect();
+            let ok = hs
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .filter(|x| *x)
+                .count();
+            assert_eq!(ok, 1);
+            assert_eq!(c.available(), 40);
+        });
+    }
+
+    #[test]
+    fn loom_take_and_give_back_balance() {
+        loom::model(|| {
+            let c = Arc::new(Capacity::new(100));
+            c.try_take(100).unwrap();
+            let giver = {
+                let c = c.clone();
+                thread::spawn(move || c.give(50))
+            };
+            let taker = {
+                let c = c.clone();
+                thread::spawn(move || c.try_take(30).is_ok())
+            };
+            giver.join().unwrap();
+            let took = taker.join().unwrap();
+            assert_eq!(c.available(), if took { 20 } else { 50 });
+        });
     }
 }

@@ -61,6 +61,7 @@ mod owner;
 mod page_source;
 mod segment;
 mod shared_resource;
+mod sync;
 mod sys;
 
 pub use error::{InvalidFraction, MemoryAllocationError, SegmentError, SharedResourceError};

@@ -199,7 +199,7 @@ impl MemorySegment {
     /// Whether `len` bytes at `index` fit.
     #[inline(always)]
     pub(crate) fn fits(&self, index: usize, len: usize) -> bool {
-        index <= self.size && len <= self.size - index
+        index.checked_add(len).is_some_and(|end| end <= self.size)
     }
 
     /// `Ok` if `len` bytes at `index` fit, else the out-of-bounds error.
