@@ -270,7 +270,11 @@ impl<T> Registry<T> {
         if bucket >= BUCKETS {
             return Err(value);
         }
-        let base = self.ensure_bucket(bucket);
+        // Acquire: as in `slot()`; the cold path allocates the bucket once.
+        let mut base = self.buckets[bucket].load(Ordering::Acquire);
+        if base.is_null() {
+            base = self.ensure_bucket(bucket);
+        }
         // SAFETY: `base` is a published bucket of `bucket_len(bucket)` slots and
         // `offset < bucket_len(bucket)`.
         let slot = unsafe { &*base.wrapping_add(offset) };

@@ -477,3 +477,39 @@ fn concurrent_buffers_and_reservations_balance() {
         assert_eq!(mb_runtime_free(rt as *mut mb_runtime), MB_OK);
     }
 }
+
+#[test]
+fn freeing_the_runtime_first_shuts_its_pools_down() {
+    let rt = runtime_with(&[]).unwrap();
+    let mut pool = null_mut();
+    let (mut a, mut b) = (EMPTY, EMPTY);
+    let mut segs = [mb_segment {
+        ptr: null_mut(),
+        size: 0,
+        id: 0,
+    }; 1];
+    // SAFETY: valid handles and out-pointers; stale ones are refused.
+    unsafe {
+        assert_eq!(mb_local_pool_new(rt, 1, 4, &mut pool), MB_OK);
+        assert_eq!(mb_buffer_request(pool, &mut a), MB_OK);
+        assert_eq!(
+            mb_managed_allocate_pages(rt, 3, 1, segs.as_mut_ptr()),
+            MB_OK
+        );
+        assert_eq!(mb_runtime_free(rt), MB_OK);
+        // The pool handle stays valid but its network pool is gone.
+        let rc = mb_buffer_request(pool, &mut b);
+        assert!(
+            rc == MB_ERR_DESTROYED || rc == MB_OK || rc == MB_ERR_UNAVAILABLE,
+            "{rc}"
+        );
+        if rc == MB_OK {
+            assert_eq!(mb_buffer_recycle(b.id), MB_OK);
+        }
+        // Buffers lent out stay writable until recycled; pages were returned.
+        a.ptr.write_bytes(3, 8);
+        assert_eq!(mb_buffer_recycle(a.id), MB_OK);
+        assert_eq!(mb_managed_release(rt, segs[0].id), MB_ERR_INVALID_HANDLE);
+        assert_eq!(mb_local_pool_free(pool), MB_OK);
+    }
+}

@@ -11,7 +11,7 @@ cd "$ROOT"
 PERF=""
 if [ "${1:-}" = "--perf" ]; then PERF="--perf"; fi
 
-command -v mcs >/dev/null 2>&1 && [ -f /usr/share/java/jna.jar ] || scripts/install-deps
+scripts/install-deps # quiet and idempotent: mono-mcs, mono-runtime, libjna-java, valgrind
 
 cargo build --release -p membudget-ffi --quiet
 TARGET_DIR="$(cargo metadata --format-version 1 --no-deps |
