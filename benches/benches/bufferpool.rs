@@ -150,7 +150,11 @@ fn roundtrip_2_threads(c: &mut Criterion) {
     let pool: LocalBufferPool = net.create_buffer_pool(POOL, POOL).unwrap();
     g.bench_function("LocalBufferPool", |b| {
         b.iter_custom(|iters| {
-            two_threads(iters, || pool.request_buffer().unwrap(), |buf: Buffer| drop(buf))
+            two_threads(
+                iters,
+                || pool.request_buffer().unwrap(),
+                |buf: Buffer| drop(buf),
+            )
         })
     });
     let mp = MutexPool::new(POOL);
@@ -160,9 +164,7 @@ fn roundtrip_2_threads(c: &mut Criterion) {
     let mut memory = vec![0u8; POOL * SEG];
     let q = bare_queue(&mut memory);
     g.bench_function("ArrayQueue (floor)", |b| {
-        b.iter_custom(|iters| {
-            two_threads(iters, || q.pop(), |p| q.push(p).unwrap())
-        })
+        b.iter_custom(|iters| two_threads(iters, || q.pop(), |p| q.push(p).unwrap()))
     });
     g.bench_function("Vec<u8> alloc", |b| {
         b.iter_custom(|iters| {

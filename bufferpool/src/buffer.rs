@@ -2,8 +2,8 @@
 
 use crate::local_pool::LocalInner;
 use crate::slot::{Owner, Slot};
-use core::cell::Cell;
 use crate::sync::{fence, Ordering};
+use core::cell::Cell;
 use core::fmt;
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -199,7 +199,8 @@ impl Buffer {
         );
         let mut b = self.retain();
         // SAFETY: `index ≤ size ≤ capacity`, so the pointer stays within the segment.
-        b.data = unsafe { NonNull::new_unchecked(self.data.as_ptr().add(index)) };
+        let start = unsafe { self.data.as_ptr().add(index) };
+        b.data = NonNull::new(start).unwrap_or(self.data);
         b.capacity = len;
         b.size = len;
         b.reader = 0;
@@ -296,7 +297,9 @@ impl Drop for Buffer {
         }
         let index = slot.index;
         // SAFETY: last handle: we hold the segment exclusively and may read its header.
-        let (owner, channel) = unsafe { (&*slot.owner.get(), *slot.channel.get()) };
+        let owner = unsafe { &*slot.owner.get() };
+        // SAFETY: as above.
+        let channel = unsafe { *slot.channel.get() };
         match owner {
             Owner::Local(pool) => recycle_local(pool, index, channel),
             Owner::Exclusive(_) => Self::recycle_exclusive(slot),

@@ -151,7 +151,10 @@ impl LocalInner {
         }
         match self.global.request_pooled() {
             Some(i) => {
-                let me = self.me.upgrade().expect("a pool method runs with a live pool");
+                let me = self
+                    .me
+                    .upgrade()
+                    .expect("a pool method runs with a live pool");
                 // SAFETY: just popped from the global free list: we hold it exclusively.
                 let old = unsafe { self.global.slot(i).set_owner(Owner::Local(me)) };
                 debug_assert!(matches!(old, Owner::Free));
@@ -180,12 +183,10 @@ impl LocalInner {
             if r == 0 || !(self.is_destroyed() || r > self.size.load(Ordering::SeqCst)) {
                 return false;
             }
-            match self.requested.compare_exchange_weak(
-                r,
-                r - 1,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            ) {
+            match self
+                .requested
+                .compare_exchange_weak(r, r - 1, Ordering::SeqCst, Ordering::SeqCst)
+            {
                 Ok(_) => return true,
                 Err(now) => r = now,
             }
@@ -242,8 +243,7 @@ impl LocalInner {
 
     fn should_be_available(&self) -> bool {
         self.is_destroyed()
-            || (!self.idle.is_empty()
-                && self.unavailable_subpartitions.load(Ordering::SeqCst) == 0)
+            || (!self.idle.is_empty() && self.unavailable_subpartitions.load(Ordering::SeqCst) == 0)
     }
 
     /// Brings the flag in line with the state (availability protocol: set, fence, re-check).
@@ -408,8 +408,7 @@ impl LocalInner {
                 requested: n,
             });
         }
-        self.size
-            .store(n.min(self.config.max), Ordering::SeqCst);
+        self.size.store(n.min(self.config.max), Ordering::SeqCst);
         self.reconcile();
         Ok(())
     }
@@ -450,7 +449,10 @@ impl LocalInner {
         let indices = self
             .global
             .take_blocking(n - have, self.global.request_timeout())?;
-        let me = self.me.upgrade().expect("a pool method runs with a live pool");
+        let me = self
+            .me
+            .upgrade()
+            .expect("a pool method runs with a live pool");
         for i in indices {
             self.requested.fetch_add(1, Ordering::SeqCst);
             // SAFETY: popped from the global free list: we hold it exclusively.
@@ -549,7 +551,10 @@ impl LocalBufferPool {
     ///
     /// # Errors
     /// As [`request_buffer_for`](Self::request_buffer_for).
-    pub fn request_buffer_blocking_for(&self, subpartition: usize) -> Result<Buffer, BufferPoolError> {
+    pub fn request_buffer_blocking_for(
+        &self,
+        subpartition: usize,
+    ) -> Result<Buffer, BufferPoolError> {
         let c = self.channel(subpartition)?;
         self.inner.request_blocking(c)
     }
@@ -677,7 +682,10 @@ impl core::fmt::Debug for LocalBufferPool {
             .field("min", &self.inner.config.min)
             .field("expected", &self.inner.config.expected)
             .field("max", &self.inner.config.max)
-            .field("listeners", &self.inner.listener_count.load(Ordering::Relaxed))
+            .field(
+                "listeners",
+                &self.inner.listener_count.load(Ordering::Relaxed),
+            )
             .field("waiters", &self.inner.availability.waiter_count())
             .field("destroyed", &self.is_destroyed())
             .finish()

@@ -130,7 +130,9 @@ impl GlobalInner {
             return;
         }
         if let Err(i) = self.free.push(index) {
-            unreachable!("global free list overflow with segment {i}: a segment was recycled twice");
+            unreachable!(
+                "global free list overflow with segment {i}: a segment was recycled twice"
+            );
         }
         // Orders the push before the SeqCst loads below; pairs with the fences in
         // `mark_unavailable` and `destroy`.

@@ -30,11 +30,9 @@ pub(crate) fn redistribute(available: usize, pools: &[PoolShape]) -> Vec<usize> 
     let mut sizes: Vec<usize> = pools
         .iter()
         .map(|p| {
-            let share = if total_weight == 0 {
-                0
-            } else {
-                p.expected as u128 * to_share / total_weight
-            };
+            let share = (p.expected as u128 * to_share)
+                .checked_div(total_weight)
+                .unwrap_or(0);
             (share.min(usize::MAX as u128) as usize).clamp(p.min, p.max)
         })
         .collect();
@@ -136,7 +134,10 @@ mod tests {
 
     #[test]
     fn unbounded_max_does_not_overflow() {
-        let pools = [shape(1, usize::MAX / 2, usize::MAX), shape(2, 2, usize::MAX)];
+        let pools = [
+            shape(1, usize::MAX / 2, usize::MAX),
+            shape(2, 2, usize::MAX),
+        ];
         let s = redistribute(1000, &pools);
         assert!(s.iter().sum::<usize>() <= 1003);
         assert!(s[0] >= 1 && s[1] >= 2);

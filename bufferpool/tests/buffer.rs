@@ -71,7 +71,10 @@ fn the_last_handle_recycles_on_any_thread() {
             s.spawn(move || drop(c));
         }
     });
-    let again = pool.request_buffer().unwrap().expect("recycled by the last clone");
+    let again = pool
+        .request_buffer()
+        .unwrap()
+        .expect("recycled by the last clone");
     assert!(again.is_unique());
 }
 
@@ -111,7 +114,11 @@ fn buffers_outlive_their_pools() {
     drop(net);
     buf.append(b"still valid");
     assert_eq!(buf.as_slice(), b"still valid");
-    assert_eq!(common::network_used(&b), common::SEG as u64, "only the lent segment");
+    assert_eq!(
+        common::network_used(&b),
+        common::SEG as u64,
+        "only the lent segment"
+    );
     drop(buf);
     assert_eq!(common::network_used(&b), 0);
 }

@@ -17,10 +17,18 @@ fn three_buffers_are_shared_by_one_two_and_three_pools() {
     assert!(first.num_buffers() != 3 && second.num_buffers() != 3);
     let third = net.create_buffer_pool(1, 10).unwrap();
     assert_eq!(
-        [first.num_buffers(), second.num_buffers(), third.num_buffers()],
+        [
+            first.num_buffers(),
+            second.num_buffers(),
+            third.num_buffers()
+        ],
         [1, 1, 1]
     );
-    assert_eq!(net.available_segments(), 0, "every pool prefetched its one buffer");
+    assert_eq!(
+        net.available_segments(),
+        0,
+        "every pool prefetched its one buffer"
+    );
     drop(third);
     assert_eq!(first.num_buffers() + second.num_buffers(), 3);
 }
@@ -31,7 +39,12 @@ fn required_more_than_available_is_refused() {
     let _a = net.create_buffer_pool(5, 5).unwrap();
     assert!(matches!(
         net.create_buffer_pool(6, 6),
-        Err(BufferPoolError::InsufficientBuffers { required: 6, available: 5, total: 10, .. })
+        Err(BufferPoolError::InsufficientBuffers {
+            required: 6,
+            available: 5,
+            total: 10,
+            ..
+        })
     ));
     net.create_buffer_pool(5, 5).unwrap();
 }
@@ -85,7 +98,9 @@ fn exclusive_segments_shrink_resizable_pools() {
     let net = network(10);
     let a = net.create_buffer_pool(2, 10).unwrap();
     assert_eq!(a.num_buffers(), 10);
-    let ex = net.request_unpooled(5, std::time::Duration::from_secs(1)).unwrap();
+    let ex = net
+        .request_unpooled(5, std::time::Duration::from_secs(1))
+        .unwrap();
     assert_eq!(a.num_buffers(), 5);
     drop(ex);
     assert_eq!(a.num_buffers(), 10);

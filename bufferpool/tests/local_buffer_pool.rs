@@ -16,11 +16,19 @@ fn eager_prefetch_keeps_one_idle_segment_until_the_size_is_reached() {
     let n = 5;
     let net = network(10);
     let pool = net.create_buffer_pool(n, n).unwrap();
-    assert_eq!(pool.requested_segments(), 1, "one segment prefetched at creation");
+    assert_eq!(
+        pool.requested_segments(),
+        1,
+        "one segment prefetched at creation"
+    );
     let mut held = Vec::new();
     for i in 1..=n {
         held.push(pool.request_buffer().unwrap().expect("within size"));
-        assert_eq!(pool.requested_segments(), (i + 1).min(n), "after request {i}");
+        assert_eq!(
+            pool.requested_segments(),
+            (i + 1).min(n),
+            "after request {i}"
+        );
     }
     assert!(pool.request_buffer().unwrap().is_none(), "request N + 1");
     assert!(!pool.is_available());
@@ -33,19 +41,33 @@ fn shrinking_a_fully_lent_pool_returns_buffers_as_they_are_recycled() {
     let net = network(10);
     let pool = net.create_buffer_pool(1, 10).unwrap();
     assert_eq!(pool.num_buffers(), 10);
-    let mut held: Vec<Buffer> = (0..10).map(|_| pool.request_buffer().unwrap().unwrap()).collect();
+    let mut held: Vec<Buffer> = (0..10)
+        .map(|_| pool.request_buffer().unwrap().unwrap())
+        .collect();
     assert_eq!(net.available_segments(), 0);
     pool.set_num_buffers(5).unwrap();
-    assert_eq!(pool.requested_segments(), 10, "nothing changes while all are lent out");
+    assert_eq!(
+        pool.requested_segments(),
+        10,
+        "nothing changes while all are lent out"
+    );
     assert_eq!(net.available_segments(), 0);
     for returned in 1..=5 {
         drop(held.pop());
-        assert_eq!(net.available_segments(), returned, "excess goes to the global pool");
+        assert_eq!(
+            net.available_segments(),
+            returned,
+            "excess goes to the global pool"
+        );
         assert_eq!(pool.available_segments(), 0);
     }
     drop(held.pop());
     assert_eq!(net.available_segments(), 5);
-    assert_eq!(pool.available_segments(), 1, "within size: back to the local pool");
+    assert_eq!(
+        pool.available_segments(),
+        1,
+        "within size: back to the local pool"
+    );
     assert_eq!(pool.requested_segments(), 5);
 }
 
@@ -55,7 +77,10 @@ fn set_num_buffers_below_min_fails_and_max_caps() {
     let net = network(10);
     let pool = net.create_buffer_pool(1, 2).unwrap();
     let err = pool.set_num_buffers(0).unwrap_err();
-    assert_eq!(err.to_string(), "Buffer pool needs at least 1 buffers, but tried to set to 0");
+    assert_eq!(
+        err.to_string(),
+        "Buffer pool needs at least 1 buffers, but tried to set to 0"
+    );
     pool.set_num_buffers(3).unwrap();
     assert_eq!(pool.num_buffers(), 2);
     let a = pool.request_buffer().unwrap();
@@ -72,12 +97,17 @@ fn shrinking_below_lent_buffers_turns_them_into_overdraft() {
         .create_buffer_pool_with(BufferPoolConfig::new(4, 10).with_overdraft(2))
         .unwrap();
     assert_eq!(pool.num_buffers(), 7);
-    let held: Vec<_> = (0..7).map(|_| pool.request_buffer().unwrap().unwrap()).collect();
+    let held: Vec<_> = (0..7)
+        .map(|_| pool.request_buffer().unwrap().unwrap())
+        .collect();
     pool.set_num_buffers(5).unwrap();
     assert_eq!(pool.requested_segments(), 7, "2 overdraft");
     assert_eq!(pool.available_segments(), 0);
     assert!(!pool.is_available());
-    assert!(pool.request_buffer().unwrap().is_none(), "overdraft limit reached");
+    assert!(
+        pool.request_buffer().unwrap().is_none(),
+        "overdraft limit reached"
+    );
     drop(held);
 }
 
@@ -87,14 +117,23 @@ fn overdraft_buffers_are_taken_when_the_size_is_reached_and_returned_on_recycle(
     let pool = net
         .create_buffer_pool_with(BufferPoolConfig::new(3, 3).with_overdraft(2))
         .unwrap();
-    let normal: Vec<_> = (0..3).map(|_| pool.request_buffer().unwrap().unwrap()).collect();
+    let normal: Vec<_> = (0..3)
+        .map(|_| pool.request_buffer().unwrap().unwrap())
+        .collect();
     let o1 = pool.request_buffer().unwrap().expect("overdraft 1");
     let o2 = pool.request_buffer().unwrap().expect("overdraft 2");
-    assert!(pool.request_buffer().unwrap().is_none(), "overdraft exhausted");
+    assert!(
+        pool.request_buffer().unwrap().is_none(),
+        "overdraft exhausted"
+    );
     assert_eq!(pool.requested_segments(), 5);
     drop(o1);
     drop(o2);
-    assert_eq!(pool.requested_segments(), 3, "overdraft goes back to the global pool");
+    assert_eq!(
+        pool.requested_segments(),
+        3,
+        "overdraft goes back to the global pool"
+    );
     assert_eq!(net.available_segments(), 7);
     drop(normal);
     assert_eq!(pool.available_segments(), 3);
@@ -122,7 +161,11 @@ fn requests_after_destroy_fail_with_the_destroyed_error() {
     assert_eq!(net.registered_pools(), 0);
     assert_eq!(net.available_segments(), 3);
     drop(lent);
-    assert_eq!(net.available_segments(), 4, "recycled after destroy: back to the global pool");
+    assert_eq!(
+        net.available_segments(),
+        4,
+        "recycled after destroy: back to the global pool"
+    );
     assert!(pool.set_num_buffers(2).is_ok());
     assert_eq!(pool.requested_segments(), 0, "no prefetch after destroy");
 }
@@ -182,14 +225,25 @@ fn pool_grows_back_when_the_global_pool_gets_segments() {
     let net = network(2);
     let ex = net.request_unpooled(1, Duration::from_secs(1)).unwrap();
     let pool = net.create_buffer_pool(1, 2).unwrap();
-    assert_eq!(pool.num_buffers(), 1, "the other segment is required by the exclusive one");
+    assert_eq!(
+        pool.num_buffers(),
+        1,
+        "the other segment is required by the exclusive one"
+    );
     let a = pool.request_buffer().unwrap().unwrap();
-    assert!(pool.request_buffer().unwrap().is_none(), "the other segment is exclusive");
+    assert!(
+        pool.request_buffer().unwrap().is_none(),
+        "the other segment is exclusive"
+    );
     let mut fut = pool.available();
     assert_eq!(poll_once(&mut fut), Poll::Pending);
     drop(ex); // back to the global pool; the requirement drops, pool may grow to 2
     assert_eq!(pool.num_buffers(), 2);
-    assert_eq!(poll_once(&mut fut), Poll::Ready(()), "prefetched the returned segment");
+    assert_eq!(
+        poll_once(&mut fut),
+        Poll::Ready(()),
+        "prefetched the returned segment"
+    );
     assert!(pool.request_buffer().unwrap().is_some());
     drop(a);
 }
@@ -210,9 +264,15 @@ fn subpartition_limit_makes_the_pool_unavailable_but_requests_still_succeed() {
     drop(b);
     assert!(pool.is_available());
     assert_eq!(pool.subpartition_buffers(0), 1);
-    assert!(matches!(pool.request_buffer_for(2), Err(BufferPoolError::InvalidArgument(_))));
+    assert!(matches!(
+        pool.request_buffer_for(2),
+        Err(BufferPoolError::InvalidArgument(_))
+    ));
     drop((a, c));
-    assert_eq!(pool.subpartition_buffers(0) + pool.subpartition_buffers(1), 0);
+    assert_eq!(
+        pool.subpartition_buffers(0) + pool.subpartition_buffers(1),
+        0
+    );
 }
 
 #[derive(Default)]
@@ -249,7 +309,11 @@ fn listeners_get_recycled_buffers_and_are_told_of_destruction() {
     assert!(pool.add_buffer_listener(declining.clone()));
     assert!(pool.add_buffer_listener(l.clone()));
     drop(held);
-    assert_eq!(l.got.lock().unwrap().len(), 1, "the declined buffer went to the next listener");
+    assert_eq!(
+        l.got.lock().unwrap().len(),
+        1,
+        "the declined buffer went to the next listener"
+    );
     assert_eq!(pool.available_segments(), 0);
     // A buffer is available now? No: the listener holds it.
     let waiting = Arc::new(Collect::default());
@@ -260,7 +324,10 @@ fn listeners_get_recycled_buffers_and_are_told_of_destruction() {
     assert!(pool.add_buffer_listener(late.clone()));
     pool.lazy_destroy();
     assert_eq!(late.destroyed.load(Ordering::SeqCst), 1);
-    assert!(!pool.add_buffer_listener(Arc::new(Collect::default())), "destroyed");
+    assert!(
+        !pool.add_buffer_listener(Arc::new(Collect::default())),
+        "destroyed"
+    );
     drop(waiting.got.lock().unwrap().pop());
     assert_eq!(net.available_segments(), 2);
 }
@@ -277,7 +344,11 @@ fn reserve_segments_fetches_up_to_the_minimum() {
     let net = network(10);
     let pool = net.create_buffer_pool(4, 4).unwrap();
     let err = pool.reserve_segments(5).unwrap_err();
-    assert!(err.to_string().starts_with("Can not reserve more segments than number of minimum segments"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("Can not reserve more segments than number of minimum segments"),
+        "{err}"
+    );
     assert_eq!(pool.requested_segments(), 1);
     pool.reserve_segments(3).unwrap();
     assert_eq!(pool.requested_segments(), 3);
@@ -285,24 +356,39 @@ fn reserve_segments_fetches_up_to_the_minimum() {
     pool.reserve_segments(2).unwrap();
     assert_eq!(pool.requested_segments(), 3, "already held");
     pool.lazy_destroy();
-    assert!(matches!(pool.reserve_segments(1), Err(BufferPoolError::PoolDestroyed)));
+    assert!(matches!(
+        pool.reserve_segments(1),
+        Err(BufferPoolError::PoolDestroyed)
+    ));
 }
 
 #[test]
 fn invalid_configs_are_rejected_with_flinks_texts() {
     let net = network(10);
     let err = net.create_buffer_pool(0, 5).unwrap_err();
-    assert_eq!(err.to_string(), "Minimum number of memory segments (0) should be larger than 0.");
+    assert_eq!(
+        err.to_string(),
+        "Minimum number of memory segments (0) should be larger than 0."
+    );
     let err = net.create_buffer_pool(5, 4).unwrap_err();
-    assert_eq!(err.to_string(), "Maximum number of memory segments (4) should not be smaller than expected (5).");
+    assert_eq!(
+        err.to_string(),
+        "Maximum number of memory segments (4) should not be smaller than expected (5)."
+    );
     let err = net
         .create_buffer_pool_with(BufferPoolConfig::new(2, 5).with_expected(1))
         .unwrap_err();
-    assert_eq!(err.to_string(), "Minimum number of memory segments (2) should not be larger than expected (1).");
+    assert_eq!(
+        err.to_string(),
+        "Minimum number of memory segments (2) should not be larger than expected (1)."
+    );
     let err = net
         .create_buffer_pool_with(BufferPoolConfig::new(2, 5).with_subpartitions(3, 0))
         .unwrap_err();
-    assert_eq!(err.to_string(), "Maximum number of buffers for each channel (0) should be larger than 0.");
+    assert_eq!(
+        err.to_string(),
+        "Maximum number of buffers for each channel (0) should be larger than 0."
+    );
     assert_eq!(net.required_segments(), 0);
 }
 

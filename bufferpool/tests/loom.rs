@@ -46,7 +46,10 @@ fn recycle_on_another_thread_wakes_the_waiting_requester() {
         let b = pool.request_buffer().unwrap().unwrap();
         let t = thread::spawn(move || drop(b));
         block_on(pool.available());
-        assert!(pool.request_buffer().unwrap().is_some(), "available means a buffer is idle");
+        assert!(
+            pool.request_buffer().unwrap().is_some(),
+            "available means a buffer is idle"
+        );
         t.join().unwrap();
     });
 }

@@ -33,7 +33,16 @@ fn a_budget_too_small_is_a_clear_error_and_nothing_stays_charged() {
     ));
     let err = NetworkBufferPool::new(10, SEG, b.clone()).unwrap_err();
     let text = err.to_string();
-    assert!(matches!(err, BufferPoolError::OutOfMemory { required: 40960, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            BufferPoolError::OutOfMemory {
+                required: 40960,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(text.starts_with("Could not allocate enough memory segments for NetworkBufferPool (required (in bytes): 40960"), "{text}");
     assert!(text.contains("network"), "{text}");
     assert_eq!(network_used(&b), 0);
@@ -48,7 +57,10 @@ fn destroyed_pool_refuses_new_pools_and_counts_zero() {
     assert_eq!(net.total_segments(), 0);
     assert_eq!(net.available_segments(), 0);
     let err = net.create_buffer_pool(1, 1).unwrap_err();
-    assert_eq!(err.to_string(), "Network buffer pool has already been destroyed.");
+    assert_eq!(
+        err.to_string(),
+        "Network buffer pool has already been destroyed."
+    );
     assert!(matches!(
         net.request_unpooled(1, Duration::from_millis(1)),
         Err(BufferPoolError::NetworkPoolDestroyed)
@@ -61,7 +73,11 @@ fn destroy_frees_idle_segments_and_later_recycled_ones() {
     let net = NetworkBufferPool::new(4, SEG, b.clone()).unwrap();
     let ex = net.request_unpooled(1, Duration::from_secs(1)).unwrap();
     net.destroy();
-    assert_eq!(network_used(&b), SEG as u64, "only the exclusive segment is still out");
+    assert_eq!(
+        network_used(&b),
+        SEG as u64,
+        "only the exclusive segment is still out"
+    );
     drop(ex);
     assert_eq!(network_used(&b), 0);
 }
@@ -70,11 +86,16 @@ fn destroy_frees_idle_segments_and_later_recycled_ones() {
 fn exclusive_request_beyond_total_fails_and_changes_nothing() {
     // Case 2.
     let net = network(10);
-    let err = net.request_unpooled(11, Duration::from_secs(1)).unwrap_err();
+    let err = net
+        .request_unpooled(11, Duration::from_secs(1))
+        .unwrap_err();
     assert_eq!(err.to_string(), INSUFFICIENT_11_OF_10);
     assert_eq!(net.available_segments(), 10);
     assert_eq!(net.required_segments(), 0);
-    assert!(net.request_unpooled(0, Duration::from_secs(1)).unwrap().is_empty());
+    assert!(net
+        .request_unpooled(0, Duration::from_secs(1))
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -82,13 +103,21 @@ fn exclusive_request_times_out_with_the_option_name_and_rolls_back() {
     // Case 3.
     let net = network(10);
     let pool = net.create_buffer_pool(1, 10).unwrap();
-    let held: Vec<_> = (0..10).map(|_| pool.request_buffer().unwrap().unwrap()).collect();
-    let err = net.request_unpooled(2, Duration::from_millis(50)).unwrap_err();
+    let held: Vec<_> = (0..10)
+        .map(|_| pool.request_buffer().unwrap().unwrap())
+        .collect();
+    let err = net
+        .request_unpooled(2, Duration::from_millis(50))
+        .unwrap_err();
     assert!(matches!(err, BufferPoolError::Timeout { .. }), "{err:?}");
     let text = err.to_string();
     assert!(text.starts_with("Timeout triggered when requesting exclusive buffers: The total number of network buffers is currently set to 10 of 4096 bytes each."), "{text}");
     assert!(text.ends_with("or you may increase the timeout which is 50ms by setting the key 'taskmanager.network.memory.exclusive-buffers-request-timeout-ms'."), "{text}");
-    assert_eq!(net.required_segments(), 1, "the exclusive requirement was rolled back");
+    assert_eq!(
+        net.required_segments(),
+        1,
+        "the exclusive requirement was rolled back"
+    );
     assert_eq!(pool.num_buffers(), 10, "the pool got its buffers back");
     drop(held);
     drop(pool);
@@ -99,7 +128,9 @@ fn exclusive_request_times_out_with_the_option_name_and_rolls_back() {
 fn exclusive_request_waits_for_recycled_buffers() {
     let net = network(4);
     let pool = net.create_buffer_pool(1, 4).unwrap();
-    let held: Vec<_> = (0..4).map(|_| pool.request_buffer().unwrap().unwrap()).collect();
+    let held: Vec<_> = (0..4)
+        .map(|_| pool.request_buffer().unwrap().unwrap())
+        .collect();
     std::thread::scope(|s| {
         let h = s.spawn(|| net.request_unpooled(2, Duration::from_secs(10)));
         std::thread::sleep(Duration::from_millis(20));
@@ -116,7 +147,14 @@ fn exclusive_segments_count_against_minimums_until_recycled() {
     let ex = net.request_unpooled(8, Duration::from_secs(1)).unwrap();
     assert_eq!(net.required_segments(), 8);
     let err = net.create_buffer_pool(3, 3).unwrap_err();
-    assert!(matches!(err, BufferPoolError::InsufficientBuffers { required: 3, available: 2, .. }));
+    assert!(matches!(
+        err,
+        BufferPoolError::InsufficientBuffers {
+            required: 3,
+            available: 2,
+            ..
+        }
+    ));
     net.recycle_unpooled(ex);
     assert_eq!(net.required_segments(), 0);
     assert_eq!(net.available_segments(), 10);
@@ -181,7 +219,10 @@ fn destroy_all_buffer_pools_destroys_lazily_and_checks_bookkeeping() {
     assert_eq!(net.available_segments(), 9);
     drop(lent);
     assert_eq!(net.available_segments(), 10);
-    assert!(matches!(a.request_buffer(), Err(BufferPoolError::PoolDestroyed)));
+    assert!(matches!(
+        a.request_buffer(),
+        Err(BufferPoolError::PoolDestroyed)
+    ));
 
     let ex = net.request_unpooled(1, Duration::from_secs(1)).unwrap();
     let err = net.destroy_all_buffer_pools().unwrap_err();
@@ -197,7 +238,9 @@ fn destroy_all_buffer_pools_destroys_lazily_and_checks_bookkeeping() {
 fn usage_warning_above_100_percent_once_and_back_to_normal() {
     let net = network(10);
     assert_eq!(net.usage_warning(), None);
-    let a = net.create_buffer_pool_with(BufferPoolConfig::new(1, 20)).unwrap();
+    let a = net
+        .create_buffer_pool_with(BufferPoolConfig::new(1, 20))
+        .unwrap();
     assert_eq!(net.estimated_requested_usage_percent(), 200);
     let w = net.usage_warning().expect("warning at 200%");
     assert_eq!(
@@ -213,7 +256,10 @@ fn usage_warning_above_100_percent_once_and_back_to_normal() {
     assert_eq!(net.estimated_requested_segments(), 22);
     drop(a);
     assert_eq!(net.estimated_requested_usage_percent(), 20);
-    assert_eq!(net.usage_warning().as_deref(), Some("Memory usage [20%] went back to normal"));
+    assert_eq!(
+        net.usage_warning().as_deref(),
+        Some("Memory usage [20%] went back to normal")
+    );
     assert_eq!(net.usage_warning(), None);
     drop(b);
 }
@@ -226,7 +272,11 @@ fn segment_indices_are_never_handed_out_twice() {
     let mut seen = std::collections::HashSet::new();
     let mut held = Vec::new();
     while let Some(b) = pool.request_buffer().unwrap() {
-        assert!(seen.insert(b.segment_index()), "segment {} handed out twice", b.segment_index());
+        assert!(
+            seen.insert(b.segment_index()),
+            "segment {} handed out twice",
+            b.segment_index()
+        );
         held.push(b);
     }
     for b in &ex {

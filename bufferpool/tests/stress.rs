@@ -67,7 +67,11 @@ fn pools_come_and_go_while_buffers_flow_and_nothing_is_lost() {
                 let mut i = 0u64;
                 while i < rounds() as u64 {
                     let min = 1 + rng.below(3) as usize;
-                    let max = if rng.below(4) == 0 { UNBOUNDED } else { min + rng.below(8) as usize };
+                    let max = if rng.below(4) == 0 {
+                        UNBOUNDED
+                    } else {
+                        min + rng.below(8) as usize
+                    };
                     let c = BufferPoolConfig::new(min, max).with_overdraft(rng.below(3) as usize);
                     let pool = match net.create_buffer_pool_with(c) {
                         Ok(p) => p,
@@ -119,7 +123,11 @@ fn pools_come_and_go_while_buffers_flow_and_nothing_is_lost() {
     assert_eq!(moved.load(Ordering::Relaxed), (pairs * rounds()) as u64);
     assert_eq!(net.registered_pools(), 0);
     assert_eq!(net.required_segments(), 0);
-    assert_eq!(net.available_segments(), N, "every segment is back in the global pool");
+    assert_eq!(
+        net.available_segments(),
+        N,
+        "every segment is back in the global pool"
+    );
     assert_eq!(network_used(&b), (N * SEG) as u64);
     // Every segment is distinct: take them all as exclusive segments.
     let all = net.request_unpooled(N, Duration::from_secs(1)).unwrap();
