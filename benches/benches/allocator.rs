@@ -53,13 +53,12 @@ const SIZES: [usize; 5] = [16, 64, 256, 4096, 65536];
 #[inline]
 fn pairs<A: GlobalAlloc>(a: &A, layout: Layout, n: u64) {
     for _ in 0..n {
-        // SAFETY: non-zero layout; the block is freed with the same allocator and layout.
-        unsafe {
-            let p = a.alloc(layout);
-            black_box(p);
-            if !p.is_null() {
-                a.dealloc(p, layout);
-            }
+        // SAFETY: non-zero layout.
+        let p = unsafe { a.alloc(layout) };
+        black_box(p);
+        if !p.is_null() {
+            // SAFETY: `p` was just allocated by `a` with `layout`.
+            unsafe { a.dealloc(p, layout) };
         }
     }
 }
