@@ -189,16 +189,21 @@ impl MemoryManager {
             TakeError::Budget(e) => MemoryAllocationError::Source(e),
         })?;
         // The table lock is held while `init` runs, so one resource per type is ever created.
+        // If `init` fails or panics, the guard gives the memory back.
+        let undo = ReleaseOnDrop {
+            manager: inner,
+            bytes,
+        };
         let resource = match init(bytes) {
             Ok(r) => Arc::new(r),
             Err(source) => {
-                inner.give_bytes(bytes);
                 return Err(SharedResourceError::Init {
                     kind: kind.to_owned(),
                     source,
                 });
             }
         };
+        core::mem::forget(undo);
         table.insert(
             kind.to_owned(),
             SharedSlot {

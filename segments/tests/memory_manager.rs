@@ -466,3 +466,18 @@ fn release_many_batches_mixed_owners_and_sources() {
         mm.page_source().pages_total()
     );
 }
+
+#[test]
+fn shared_resource_init_panic_gives_the_memory_back() {
+    let (mm, budget) = manager();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        mm.get_shared_memory_resource::<u64, String, _>("boom", 0.5, |_| panic!("init panicked"))
+    }));
+    assert!(r.is_err());
+    assert!(mm.verify_empty());
+    assert_eq!(budget.used(Category::Managed), 0);
+    let l = mm
+        .get_shared_memory_resource::<u64, String, _>("boom", 0.5, Ok)
+        .unwrap();
+    assert_eq!(*l, TOTAL / 2);
+}
