@@ -177,3 +177,26 @@ fn concurrent_take_and_return_balances() {
     assert_eq!(s.pages_outstanding(), 0);
     assert_eq!(s.pages_idle(), s.pages_total());
 }
+
+#[test]
+fn batched_release_respects_the_high_water_mark() {
+    let b = budget(u64::MAX);
+    let s = source(&b, 8 * PAGE, 3 * PAGE);
+    let mut pages = s.try_allocate_many(8).unwrap();
+    for p in &mut pages {
+        p.as_mut_slice().fill(0xCD);
+    }
+    s.release_many(pages);
+    assert_eq!(b.used(Category::Network), 0);
+    assert_eq!(s.pages_idle(), 8);
+    assert_eq!(s.pages_outstanding(), 0);
+    assert_eq!(s.pages_idle_resident(), 3);
+    let pages = s.try_allocate_many(8).unwrap();
+    let zeroed = pages
+        .iter()
+        .filter(|p| p.as_slice().iter().all(|&x| x == 0))
+        .count();
+    if cfg!(not(miri)) {
+        assert_eq!(zeroed, 5, "pages past the mark were given back to the OS");
+    }
+}
