@@ -251,26 +251,22 @@ thread_local! {
     static LAST_POOL: Cell<Option<Arc<LocalInner>>> = const { Cell::new(None) };
 }
 
-/// Recycles into `owner`, keeping the pool alive for the whole call: once the segment is in the
-/// idle list another thread may move it on (dropping the slot's reference to the pool) while
-/// `recycle` still reads the pool's flags. The strong reference comes from a per-thread cache
-/// of the last pool recycled into, so the common case (same pool as last time) costs no
+/// A strong reference to `owner` that keeps the pool alive for the whole recycle: once the
+/// segment is in the idle list another thread may move it on (dropping the slot's reference to
+/// the pool) while `recycle` still reads the pool's flags. It comes from a per-thread cache of
+/// the last pool recycled into, so the common case (same pool as last time) costs no
 /// reference-count traffic; a different pool costs one clone. The cache holds at most one pool
 /// per thread (its segments all go back as usual; only the small pool struct lingers until the
 /// thread recycles into another pool or exits).
 #[inline]
-fn recycle_local(owner: &Arc<LocalInner>, index: u32, channel: u32) {
-    let cached = LAST_POOL.try_with(Cell::take).ok().flatten();
-    let keep = match cached {
+fn keep_alive(owner: &Arc<LocalInner>) -> Arc<LocalInner> {
+    match LAST_POOL.try_with(Cell::take).ok().flatten() {
         Some(p) if Arc::ptr_eq(&p, owner) => p,
         other => {
             drop(other);
             Arc::clone(owner)
         }
-    };
-    keep.recycle(index, channel);
-    // During thread teardown the cache is gone and the closure (with `keep`) is just dropped.
-    let _ = LAST_POOL.try_with(move |c| c.set(Some(keep)));
+    }
 }
 
 impl Clone for Buffer {
@@ -301,7 +297,15 @@ impl Drop for Buffer {
         // SAFETY: as above.
         let channel = unsafe { *slot.channel.get() };
         match owner {
-            Owner::Local(pool) => recycle_local(pool, index, channel),
+            Owner::Local(pool) => {
+                // The reference into the slot must be dead before `recycle`, which may rewrite
+                // the slot's owner: take a strong reference first.
+                let keep = keep_alive(pool);
+                keep.recycle(index, channel);
+                // During thread teardown the cache is gone and the closure (with `keep`) is
+                // just dropped.
+                let _ = LAST_POOL.try_with(move |c| c.set(Some(keep)));
+            }
             Owner::Exclusive(_) => Self::recycle_exclusive(slot),
             Owner::Free => unreachable!("a buffer of a free segment was dropped"),
         }
