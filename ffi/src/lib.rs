@@ -16,6 +16,37 @@
 //! - Integers are fixed-width; option and statistics structs start with `struct_size`.
 //! - All functions are thread-safe. Only `mb_buffer_request_timeout` blocks (up to its
 //!   timeout); `mb_runtime_new` reads files. Everything else returns promptly.
+//! - Hot paths cost no more than they must: each thread caches its last runtime and pool
+//!   reference (one load to revalidate) and recycles buffer-id slots locally.
+//!
+//! # Examples
+//! The C ABI called from Rust exactly as a C host calls it:
+//! ```
+//! use membudget::*;
+//! use std::ptr::null_mut;
+//!
+//! let props = [c"taskmanager.memory.process.size=1g".as_ptr()];
+//! let opts = mb_runtime_options {
+//!     properties: props.as_ptr(),
+//!     properties_len: 1,
+//!     ignore_container: 1,
+//!     ..Default::default()
+//! };
+//! let (mut rt, mut pool) = (null_mut(), null_mut());
+//! let mut buf = mb_buffer { ptr: null_mut(), capacity: 0, id: 0 };
+//! // SAFETY: valid options, handles and out-pointers.
+//! unsafe {
+//!     assert_eq!(mb_runtime_new(&opts, &mut rt), MB_OK);
+//!     assert_eq!(mb_reserve(rt, MB_CATEGORY_DIRECT, 1 << 30), MB_ERR_QUOTA_EXCEEDED);
+//!     assert_eq!(mb_local_pool_new(rt, 1, 4, &mut pool), MB_OK);
+//!     assert_eq!(mb_buffer_request(pool, &mut buf), MB_OK);
+//!     buf.ptr.write_bytes(0, buf.capacity as usize);
+//!     assert_eq!(mb_buffer_recycle(buf.id), MB_OK);
+//!     assert_eq!(mb_buffer_recycle(buf.id), MB_ERR_INVALID_HANDLE); // never a double free
+//!     assert_eq!(mb_local_pool_free(pool), MB_OK);
+//!     assert_eq!(mb_runtime_free(rt), MB_OK);
+//! }
+//! ```
 //!
 //! ```text
 //!   host ──mb_*──► boundary (catch_unwind, status + last error)
