@@ -281,6 +281,10 @@ fn request_until(
             Ok(None) => {}
             Err(e) => return Err(Some(pool_error("mb_buffer_request_timeout", e))),
         }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            // Timeout 0 (or already past): a poll, so no listener is left behind per call.
+            return Err(None);
+        }
         let waiter = Arc::new(Waiter::default());
         if !local.add_buffer_listener(waiter.clone()) {
             if local.is_destroyed() {
