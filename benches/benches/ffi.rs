@@ -7,6 +7,9 @@
 //!
 //! Run: `cargo bench -p membudget-benches --bench ffi -- --warm-up-time 1 --measurement-time 3`
 
+// Each iteration is one C call sequence under one SAFETY argument, as a host would write it.
+#![allow(clippy::multiple_unsafe_ops_per_block)]
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use membudget::{
     mb_buffer, mb_buffer_recycle, mb_buffer_request, mb_local_pool_free, mb_local_pool_new,
