@@ -3,6 +3,10 @@
 //! A header-free category is impossible over an allocator whose addresses we do not control, so
 //! each block is preceded by `layout.align()` bytes whose last byte holds the category code:
 //!
+//! The pointer std hands back to `dealloc` may carry a provenance narrowed to the block itself
+//! (e.g. after a `Box` retag), so the prefix is reached through the base pointer's provenance,
+//! exposed when the block was made, not through `ptr`.
+//!
 //! ```text
 //!   base (from System, aligned to align)      ptr (returned, aligned to align)
 //!   | . . . . . . . . . . . . . . . . . |tag| block of layout.size() bytes ...
@@ -17,6 +21,12 @@ use std::alloc::System;
 fn outer(layout: Layout) -> Option<Layout> {
     let size = layout.size().checked_add(layout.align())?;
     Layout::from_size_align(size, layout.align()).ok()
+}
+
+/// The address `back` bytes before `ptr`, with the (exposed) provenance of the whole block.
+#[inline]
+fn prefix(ptr: *mut u8, back: usize) -> *mut u8 {
+    core::ptr::with_exposed_provenance_mut(ptr.addr().wrapping_sub(back))
 }
 
 // SAFETY: blocks fit their layout (the tagged prefix is a multiple of the alignment); the tag is
@@ -38,6 +48,7 @@ unsafe impl Backing for System {
         if base.is_null() {
             return base;
         }
+        base.expose_provenance();
         let ptr = base.wrapping_add(layout.align());
         // SAFETY: `base` has `align + size` bytes, so the tag byte just before `ptr` is inside
         // the block.
@@ -48,7 +59,7 @@ unsafe impl Backing for System {
     #[inline]
     unsafe fn category_of(&self, ptr: *mut u8, _layout: Layout) -> Category {
         // SAFETY: `ptr` came from `allocate`, which wrote the tag byte just before it.
-        let code = unsafe { ptr.wrapping_sub(1).read() };
+        let code = unsafe { prefix(ptr, 1).read() };
         Category::from_code(code as u32).unwrap_or(Category::Heap)
     }
 
@@ -56,7 +67,7 @@ unsafe impl Backing for System {
     unsafe fn deallocate(&self, ptr: *mut u8, layout: Layout) {
         if let Some(outer) = outer(layout) {
             // SAFETY: `ptr - align` is the base `allocate` got from System with `outer`.
-            unsafe { System.dealloc(ptr.wrapping_sub(layout.align()), outer) }
+            unsafe { System.dealloc(prefix(ptr, layout.align()), outer) }
         }
     }
 
@@ -78,10 +89,11 @@ unsafe impl Backing for System {
         };
         // SAFETY: the base and `old` are what `allocate` used; `new` is a valid non-zero size
         // for this alignment. The tag is inside the copied prefix.
-        let base = unsafe { System.realloc(ptr.wrapping_sub(layout.align()), old, new) };
+        let base = unsafe { System.realloc(prefix(ptr, layout.align()), old, new) };
         if base.is_null() {
             base
         } else {
+            base.expose_provenance();
             base.wrapping_add(layout.align())
         }
     }
