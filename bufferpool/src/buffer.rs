@@ -40,11 +40,15 @@ pub struct Buffer {
     slot: NonNull<Slot>,
     /// First byte of this handle's window.
     data: NonNull<u8>,
-    capacity: usize,
-    size: usize,
-    reader: usize,
+    // u32 indices keep a handle at 32 bytes (segments are < 4 GiB, checked by the pool), so
+    // handing buffers between threads moves half a cache line.
+    capacity: u32,
+    size: u32,
+    reader: u32,
     read_only: bool,
 }
+
+const _: () = assert!(core::mem::size_of::<Buffer>() <= 32);
 
 // SAFETY: a `Buffer` is a counted handle; the segment's bytes are written only through
 // `&mut Buffer` while the count is 1 (no other handle exists), and the count and slot header are
@@ -62,7 +66,7 @@ impl Buffer {
         Buffer {
             slot: NonNull::from(slot),
             data: slot.data,
-            capacity: slot.len,
+            capacity: slot.len as u32,
             size: 0,
             reader: 0,
             read_only: false,
@@ -86,13 +90,13 @@ impl Buffer {
     /// Bytes this handle can hold (the segment size, or the slice length).
     #[inline]
     pub fn capacity(&self) -> usize {
-        self.capacity
+        self.capacity as usize
     }
 
     /// The writer index: bytes written so far.
     #[inline]
     pub fn size(&self) -> usize {
-        self.size
+        self.size as usize
     }
 
     /// Sets the writer index.
@@ -101,18 +105,18 @@ impl Buffer {
     /// If `size > capacity`, or `size < reader_index`.
     pub fn set_size(&mut self, size: usize) {
         assert!(
-            size <= self.capacity && size >= self.reader,
+            size <= self.capacity() && size >= self.reader_index(),
             "buffer size {size} must be within [reader index {}, capacity {}]",
             self.reader,
             self.capacity
         );
-        self.size = size;
+        self.size = size as u32;
     }
 
     /// The reader index: bytes consumed so far.
     #[inline]
     pub fn reader_index(&self) -> usize {
-        self.reader
+        self.reader as usize
     }
 
     /// Sets the reader index.
@@ -121,11 +125,11 @@ impl Buffer {
     /// If `index > size`.
     pub fn set_reader_index(&mut self, index: usize) {
         assert!(
-            index <= self.size,
+            index <= self.size(),
             "reader index {index} must not exceed the buffer size {}",
             self.size
         );
-        self.reader = index;
+        self.reader = index as u32;
     }
 
     /// The written bytes `[0, size)`.
@@ -133,13 +137,13 @@ impl Buffer {
     pub fn as_slice(&self) -> &[u8] {
         // SAFETY: `data` is valid for `capacity ≥ size` bytes while the segment is lent to
         // this handle; writers need uniqueness and `&mut`, so no write aliases this borrow.
-        unsafe { core::slice::from_raw_parts(self.data.as_ptr(), self.size) }
+        unsafe { core::slice::from_raw_parts(self.data.as_ptr(), self.size()) }
     }
 
     /// The unread bytes `[reader_index, size)`.
     #[inline]
     pub fn readable(&self) -> &[u8] {
-        &self.as_slice()[self.reader..]
+        &self.as_slice()[self.reader_index()..]
     }
 
     /// The whole capacity, writable, if this is the only handle and not a read-only slice.
@@ -151,7 +155,7 @@ impl Buffer {
         // SAFETY: the count is 1, so no other handle exists and none can be made without this
         // one (`&mut self`); the count's Acquire load in `is_unique` synchronises with the
         // Release decrements of dropped handles, so their reads happened before.
-        Some(unsafe { core::slice::from_raw_parts_mut(self.data.as_ptr(), self.capacity) })
+        Some(unsafe { core::slice::from_raw_parts_mut(self.data.as_ptr(), self.capacity()) })
     }
 
     /// Copies as much of `bytes` as fits after the writer index and advances it; returns the
@@ -160,13 +164,13 @@ impl Buffer {
     /// # Panics
     /// If the buffer is shared or read-only.
     pub fn append(&mut self, bytes: &[u8]) -> usize {
-        let at = self.size;
-        let n = bytes.len().min(self.capacity - at);
+        let at = self.size();
+        let n = bytes.len().min(self.capacity() - at);
         let dst = self
             .as_mut_slice()
             .expect("append needs the only, writable handle to a buffer");
         dst[at..at + n].copy_from_slice(&bytes[..n]);
-        self.size = at + n;
+        self.size = (at + n) as u32;
         n
     }
 
@@ -193,7 +197,7 @@ impl Buffer {
     /// If the window is not within `[0, size)`.
     pub fn read_only_slice(&self, index: usize, len: usize) -> Buffer {
         assert!(
-            index <= self.size && len <= self.size - index,
+            index <= self.size() && len <= self.size() - index,
             "slice of {len} bytes at {index} is out of bounds for a buffer of size {}",
             self.size
         );
@@ -201,8 +205,8 @@ impl Buffer {
         // SAFETY: `index ≤ size ≤ capacity`, so the pointer stays within the segment.
         let start = unsafe { self.data.as_ptr().add(index) };
         b.data = NonNull::new(start).unwrap_or(self.data);
-        b.capacity = len;
-        b.size = len;
+        b.capacity = len as u32;
+        b.size = len as u32;
         b.reader = 0;
         b.read_only = true;
         b

@@ -357,6 +357,11 @@ impl NetworkBufferPool {
                 bad.size()
             )));
         }
+        if segment_size > u32::MAX as usize {
+            return Err(BufferPoolError::InvalidArgument(format!(
+                "Network segments must be smaller than 4 GiB: found {segment_size} bytes."
+            )));
+        }
         let n = segments.len();
         let free = IndexQueue::new(n);
         let slots: Box<[Slot]> = segments
