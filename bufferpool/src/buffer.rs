@@ -3,6 +3,7 @@
 use crate::local_pool::LocalInner;
 use crate::slot::{Owner, Slot};
 use crate::sync::{fence, Ordering};
+#[cfg(not(membudget_loom))]
 use core::cell::Cell;
 use core::fmt;
 use std::ptr::NonNull;
@@ -250,6 +251,7 @@ impl Buffer {
     }
 }
 
+#[cfg(not(membudget_loom))]
 thread_local! {
     /// The pool this thread recycled into last, kept alive by this strong reference.
     static LAST_POOL: Cell<Option<Arc<LocalInner>>> = const { Cell::new(None) };
@@ -262,6 +264,10 @@ thread_local! {
 /// reference-count traffic; a different pool costs one clone. The cache holds at most one pool
 /// per thread (its segments all go back as usual; only the small pool struct lingers until the
 /// thread recycles into another pool or exits).
+///
+/// Under loom every model thread shares one OS thread (and a cache would outlive the model
+/// execution), so loom builds always clone.
+#[cfg(not(membudget_loom))]
 #[inline]
 fn keep_alive(owner: &Arc<LocalInner>) -> Arc<LocalInner> {
     match LAST_POOL.try_with(Cell::take).ok().flatten() {
@@ -271,6 +277,24 @@ fn keep_alive(owner: &Arc<LocalInner>) -> Arc<LocalInner> {
             Arc::clone(owner)
         }
     }
+}
+
+/// Puts the pool just recycled into back in the per-thread cache.
+#[cfg(not(membudget_loom))]
+#[inline]
+fn cache_pool(pool: Arc<LocalInner>) {
+    // During thread teardown the cache is gone and the closure (with `pool`) is just dropped.
+    let _ = LAST_POOL.try_with(move |c| c.set(Some(pool)));
+}
+
+#[cfg(membudget_loom)]
+fn keep_alive(owner: &Arc<LocalInner>) -> Arc<LocalInner> {
+    Arc::clone(owner)
+}
+
+#[cfg(membudget_loom)]
+fn cache_pool(pool: Arc<LocalInner>) {
+    drop(pool);
 }
 
 impl Clone for Buffer {
@@ -306,9 +330,7 @@ impl Drop for Buffer {
                 // the slot's owner: take a strong reference first.
                 let keep = keep_alive(pool);
                 keep.recycle(index, channel);
-                // During thread teardown the cache is gone and the closure (with `keep`) is
-                // just dropped.
-                let _ = LAST_POOL.try_with(move |c| c.set(Some(keep)));
+                cache_pool(keep);
             }
             Owner::Exclusive(_) => Self::recycle_exclusive(slot),
             Owner::Free => unreachable!("a buffer of a free segment was dropped"),
