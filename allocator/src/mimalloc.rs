@@ -18,7 +18,10 @@
 //! Arenas are reserved on a category's first allocation, sized `2 × quota` (at least 1 GiB,
 //! at most mimalloc's 16 GiB arena limit, 4 GiB while the quota is unlimited) and committed on
 //! demand. When one is full, a twice as large one is added with a new heap (up to
-//! [`MAX_ARENAS`] in all); older blocks stay where they are and are still found by range.
+//! [`MAX_ARENAS`] in all); older blocks stay where they are and are still found by range. When
+//! no arena can be added (all [`MAX_ARENAS`] used, or a block above 8 GiB that no 16 GiB arena
+//! holds with room to spare) the allocation returns null like any out-of-memory, and its charge
+//! is undone.
 
 use crate::{Backing, Category};
 use core::alloc::Layout;
