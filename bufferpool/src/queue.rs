@@ -51,12 +51,16 @@ mod imp {
 
 #[cfg(membudget_loom)]
 mod imp {
-    use crate::sync::{lock, Mutex};
+    use crate::sync::{lock, AtomicUsize, Mutex, Ordering};
     use std::collections::VecDeque;
 
     /// Loom stand-in for the lock-free queue: same contract, fully visible to the model checker.
+    /// Like crossbeam's queue, emptiness is published through `SeqCst` atomics (`tail`, bumped
+    /// by every push; `head`, bumped by every pop), so loom models the same orderings.
     pub(crate) struct IndexQueue {
         items: Mutex<VecDeque<u32>>,
+        head: AtomicUsize,
+        tail: AtomicUsize,
         capacity: usize,
     }
 
@@ -64,6 +68,8 @@ mod imp {
         pub(crate) fn new(capacity: usize) -> Self {
             IndexQueue {
                 items: Mutex::new(VecDeque::new()),
+                head: AtomicUsize::new(0),
+                tail: AtomicUsize::new(0),
                 capacity: capacity.max(1),
             }
         }
@@ -74,20 +80,29 @@ mod imp {
                 return Err(index);
             }
             q.push_back(index);
+            self.tail.fetch_add(1, Ordering::SeqCst);
             Ok(())
         }
 
         pub(crate) fn pop(&self) -> Option<u32> {
-            lock(&self.items).pop_front()
+            let mut q = lock(&self.items);
+            let v = q.pop_front();
+            if v.is_some() {
+                self.head.fetch_add(1, Ordering::SeqCst);
+            }
+            v
         }
 
-        /// A real `SeqCst` fence: the mutex stand-in gives only acquire/release.
+        /// A real `SeqCst` fence: loom treats `SeqCst` accesses as `AcqRel` (only fences are
+        /// sequentially consistent there), so the ordering crossbeam's `SeqCst` CAS gives for
+        /// free must be spelled out for the model.
         pub(crate) fn fence_after_push(&self) {
-            crate::sync::fence(crate::sync::Ordering::SeqCst);
+            crate::sync::fence(Ordering::SeqCst);
         }
 
         pub(crate) fn is_empty(&self) -> bool {
-            lock(&self.items).is_empty()
+            let head = self.head.load(Ordering::SeqCst);
+            self.tail.load(Ordering::SeqCst) == head
         }
 
         pub(crate) fn len(&self) -> usize {
