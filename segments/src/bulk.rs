@@ -17,24 +17,32 @@ fn or_panic<T>(r: Result<T, SegmentError>) -> T {
     }
 }
 
-/// Unsigned lexicographic comparison of two equally long byte slices: the first 32 bytes eight
-/// at a time as big-endian words (most keys, e.g. normalized sort keys, differ there), the rest
-/// with the platform's vectorised `memcmp` (the same order: bytes compared as unsigned).
+/// Unsigned lexicographic comparison of two equally long byte slices. Short ranges (up to 32
+/// bytes, e.g. normalized sort keys) go eight bytes at a time as big-endian words, then byte by
+/// byte, with no call; longer ranges use the platform's vectorised `memcmp`, which compares in
+/// the same unsigned order 16–32 bytes at a time.
 #[inline]
 pub(crate) fn compare_bytes(a: &[u8], b: &[u8]) -> Ordering {
     debug_assert_eq!(a.len(), b.len());
-    const WORDS: usize = 4;
-    let len = a.len().min(b.len());
-    let mut i = 0;
-    while i + 8 <= len && i < WORDS * 8 {
-        let x = u64::from_be_bytes(a[i..i + 8].try_into().expect("8 bytes"));
-        let y = u64::from_be_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+    const SHORT: usize = 32;
+    if a.len() > SHORT || b.len() > SHORT {
+        return a.cmp(b);
+    }
+    let mut wa = a.chunks_exact(8);
+    let mut wb = b.chunks_exact(8);
+    for (x, y) in (&mut wa).zip(&mut wb) {
+        let x = u64::from_be_bytes(x.try_into().expect("8-byte chunk"));
+        let y = u64::from_be_bytes(y.try_into().expect("8-byte chunk"));
         if x != y {
             return x.cmp(&y);
         }
-        i += 8;
     }
-    a[i..].cmp(&b[i..])
+    for (x, y) in wa.remainder().iter().zip(wb.remainder()) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    wa.remainder().len().cmp(&wb.remainder().len())
 }
 
 impl MemorySegment {
