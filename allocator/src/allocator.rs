@@ -61,7 +61,7 @@ impl<B: Backing> QuotaAllocator<B> {
         Budget::global()
     }
 
-    #[inline]
+    #[inline(always)]
     unsafe fn allocate(&self, layout: Layout, zeroed: bool) -> *mut u8 {
         let size = layout.size() as u64;
         let Some(category) = local::charge_current(size) else {
@@ -90,19 +90,19 @@ impl<B: Backing> QuotaAllocator<B> {
 // blocks. Nothing here panics or allocates: the charge/credit paths use atomics, thread-local
 // `Cell`s and libc calls that do not enter the Rust allocator.
 unsafe impl<B: Backing> GlobalAlloc for QuotaAllocator<B> {
-    #[inline]
+    #[inline(always)]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded GlobalAlloc contract.
         unsafe { self.allocate(layout, false) }
     }
 
-    #[inline]
+    #[inline(always)]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded GlobalAlloc contract.
         unsafe { self.allocate(layout, true) }
     }
 
-    #[inline]
+    #[inline(always)]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: `ptr` is a live block of ours allocated with `layout` (GlobalAlloc contract).
         let category = unsafe { self.backing.category_of(ptr, layout) };
@@ -111,7 +111,7 @@ unsafe impl<B: Backing> GlobalAlloc for QuotaAllocator<B> {
         local::credit(category, layout.size() as u64);
     }
 
-    #[inline]
+    #[inline(always)]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: `ptr` is a live block of ours allocated with `layout` (GlobalAlloc contract).
         let category = unsafe { self.backing.category_of(ptr, layout) };
