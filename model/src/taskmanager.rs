@@ -330,20 +330,13 @@ fn derive_from_required_fine_grained(r: &mut Reader<'_>) -> Result<FlinkMemory, 
     )?;
     let network = if r.contains(&TM_TOTAL_FLINK_MEMORY) {
         let total_flink = r.memory(&TM_TOTAL_FLINK_MEMORY)?;
-        if excluding_network > total_flink {
-            return Err(exceed_without_network(
-                framework_heap,
-                framework_off_heap,
-                task_heap,
-                task_off_heap,
-                managed,
-                total_flink,
-                &keys,
-            ));
-        }
-        let network = MemorySize::new(total_flink.bytes() - excluding_network.bytes());
-        sanity_check_network_wrapped(r, network, total_flink, &keys)?;
-        network
+        network_as_remainder(
+            r,
+            [framework_heap, framework_off_heap, task_heap, task_off_heap, managed],
+            excluding_network,
+            total_flink,
+            &keys,
+        )?
     } else if is_using_legacy_network_configs(r) {
         legacy_network_memory(r)?
     } else {
@@ -393,19 +386,13 @@ fn derive_from_total_flink(
             ],
             &keys,
         )?;
-        if excluding_network > total_flink {
-            return Err(exceed_without_network(
-                framework_heap,
-                framework_off_heap,
-                task_heap,
-                task_off_heap,
-                managed,
-                total_flink,
-                &keys,
-            ));
-        }
-        let network = MemorySize::new(total_flink.bytes() - excluding_network.bytes());
-        sanity_check_network_wrapped(r, network, total_flink, &keys)?;
+        let network = network_as_remainder(
+            r,
+            [framework_heap, framework_off_heap, task_heap, task_off_heap, managed],
+            excluding_network,
+            total_flink,
+            &keys,
+        )?;
         Ok(FlinkMemory {
             framework_heap,
             framework_off_heap,
@@ -474,12 +461,26 @@ fn derive_from_total_flink(
 }
 
 #[allow(clippy::too_many_arguments)]
+/// Network memory as the rest of a configured Total Flink Memory once the other five Flink
+/// components (`[framework heap, framework off-heap, task heap, task off-heap, managed]`, summing
+/// to `excluding_network`) are taken, checked against the network options (E1, then E4/E5/E6).
+fn network_as_remainder(
+    r: &mut Reader<'_>,
+    components: [MemorySize; 5],
+    excluding_network: MemorySize,
+    total_flink: MemorySize,
+    keys: &[&str],
+) -> Result<MemorySize, ConfigError> {
+    if excluding_network > total_flink {
+        return Err(exceed_without_network(components, total_flink, keys));
+    }
+    let network = MemorySize::new(total_flink.bytes() - excluding_network.bytes());
+    sanity_check_network_wrapped(r, network, total_flink, keys)?;
+    Ok(network)
+}
+
 fn exceed_without_network(
-    framework_heap: MemorySize,
-    framework_off_heap: MemorySize,
-    task_heap: MemorySize,
-    task_off_heap: MemorySize,
-    managed: MemorySize,
+    [framework_heap, framework_off_heap, task_heap, task_off_heap, managed]: [MemorySize; 5],
     total_flink: MemorySize,
     keys: &[&str],
 ) -> ConfigError {
