@@ -332,7 +332,13 @@ fn derive_from_required_fine_grained(r: &mut Reader<'_>) -> Result<FlinkMemory, 
         let total_flink = r.memory(&TM_TOTAL_FLINK_MEMORY)?;
         network_as_remainder(
             r,
-            [framework_heap, framework_off_heap, task_heap, task_off_heap, managed],
+            [
+                framework_heap,
+                framework_off_heap,
+                task_heap,
+                task_off_heap,
+                managed,
+            ],
             excluding_network,
             total_flink,
             &keys,
@@ -388,7 +394,13 @@ fn derive_from_total_flink(
         )?;
         let network = network_as_remainder(
             r,
-            [framework_heap, framework_off_heap, task_heap, task_off_heap, managed],
+            [
+                framework_heap,
+                framework_off_heap,
+                task_heap,
+                task_off_heap,
+                managed,
+            ],
             excluding_network,
             total_flink,
             &keys,
