@@ -318,31 +318,17 @@ fn derive_from_required_fine_grained(r: &mut Reader<'_>) -> Result<FlinkMemory, 
     let framework_off_heap = r.memory(&TM_FRAMEWORK_OFF_HEAP_MEMORY)?;
     let task_off_heap = r.memory(&TM_TASK_OFF_HEAP_MEMORY)?;
     let keys = fine_grained_keys(r);
-    let excluding_network = sum(
-        &[
-            framework_heap,
-            framework_off_heap,
-            task_heap,
-            task_off_heap,
-            managed,
-        ],
-        &keys,
-    )?;
+    let components = [
+        framework_heap,
+        framework_off_heap,
+        task_heap,
+        task_off_heap,
+        managed,
+    ];
+    let excluding_network = sum(&components, &keys)?;
     let network = if r.contains(&TM_TOTAL_FLINK_MEMORY) {
         let total_flink = r.memory(&TM_TOTAL_FLINK_MEMORY)?;
-        network_as_remainder(
-            r,
-            [
-                framework_heap,
-                framework_off_heap,
-                task_heap,
-                task_off_heap,
-                managed,
-            ],
-            excluding_network,
-            total_flink,
-            &keys,
-        )?
+        network_as_remainder(r, components, excluding_network, total_flink, &keys)?
     } else if is_using_legacy_network_configs(r) {
         legacy_network_memory(r)?
     } else {
@@ -382,29 +368,15 @@ fn derive_from_total_flink(
             TM_FRAMEWORK_OFF_HEAP_MEMORY.key,
             TM_TASK_OFF_HEAP_MEMORY.key,
         ];
-        let excluding_network = sum(
-            &[
-                framework_heap,
-                framework_off_heap,
-                task_heap,
-                task_off_heap,
-                managed,
-            ],
-            &keys,
-        )?;
-        let network = network_as_remainder(
-            r,
-            [
-                framework_heap,
-                framework_off_heap,
-                task_heap,
-                task_off_heap,
-                managed,
-            ],
-            excluding_network,
-            total_flink,
-            &keys,
-        )?;
+        let components = [
+            framework_heap,
+            framework_off_heap,
+            task_heap,
+            task_off_heap,
+            managed,
+        ];
+        let excluding_network = sum(&components, &keys)?;
+        let network = network_as_remainder(r, components, excluding_network, total_flink, &keys)?;
         Ok(FlinkMemory {
             framework_heap,
             framework_off_heap,
