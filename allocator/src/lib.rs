@@ -92,7 +92,7 @@
 //! [`Budget::set_fault_probability`] (or `MEMBUDGET_FAULT_PROBABILITY=network=0.001,heap=0`,
 //! seeded by `MEMBUDGET_FAULT_SEED`) fails a fraction of a category's requests, deterministically.
 //! [`Budget::snapshot`] reports every category plus RSS and the memory no category accounts for.
-//! With feature `metrics`, [`record_metrics`] exports gauges through the `metrics` facade.
+//! With feature `metrics`, `record_metrics` exports gauges through the `metrics` facade.
 #![deny(unsafe_op_in_unsafe_fn)]
 
 #[cfg(not(membudget_loom))]
