@@ -41,13 +41,9 @@
 
 pub mod config;
 mod configuration;
-mod container;
 mod derive;
 mod error;
-mod java_num;
 mod jobmanager;
-mod json;
-mod memory_size;
 pub mod options;
 mod plan;
 mod process;
@@ -55,19 +51,21 @@ mod range_fraction;
 mod reader;
 pub mod render;
 mod request;
-mod role;
 mod source;
 mod taskmanager;
 
+pub use config::{CgroupProbe, CgroupVersion, ContainerError, ContainerLimit};
 pub use configuration::{Configuration, Entry, Lookup};
-pub use container::{CgroupProbe, CgroupVersion, ContainerError, ContainerLimit};
 pub use derive::derive;
 pub use error::{ConfigError, ConfigErrorKind};
-pub use memory_size::{MemorySize, MemorySizeParseError};
+/// The vocabulary shared with the runtime crates (`membudget-core`), re-exported so a plan's
+/// types are usable with this crate alone.
+pub use membudget_core::{
+    Category, MemorySize, MemorySizeParseError, ParseRoleError, Quotas, Role,
+};
 pub use options::{ConfigOption, OptionKind};
 pub use plan::{JobManagerPlan, MemoryPlan, TaskManagerPlan};
 pub use request::{
     PlanRequest, Resolution, JM_DISTRIBUTION_PROCESS_SIZE, TM_DISTRIBUTION_PROCESS_SIZE,
 };
-pub use role::Role;
 pub use source::Source;

@@ -1,7 +1,6 @@
 //! TaskManager derivation (Flink's `TaskExecutorProcessUtils` + `TaskExecutorFlinkMemoryUtils`).
 
 use crate::error::{ConfigError, ConfigErrorKind};
-use crate::java_num::java_double_to_string;
 use crate::options::*;
 use crate::plan::TaskManagerPlan;
 use crate::process::{Path, ProcessOptions};
@@ -10,6 +9,7 @@ use crate::range_fraction::{
 };
 use crate::reader::Reader;
 use crate::{Configuration, MemorySize, Role, Source};
+use membudget_core::java_num::java_double_to_string;
 
 const OPTIONS: ProcessOptions = ProcessOptions {
     required_fine_grained: &[&TM_TASK_HEAP_MEMORY, &TM_MANAGED_MEMORY_SIZE],

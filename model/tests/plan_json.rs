@@ -1,6 +1,6 @@
 //! The JSON contract of a plan: keys, order, integers in bytes, categories, JVM args.
 
-use membudget_allocator::Category;
+use membudget_model::Category;
 use membudget_model::{derive, Configuration, Role};
 
 fn plan(role: Role, pairs: &[(&str, &str)]) -> membudget_model::MemoryPlan {

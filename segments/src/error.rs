@@ -1,7 +1,8 @@
 //! Errors of the page source, of segment accesses and of the [`MemoryManager`](crate::MemoryManager).
 
 use crate::OwnerId;
-use membudget_allocator::{Category, QuotaExceeded};
+use membudget_allocator::QuotaExceeded;
+use membudget_core::Category;
 use std::io;
 use thiserror::Error;
 
