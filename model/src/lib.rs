@@ -44,6 +44,7 @@ mod configuration;
 mod derive;
 mod error;
 mod jobmanager;
+mod legacy_heap;
 pub mod options;
 mod plan;
 mod process;

@@ -1,6 +1,7 @@
 //! TaskManager derivation (Flink's `TaskExecutorProcessUtils` + `TaskExecutorFlinkMemoryUtils`).
 
 use crate::error::{ConfigError, ConfigErrorKind};
+use crate::legacy_heap::LegacyHeap;
 use crate::options::*;
 use crate::plan::TaskManagerPlan;
 use crate::process::{Path, ProcessOptions};
@@ -8,7 +9,7 @@ use crate::range_fraction::{
     derive_with_fraction, derive_with_inverse_fraction, read_range_fraction, sum, RangeFraction,
 };
 use crate::reader::Reader;
-use crate::{Configuration, MemorySize, Role, Source};
+use crate::{Configuration, MemorySize, Role};
 use membudget_core::java_num::java_double_to_string;
 
 const OPTIONS: ProcessOptions = ProcessOptions {
@@ -19,6 +20,14 @@ const OPTIONS: ProcessOptions = ProcessOptions {
     overhead_min: &TM_JVM_OVERHEAD_MIN,
     overhead_max: &TM_JVM_OVERHEAD_MAX,
     overhead_fraction: &TM_JVM_OVERHEAD_FRACTION,
+};
+
+/// `FLINK_TM_HEAP` (delivered as `taskmanager.heap.size` with an env source), then
+/// `taskmanager.heap.size`, then `taskmanager.heap.mb` become `taskmanager.memory.flink.size`.
+const LEGACY_HEAP: LegacyHeap = LegacyHeap {
+    target: &TM_TOTAL_FLINK_MEMORY,
+    heap: &TM_LEGACY_HEAP_MEMORY,
+    heap_mb: &TM_LEGACY_HEAP_MEMORY_MB,
 };
 
 /// Minimum memory segment size (Flink's `MemoryManager.MIN_PAGE_SIZE`).
@@ -53,7 +62,7 @@ pub(crate) fn derive(config: &Configuration) -> Result<TaskManagerPlan, ConfigEr
     let mut r = Reader::new(config);
     // The legacy heap mapping happens before (and outside) Flink's derivation: its errors carry
     // no "TaskManager memory configuration failed" prefix.
-    map_legacy_heap(&mut r)?;
+    LEGACY_HEAP.map(&mut r)?;
     derive_mapped(&mut r).map_err(|e| e.prefixed(Role::TaskManager.error_prefix()))
 }
 
@@ -120,79 +129,6 @@ fn fine_grained_keys(r: &Reader<'_>) -> Vec<&'static str> {
         keys.insert(0, TM_TOTAL_FLINK_MEMORY.key);
     }
     keys
-}
-
-/// Flink's `getConfWithLegacyHeapSizeMappedToNewConfigOption(config, TOTAL_FLINK_MEMORY)`:
-/// `FLINK_TM_HEAP` (delivered as `taskmanager.heap.size` with an env source), then
-/// `taskmanager.heap.size`, then `taskmanager.heap.mb` become `taskmanager.memory.flink.size`.
-fn map_legacy_heap(r: &mut Reader<'_>) -> Result<(), ConfigError> {
-    map_legacy(
-        r,
-        &TM_TOTAL_FLINK_MEMORY,
-        &TM_LEGACY_HEAP_MEMORY,
-        &TM_LEGACY_HEAP_MEMORY_MB,
-    )
-}
-
-/// The legacy heap mapping shared by both roles.
-pub(crate) fn map_legacy(
-    r: &mut Reader<'_>,
-    target: &'static ConfigOption,
-    heap: &'static ConfigOption,
-    heap_mb: &'static ConfigOption,
-) -> Result<(), ConfigError> {
-    if r.contains(target) {
-        return Ok(());
-    }
-    let (size, source, from_key) = if r.contains(heap) {
-        let entry = r
-            .config()
-            .lookup(heap)
-            .map(|l| (l.value.to_owned(), l.source));
-        let Some((value, source)) = entry else {
-            return Ok(());
-        };
-        let size = match (&source, MemorySize::parse(&value)) {
-            (_, Ok(size)) => size,
-            (Source::Env(name), Err(e)) => {
-                return Err(ConfigError::new(
-                    ConfigErrorKind::InvalidValue,
-                    format!(
-                        "Cannot read total process memory size from environment variable value {value}."
-                    ),
-                )
-                .with_cause(format!("{name}: {e}"))
-                .with_keys([name.clone(), target.key.to_owned()]))
-            }
-            (_, Err(_)) => r.memory(heap)?, // produces Flink's "Cannot read memory size" error
-        };
-        (size, source, heap.key)
-    } else if r.contains(heap_mb) {
-        let mb = r.integer(heap_mb)?;
-        if mb < 0 {
-            return Err(ConfigError::new(
-                ConfigErrorKind::InvalidValue,
-                format!("Configured total process memory size ({mb}MB) must not be less than 0."),
-            )
-            .with_keys([heap_mb.key]));
-        }
-        let source = r
-            .config()
-            .lookup(heap_mb)
-            .map(|l| l.source)
-            .unwrap_or(Source::Default);
-        (MemorySize::of_mebibytes(mb as u64), source, heap_mb.key)
-    } else {
-        return Ok(());
-    };
-    r.warn(format!(
-        "'{}' is not specified, use the configured deprecated task manager heap value ({}) for it.",
-        target.key,
-        size.to_human_readable()
-    ));
-    r.sources.insert(from_key.to_owned(), source.clone());
-    r.set(target.key, format!("{}b", size.bytes()), source);
-    Ok(())
 }
 
 /// Flink's `getCpuCores`: `taskmanager.cpu.cores`, else `taskmanager.numberOfTaskSlots`, must be
