@@ -150,7 +150,8 @@ impl Configuration {
                 ),
             )
             .with_cause(parse_failure(&l, &e.to_string()))
-            .with_keys([l.key])),
+            .with_keys([l.key])
+            .illegal_configuration()),
         }
     }
 

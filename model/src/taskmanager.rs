@@ -172,6 +172,7 @@ fn page_size(r: &mut Reader<'_>) -> Result<u64, ConfigError> {
             ),
         )
         .with_keys([TM_MEMORY_SEGMENT_SIZE.key])
+        .illegal_configuration()
     };
     if size > i32::MAX as u64 {
         return Err(ConfigError::new(
@@ -428,7 +429,7 @@ fn sanity_check_network_wrapped(
     keys: &[&str],
 ) -> Result<(), ConfigError> {
     sanity_check_network(r, network, total_flink).map_err(|e| {
-        if is_illegal_configuration(&e) {
+        if e.is_illegal_configuration() {
             e.wrapped(
                 "If Total Flink, Task Heap and (or) Managed Memory sizes are explicitly configured then the Network Memory size is the rest of the Total Flink memory after subtracting all other configured types of memory, but the derived Network Memory is inconsistent with its configuration.",
             )
@@ -437,20 +438,6 @@ fn sanity_check_network_wrapped(
             e
         }
     })
-}
-
-/// Whether Flink raises this error as an `IllegalConfigurationException` (which the network
-/// check wraps) rather than a plain `IllegalArgumentException` / `ArithmeticException` (value
-/// parsing, int downcast, negative sizes, overflow), which passes through unwrapped.
-fn is_illegal_configuration(e: &ConfigError) -> bool {
-    match e.kind() {
-        ConfigErrorKind::Inconsistent | ConfigErrorKind::MissingRequired => true,
-        ConfigErrorKind::InvalidValue => {
-            e.message().starts_with("Cannot read memory size")
-                || e.message().starts_with("Invalid configuration value")
-        }
-        _ => false,
-    }
 }
 
 fn sanity_check_network(
