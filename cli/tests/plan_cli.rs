@@ -3,6 +3,7 @@
 
 use std::process::{Command, Output};
 
+use membudget_model::PlanRequest;
 use serde_json::Value;
 
 /// Runs `membudget plan <args>` with an empty environment.
@@ -27,7 +28,9 @@ fn stderr(out: &Output) -> String {
     String::from_utf8(out.stderr.clone()).unwrap()
 }
 
-/// `plan --format json --no-container -D k=v ...` parsed; panics unless it succeeded.
+/// `plan --format json --no-container -D k=v ...` parsed; panics unless it succeeded. The
+/// printed plan must be the model's plan for the same request, and that plan must pass
+/// `MemoryPlan::check` (its sums add up).
 fn json(role: &str, props: &[&str]) -> Value {
     let mut args = vec!["--role", role, "--format", "json", "--no-container"];
     for p in props {
@@ -36,7 +39,21 @@ fn json(role: &str, props: &[&str]) -> Value {
     let out = plan(&args);
     assert!(out.status.success(), "{:?}: {}", out.status, stderr(&out));
     assert!(out.stderr.is_empty(), "{}", stderr(&out));
-    serde_json::from_str(&stdout(&out)).unwrap()
+    let printed: Value = serde_json::from_str(&stdout(&out)).unwrap();
+
+    let mut request = PlanRequest::new(role.parse().unwrap())
+        .environment(false)
+        .container(false)
+        .distribution_defaults(false);
+    for p in props {
+        request = request.dynamic_property(*p);
+    }
+    let expected = request.plan().unwrap();
+    if let Err(e) = expected.check() {
+        panic!("{e}\n{expected:?}");
+    }
+    assert_eq!(printed, expected.to_json());
+    printed
 }
 
 /// Asserts the run failed with status 2, nothing on stdout, and returns stderr.

@@ -39,6 +39,7 @@
 //! log text.
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod check;
 pub mod config;
 mod configuration;
 mod derive;
@@ -55,6 +56,7 @@ mod request;
 mod source;
 mod taskmanager;
 
+pub use check::PlanCheckError;
 pub use config::{CgroupProbe, CgroupVersion, ContainerError, ContainerLimit};
 pub use configuration::{Configuration, Entry, Lookup};
 pub use derive::derive;
