@@ -3,7 +3,8 @@
 
 use std::process::{Command, Output};
 
-use membudget_model::PlanRequest;
+use membudget_model::render::OutputFormat;
+use membudget_model::{PlanRequest, Role};
 use serde_json::Value;
 
 /// Runs `membudget plan <args>` with an empty environment.
@@ -426,4 +427,23 @@ fn configured_process_above_the_container_limit_exits_2() {
         "taskmanager.memory.process.size=1g",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn help_lists_the_models_roles_and_formats_with_their_descriptions() {
+    let out = plan(&["--help"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let help = stdout(&out);
+    for role in Role::ALL {
+        assert!(help.contains(&format!("- {}:", role.name())), "{help}");
+    }
+    assert!(help.contains("A TaskManager (TaskExecutor)"), "{help}");
+    for format in OutputFormat::ALL {
+        assert!(help.contains(&format!("- {}:", format.name())), "{help}");
+        assert!(help.contains(format.description()), "{help}");
+    }
+    assert!(help.contains("[default: taskmanager]") && help.contains("[default: text]"));
+    // Names are exact, as before: no case folding on the command line.
+    failure(&plan(&["--role", "JobManager"]));
+    failure(&plan(&["--format", "JSON"]));
 }
