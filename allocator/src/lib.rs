@@ -3,7 +3,10 @@
 //! A [`Budget`] holds one quota per [`Category`] (heap, direct, managed, network, overhead) plus
 //! a process total, and counts exactly what each category uses. Callers that manage memory
 //! themselves take a RAII [`Reservation`]; pools that hand out fixed-size pages charge and
-//! release raw byte counts through a [`SharedBudget`] handle they own.
+//! release raw byte counts through a [`SharedBudget`] handle they own. [`Category`], [`Quotas`]
+//! and [`Role`] are `membudget-core`'s, re-exported here; quotas made from a `MemoryPlan` carry
+//! its role, so a refusal ([`QuotaExceeded`]) names the keys of that process
+//! (`jobmanager.memory.*` for a JobManager plan).
 //!
 //! ```
 //! use membudget_allocator::{Budget, Category, Quotas};
@@ -34,8 +37,8 @@
 //! ```
 //!
 //! [`QuotaAllocator`] charges every block to the calling thread's category ([`Category::Heap`]
-//! unless a [`CategoryScope::enter`] guard or [`with_category`] says otherwise) in the process budget
-//! [`Budget::global`], and returns null when that would pass the category's quota or the process
+//! unless a [`CategoryScope::enter`] guard or [`with_category`] says otherwise) in the process
+//! budget [`Budget::global`], and returns null when that would pass the category's quota or the process
 //! total — so `Vec::try_reserve` gets an `Err` and infallible collections reach
 //! `handle_alloc_error`. Before quotas are installed it only tracks. It never panics and never
 //! allocates on its own path, and works before `main` and in thread-local destructors.

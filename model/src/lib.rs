@@ -26,6 +26,10 @@
 //! assert_eq!(tm.task_heap, 301989880);
 //! ```
 //!
+//! [`MemorySize`], [`Role`], [`Category`] and [`Quotas`] are the shared vocabulary of
+//! `membudget-core`, re-exported here; the crate depends on no runtime crate, so planning (the
+//! CLI) never links the allocator.
+//!
 //! # Fidelity notes
 //!
 //! Numbers, branch selection, checks and their order follow Flink's `ProcessMemoryUtils`,
