@@ -61,14 +61,6 @@ impl TaskManagerPlan {
                 ("network", self.network),
             ],
         )?;
-        expect_sum(
-            ("total_process_memory", self.total_process_memory),
-            &[
-                ("total_flink_memory", self.total_flink_memory),
-                ("jvm_metaspace", self.jvm_metaspace),
-                ("jvm_overhead", self.jvm_overhead),
-            ],
-        )?;
         if self.segment_size < MIN_SEGMENT_SIZE || !self.segment_size.is_power_of_two() {
             return Err(PlanCheckError::new(format!(
                 "segment_size is {} bytes, not a power of two of at least {MIN_SEGMENT_SIZE}.",
@@ -93,14 +85,6 @@ impl JobManagerPlan {
         expect_sum(
             ("total_flink_memory", self.total_flink_memory),
             &[("jvm_heap", self.jvm_heap), ("off_heap", self.off_heap)],
-        )?;
-        expect_sum(
-            ("total_process_memory", self.total_process_memory),
-            &[
-                ("total_flink_memory", self.total_flink_memory),
-                ("jvm_metaspace", self.jvm_metaspace),
-                ("jvm_overhead", self.jvm_overhead),
-            ],
         )
     }
 }
@@ -139,11 +123,25 @@ impl MemoryPlan {
     /// );
     /// ```
     pub fn check(&self) -> Result<(), PlanCheckError> {
-        match self {
-            MemoryPlan::TaskManager(p) => p.check()?,
-            MemoryPlan::JobManager(p) => p.check()?,
-        }
+        let (metaspace, overhead) = match self {
+            MemoryPlan::TaskManager(p) => {
+                p.check()?;
+                (p.jvm_metaspace, p.jvm_overhead)
+            }
+            MemoryPlan::JobManager(p) => {
+                p.check()?;
+                (p.jvm_metaspace, p.jvm_overhead)
+            }
+        };
         let total = self.total_process_memory();
+        expect_sum(
+            ("total_process_memory", total),
+            &[
+                ("total_flink_memory", self.total_flink_memory()),
+                ("jvm_metaspace", metaspace),
+                ("jvm_overhead", overhead),
+            ],
+        )?;
         if total > MemorySize::MAX_VALUE.bytes() {
             return Err(PlanCheckError::new(format!(
                 "total_process_memory is {total} bytes, more than a Java long holds."
