@@ -6,9 +6,7 @@ use core::fmt;
 use membudget_core::{Category, MemorySize};
 
 use crate::plan::{JobManagerPlan, MemoryPlan, TaskManagerPlan};
-
-/// Smallest memory segment a TaskManager plan may have (Flink's `MemoryManager.MIN_PAGE_SIZE`).
-const MIN_SEGMENT_SIZE: u64 = 4096;
+use crate::taskmanager::MIN_PAGE_SIZE;
 
 /// A plan whose numbers do not add up. `Display` names the invariant and the numbers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,9 +59,9 @@ impl TaskManagerPlan {
                 ("network", self.network),
             ],
         )?;
-        if self.segment_size < MIN_SEGMENT_SIZE || !self.segment_size.is_power_of_two() {
+        if self.segment_size < MIN_PAGE_SIZE || !self.segment_size.is_power_of_two() {
             return Err(PlanCheckError::new(format!(
-                "segment_size is {} bytes, not a power of two of at least {MIN_SEGMENT_SIZE}.",
+                "segment_size is {} bytes, not a power of two of at least {MIN_PAGE_SIZE}.",
                 self.segment_size
             )));
         }

@@ -31,7 +31,7 @@ const LEGACY_HEAP: LegacyHeap = LegacyHeap {
 };
 
 /// Minimum memory segment size (Flink's `MemoryManager.MIN_PAGE_SIZE`).
-const MIN_PAGE_SIZE: u64 = 4096;
+pub(crate) const MIN_PAGE_SIZE: u64 = 4096;
 
 /// The Total Flink Memory components.
 struct FlinkMemory {
