@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use membudget_core::keys::{JM_LEGACY_HEAP_MEMORY, TM_LEGACY_HEAP_MEMORY};
+use membudget_core::keys::{JM_LEGACY_HEAP_MEMORY, TM_LEGACY_HEAP_MEMORY, TM_TOTAL_PROCESS_MEMORY};
 
 use super::flink_conf::parse_flink_conf;
 use super::keys::{accepted_keys, is_option_key};
@@ -154,7 +154,7 @@ fn closest_env_var(name: &str) -> (String, &'static str) {
         })
         .map(|(n, k)| (n.clone(), *k))
         .unwrap_or_else(|| {
-            let key = "taskmanager.memory.process.size";
+            let key = TM_TOTAL_PROCESS_MEMORY;
             (env_var_name(key), key)
         })
 }
