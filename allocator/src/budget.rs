@@ -2,7 +2,7 @@
 
 use crate::allowance::Registry;
 use crate::sync::{AtomicU64, AtomicU8, Ordering};
-use crate::{Category, Limit, QuotaExceeded, Quotas, Reservation};
+use crate::{Category, Limit, QuotaExceeded, Quotas, Reservation, Role};
 
 /// Whether a category's quota refuses requests or only observes them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -132,6 +132,23 @@ pub struct Budget {
     /// Bit `i` set: category `i` has a fault probability above zero.
     pub(crate) fault_mask: AtomicU8,
     pub(crate) fault_seed: AtomicU64,
+    /// The role of the installed quotas ([`role_code`]); read only when a request is refused.
+    role: AtomicU8,
+}
+
+/// `Role` as the byte a [`Budget`] stores.
+const fn role_code(role: Role) -> u8 {
+    match role {
+        Role::TaskManager => 0,
+        Role::JobManager => 1,
+    }
+}
+
+const fn role_from_code(code: u8) -> Role {
+    match code {
+        1 => Role::JobManager,
+        _ => Role::TaskManager,
+    }
 }
 
 #[cfg(not(membudget_loom))]
@@ -157,6 +174,7 @@ impl Budget {
             threads,
             fault_mask: AtomicU8::new(0),
             fault_seed: AtomicU64::new(crate::fault::DEFAULT_SEED),
+            role: AtomicU8::new(role_code(Role::TaskManager)),
         }
     }
 
@@ -168,6 +186,7 @@ impl Budget {
             threads,
             fault_mask: AtomicU8::new(0),
             fault_seed: AtomicU64::new(crate::fault::DEFAULT_SEED),
+            role: AtomicU8::new(role_code(Role::TaskManager)),
         }
     }
 
@@ -213,7 +232,8 @@ impl Budget {
         &GLOBAL
     }
 
-    /// Installs new quotas. Lowering one below current use is allowed.
+    /// Installs new quotas, and their role: from now on a refusal names that role's
+    /// configuration keys. Lowering a quota below current use is allowed.
     pub fn set_quotas(&self, quotas: Quotas) {
         for c in Category::ALL {
             self.categories[c.index()]
@@ -221,15 +241,21 @@ impl Budget {
                 .store(quotas.get(c), Ordering::Relaxed);
         }
         self.total.quota.store(quotas.total(), Ordering::Relaxed);
+        self.role.store(role_code(quotas.role()), Ordering::Relaxed);
     }
 
-    /// The quotas in force.
+    /// The quotas in force, with their role.
     pub fn quotas(&self) -> Quotas {
         let mut q = Quotas::unlimited();
         for c in Category::ALL {
             q = q.with(c, self.quota(c));
         }
-        q.with_total(self.total_quota())
+        q.with_total(self.total_quota()).with_role(self.role())
+    }
+
+    /// The role of the installed quotas: whose configuration keys a refusal names.
+    pub fn role(&self) -> Role {
+        role_from_code(self.role.load(Ordering::Relaxed))
     }
 
     /// Sets whether `category` enforces its quota or only tracks.
@@ -330,7 +356,7 @@ impl Budget {
         if limit == Limit::Injected {
             counter.injected.fetch_add(1, Ordering::Relaxed);
         }
-        QuotaExceeded::new(category, bytes, used, quota, limit)
+        QuotaExceeded::new(category, bytes, used, quota, limit).with_role(self.role())
     }
 
     /// Credits `bytes` back to `category`. Releasing more than is charged clamps at zero (and is
@@ -534,5 +560,35 @@ mod tests {
         assert!(b.try_charge(Category::Managed, 1).is_err());
         b.release(Category::Managed, 450);
         b.try_charge(Category::Managed, 50).unwrap();
+    }
+
+    #[test]
+    fn refusals_name_the_keys_of_the_installed_role() {
+        let b = Budget::new(Quotas::unlimited().with(Category::Heap, 10));
+        assert_eq!(b.role(), Role::TaskManager);
+        let e = b.try_charge(Category::Heap, 11).unwrap_err();
+        assert_eq!(e.role, Role::TaskManager);
+        b.set_quotas(
+            Quotas::unlimited()
+                .with(Category::Heap, 10)
+                .with_total(20)
+                .with_role(Role::JobManager),
+        );
+        assert_eq!(b.quotas().role(), Role::JobManager);
+        let e = b.try_charge(Category::Heap, 11).unwrap_err();
+        assert_eq!(e.role, Role::JobManager);
+        assert!(
+            e.to_string().ends_with(
+                "Increase 'jobmanager.memory.heap.size' (or 'jobmanager.memory.process.size')."
+            ),
+            "{e}"
+        );
+        let e = b.try_charge(Category::Direct, 21).unwrap_err();
+        assert_eq!(e.limit, Limit::Process);
+        assert!(
+            e.to_string()
+                .ends_with("Increase 'jobmanager.memory.process.size'."),
+            "{e}"
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! The error returned when a request would exceed a quota.
 
-use crate::Category;
+use crate::{Category, Role};
 use core::fmt;
+use membudget_core::IncreaseHint;
 
 /// Which limit a refused request ran into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,7 +19,9 @@ pub enum Limit {
 /// A request for `requested` bytes of `category` memory was refused.
 ///
 /// `used` and `quota` describe the limit that was hit (the category's, or the process total's
-/// when `limit` is [`Limit::Process`]), as they were when the request was refused.
+/// when `limit` is [`Limit::Process`]), as they were when the request was refused. `Display`
+/// ends with the configuration keys to raise for `role` — the role of the plan whose quotas the
+/// budget holds (see [`Quotas::with_role`](crate::Quotas::with_role)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct QuotaExceeded {
@@ -32,10 +35,12 @@ pub struct QuotaExceeded {
     pub quota: u64,
     /// Which limit was hit.
     pub limit: Limit,
+    /// The process whose configuration keys the message names.
+    pub role: Role,
 }
 
 impl QuotaExceeded {
-    /// A refusal by `limit`.
+    /// A refusal by `limit`, naming TaskManager keys (see [`with_role`](Self::with_role)).
     pub fn new(category: Category, requested: u64, used: u64, quota: u64, limit: Limit) -> Self {
         QuotaExceeded {
             category,
@@ -43,7 +48,15 @@ impl QuotaExceeded {
             used,
             quota,
             limit,
+            role: Role::TaskManager,
         }
+    }
+
+    /// The same refusal naming `role`'s configuration keys.
+    #[must_use]
+    pub fn with_role(mut self, role: Role) -> Self {
+        self.role = role;
+        self
     }
 }
 
@@ -57,13 +70,17 @@ impl fmt::Display for QuotaExceeded {
                 self.category,
                 self.used,
                 self.quota,
-                self.category.increase_hint()
+                IncreaseHint::category(self.role, self.category)
             ),
             Limit::Process => write!(
                 f,
                 "Cannot reserve {} bytes of {} memory: the process total would be exceeded \
-                 (used: {}, limit: {}). Increase 'taskmanager.memory.process.size'.",
-                self.requested, self.category, self.used, self.quota
+                 (used: {}, limit: {}). {}",
+                self.requested,
+                self.category,
+                self.used,
+                self.quota,
+                IncreaseHint::process(self.role)
             ),
             Limit::Injected => write!(
                 f,
@@ -95,6 +112,28 @@ mod tests {
             "Cannot reserve 4194304 bytes of network memory (used: 130023424, quota: 134217728). \
              Increase 'taskmanager.memory.network.fraction' (or .min/.max)."
         );
+    }
+
+    #[test]
+    fn jobmanager_refusals_name_jobmanager_keys() {
+        let e = QuotaExceeded::new(Category::Heap, 64, 1000, 1024, Limit::Category)
+            .with_role(Role::JobManager);
+        assert_eq!(
+            e.to_string(),
+            "Cannot reserve 64 bytes of heap memory (used: 1000, quota: 1024). \
+             Increase 'jobmanager.memory.heap.size' (or 'jobmanager.memory.process.size')."
+        );
+        let e = QuotaExceeded::new(Category::Direct, 64, 1000, 1024, Limit::Process)
+            .with_role(Role::JobManager);
+        assert_eq!(
+            e.to_string(),
+            "Cannot reserve 64 bytes of direct memory: the process total would be exceeded \
+             (used: 1000, limit: 1024). Increase 'jobmanager.memory.process.size'."
+        );
+        let e = QuotaExceeded::new(Category::Direct, 64, 1000, 1024, Limit::Process);
+        assert!(e
+            .to_string()
+            .ends_with("Increase 'taskmanager.memory.process.size'."));
     }
 }
 

@@ -3,7 +3,10 @@
 //! A [`Budget`] holds one quota per [`Category`] (heap, direct, managed, network, overhead) plus
 //! a process total, and counts exactly what each category uses. Callers that manage memory
 //! themselves take a RAII [`Reservation`]; pools that hand out fixed-size pages charge and
-//! release raw byte counts through a [`SharedBudget`] handle they own.
+//! release raw byte counts through a [`SharedBudget`] handle they own. [`Category`], [`Quotas`]
+//! and [`Role`] are `membudget-core`'s, re-exported here; quotas made from a `MemoryPlan` carry
+//! its role, so a refusal ([`QuotaExceeded`]) names the keys of that process
+//! (`jobmanager.memory.*` for a JobManager plan).
 //!
 //! ```
 //! use membudget_allocator::{Budget, Category, Quotas};
@@ -19,7 +22,7 @@
 //! # The global allocator
 //!
 //! ```no_run
-//! use membudget_allocator::{Budget, Category, QuotaAllocator, Quotas};
+//! use membudget_allocator::{Budget, Category, CategoryScope, QuotaAllocator, Quotas};
 //!
 //! #[global_allocator]
 //! static A: QuotaAllocator = QuotaAllocator::new();
@@ -34,8 +37,8 @@
 //! ```
 //!
 //! [`QuotaAllocator`] charges every block to the calling thread's category ([`Category::Heap`]
-//! unless a [`Category::enter`] guard or [`with_category`] says otherwise) in the process budget
-//! [`Budget::global`], and returns null when that would pass the category's quota or the process
+//! unless a [`CategoryScope::enter`] guard or [`with_category`] says otherwise) in the process
+//! budget [`Budget::global`], and returns null when that would pass the category's quota or the process
 //! total — so `Vec::try_reserve` gets an `Err` and infallible collections reach
 //! `handle_alloc_error`. Before quotas are installed it only tracks. It never panics and never
 //! allocates on its own path, and works before `main` and in thread-local destructors.
@@ -101,7 +104,6 @@ mod allowance;
 #[cfg(not(membudget_loom))]
 mod backing;
 mod budget;
-mod category;
 mod error;
 mod fault;
 #[cfg(not(membudget_loom))]
@@ -110,7 +112,6 @@ mod local;
 mod metrics;
 #[cfg(all(feature = "mimalloc", not(membudget_loom)))]
 mod mimalloc;
-mod quotas;
 mod reservation;
 #[cfg(not(membudget_loom))]
 mod scope;
@@ -128,19 +129,19 @@ pub use allocator::{DefaultBacking, QuotaAllocator};
 #[cfg(not(membudget_loom))]
 pub use backing::Backing;
 pub use budget::{Budget, CategoryUsage, QuotaMode};
-pub use category::Category;
 pub use error::{FaultSpecError, Limit, QuotaExceeded};
 pub use fault::{FAULT_ENV, FAULT_SEED_ENV};
 #[cfg(not(membudget_loom))]
 pub use local::current_category;
+/// The vocabulary shared with the plan: re-exported so budgets are usable with this crate alone.
+pub use membudget_core::{Category, Quotas, Role};
 #[cfg(all(feature = "metrics", not(membudget_loom)))]
 pub use metrics::record_metrics;
 #[cfg(all(feature = "mimalloc", not(membudget_loom)))]
 pub use mimalloc::{Mimalloc, MAX_ARENAS};
-pub use quotas::Quotas;
 pub use reservation::Reservation;
 #[cfg(not(membudget_loom))]
-pub use scope::{with_category, CategoryGuard};
+pub use scope::{with_category, CategoryGuard, CategoryScope};
 pub use shared::SharedBudget;
 #[cfg(not(membudget_loom))]
 pub use snapshot::{process_rss, UsageSnapshot};

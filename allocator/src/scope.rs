@@ -5,7 +5,7 @@ use crate::Category;
 use core::marker::PhantomData;
 
 /// Restores the previous category of the calling thread when dropped. Made by
-/// [`Category::enter`]; not `Send`, since it belongs to the thread that entered.
+/// [`CategoryScope::enter`]; not `Send`, since it belongs to the thread that entered.
 #[must_use = "the scope ends when the guard is dropped"]
 #[derive(Debug)]
 pub struct CategoryGuard {
@@ -13,13 +13,15 @@ pub struct CategoryGuard {
     _not_send: PhantomData<*const ()>,
 }
 
-impl Category {
+/// Category scopes for [`Category`] (a trait because `Category` is vocabulary from
+/// `membudget-core`, while scopes are this crate's machinery): `Category::Network.enter()`.
+pub trait CategoryScope {
     /// Charges the calling thread's allocations through the global
     /// [`QuotaAllocator`](crate::QuotaAllocator) to `self` until the guard drops. Guards nest.
     ///
     /// # Examples
     /// ```
-    /// use membudget_allocator::{current_category, Category};
+    /// use membudget_allocator::{current_category, Category, CategoryScope};
     /// {
     ///     let _g = Category::Network.enter();
     ///     assert_eq!(current_category(), Category::Network);
@@ -31,7 +33,11 @@ impl Category {
     /// }
     /// assert_eq!(current_category(), Category::Heap);
     /// ```
-    pub fn enter(self) -> CategoryGuard {
+    fn enter(self) -> CategoryGuard;
+}
+
+impl CategoryScope for Category {
+    fn enter(self) -> CategoryGuard {
         let previous = LOCAL
             .try_with(|l| l.category.replace(self))
             .unwrap_or(Category::Heap);

@@ -2,13 +2,16 @@
 
 use std::time::Duration;
 
-/// Configuration keys named by the errors.
-pub(crate) const NETWORK_FRACTION_KEY: &str = "taskmanager.memory.network.fraction";
-pub(crate) const NETWORK_MIN_KEY: &str = "taskmanager.memory.network.min";
-pub(crate) const NETWORK_MAX_KEY: &str = "taskmanager.memory.network.max";
-/// The key of the exclusive-buffer request timeout.
+use membudget_core::keys::{
+    TM_NETWORK_EXCLUSIVE_BUFFERS_REQUEST_TIMEOUT,
+    TM_NETWORK_MEMORY_FRACTION as NETWORK_FRACTION_KEY, TM_NETWORK_MEMORY_MAX as NETWORK_MAX_KEY,
+    TM_NETWORK_MEMORY_MIN as NETWORK_MIN_KEY,
+};
+
+/// The key of the exclusive-buffer request timeout (`membudget_core::keys`' constant, kept
+/// under the name this crate has always exported).
 pub const EXCLUSIVE_BUFFERS_REQUEST_TIMEOUT_KEY: &str =
-    "taskmanager.network.memory.exclusive-buffers-request-timeout-ms";
+    TM_NETWORK_EXCLUSIVE_BUFFERS_REQUEST_TIMEOUT;
 
 /// An error from a [`NetworkBufferPool`](crate::NetworkBufferPool) or
 /// [`LocalBufferPool`](crate::LocalBufferPool) operation.

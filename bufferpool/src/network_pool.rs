@@ -11,7 +11,8 @@ use crate::redistribute::{redistribute, PoolShape};
 use crate::slot::{Owner, Slot};
 use crate::sync::{fence, lock, AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::Buffer;
-use membudget_allocator::{Category, SharedBudget};
+use membudget_allocator::SharedBudget;
+use membudget_core::{Category, MemorySize};
 use membudget_segments::{MemorySegment, PageSource, PageSourceConfig};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -650,9 +651,9 @@ impl NetworkBufferPool {
                  severely impact network throughput. Please consider increasing available \
                  network memory, or decreasing configured size of network buffer pools. \
                  (totalMemory={}, requestedMemory={}, missingMemory={})",
-                human_bytes(total),
-                human_bytes(requested),
-                human_bytes(requested.saturating_sub(total))
+                MemorySize::new(total).to_human_readable(),
+                MemorySize::new(requested).to_human_readable(),
+                MemorySize::new(requested.saturating_sub(total)).to_human_readable()
             ))
         } else if usage < USAGE_WARNING_THRESHOLD && last >= USAGE_WARNING_THRESHOLD {
             Some(format!("Memory usage [{usage}%] went back to normal"))
@@ -696,32 +697,5 @@ impl core::fmt::Debug for NetworkBufferPool {
             .field("available_segments", &self.available_segments())
             .field("destroyed", &self.is_destroyed())
             .finish()
-    }
-}
-
-/// Flink's `MemorySize.toHumanReadableString`: "N bytes" below 1 KiB, else "x.yyykb (N bytes)".
-fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["kb", "mb", "gb", "tb"];
-    if bytes < 1024 {
-        return format!("{bytes} bytes");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.3}{} ({bytes} bytes)", UNITS[unit])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::human_bytes;
-
-    #[test]
-    fn human_readable_sizes_follow_flink() {
-        assert_eq!(human_bytes(100), "100 bytes");
-        assert_eq!(human_bytes(32 * 1024), "32.000kb (32768 bytes)");
-        assert_eq!(human_bytes(3 << 20), "3.000mb (3145728 bytes)");
     }
 }

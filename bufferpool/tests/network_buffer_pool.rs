@@ -284,3 +284,21 @@ fn segment_indices_are_never_handed_out_twice() {
     }
     assert_eq!(seen.len(), 16);
 }
+
+#[test]
+fn usage_warning_prints_sizes_like_flink_at_unit_boundaries() {
+    // 256 × 4 KiB = exactly 1 MiB: Flink prints it in KiB ("1024.000kb"), not "1.000mb".
+    let net = network(256);
+    let pool = net
+        .create_buffer_pool_with(BufferPoolConfig::new(1, 512))
+        .unwrap();
+    let w = net.usage_warning().expect("warning at 200%");
+    assert!(
+        w.ends_with(
+            "(totalMemory=1024.000kb (1048576 bytes), requestedMemory=2.000mb (2097152 bytes), \
+             missingMemory=1024.000kb (1048576 bytes))"
+        ),
+        "{w}"
+    );
+    drop(pool);
+}

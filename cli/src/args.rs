@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand};
 use membudget_model::render::OutputFormat;
 use membudget_model::Role;
 
@@ -32,8 +33,8 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// The process to plan for.
-    #[arg(long, value_enum, default_value_t = RoleArg::Taskmanager)]
-    pub role: RoleArg,
+    #[arg(long, value_parser = role_parser(), default_value_t = Role::TaskManager)]
+    pub role: Role,
 
     /// A configuration file: flink-conf.yaml (flat), config.yaml (nested) or appsettings.json.
     #[arg(long, value_name = "FILE")]
@@ -50,8 +51,8 @@ pub struct PlanArgs {
     pub no_container: bool,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
-    pub format: FormatArg,
+    #[arg(long, value_parser = format_parser(), default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 
     /// Read cgroup information below DIR (DIR/proc/self/cgroup, DIR/proc/self/mountinfo and
     /// the mount points below DIR) instead of / — for tests and for inspecting another root.
@@ -59,52 +60,19 @@ pub struct PlanArgs {
     pub cgroup_root: Option<PathBuf>,
 }
 
-/// `--role` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum RoleArg {
-    /// A TaskManager (TaskExecutor).
-    Taskmanager,
-    /// A JobManager.
-    Jobmanager,
+/// `--role` values: the model's [`Role`]s by name, each with a line of help.
+fn role_parser() -> impl TypedValueParser<Value = Role> {
+    let values = Role::ALL.map(|role| {
+        PossibleValue::new(role.name()).help(match role {
+            Role::TaskManager => "A TaskManager (TaskExecutor)",
+            Role::JobManager => "A JobManager",
+        })
+    });
+    PossibleValuesParser::new(values).try_map(|name| name.parse::<Role>())
 }
 
-impl From<RoleArg> for Role {
-    fn from(r: RoleArg) -> Role {
-        match r {
-            RoleArg::Taskmanager => Role::TaskManager,
-            RoleArg::Jobmanager => Role::JobManager,
-        }
-    }
-}
-
-/// `--format` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    /// A tree like Flink's "Final TaskExecutor Memory configuration" log, plus quotas and
-    /// sources.
-    Text,
-    /// The JSON plan (integers are bytes).
-    Json,
-    /// JVM memory arguments (-Xmx ... -XX:MaxMetaspaceSize=...).
-    JvmArgs,
-    /// Flink's TaskManager dynamic configs (-D taskmanager.memory.*=NNNb ...).
-    DynamicConfigs,
-    /// Shell export lines: MEMBUDGET_QUOTA_HEAP/DIRECT/MANAGED/NETWORK/OVERHEAD, JVM_ARGS,
-    /// DOTNET_GCHeapHardLimit.
-    Env,
-    /// A Kubernetes container resources snippet (requests = limits).
-    K8s,
-}
-
-impl From<FormatArg> for OutputFormat {
-    fn from(f: FormatArg) -> OutputFormat {
-        match f {
-            FormatArg::Text => OutputFormat::Text,
-            FormatArg::Json => OutputFormat::Json,
-            FormatArg::JvmArgs => OutputFormat::JvmArgs,
-            FormatArg::DynamicConfigs => OutputFormat::DynamicConfigs,
-            FormatArg::Env => OutputFormat::Env,
-            FormatArg::K8s => OutputFormat::K8s,
-        }
-    }
+/// `--format` values: the model's [`OutputFormat`]s by name, with their descriptions.
+fn format_parser() -> impl TypedValueParser<Value = OutputFormat> {
+    let values = OutputFormat::ALL.map(|f| PossibleValue::new(f.name()).help(f.description()));
+    PossibleValuesParser::new(values).try_map(|name| name.parse::<OutputFormat>())
 }

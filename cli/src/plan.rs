@@ -13,7 +13,7 @@ const EXIT_CONFIG: u8 = 2;
 
 /// Builds the request from the arguments, derives the plan and prints it.
 pub fn run(args: &PlanArgs) -> ExitCode {
-    let mut request = PlanRequest::new(args.role.into())
+    let mut request = PlanRequest::new(args.role)
         .container(!args.no_container)
         .distribution_defaults(!args.no_container);
     if let Some(root) = &args.cgroup_root {
@@ -42,7 +42,7 @@ pub fn run(args: &PlanArgs) -> ExitCode {
         }
     };
 
-    let format = OutputFormat::from(args.format);
+    let format = args.format;
     let stdout = io::stdout();
     let style = if stdout.is_terminal() {
         TextStyle::colored()

@@ -3,6 +3,8 @@
 
 use std::process::{Command, Output};
 
+use membudget_model::render::OutputFormat;
+use membudget_model::{PlanRequest, Role};
 use serde_json::Value;
 
 /// Runs `membudget plan <args>` with an empty environment.
@@ -27,7 +29,9 @@ fn stderr(out: &Output) -> String {
     String::from_utf8(out.stderr.clone()).unwrap()
 }
 
-/// `plan --format json --no-container -D k=v ...` parsed; panics unless it succeeded.
+/// `plan --format json --no-container -D k=v ...` parsed; panics unless it succeeded. The
+/// printed plan must be the model's plan for the same request, and that plan must pass
+/// `MemoryPlan::check` (its sums add up).
 fn json(role: &str, props: &[&str]) -> Value {
     let mut args = vec!["--role", role, "--format", "json", "--no-container"];
     for p in props {
@@ -36,7 +40,21 @@ fn json(role: &str, props: &[&str]) -> Value {
     let out = plan(&args);
     assert!(out.status.success(), "{:?}: {}", out.status, stderr(&out));
     assert!(out.stderr.is_empty(), "{}", stderr(&out));
-    serde_json::from_str(&stdout(&out)).unwrap()
+    let printed: Value = serde_json::from_str(&stdout(&out)).unwrap();
+
+    let mut request = PlanRequest::new(role.parse().unwrap())
+        .environment(false)
+        .container(false)
+        .distribution_defaults(false);
+    for p in props {
+        request = request.dynamic_property(*p);
+    }
+    let expected = request.plan().unwrap();
+    if let Err(e) = expected.check() {
+        panic!("{e}\n{expected:?}");
+    }
+    assert_eq!(printed, expected.to_json());
+    printed
 }
 
 /// Asserts the run failed with status 2, nothing on stdout, and returns stderr.
@@ -409,4 +427,23 @@ fn configured_process_above_the_container_limit_exits_2() {
         "taskmanager.memory.process.size=1g",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn help_lists_the_models_roles_and_formats_with_their_descriptions() {
+    let out = plan(&["--help"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let help = stdout(&out);
+    for role in Role::ALL {
+        assert!(help.contains(&format!("- {}:", role.name())), "{help}");
+    }
+    assert!(help.contains("A TaskManager (TaskExecutor)"), "{help}");
+    for format in OutputFormat::ALL {
+        assert!(help.contains(&format!("- {}:", format.name())), "{help}");
+        assert!(help.contains(format.description()), "{help}");
+    }
+    assert!(help.contains("[default: taskmanager]") && help.contains("[default: text]"));
+    // Names are exact, as before: no case folding on the command line.
+    failure(&plan(&["--role", "JobManager"]));
+    failure(&plan(&["--format", "JSON"]));
 }

@@ -3,9 +3,11 @@
 use std::collections::BTreeMap;
 
 use crate::error::{ConfigError, ConfigErrorKind};
-use crate::java_num::{java_parse_bool, java_parse_double, java_parse_float, java_parse_int};
 use crate::options::ConfigOption;
 use crate::{MemorySize, Source};
+use membudget_core::java_num::{
+    java_parse_bool, java_parse_double, java_parse_float, java_parse_int,
+};
 
 /// One configured value and where it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,7 +150,8 @@ impl Configuration {
                 ),
             )
             .with_cause(parse_failure(&l, &e.to_string()))
-            .with_keys([l.key])),
+            .with_keys([l.key])
+            .illegal_configuration()),
         }
     }
 

@@ -27,8 +27,10 @@ use crate::{jobmanager, taskmanager, Configuration, Role};
 /// assert_eq!(plan.jvm_args(), "-Xmx1073741824 -Xms1073741824 -XX:MaxMetaspaceSize=268435456");
 /// ```
 pub fn derive(role: Role, config: &Configuration) -> Result<MemoryPlan, ConfigError> {
-    match role {
+    let plan = match role {
         Role::TaskManager => taskmanager::derive(config).map(MemoryPlan::TaskManager),
         Role::JobManager => jobmanager::derive(config).map(MemoryPlan::JobManager),
-    }
+    }?;
+    debug_assert_eq!(plan.check(), Ok(()), "derived {plan:?}");
+    Ok(plan)
 }

@@ -23,6 +23,39 @@ pub enum ConfigErrorKind {
     ContainerLimit,
 }
 
+/// The Java exception Flink throws for an error. Flink's network check wraps only
+/// `IllegalConfigurationException`s in its "Network Memory size is the rest" explanation;
+/// value parsing (`IllegalArgumentException`) and overflow (`ArithmeticException`) pass
+/// through unwrapped, so the derivation must know which is which.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum FlinkException {
+    /// `IllegalConfigurationException`.
+    IllegalConfiguration,
+    /// `IllegalArgumentException` (including `NumberFormatException`).
+    IllegalArgument,
+    /// `ArithmeticException`.
+    Arithmetic,
+    /// None: one of membudget's own checks (key spelling, sources, container limit).
+    Own,
+}
+
+impl FlinkException {
+    /// What Flink throws for an error of `kind` unless the error says otherwise: inconsistent
+    /// or missing options are configuration errors, unparsable values argument errors.
+    const fn of(kind: ConfigErrorKind) -> FlinkException {
+        match kind {
+            ConfigErrorKind::MissingRequired | ConfigErrorKind::Inconsistent => {
+                FlinkException::IllegalConfiguration
+            }
+            ConfigErrorKind::InvalidValue => FlinkException::IllegalArgument,
+            ConfigErrorKind::Overflow => FlinkException::Arithmetic,
+            ConfigErrorKind::UnknownKey
+            | ConfigErrorKind::Source
+            | ConfigErrorKind::ContainerLimit => FlinkException::Own,
+        }
+    }
+}
+
 /// An invalid memory configuration.
 ///
 /// `Display` prints Flink's message on the first line (with Flink's
@@ -43,6 +76,7 @@ pub enum ConfigErrorKind {
 #[non_exhaustive]
 pub struct ConfigError {
     kind: ConfigErrorKind,
+    exception: FlinkException,
     message: String,
     causes: Vec<String>,
     keys: Vec<String>,
@@ -53,10 +87,25 @@ impl ConfigError {
     pub fn new(kind: ConfigErrorKind, message: impl Into<String>) -> ConfigError {
         ConfigError {
             kind,
+            exception: FlinkException::of(kind),
             message: message.into(),
             causes: Vec::new(),
             keys: Vec::new(),
         }
+    }
+
+    /// The same error, raised by Flink as an `IllegalConfigurationException` whatever its kind
+    /// (e.g. an unreadable value of a memory option, which Flink's `getMemorySizeFromConfig`
+    /// rethrows as one).
+    #[must_use]
+    pub(crate) fn illegal_configuration(mut self) -> ConfigError {
+        self.exception = FlinkException::IllegalConfiguration;
+        self
+    }
+
+    /// Whether Flink raises this error as an `IllegalConfigurationException`.
+    pub(crate) fn is_illegal_configuration(&self) -> bool {
+        self.exception == FlinkException::IllegalConfiguration
     }
 
     /// Adds keys the user can change to fix the problem (duplicates are dropped).

@@ -1,12 +1,12 @@
 //! JobManager derivation (Flink's `JobManagerProcessUtils` + `JobManagerFlinkMemoryUtils`).
 
 use crate::error::{ConfigError, ConfigErrorKind};
+use crate::legacy_heap::LegacyHeap;
 use crate::options::*;
 use crate::plan::JobManagerPlan;
 use crate::process::{Path, ProcessOptions};
 use crate::range_fraction::sum;
 use crate::reader::Reader;
-use crate::taskmanager::map_legacy;
 use crate::{Configuration, MemorySize, Role};
 
 const OPTIONS: ProcessOptions = ProcessOptions {
@@ -19,6 +19,13 @@ const OPTIONS: ProcessOptions = ProcessOptions {
     overhead_fraction: &JM_JVM_OVERHEAD_FRACTION,
 };
 
+/// `jobmanager.heap.size` / `.mb` / `FLINK_JM_HEAP` are interpreted as the JVM heap.
+const LEGACY_HEAP: LegacyHeap = LegacyHeap {
+    target: &JM_JVM_HEAP_MEMORY,
+    heap: &JM_LEGACY_HEAP_MEMORY,
+    heap_mb: &JM_LEGACY_HEAP_MEMORY_MB,
+};
+
 /// Derives a JobManager plan.
 pub(crate) fn derive(config: &Configuration) -> Result<JobManagerPlan, ConfigError> {
     let mut r = Reader::new(config);
@@ -26,13 +33,7 @@ pub(crate) fn derive(config: &Configuration) -> Result<JobManagerPlan, ConfigErr
 }
 
 fn derive_mapped(r: &mut Reader<'_>) -> Result<JobManagerPlan, ConfigError> {
-    // `jobmanager.heap.size` / `.mb` / FLINK_JM_HEAP are interpreted as the JVM heap.
-    map_legacy(
-        r,
-        &JM_JVM_HEAP_MEMORY,
-        &JM_LEGACY_HEAP_MEMORY,
-        &JM_LEGACY_HEAP_MEMORY_MB,
-    )?;
+    LEGACY_HEAP.map(r)?;
     let (heap, off_heap, jvm) = match OPTIONS.path(r)? {
         Path::FineGrained => {
             let (heap, off_heap) = derive_from_heap(r)?;

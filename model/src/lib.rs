@@ -26,6 +26,10 @@
 //! assert_eq!(tm.task_heap, 301989880);
 //! ```
 //!
+//! [`MemorySize`], [`Role`], [`Category`] and [`Quotas`] are the shared vocabulary of
+//! `membudget-core`, re-exported here; the crate depends on no runtime crate, so planning (the
+//! CLI) never links the allocator.
+//!
 //! # Fidelity notes
 //!
 //! Numbers, branch selection, checks and their order follow Flink's `ProcessMemoryUtils`,
@@ -39,15 +43,13 @@
 //! log text.
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod check;
 pub mod config;
 mod configuration;
-mod container;
 mod derive;
 mod error;
-mod java_num;
 mod jobmanager;
-mod json;
-mod memory_size;
+mod legacy_heap;
 pub mod options;
 mod plan;
 mod process;
@@ -55,19 +57,22 @@ mod range_fraction;
 mod reader;
 pub mod render;
 mod request;
-mod role;
 mod source;
 mod taskmanager;
 
+pub use check::PlanCheckError;
+pub use config::{CgroupProbe, CgroupVersion, ContainerError, ContainerLimit};
 pub use configuration::{Configuration, Entry, Lookup};
-pub use container::{CgroupProbe, CgroupVersion, ContainerError, ContainerLimit};
 pub use derive::derive;
 pub use error::{ConfigError, ConfigErrorKind};
-pub use memory_size::{MemorySize, MemorySizeParseError};
+/// The vocabulary shared with the runtime crates (`membudget-core`), re-exported so a plan's
+/// types are usable with this crate alone.
+pub use membudget_core::{
+    Category, MemorySize, MemorySizeParseError, ParseRoleError, Quotas, Role,
+};
 pub use options::{ConfigOption, OptionKind};
 pub use plan::{JobManagerPlan, MemoryPlan, TaskManagerPlan};
 pub use request::{
     PlanRequest, Resolution, JM_DISTRIBUTION_PROCESS_SIZE, TM_DISTRIBUTION_PROCESS_SIZE,
 };
-pub use role::Role;
 pub use source::Source;

@@ -1,7 +1,9 @@
 //! Every TaskManager and JobManager memory option Flink knows, with defaults and deprecated keys.
 //!
 //! Names follow Flink's `TaskManagerOptions`, `JobManagerOptions` and
-//! `NettyShuffleEnvironmentOptions`; keys are verbatim.
+//! `NettyShuffleEnvironmentOptions`; the key strings come from [`membudget_core::keys`].
+
+use membudget_core::keys;
 
 /// The value type of an option (how its text is parsed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -67,83 +69,80 @@ impl ConfigOption {
 
 /// `taskmanager.memory.process.size`: Total Process Memory of a TaskExecutor (no default).
 pub const TM_TOTAL_PROCESS_MEMORY: ConfigOption =
-    ConfigOption::memory("taskmanager.memory.process.size", None);
+    ConfigOption::memory(keys::TM_TOTAL_PROCESS_MEMORY, None);
 /// `taskmanager.memory.flink.size`: Total Flink Memory of a TaskExecutor (no default).
 pub const TM_TOTAL_FLINK_MEMORY: ConfigOption =
-    ConfigOption::memory("taskmanager.memory.flink.size", None);
+    ConfigOption::memory(keys::TM_TOTAL_FLINK_MEMORY, None);
 /// `taskmanager.memory.framework.heap.size` (default 128m).
 pub const TM_FRAMEWORK_HEAP_MEMORY: ConfigOption =
-    ConfigOption::memory("taskmanager.memory.framework.heap.size", Some("128m"));
+    ConfigOption::memory(keys::TM_FRAMEWORK_HEAP_MEMORY, Some("128m"));
 /// `taskmanager.memory.framework.off-heap.size` (default 128m).
 pub const TM_FRAMEWORK_OFF_HEAP_MEMORY: ConfigOption =
-    ConfigOption::memory("taskmanager.memory.framework.off-heap.size", Some("128m"));
+    ConfigOption::memory(keys::TM_FRAMEWORK_OFF_HEAP_MEMORY, Some("128m"));
 /// `taskmanager.memory.task.heap.size` (no default: derived as the remainder).
-pub const TM_TASK_HEAP_MEMORY: ConfigOption =
-    ConfigOption::memory("taskmanager.memory.task.heap.size", None);
+pub const TM_TASK_HEAP_MEMORY: ConfigOption = ConfigOption::memory(keys::TM_TASK_HEAP_MEMORY, None);
 /// `taskmanager.memory.task.off-heap.size` (default 0).
 pub const TM_TASK_OFF_HEAP_MEMORY: ConfigOption =
-    ConfigOption::memory("taskmanager.memory.task.off-heap.size", Some("0"));
+    ConfigOption::memory(keys::TM_TASK_OFF_HEAP_MEMORY, Some("0"));
 /// `taskmanager.memory.managed.size` (no default; deprecated key `taskmanager.memory.size`).
 pub const TM_MANAGED_MEMORY_SIZE: ConfigOption =
-    ConfigOption::memory("taskmanager.memory.managed.size", None)
-        .with_deprecated(&["taskmanager.memory.size"]);
+    ConfigOption::memory(keys::TM_MANAGED_MEMORY_SIZE, None)
+        .with_deprecated(&[keys::TM_LEGACY_MANAGED_MEMORY_SIZE]);
 /// `taskmanager.memory.managed.fraction` (default 0.4).
 pub const TM_MANAGED_MEMORY_FRACTION: ConfigOption =
-    ConfigOption::memory("taskmanager.memory.managed.fraction", Some("0.4"))
+    ConfigOption::memory(keys::TM_MANAGED_MEMORY_FRACTION, Some("0.4"))
         .with_kind(OptionKind::Fraction);
 /// `taskmanager.memory.network.min` (default 64m; deprecated `taskmanager.network.memory.min`).
 pub const TM_NETWORK_MEMORY_MIN: ConfigOption =
-    ConfigOption::memory("taskmanager.memory.network.min", Some("64m"))
-        .with_deprecated(&["taskmanager.network.memory.min"]);
+    ConfigOption::memory(keys::TM_NETWORK_MEMORY_MIN, Some("64m"))
+        .with_deprecated(&[keys::TM_LEGACY_NETWORK_MEMORY_MIN]);
 /// `taskmanager.memory.network.max` (default `Long.MAX_VALUE` bytes; deprecated
 /// `taskmanager.network.memory.max`).
-pub const TM_NETWORK_MEMORY_MAX: ConfigOption = ConfigOption::memory(
-    "taskmanager.memory.network.max",
-    Some("9223372036854775807"),
-)
-.with_deprecated(&["taskmanager.network.memory.max"]);
+pub const TM_NETWORK_MEMORY_MAX: ConfigOption =
+    ConfigOption::memory(keys::TM_NETWORK_MEMORY_MAX, Some("9223372036854775807"))
+        .with_deprecated(&[keys::TM_LEGACY_NETWORK_MEMORY_MAX]);
 /// `taskmanager.memory.network.fraction` (default 0.1; deprecated
 /// `taskmanager.network.memory.fraction`).
 pub const TM_NETWORK_MEMORY_FRACTION: ConfigOption =
-    ConfigOption::memory("taskmanager.memory.network.fraction", Some("0.1"))
+    ConfigOption::memory(keys::TM_NETWORK_MEMORY_FRACTION, Some("0.1"))
         .with_kind(OptionKind::Fraction)
-        .with_deprecated(&["taskmanager.network.memory.fraction"]);
+        .with_deprecated(&[keys::TM_LEGACY_NETWORK_MEMORY_FRACTION]);
 /// `taskmanager.memory.jvm-metaspace.size` (default 256m).
 pub const TM_JVM_METASPACE: ConfigOption =
-    ConfigOption::memory("taskmanager.memory.jvm-metaspace.size", Some("256m"));
+    ConfigOption::memory(keys::TM_JVM_METASPACE, Some("256m"));
 /// `taskmanager.memory.jvm-overhead.min` (default 192m).
 pub const TM_JVM_OVERHEAD_MIN: ConfigOption =
-    ConfigOption::memory("taskmanager.memory.jvm-overhead.min", Some("192m"));
+    ConfigOption::memory(keys::TM_JVM_OVERHEAD_MIN, Some("192m"));
 /// `taskmanager.memory.jvm-overhead.max` (default 1g).
 pub const TM_JVM_OVERHEAD_MAX: ConfigOption =
-    ConfigOption::memory("taskmanager.memory.jvm-overhead.max", Some("1g"));
+    ConfigOption::memory(keys::TM_JVM_OVERHEAD_MAX, Some("1g"));
 /// `taskmanager.memory.jvm-overhead.fraction` (default 0.1).
 pub const TM_JVM_OVERHEAD_FRACTION: ConfigOption =
-    ConfigOption::memory("taskmanager.memory.jvm-overhead.fraction", Some("0.1"))
+    ConfigOption::memory(keys::TM_JVM_OVERHEAD_FRACTION, Some("0.1"))
         .with_kind(OptionKind::Fraction);
 /// `taskmanager.memory.segment-size` (default 32kb; at least 4096 and a power of two).
 pub const TM_MEMORY_SEGMENT_SIZE: ConfigOption =
-    ConfigOption::memory("taskmanager.memory.segment-size", Some("32kb"));
+    ConfigOption::memory(keys::TM_MEMORY_SEGMENT_SIZE, Some("32kb"));
 /// Legacy `taskmanager.network.numberOfBuffers` (Flink's default 2048 is never used: the option
 /// only counts when set explicitly and none of `taskmanager.memory.network.*` is set).
 pub const TM_NETWORK_NUM_BUFFERS: ConfigOption =
-    ConfigOption::memory("taskmanager.network.numberOfBuffers", Some("2048"))
-        .with_kind(OptionKind::Integer);
+    ConfigOption::memory(keys::TM_NETWORK_NUM_BUFFERS, Some("2048")).with_kind(OptionKind::Integer);
 /// `taskmanager.cpu.cores` (no default): a TaskManager needs a positive number of CPU cores.
 /// Not a memory option, but Flink validates it while deriving the TaskManager process spec.
 pub const TM_CPU_CORES: ConfigOption =
-    ConfigOption::memory("taskmanager.cpu.cores", None).with_kind(OptionKind::Double);
+    ConfigOption::memory(keys::TM_CPU_CORES, None).with_kind(OptionKind::Double);
 /// `taskmanager.numberOfTaskSlots` (default 1): the CPU cores fallback when
 /// `taskmanager.cpu.cores` is not set.
 pub const TM_NUM_TASK_SLOTS: ConfigOption =
-    ConfigOption::memory("taskmanager.numberOfTaskSlots", Some("1")).with_kind(OptionKind::Integer);
+    ConfigOption::memory(keys::TM_NUM_TASK_SLOTS, Some("1")).with_kind(OptionKind::Integer);
 /// Legacy (1.x) `taskmanager.heap.size`: mapped to `taskmanager.memory.flink.size` when that is
 /// unset. `FLINK_TM_HEAP` arrives under this key with an [`Env`](crate::Source::Env) source.
-pub const TM_LEGACY_HEAP_MEMORY: ConfigOption = ConfigOption::memory("taskmanager.heap.size", None);
+pub const TM_LEGACY_HEAP_MEMORY: ConfigOption =
+    ConfigOption::memory(keys::TM_LEGACY_HEAP_MEMORY, None);
 /// Legacy (1.x) `taskmanager.heap.mb` (an integer number of MiB), mapped like
 /// [`TM_LEGACY_HEAP_MEMORY`].
 pub const TM_LEGACY_HEAP_MEMORY_MB: ConfigOption =
-    ConfigOption::memory("taskmanager.heap.mb", None).with_kind(OptionKind::Integer);
+    ConfigOption::memory(keys::TM_LEGACY_HEAP_MEMORY_MB, None).with_kind(OptionKind::Integer);
 
 // ---------------------------------------------------------------------------------------------
 // JobManager
@@ -151,43 +150,41 @@ pub const TM_LEGACY_HEAP_MEMORY_MB: ConfigOption =
 
 /// `jobmanager.memory.process.size`: Total Process Memory of a JobManager (no default).
 pub const JM_TOTAL_PROCESS_MEMORY: ConfigOption =
-    ConfigOption::memory("jobmanager.memory.process.size", None);
+    ConfigOption::memory(keys::JM_TOTAL_PROCESS_MEMORY, None);
 /// `jobmanager.memory.flink.size`: Total Flink Memory of a JobManager (no default).
 pub const JM_TOTAL_FLINK_MEMORY: ConfigOption =
-    ConfigOption::memory("jobmanager.memory.flink.size", None);
+    ConfigOption::memory(keys::JM_TOTAL_FLINK_MEMORY, None);
 /// `jobmanager.memory.heap.size`: JVM heap of a JobManager (no default).
-pub const JM_JVM_HEAP_MEMORY: ConfigOption =
-    ConfigOption::memory("jobmanager.memory.heap.size", None);
+pub const JM_JVM_HEAP_MEMORY: ConfigOption = ConfigOption::memory(keys::JM_JVM_HEAP_MEMORY, None);
 /// `jobmanager.memory.off-heap.size` (default 128m).
 pub const JM_OFF_HEAP_MEMORY: ConfigOption =
-    ConfigOption::memory("jobmanager.memory.off-heap.size", Some("128m"));
+    ConfigOption::memory(keys::JM_OFF_HEAP_MEMORY, Some("128m"));
 /// `jobmanager.memory.enable-jvm-direct-memory-limit` (default false): whether the JobManager's
 /// JVM args carry `-XX:MaxDirectMemorySize`.
-pub const JM_JVM_DIRECT_MEMORY_LIMIT_ENABLED: ConfigOption = ConfigOption::memory(
-    "jobmanager.memory.enable-jvm-direct-memory-limit",
-    Some("false"),
-)
-.with_kind(OptionKind::Boolean);
+pub const JM_JVM_DIRECT_MEMORY_LIMIT_ENABLED: ConfigOption =
+    ConfigOption::memory(keys::JM_JVM_DIRECT_MEMORY_LIMIT_ENABLED, Some("false"))
+        .with_kind(OptionKind::Boolean);
 /// `jobmanager.memory.jvm-metaspace.size` (default 256m).
 pub const JM_JVM_METASPACE: ConfigOption =
-    ConfigOption::memory("jobmanager.memory.jvm-metaspace.size", Some("256m"));
+    ConfigOption::memory(keys::JM_JVM_METASPACE, Some("256m"));
 /// `jobmanager.memory.jvm-overhead.min` (default 192m).
 pub const JM_JVM_OVERHEAD_MIN: ConfigOption =
-    ConfigOption::memory("jobmanager.memory.jvm-overhead.min", Some("192m"));
+    ConfigOption::memory(keys::JM_JVM_OVERHEAD_MIN, Some("192m"));
 /// `jobmanager.memory.jvm-overhead.max` (default 1g).
 pub const JM_JVM_OVERHEAD_MAX: ConfigOption =
-    ConfigOption::memory("jobmanager.memory.jvm-overhead.max", Some("1g"));
+    ConfigOption::memory(keys::JM_JVM_OVERHEAD_MAX, Some("1g"));
 /// `jobmanager.memory.jvm-overhead.fraction` (default 0.1).
 pub const JM_JVM_OVERHEAD_FRACTION: ConfigOption =
-    ConfigOption::memory("jobmanager.memory.jvm-overhead.fraction", Some("0.1"))
+    ConfigOption::memory(keys::JM_JVM_OVERHEAD_FRACTION, Some("0.1"))
         .with_kind(OptionKind::Fraction);
 /// Legacy (1.x) `jobmanager.heap.size`: mapped to `jobmanager.memory.heap.size` when that is
 /// unset. `FLINK_JM_HEAP` arrives under this key with an [`Env`](crate::Source::Env) source.
-pub const JM_LEGACY_HEAP_MEMORY: ConfigOption = ConfigOption::memory("jobmanager.heap.size", None);
+pub const JM_LEGACY_HEAP_MEMORY: ConfigOption =
+    ConfigOption::memory(keys::JM_LEGACY_HEAP_MEMORY, None);
 /// Legacy (1.x) `jobmanager.heap.mb` (an integer number of MiB), mapped like
 /// [`JM_LEGACY_HEAP_MEMORY`].
 pub const JM_LEGACY_HEAP_MEMORY_MB: ConfigOption =
-    ConfigOption::memory("jobmanager.heap.mb", None).with_kind(OptionKind::Integer);
+    ConfigOption::memory(keys::JM_LEGACY_HEAP_MEMORY_MB, None).with_kind(OptionKind::Integer);
 
 /// The minimum recommended JobManager JVM heap (Flink's `MIN_JVM_HEAP_SIZE`, 128m); a smaller
 /// heap is only a warning.
@@ -228,18 +225,6 @@ static ALL_OPTIONS: [&ConfigOption; 32] = [
     &JM_LEGACY_HEAP_MEMORY_MB,
 ];
 
-/// Real Flink keys under `taskmanager.memory.*` that the derivation does not read (they are
-/// accepted and ignored), including pre-1.10 keys that an old config may still carry.
-const OTHER_KNOWN_KEYS: [&str; 7] = [
-    "taskmanager.memory.managed.consumer-weights",
-    "taskmanager.memory.framework.off-heap.batch-shuffle.size",
-    "taskmanager.memory.min-segment-size",
-    "taskmanager.memory.starting-segment-size",
-    "taskmanager.memory.fraction",
-    "taskmanager.memory.off-heap",
-    "taskmanager.memory.preallocate",
-];
-
 /// Every option this crate reads, TaskManager options first.
 ///
 /// # Examples
@@ -263,7 +248,7 @@ pub fn known_memory_keys() -> &'static [&'static str] {
         let mut keys: Vec<&'static str> = ALL_OPTIONS
             .iter()
             .flat_map(|o| o.all_keys())
-            .chain(OTHER_KNOWN_KEYS)
+            .chain(keys::OTHER_MEMORY_KEYS)
             .collect();
         keys.sort_unstable();
         keys.dedup();

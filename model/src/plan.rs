@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use membudget_allocator::{Category, Quotas};
+use membudget_core::keys;
+use membudget_core::{Category, Quotas};
 
 use crate::{Role, Source};
 
@@ -83,7 +84,7 @@ pub struct JobManagerPlan {
 ///
 /// ```
 /// use membudget_model::{derive, Configuration, Role};
-/// use membudget_allocator::Category;
+/// use membudget_model::Category;
 ///
 /// let config: Configuration = [("taskmanager.memory.flink.size", "1280m")].into_iter().collect();
 /// let plan = derive(Role::TaskManager, &config).unwrap();
@@ -117,7 +118,7 @@ impl TaskManagerPlan {
 
     /// The five category quotas: heap = framework + task heap, direct = framework + task
     /// off-heap, managed, network, overhead = metaspace + JVM overhead; total = total process
-    /// memory.
+    /// memory; role TaskManager (refusals name `taskmanager.memory.*` keys).
     pub fn quotas(&self) -> Quotas {
         let mut per = [0u64; Category::COUNT];
         per[Category::Heap.index()] = self.jvm_heap();
@@ -125,7 +126,9 @@ impl TaskManagerPlan {
         per[Category::Managed.index()] = self.managed;
         per[Category::Network.index()] = self.network;
         per[Category::Overhead.index()] = self.jvm_metaspace.saturating_add(self.jvm_overhead);
-        Quotas::new(per).with_total(self.total_process_memory)
+        Quotas::new(per)
+            .with_total(self.total_process_memory)
+            .with_role(Role::TaskManager)
     }
 
     /// Flink's JVM memory arguments:
@@ -142,22 +145,16 @@ impl TaskManagerPlan {
     /// Flink's TaskManager dynamic configs (`-D key=<bytes>b ...`) that pin every component.
     pub fn dynamic_configs(&self) -> String {
         let pairs: [(&str, u64); 10] = [
-            (
-                "taskmanager.memory.framework.heap.size",
-                self.framework_heap,
-            ),
-            (
-                "taskmanager.memory.framework.off-heap.size",
-                self.framework_off_heap,
-            ),
-            ("taskmanager.memory.task.heap.size", self.task_heap),
-            ("taskmanager.memory.task.off-heap.size", self.task_off_heap),
-            ("taskmanager.memory.managed.size", self.managed),
-            ("taskmanager.memory.network.min", self.network),
-            ("taskmanager.memory.network.max", self.network),
-            ("taskmanager.memory.jvm-metaspace.size", self.jvm_metaspace),
-            ("taskmanager.memory.jvm-overhead.min", self.jvm_overhead),
-            ("taskmanager.memory.jvm-overhead.max", self.jvm_overhead),
+            (keys::TM_FRAMEWORK_HEAP_MEMORY, self.framework_heap),
+            (keys::TM_FRAMEWORK_OFF_HEAP_MEMORY, self.framework_off_heap),
+            (keys::TM_TASK_HEAP_MEMORY, self.task_heap),
+            (keys::TM_TASK_OFF_HEAP_MEMORY, self.task_off_heap),
+            (keys::TM_MANAGED_MEMORY_SIZE, self.managed),
+            (keys::TM_NETWORK_MEMORY_MIN, self.network),
+            (keys::TM_NETWORK_MEMORY_MAX, self.network),
+            (keys::TM_JVM_METASPACE, self.jvm_metaspace),
+            (keys::TM_JVM_OVERHEAD_MIN, self.jvm_overhead),
+            (keys::TM_JVM_OVERHEAD_MAX, self.jvm_overhead),
         ];
         pairs
             .iter()
@@ -169,13 +166,16 @@ impl TaskManagerPlan {
 
 impl JobManagerPlan {
     /// The five category quotas: heap = JVM heap, direct = off-heap, managed = network = 0,
-    /// overhead = metaspace + JVM overhead; total = total process memory.
+    /// overhead = metaspace + JVM overhead; total = total process memory; role JobManager
+    /// (refusals name `jobmanager.memory.*` keys).
     pub fn quotas(&self) -> Quotas {
         let mut per = [0u64; Category::COUNT];
         per[Category::Heap.index()] = self.jvm_heap;
         per[Category::Direct.index()] = self.off_heap;
         per[Category::Overhead.index()] = self.jvm_metaspace.saturating_add(self.jvm_overhead);
-        Quotas::new(per).with_total(self.total_process_memory)
+        Quotas::new(per)
+            .with_total(self.total_process_memory)
+            .with_role(Role::JobManager)
     }
 
     /// Flink's JVM memory arguments: `-Xmx<heap> -Xms<heap>`, then

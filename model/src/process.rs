@@ -2,13 +2,13 @@
 //! metaspace and overhead, from the Total Process Memory or from the Total Flink Memory.
 
 use crate::error::{ConfigError, ConfigErrorKind};
-use crate::java_num::java_double_to_string;
 use crate::options::ConfigOption;
 use crate::range_fraction::{
     derive_with_fraction, derive_with_inverse_fraction, read_range_fraction, sum, RangeFraction,
 };
 use crate::reader::Reader;
 use crate::MemorySize;
+use membudget_core::java_num::java_double_to_string;
 
 /// The options of one role's process-level memory.
 pub(crate) struct ProcessOptions {

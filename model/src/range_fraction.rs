@@ -1,10 +1,10 @@
 //! Flink's `RangeFraction` and the capped fraction arithmetic of `ProcessMemoryUtils`.
 
 use crate::error::{ConfigError, ConfigErrorKind};
-use crate::java_num::java_double_to_string;
 use crate::options::ConfigOption;
 use crate::reader::Reader;
 use crate::MemorySize;
+use membudget_core::java_num::java_double_to_string;
 
 /// A component sized as a fraction of another, capped to `[min, max]`.
 #[derive(Clone, Copy, Debug)]

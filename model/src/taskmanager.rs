@@ -1,7 +1,7 @@
 //! TaskManager derivation (Flink's `TaskExecutorProcessUtils` + `TaskExecutorFlinkMemoryUtils`).
 
 use crate::error::{ConfigError, ConfigErrorKind};
-use crate::java_num::java_double_to_string;
+use crate::legacy_heap::LegacyHeap;
 use crate::options::*;
 use crate::plan::TaskManagerPlan;
 use crate::process::{Path, ProcessOptions};
@@ -9,7 +9,8 @@ use crate::range_fraction::{
     derive_with_fraction, derive_with_inverse_fraction, read_range_fraction, sum, RangeFraction,
 };
 use crate::reader::Reader;
-use crate::{Configuration, MemorySize, Role, Source};
+use crate::{Configuration, MemorySize, Role};
+use membudget_core::java_num::java_double_to_string;
 
 const OPTIONS: ProcessOptions = ProcessOptions {
     required_fine_grained: &[&TM_TASK_HEAP_MEMORY, &TM_MANAGED_MEMORY_SIZE],
@@ -21,8 +22,16 @@ const OPTIONS: ProcessOptions = ProcessOptions {
     overhead_fraction: &TM_JVM_OVERHEAD_FRACTION,
 };
 
+/// `FLINK_TM_HEAP` (delivered as `taskmanager.heap.size` with an env source), then
+/// `taskmanager.heap.size`, then `taskmanager.heap.mb` become `taskmanager.memory.flink.size`.
+const LEGACY_HEAP: LegacyHeap = LegacyHeap {
+    target: &TM_TOTAL_FLINK_MEMORY,
+    heap: &TM_LEGACY_HEAP_MEMORY,
+    heap_mb: &TM_LEGACY_HEAP_MEMORY_MB,
+};
+
 /// Minimum memory segment size (Flink's `MemoryManager.MIN_PAGE_SIZE`).
-const MIN_PAGE_SIZE: u64 = 4096;
+pub(crate) const MIN_PAGE_SIZE: u64 = 4096;
 
 /// The Total Flink Memory components.
 struct FlinkMemory {
@@ -53,7 +62,7 @@ pub(crate) fn derive(config: &Configuration) -> Result<TaskManagerPlan, ConfigEr
     let mut r = Reader::new(config);
     // The legacy heap mapping happens before (and outside) Flink's derivation: its errors carry
     // no "TaskManager memory configuration failed" prefix.
-    map_legacy_heap(&mut r)?;
+    LEGACY_HEAP.map(&mut r)?;
     derive_mapped(&mut r).map_err(|e| e.prefixed(Role::TaskManager.error_prefix()))
 }
 
@@ -122,79 +131,6 @@ fn fine_grained_keys(r: &Reader<'_>) -> Vec<&'static str> {
     keys
 }
 
-/// Flink's `getConfWithLegacyHeapSizeMappedToNewConfigOption(config, TOTAL_FLINK_MEMORY)`:
-/// `FLINK_TM_HEAP` (delivered as `taskmanager.heap.size` with an env source), then
-/// `taskmanager.heap.size`, then `taskmanager.heap.mb` become `taskmanager.memory.flink.size`.
-fn map_legacy_heap(r: &mut Reader<'_>) -> Result<(), ConfigError> {
-    map_legacy(
-        r,
-        &TM_TOTAL_FLINK_MEMORY,
-        &TM_LEGACY_HEAP_MEMORY,
-        &TM_LEGACY_HEAP_MEMORY_MB,
-    )
-}
-
-/// The legacy heap mapping shared by both roles.
-pub(crate) fn map_legacy(
-    r: &mut Reader<'_>,
-    target: &'static ConfigOption,
-    heap: &'static ConfigOption,
-    heap_mb: &'static ConfigOption,
-) -> Result<(), ConfigError> {
-    if r.contains(target) {
-        return Ok(());
-    }
-    let (size, source, from_key) = if r.contains(heap) {
-        let entry = r
-            .config()
-            .lookup(heap)
-            .map(|l| (l.value.to_owned(), l.source));
-        let Some((value, source)) = entry else {
-            return Ok(());
-        };
-        let size = match (&source, MemorySize::parse(&value)) {
-            (_, Ok(size)) => size,
-            (Source::Env(name), Err(e)) => {
-                return Err(ConfigError::new(
-                    ConfigErrorKind::InvalidValue,
-                    format!(
-                        "Cannot read total process memory size from environment variable value {value}."
-                    ),
-                )
-                .with_cause(format!("{name}: {e}"))
-                .with_keys([name.clone(), target.key.to_owned()]))
-            }
-            (_, Err(_)) => r.memory(heap)?, // produces Flink's "Cannot read memory size" error
-        };
-        (size, source, heap.key)
-    } else if r.contains(heap_mb) {
-        let mb = r.integer(heap_mb)?;
-        if mb < 0 {
-            return Err(ConfigError::new(
-                ConfigErrorKind::InvalidValue,
-                format!("Configured total process memory size ({mb}MB) must not be less than 0."),
-            )
-            .with_keys([heap_mb.key]));
-        }
-        let source = r
-            .config()
-            .lookup(heap_mb)
-            .map(|l| l.source)
-            .unwrap_or(Source::Default);
-        (MemorySize::of_mebibytes(mb as u64), source, heap_mb.key)
-    } else {
-        return Ok(());
-    };
-    r.warn(format!(
-        "'{}' is not specified, use the configured deprecated task manager heap value ({}) for it.",
-        target.key,
-        size.to_human_readable()
-    ));
-    r.sources.insert(from_key.to_owned(), source.clone());
-    r.set(target.key, format!("{}b", size.bytes()), source);
-    Ok(())
-}
-
 /// Flink's `getCpuCores`: `taskmanager.cpu.cores`, else `taskmanager.numberOfTaskSlots`, must be
 /// positive.
 fn check_cpu_cores(r: &mut Reader<'_>) -> Result<(), ConfigError> {
@@ -236,6 +172,7 @@ fn page_size(r: &mut Reader<'_>) -> Result<u64, ConfigError> {
             ),
         )
         .with_keys([TM_MEMORY_SEGMENT_SIZE.key])
+        .illegal_configuration()
     };
     if size > i32::MAX as u64 {
         return Err(ConfigError::new(
@@ -492,7 +429,7 @@ fn sanity_check_network_wrapped(
     keys: &[&str],
 ) -> Result<(), ConfigError> {
     sanity_check_network(r, network, total_flink).map_err(|e| {
-        if is_illegal_configuration(&e) {
+        if e.is_illegal_configuration() {
             e.wrapped(
                 "If Total Flink, Task Heap and (or) Managed Memory sizes are explicitly configured then the Network Memory size is the rest of the Total Flink memory after subtracting all other configured types of memory, but the derived Network Memory is inconsistent with its configuration.",
             )
@@ -501,20 +438,6 @@ fn sanity_check_network_wrapped(
             e
         }
     })
-}
-
-/// Whether Flink raises this error as an `IllegalConfigurationException` (which the network
-/// check wraps) rather than a plain `IllegalArgumentException` / `ArithmeticException` (value
-/// parsing, int downcast, negative sizes, overflow), which passes through unwrapped.
-fn is_illegal_configuration(e: &ConfigError) -> bool {
-    match e.kind() {
-        ConfigErrorKind::Inconsistent | ConfigErrorKind::MissingRequired => true,
-        ConfigErrorKind::InvalidValue => {
-            e.message().starts_with("Cannot read memory size")
-                || e.message().starts_with("Invalid configuration value")
-        }
-        _ => false,
-    }
 }
 
 fn sanity_check_network(

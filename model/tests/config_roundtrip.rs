@@ -43,22 +43,22 @@ fn expected(map: &BTreeMap<&'static str, String>) -> BTreeMap<String, String> {
 }
 
 fn nested_yaml(map: &BTreeMap<&'static str, String>) -> String {
-    let mut root = serde_yaml::Mapping::new();
+    let mut root = serde_norway::Mapping::new();
     for (key, value) in map {
         let parts: Vec<&str> = key.split('.').collect();
         let mut node = &mut root;
         for part in &parts[..parts.len() - 1] {
             let entry = node
-                .entry(serde_yaml::Value::from(*part))
-                .or_insert_with(|| serde_yaml::Value::Mapping(Default::default()));
+                .entry(serde_norway::Value::from(*part))
+                .or_insert_with(|| serde_norway::Value::Mapping(Default::default()));
             node = entry.as_mapping_mut().unwrap();
         }
         node.insert(
-            serde_yaml::Value::from(parts[parts.len() - 1]),
-            serde_yaml::Value::from(value.as_str()),
+            serde_norway::Value::from(parts[parts.len() - 1]),
+            serde_norway::Value::from(value.as_str()),
         );
     }
-    serde_yaml::to_string(&root).unwrap()
+    serde_norway::to_string(&root).unwrap()
 }
 
 fn nested_json(map: &BTreeMap<&'static str, String>) -> String {

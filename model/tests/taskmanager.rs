@@ -840,6 +840,38 @@ fn network_check_wraps_only_illegal_configuration_errors() {
 }
 
 #[test]
+fn network_check_wraps_invalid_segment_sizes_but_not_downcast_failures() {
+    let wrapped =
+        "If Total Flink, Task Heap and (or) Managed Memory sizes are explicitly configured";
+    let legacy = [
+        (FLINK, "1280m"),
+        (TH, "100m"),
+        (MAN, "200m"),
+        ("taskmanager.network.numberOfBuffers", "1024"),
+    ];
+    // getPageSize's IllegalConfigurationException: wrapped.
+    let mut pairs = legacy.to_vec();
+    pairs.push(("taskmanager.memory.segment-size", "1000"));
+    let e = validate_fail_raw(&pairs);
+    assert!(e.message().contains(wrapped), "{e}");
+    assert!(
+        e.causes()[0]
+            .starts_with("Invalid configuration value for taskmanager.memory.segment-size"),
+        "{e}"
+    );
+    // checkedDownCast's IllegalArgumentException: not wrapped.
+    let mut pairs = legacy.to_vec();
+    pairs.push(("taskmanager.memory.segment-size", "4g"));
+    let e = validate_fail_raw(&pairs);
+    assert!(!e.message().contains(wrapped), "{e}");
+    assert!(
+        e.message()
+            .contains("Cannot downcast long value 4294967296"),
+        "{e}"
+    );
+}
+
+#[test]
 fn distribution_default_matches_a_real_flink_log() {
     // "Final TaskExecutor Memory configuration" of a stock Flink TaskManager (1728m).
     let p = tm(&conf(&[(PROCESS, "1728m")])).unwrap();

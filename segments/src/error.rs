@@ -1,7 +1,9 @@
 //! Errors of the page source, of segment accesses and of the [`MemoryManager`](crate::MemoryManager).
 
 use crate::OwnerId;
-use membudget_allocator::{Category, QuotaExceeded};
+use membudget_allocator::QuotaExceeded;
+use membudget_core::keys::{TM_MANAGED_MEMORY_FRACTION, TM_MANAGED_MEMORY_SIZE};
+use membudget_core::Category;
 use std::io;
 use thiserror::Error;
 
@@ -81,7 +83,7 @@ pub enum MemoryAllocationError {
     /// More pages were requested than the manager has in total.
     #[error(
         "Cannot allocate more segments {requested} than the max number {max} for owner {owner}. \
-         Increase 'taskmanager.memory.managed.fraction' (or 'taskmanager.memory.managed.size')."
+         Increase '{TM_MANAGED_MEMORY_FRACTION}' (or '{TM_MANAGED_MEMORY_SIZE}')."
     )]
     TooManyPages {
         /// Who asked.
@@ -95,7 +97,7 @@ pub enum MemoryAllocationError {
     #[error(
         "Could not allocate {requested} pages for owner {owner}: only {available_pages} pages \
          ({available} bytes) of {total} bytes of managed memory are available. \
-         Increase 'taskmanager.memory.managed.fraction' (or 'taskmanager.memory.managed.size'), or release memory first."
+         Increase '{TM_MANAGED_MEMORY_FRACTION}' (or '{TM_MANAGED_MEMORY_SIZE}'), or release memory first."
     )]
     InsufficientPages {
         /// Who asked.
@@ -112,8 +114,8 @@ pub enum MemoryAllocationError {
     /// Not enough managed memory is left for a byte reservation.
     #[error(
         "Could not reserve {requested} bytes of managed memory for owner {owner}: only {available} \
-         of {total} bytes are remaining. Increase 'taskmanager.memory.managed.fraction' \
-         (or 'taskmanager.memory.managed.size'), or release memory first."
+         of {total} bytes are remaining. Increase '{TM_MANAGED_MEMORY_FRACTION}' \
+         (or '{TM_MANAGED_MEMORY_SIZE}'), or release memory first."
     )]
     InsufficientBytes {
         /// Who asked.
@@ -135,7 +137,7 @@ pub enum MemoryAllocationError {
     #[error(
         "Could not reserve {requested} bytes of managed memory for the shared resource '{kind}': \
          only {available} of {total} bytes are remaining. Increase \
-         'taskmanager.memory.managed.fraction' (or 'taskmanager.memory.managed.size'), or lower the resource's fraction."
+         '{TM_MANAGED_MEMORY_FRACTION}' (or '{TM_MANAGED_MEMORY_SIZE}'), or lower the resource's fraction."
     )]
     InsufficientShared {
         /// The resource type string.

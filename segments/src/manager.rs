@@ -12,7 +12,8 @@ use crate::{
     SegmentError,
 };
 use log::warn;
-use membudget_allocator::{Category, SharedBudget};
+use membudget_allocator::SharedBudget;
+use membudget_core::Category;
 use std::collections::HashMap;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -3,7 +3,8 @@
 use crate::segment::PageOwner;
 use crate::sys::{self, Chunk};
 use crate::{MemorySegment, SegmentError};
-use membudget_allocator::{Category, SharedBudget};
+use membudget_allocator::SharedBudget;
+use membudget_core::Category;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

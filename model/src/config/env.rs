@@ -16,6 +16,8 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use membudget_core::keys::{JM_LEGACY_HEAP_MEMORY, TM_LEGACY_HEAP_MEMORY, TM_TOTAL_PROCESS_MEMORY};
+
 use super::flink_conf::parse_flink_conf;
 use super::keys::{accepted_keys, is_option_key};
 use super::nested_yaml::parse_nested_yaml;
@@ -87,9 +89,9 @@ pub(crate) fn env_entries(
         match name.as_str() {
             FLINK_TM_HEAP | FLINK_JM_HEAP => {
                 let key = if name == FLINK_TM_HEAP {
-                    "taskmanager.heap.size"
+                    TM_LEGACY_HEAP_MEMORY
                 } else {
-                    "jobmanager.heap.size"
+                    JM_LEGACY_HEAP_MEMORY
                 };
                 legacy.push(EnvEntry {
                     entry: RawEntry::new(key.to_owned(), value.trim().to_owned()),
@@ -152,7 +154,7 @@ fn closest_env_var(name: &str) -> (String, &'static str) {
         })
         .map(|(n, k)| (n.clone(), *k))
         .unwrap_or_else(|| {
-            let key = "taskmanager.memory.process.size";
+            let key = TM_TOTAL_PROCESS_MEMORY;
             (env_var_name(key), key)
         })
 }

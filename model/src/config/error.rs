@@ -4,6 +4,8 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use membudget_core::keys::TM_TOTAL_PROCESS_MEMORY;
+
 use super::FileFormat;
 
 /// A configuration source that cannot be used.
@@ -98,7 +100,7 @@ impl fmt::Display for SourceError {
             SourceError::BadDynamicProperty { argument } => write!(
                 f,
                 "Invalid dynamic property '-D {argument}': expected key=value, \
-                 e.g. -D taskmanager.memory.process.size=2g"
+                 e.g. -D {TM_TOTAL_PROCESS_MEMORY}=2g"
             ),
         }
     }

@@ -11,10 +11,12 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use membudget_core::keys;
+
 use crate::options::{all_options, known_memory_keys};
 
 /// The memory-option namespaces. A key under one of them must be a real option.
-const MEMORY_PREFIXES: [&str; 2] = ["taskmanager.memory", "jobmanager.memory"];
+const MEMORY_PREFIXES: [&str; 2] = [keys::TM_MEMORY_PREFIX, keys::JM_MEMORY_PREFIX];
 
 /// What a configuration key is to membudget.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,7 +105,7 @@ pub(crate) fn closest_key(key: &str) -> &'static str {
         .iter()
         .copied()
         .min_by_key(|k| strsim::levenshtein(key, k))
-        .unwrap_or("taskmanager.memory.process.size")
+        .unwrap_or(keys::TM_TOTAL_PROCESS_MEMORY)
 }
 
 #[cfg(test)]

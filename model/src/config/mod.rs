@@ -5,6 +5,8 @@
 //!  (options.rs)          flink-conf.yaml   FLINK_TM_HEAP/FLINK_JM_HEAP
 //!                        config.yaml       FLINK_PROPERTIES
 //!                        appsettings.json  MEMBUDGET_<KEY>
+//!
+//!  and, when nothing sizes the process, the container's cgroup memory limit (cgroup.rs)
 //! ```
 //!
 //! Every source yields [`RawEntry`]s (`key`, `value`); [`Sources`] checks each key — memory
@@ -13,6 +15,7 @@
 //! [`Configuration`](crate::Configuration) the derivation reads.
 
 mod appsettings;
+mod cgroup;
 mod dynamic;
 mod entry;
 mod env;
@@ -24,6 +27,7 @@ mod keys;
 mod nested_yaml;
 mod sources;
 
+pub use cgroup::{CgroupProbe, CgroupVersion, ContainerError, ContainerLimit};
 pub use entry::RawEntry;
 pub use env::{
     env_var_name, key_for_env_var, ENV_PREFIX, FLINK_JM_HEAP, FLINK_PROPERTIES, FLINK_TM_HEAP,

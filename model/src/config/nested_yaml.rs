@@ -6,7 +6,7 @@
 //! (e.g. `taskmanager.memory.managed.consumer-weights: {OPERATOR: 70}`) is not flattened any
 //! further: it is that option's value, written in flow style (`{OPERATOR: 70}`).
 
-use serde_yaml::Value;
+use serde_norway::Value;
 
 use super::RawEntry;
 
@@ -17,7 +17,7 @@ pub(crate) fn parse_nested_yaml(
     text: &str,
     is_leaf_key: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<RawEntry>, String> {
-    let root: Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+    let root: Value = serde_norway::from_str(text).map_err(|e| e.to_string())?;
     let mut entries = Vec::new();
     match root {
         Value::Null => {}
@@ -33,7 +33,7 @@ pub(crate) fn parse_nested_yaml(
 }
 
 fn flatten(
-    map: &serde_yaml::Mapping,
+    map: &serde_norway::Mapping,
     prefix: &str,
     is_leaf_key: &dyn Fn(&str) -> bool,
     out: &mut Vec<RawEntry>,

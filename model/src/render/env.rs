@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use membudget_allocator::Category;
+use membudget_core::Category;
 
 use crate::MemoryPlan;
 

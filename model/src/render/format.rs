@@ -46,6 +46,26 @@ impl OutputFormat {
         }
     }
 
+    /// One line saying what the format is for (the CLI's help for `--format <name>`).
+    pub const fn description(self) -> &'static str {
+        match self {
+            OutputFormat::Text => {
+                "A tree like Flink's \"Final TaskExecutor Memory configuration\" log, plus quotas \
+                 and sources"
+            }
+            OutputFormat::Json => "The JSON plan (integers are bytes)",
+            OutputFormat::JvmArgs => "JVM memory arguments (-Xmx ... -XX:MaxMetaspaceSize=...)",
+            OutputFormat::DynamicConfigs => {
+                "Flink's TaskManager dynamic configs (-D taskmanager.memory.*=NNNb ...)"
+            }
+            OutputFormat::Env => {
+                "Shell export lines: MEMBUDGET_QUOTA_HEAP/DIRECT/MANAGED/NETWORK/OVERHEAD, \
+                 JVM_ARGS, DOTNET_GCHeapHardLimit"
+            }
+            OutputFormat::K8s => "A Kubernetes container resources snippet (requests = limits)",
+        }
+    }
+
     /// `plan` in this format, ending with a newline. `style` only matters for
     /// [`OutputFormat::Text`].
     ///

@@ -11,6 +11,7 @@
 
 mod env;
 mod format;
+mod json;
 mod k8s;
 mod text;
 

@@ -47,36 +47,16 @@ pub fn mul(bytes: u64, fraction: f32) -> u64 {
         .bytes()
 }
 
-/// Every sum invariant of a TaskManager plan.
+/// Every sum invariant of a TaskManager plan ([`MemoryPlan::check`]).
 pub fn assert_tm_sums(p: &TaskManagerPlan) {
-    assert_eq!(
-        p.total_flink_memory,
-        p.framework_heap
-            + p.task_heap
-            + p.framework_off_heap
-            + p.task_off_heap
-            + p.managed
-            + p.network
-    );
-    assert_eq!(
-        p.total_process_memory,
-        p.total_flink_memory + p.jvm_metaspace + p.jvm_overhead
-    );
-    let q = MemoryPlan::TaskManager(p.clone()).quotas();
-    let sum: u64 = q.per_category().iter().sum();
-    assert_eq!(sum, p.total_process_memory);
-    assert_eq!(q.total(), p.total_process_memory);
-    assert_eq!(p.network_buffers, p.network / p.segment_size);
+    if let Err(e) = MemoryPlan::TaskManager(p.clone()).check() {
+        panic!("{e}\n{p:?}");
+    }
 }
 
-/// Every sum invariant of a JobManager plan.
+/// Every sum invariant of a JobManager plan ([`MemoryPlan::check`]).
 pub fn assert_jm_sums(p: &JobManagerPlan) {
-    assert_eq!(p.total_flink_memory, p.jvm_heap + p.off_heap);
-    assert_eq!(
-        p.total_process_memory,
-        p.total_flink_memory + p.jvm_metaspace + p.jvm_overhead
-    );
-    let q = MemoryPlan::JobManager(p.clone()).quotas();
-    let sum: u64 = q.per_category().iter().sum();
-    assert_eq!(sum, p.total_process_memory);
+    if let Err(e) = MemoryPlan::JobManager(p.clone()).check() {
+        panic!("{e}\n{p:?}");
+    }
 }

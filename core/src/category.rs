@@ -3,6 +3,8 @@
 use core::fmt;
 
 /// A memory category. The numeric codes are stable: the C ABI passes them as integers.
+///
+/// Which configuration keys size a category depends on the process: see [`IncreaseHint`](crate::IncreaseHint).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Category {
@@ -64,46 +66,6 @@ impl Category {
             Category::Managed => "managed",
             Category::Network => "network",
             Category::Overhead => "overhead",
-        }
-    }
-
-    /// The TaskManager configuration keys whose values size this category.
-    pub const fn config_keys(self) -> &'static [&'static str] {
-        match self {
-            Category::Heap => &[
-                "taskmanager.memory.framework.heap.size",
-                "taskmanager.memory.task.heap.size",
-            ],
-            Category::Direct => &[
-                "taskmanager.memory.framework.off-heap.size",
-                "taskmanager.memory.task.off-heap.size",
-            ],
-            Category::Managed => &[
-                "taskmanager.memory.managed.size",
-                "taskmanager.memory.managed.fraction",
-            ],
-            Category::Network => &[
-                "taskmanager.memory.network.min",
-                "taskmanager.memory.network.max",
-                "taskmanager.memory.network.fraction",
-            ],
-            Category::Overhead => &[
-                "taskmanager.memory.jvm-metaspace.size",
-                "taskmanager.memory.jvm-overhead.min",
-                "taskmanager.memory.jvm-overhead.max",
-                "taskmanager.memory.jvm-overhead.fraction",
-            ],
-        }
-    }
-
-    /// What a user should change when this category runs out, as the end of an error message.
-    pub const fn increase_hint(self) -> &'static str {
-        match self {
-            Category::Heap => "Increase 'taskmanager.memory.task.heap.size' (or 'taskmanager.memory.framework.heap.size').",
-            Category::Direct => "Increase 'taskmanager.memory.task.off-heap.size' (or 'taskmanager.memory.framework.off-heap.size').",
-            Category::Managed => "Increase 'taskmanager.memory.managed.fraction' (or 'taskmanager.memory.managed.size').",
-            Category::Network => "Increase 'taskmanager.memory.network.fraction' (or .min/.max).",
-            Category::Overhead => "Increase 'taskmanager.memory.jvm-overhead.fraction' (or .min/.max) or 'taskmanager.memory.jvm-metaspace.size'.",
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use membudget_allocator::Category;
+use membudget_core::Category;
 use serde::Serialize;
 
 use crate::plan::{JobManagerPlan, MemoryPlan, TaskManagerPlan};

@@ -27,7 +27,7 @@ const ALL_UNITS: &str = "(b | bytes) / (k | kb | kibibytes) / (m | mb | mebibyte
 /// # Examples
 ///
 /// ```
-/// use membudget_model::MemorySize;
+/// use membudget_core::MemorySize;
 ///
 /// let size: MemorySize = " 128 MB ".parse().unwrap();
 /// assert_eq!(size.bytes(), 128 << 20);
@@ -116,8 +116,9 @@ impl MemorySize {
     }
 
     /// Flink's `toHumanReadableString`: `"<n> bytes"` up to 1024 bytes, otherwise the value in
-    /// the largest unit strictly below it with three decimals, then the exact byte count:
-    /// `1.001kb (1025 bytes)`, `1024.000mb (1073741824 bytes)`.
+    /// the largest unit strictly below it with three decimals (Java's `%.3f`: half-up), then
+    /// the exact byte count: `1.001kb (1025 bytes)`, `1024.000mb (1073741824 bytes)`. Every
+    /// size in a membudget message is printed this way, so a Flink user reads the same text.
     pub fn to_human_readable(self) -> String {
         let unit = UNITS.iter().rev().find(|(_, m)| self.0 > *m);
         match unit {
@@ -192,6 +193,7 @@ impl From<MemorySize> for u64 {
     }
 }
 
+#[cfg(feature = "serde")]
 impl serde::Serialize for MemorySize {
     /// Serialises as the byte count (an integer), the JSON contract's unit.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -199,6 +201,7 @@ impl serde::Serialize for MemorySize {
     }
 }
 
+#[cfg(feature = "serde")]
 impl<'de> serde::Deserialize<'de> for MemorySize {
     /// Accepts a byte count (integer) or a Flink size string such as `"128m"`.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -298,5 +301,27 @@ mod tests {
             MemorySize::MAX_VALUE.to_human_readable(),
             "8388608.000tb (9223372036854775807 bytes)"
         );
+    }
+
+    /// The sizes the buffer pool's usage warning prints, against Flink's output: the unit is
+    /// the largest one the size strictly exceeds, so exact powers stay in the unit below.
+    #[test]
+    fn human_readable_matches_flink_at_unit_boundaries() {
+        let hr = |b: u64| MemorySize::new(b).to_human_readable();
+        assert_eq!(hr(0), "0 bytes");
+        assert_eq!(hr(1023), "1023 bytes");
+        assert_eq!(hr(1024), "1024 bytes");
+        assert_eq!(hr(1 << 20), "1024.000kb (1048576 bytes)");
+        assert_eq!(hr(1 << 30), "1024.000mb (1073741824 bytes)");
+        assert_eq!(hr(3 << 29), "1.500gb (1610612736 bytes)");
+        assert_eq!(hr(1 << 40), "1024.000gb (1099511627776 bytes)");
+        assert_eq!(hr((1 << 40) + 1), "1.000tb (1099511627777 bytes)");
+        // Java's %.3f rounds half-up: 1088 bytes are exactly 1.0625 KiB (half-even: 1.062).
+        assert_eq!(hr(1088), "1.063kb (1088 bytes)");
+        assert_eq!(hr(1048063), "1023.499kb (1048063 bytes)");
+        // What the buffer pool printed before sharing this formatter.
+        assert_eq!(hr(100), "100 bytes");
+        assert_eq!(hr(32 * 1024), "32.000kb (32768 bytes)");
+        assert_eq!(hr(3 << 20), "3.000mb (3145728 bytes)");
     }
 }

@@ -5,9 +5,12 @@
 //! with `Double.toString` and sizes with `String.format("%.3f")` (half-up rounding of the
 //! shortest decimal digits). Rust's `{}` / `{:e}` float formatting yields the same shortest
 //! round-trip digits, so everything here is built on it.
+//!
+//! [`MemorySize`](crate::MemorySize) prints and multiplies with these; the model reads fraction,
+//! integer and boolean options and prints fractions in its messages with them.
 
 /// Java's `String.trim()`: strips every char `<= ' '` from both ends.
-pub(crate) fn java_trim(s: &str) -> &str {
+pub fn java_trim(s: &str) -> &str {
     s.trim_matches(|c: char| c <= ' ')
 }
 
@@ -24,10 +27,12 @@ fn shortest_decimal(d: f64) -> (String, i32) {
 }
 
 /// `BigDecimal.valueOf(bytes).multiply(BigDecimal.valueOf(multiplier)).longValue()` with
-/// Flink's overflow check (`> Long.MAX_VALUE` fails). `multiplier` must be finite and `>= 0`
-/// (or `-0.0`). Returns `None` on overflow.
-pub(crate) fn multiply_exact(bytes: u64, multiplier: f64) -> Option<u64> {
-    debug_assert!(multiplier.is_finite() && (multiplier >= 0.0 || multiplier == 0.0));
+/// Flink's overflow check (`> Long.MAX_VALUE` fails). Returns `None` on overflow, and for a
+/// negative or non-finite `multiplier` (Flink rejects those before multiplying).
+pub fn multiply_exact(bytes: u64, multiplier: f64) -> Option<u64> {
+    if !multiplier.is_finite() || multiplier < 0.0 {
+        return None;
+    }
     if bytes == 0 || multiplier == 0.0 {
         return Some(0);
     }
@@ -63,7 +68,7 @@ pub(crate) fn multiply_exact(bytes: u64, multiplier: f64) -> Option<u64> {
 
 /// Java's `Double.toString(d)`: plain notation with at least one fractional digit for
 /// `10^-3 <= |d| < 10^7`, otherwise computerized scientific notation (`1.0E7`, `1.5E-4`).
-pub(crate) fn java_double_to_string(d: f64) -> String {
+pub fn java_double_to_string(d: f64) -> String {
     if d.is_nan() {
         return "NaN".to_owned();
     }
@@ -93,7 +98,7 @@ pub(crate) fn java_double_to_string(d: f64) -> String {
 
 /// Java's `String.format(Locale.ROOT, "%.3f", v)` for a finite, non-negative `v`: the shortest
 /// decimal digits of `v`, rounded half-up to three fractional digits.
-pub(crate) fn java_format_3f(v: f64) -> String {
+pub fn java_format_3f(v: f64) -> String {
     let plain = format!("{v}");
     let (int_part, frac_part) = plain.split_once('.').unwrap_or((plain.as_str(), ""));
     if frac_part.len() <= 3 {
@@ -128,12 +133,12 @@ pub(crate) fn java_format_3f(v: f64) -> String {
 
 /// Java's `Float.parseFloat(s)` (decimal forms, `NaN`, `Infinity`, optional `f`/`d` suffix,
 /// surrounding whitespace). Hexadecimal floats are not accepted.
-pub(crate) fn java_parse_float(s: &str) -> Option<f32> {
+pub fn java_parse_float(s: &str) -> Option<f32> {
     java_parse_floating::<f32>(s)
 }
 
 /// Java's `Double.parseDouble(s)`, same accepted forms as [`java_parse_float`].
-pub(crate) fn java_parse_double(s: &str) -> Option<f64> {
+pub fn java_parse_double(s: &str) -> Option<f64> {
     java_parse_floating::<f64>(s)
 }
 
@@ -177,12 +182,12 @@ where
 
 /// Java's `Integer.parseInt(s)` (optional sign), after trimming surrounding whitespace as
 /// Flink's YAML readers do.
-pub(crate) fn java_parse_int(s: &str) -> Option<i32> {
+pub fn java_parse_int(s: &str) -> Option<i32> {
     java_trim(s).parse::<i32>().ok()
 }
 
 /// Java's `Boolean` option parsing in Flink: `true`/`false`, case-insensitive.
-pub(crate) fn java_parse_bool(s: &str) -> Option<bool> {
+pub fn java_parse_bool(s: &str) -> Option<bool> {
     let s = java_trim(s);
     if s.eq_ignore_ascii_case("true") {
         Some(true)
@@ -223,6 +228,10 @@ mod tests {
         assert_eq!(multiply_exact(u64::MAX, 1e-300), Some(0));
         assert_eq!(multiply_exact(5, 1e20), None);
         assert_eq!(multiply_exact(5, 0.0), Some(0));
+        assert_eq!(multiply_exact(5, -0.0), Some(0));
+        assert_eq!(multiply_exact(5, -0.5), None);
+        assert_eq!(multiply_exact(5, f64::NAN), None);
+        assert_eq!(multiply_exact(5, f64::INFINITY), None);
     }
 
     #[test]

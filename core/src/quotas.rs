@@ -1,14 +1,18 @@
-//! Per-category quotas plus a process total.
+//! Per-category quotas plus a process total, for one role.
 
-use crate::Category;
+use crate::{Category, Role};
 
-/// How many bytes each category may use, plus a limit on their sum (the process budget).
+/// How many bytes each category may use, plus a limit on their sum (the process budget), and
+/// the [`Role`] whose configuration keys a refusal names.
 ///
-/// `u64::MAX` means "no limit". A plan's quotas come from `membudget-model`'s `MemoryPlan`.
+/// `u64::MAX` means "no limit". A plan's quotas come from `membudget-model`'s `MemoryPlan`,
+/// which sets the plan's role; quotas made by hand are a TaskManager's unless
+/// [`with_role`](Self::with_role) says otherwise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Quotas {
     per_category: [u64; Category::COUNT],
     total: u64,
+    role: Role,
 }
 
 impl Quotas {
@@ -17,6 +21,7 @@ impl Quotas {
         Quotas {
             per_category: [u64::MAX; Category::COUNT],
             total: u64::MAX,
+            role: Role::TaskManager,
         }
     }
 
@@ -29,6 +34,7 @@ impl Quotas {
         Quotas {
             per_category,
             total,
+            role: Role::TaskManager,
         }
     }
 
@@ -44,6 +50,19 @@ impl Quotas {
     pub const fn with_total(mut self, bytes: u64) -> Quotas {
         self.total = bytes;
         self
+    }
+
+    /// The same quotas for a `role` process: refusals name that role's keys.
+    #[must_use]
+    pub const fn with_role(mut self, role: Role) -> Quotas {
+        self.role = role;
+        self
+    }
+
+    /// The role whose configuration keys a refusal names.
+    #[inline]
+    pub const fn role(&self) -> Role {
+        self.role
     }
 
     /// The quota of one category.
@@ -81,5 +100,17 @@ mod tests {
         assert_eq!(q.get(Category::Managed), 3);
         let q = Quotas::new([1, u64::MAX, 3, 4, 5]);
         assert_eq!(q.total(), u64::MAX);
+    }
+
+    #[test]
+    fn role_defaults_to_taskmanager_and_is_kept() {
+        assert_eq!(Quotas::unlimited().role(), Role::TaskManager);
+        let q = Quotas::new([1, 2, 3, 4, 5]).with_role(Role::JobManager);
+        assert_eq!(q.role(), Role::JobManager);
+        assert_eq!(
+            q.with(Category::Heap, 7).with_total(9).role(),
+            Role::JobManager
+        );
+        assert_ne!(q, Quotas::new([1, 2, 3, 4, 5]));
     }
 }
