@@ -1,0 +1,76 @@
+//! `RunControl`: the flags the coordinating thread sets and the writers poll — the run's phase
+//! and each writer's flush request (Flink's `OutputFlusher` thread, which asks the record writer
+//! to flush every timeout).
+//!
+//! All accesses are `Relaxed`: the flags order nothing but themselves; data moves between
+//! threads through the channels, which synchronise on their own.
+
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+
+/// The phase of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Running, not counted.
+    WarmUp,
+    /// Running and counted.
+    Measure,
+    /// Writers flush what they hold and finish.
+    Stop,
+}
+
+/// A value on its own cache line, so writers polling one flag do not share a line that another
+/// thread writes.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Padded<T>(T);
+
+/// Shared run flags.
+#[derive(Debug)]
+pub struct RunControl {
+    phase: Padded<AtomicU8>,
+    flush: Vec<Padded<AtomicBool>>,
+}
+
+impl RunControl {
+    /// Flags for `writers` writers, in the warm-up phase.
+    pub fn new(writers: usize) -> RunControl {
+        RunControl {
+            phase: Padded(AtomicU8::new(0)),
+            flush: (0..writers).map(|_| Padded::default()).collect(),
+        }
+    }
+
+    /// The current phase.
+    #[inline]
+    pub fn phase(&self) -> Phase {
+        match self.phase.0.load(Ordering::Relaxed) {
+            0 => Phase::WarmUp,
+            1 => Phase::Measure,
+            _ => Phase::Stop,
+        }
+    }
+
+    /// Moves to `phase`.
+    pub fn set_phase(&self, phase: Phase) {
+        let v = match phase {
+            Phase::WarmUp => 0,
+            Phase::Measure => 1,
+            Phase::Stop => 2,
+        };
+        self.phase.0.store(v, Ordering::Relaxed);
+    }
+
+    /// Asks every writer to flush.
+    pub fn request_flush(&self) {
+        for f in &self.flush {
+            f.0.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether `writer` was asked to flush since it last checked (clears the request).
+    #[inline]
+    pub fn take_flush(&self, writer: usize) -> bool {
+        let flag = &self.flush[writer].0;
+        flag.load(Ordering::Relaxed) && flag.swap(false, Ordering::Relaxed)
+    }
+}
