@@ -223,6 +223,10 @@ fn more_buffers_than_the_network_quota_and_bad_settings_are_errors() {
             "Invalid value '-1' for 'taskmanager.network.memory.buffers-per-channel'",
         ),
         (&["--segment-size", "3000"][..], "segment size"),
+        (
+            &["-D", "taskmanager.network.memory.max-buffers-per-channel=1"][..],
+            "'taskmanager.network.memory.max-buffers-per-channel' = 1 (-D) stalls the writers",
+        ),
     ] {
         let out = network(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

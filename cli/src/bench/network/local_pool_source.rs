@@ -48,6 +48,11 @@ impl BufferSource for LocalPoolSource {
     fn held(&self) -> usize {
         self.pool.requested_segments()
     }
+
+    fn abort(&self) {
+        // Wakes blocked requesters with "Buffer pool has already been destroyed."
+        self.pool.lazy_destroy();
+    }
 }
 
 impl RecordBuffer for Buffer {

@@ -20,6 +20,7 @@ struct State {
     free: VecDeque<Box<[u8]>>,
     subpartition_buffers: Vec<usize>,
     waiters: usize,
+    aborted: bool,
 }
 
 impl MutexPoolSource {
@@ -33,6 +34,7 @@ impl MutexPoolSource {
                 free,
                 subpartition_buffers: vec![0; subpartitions],
                 waiters: 0,
+                aborted: false,
             }),
             available: Condvar::new(),
             capacity,
@@ -45,6 +47,9 @@ impl MutexPoolSource {
     }
 
     fn take(&self, state: &mut State, subpartition: usize) -> Option<MutexPoolBuffer<'_>> {
+        if state.aborted {
+            return None;
+        }
         let segment = state.free.pop_front()?;
         state.subpartition_buffers[subpartition] += 1;
         Some(MutexPoolBuffer {
@@ -83,6 +88,9 @@ impl BufferSource for MutexPoolSource {
             if let Some(b) = self.take(&mut state, subpartition) {
                 return Ok(b);
             }
+            if state.aborted {
+                return Err(aborted());
+            }
             state.waiters += 1;
             state = self
                 .available
@@ -99,6 +107,15 @@ impl BufferSource for MutexPoolSource {
     fn held(&self) -> usize {
         self.capacity
     }
+
+    fn abort(&self) {
+        self.lock().aborted = true;
+        self.available.notify_all();
+    }
+}
+
+fn aborted() -> BenchError {
+    BenchError::Failed("the Mutex<VecDeque> pool was aborted".to_owned())
 }
 
 /// A segment lent by a [`MutexPoolSource`]; dropping it puts it back.

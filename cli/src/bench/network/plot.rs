@@ -14,6 +14,20 @@ use crate::bench::BenchError;
 
 const SIZE: (u32, u32) = (1024, 640);
 
+/// Tableau's 10 colours: distinguishable on white, unlike a generated palette's yellows.
+const COLORS: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
 /// Draws `report` to `path` (`.svg` or `.png`, checked by the settings).
 ///
 /// # Errors
@@ -42,7 +56,7 @@ fn register_fonts() {
 }
 
 /// One line: a label and its (buffers-per-channel, records/ms) points.
-type Line = (String, Vec<(f64, f64)>);
+type Line = (String, Vec<(u64, f64)>);
 
 fn lines(report: &NetworkReport) -> Vec<Line> {
     let mut pairs: Vec<(usize, u64)> = Vec::new();
@@ -61,14 +75,14 @@ fn lines(report: &NetworkReport) -> Vec<Line> {
         } else {
             r.source.to_owned()
         };
-        let point = (r.buffers_per_channel as f64, r.records_per_ms);
+        let point = (r.buffers_per_channel as u64, r.records_per_ms);
         match out.iter_mut().find(|(l, _)| *l == label) {
             Some((_, points)) => points.push(point),
             None => out.push((label, vec![point])),
         }
     }
     for (_, points) in &mut out {
-        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        points.sort_by_key(|p| p.0);
     }
     out
 }
@@ -83,7 +97,8 @@ fn chart<DB: DrawingBackend>(
     let max_x = lines
         .iter()
         .flat_map(|(_, p)| p.iter().map(|&(x, _)| x))
-        .fold(1.0, f64::max);
+        .max()
+        .unwrap_or(1);
     let max_y = lines
         .iter()
         .flat_map(|(_, p)| p.iter().map(|&(_, y)| y))
@@ -100,20 +115,20 @@ fn chart<DB: DrawingBackend>(
         .margin(16)
         .x_label_area_size(48)
         .y_label_area_size(80)
-        .build_cartesian_2d(0.0..max_x + 1.0, 0.0..max_y * 1.15)
+        // Head room above the data for the legend (about 5% of the height per line).
+        .build_cartesian_2d(0..max_x + 1, 0.0..max_y * (1.1 + 0.05 * lines.len() as f64))
         .map_err(err)?;
     chart
         .configure_mesh()
         .x_desc("buffers per channel (taskmanager.network.memory.buffers-per-channel)")
         .y_desc("records/ms")
-        .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&|y| format!("{y:.0}"))
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 16))
         .draw()
         .map_err(err)?;
     for (i, (label, points)) in lines.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
+        let color = COLORS[i % COLORS.len()];
         chart
             .draw_series(LineSeries::new(
                 points.iter().copied(),
@@ -130,7 +145,7 @@ fn chart<DB: DrawingBackend>(
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
+        .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .label_font(("sans-serif", 14))

@@ -193,6 +193,7 @@ fn run_source<S: BufferSource>(
     let timing = Timing {
         warmup: settings.warmup,
         duration: settings.duration,
+        stall: pipeline::STALL,
     };
     let outcome = pipeline::run(
         sources,

@@ -186,6 +186,7 @@ impl NetworkSettings {
                     buffers_per_channel: b,
                     pool,
                 };
+                check_can_progress(&scenario, &shuffle)?;
                 check_fits(&scenario, buffers, segment_size)?;
                 scenarios.push(scenario);
             }
@@ -284,6 +285,26 @@ fn check_fits(scenario: &Scenario, buffers: usize, segment_size: usize) -> Resul
          for the result partitions' minimums; raise the network memory or --buffers, or lower \
          --channels or --writers.)",
         scenario.writers, scenario.channels
+    )))
+}
+
+/// A writer keeps one partially filled buffer per channel between flushes. With
+/// `max-buffers-per-channel` = 1 those alone hold every channel at its limit, so once the idle
+/// buffers are used up the pool never becomes available again and a blocked writer waits
+/// forever — in Flink's `LocalBufferPool` as in ours.
+fn check_can_progress(scenario: &Scenario, shuffle: &ShuffleOptions) -> Result<(), BenchError> {
+    let max = &shuffle.max_buffers_per_channel;
+    if max.value > 1 || scenario.flush == FlushTimeout::AfterEveryRecord {
+        return Ok(());
+    }
+    Err(BenchError::Invalid(format!(
+        "'{}' = {} ({}) stalls the writers: each keeps a partially filled buffer per channel, \
+         which holds every channel at its limit, so the pool stops being available once its idle \
+         buffers are used up (Flink's LocalBufferPool behaves the same). Set it to at least 2, \
+         or use --flush-timeout 0.",
+        super::shuffle_options::MAX_BUFFERS_PER_CHANNEL.key,
+        max.value,
+        max.source
     )))
 }
 

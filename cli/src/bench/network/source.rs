@@ -32,6 +32,10 @@ pub trait BufferSource: Sync {
 
     /// Buffers whose memory the source holds now (taken from its budget, or allocated).
     fn held(&self) -> usize;
+
+    /// Ends the source: a writer waiting in [`request_blocking`](Self::request_blocking)
+    /// returns an error (later requests may fail too). For a run that stalled.
+    fn abort(&self);
 }
 
 /// A buffer records are serialized into and read from.

@@ -8,7 +8,7 @@
 //! the permit or the returner sees the waiter — and then takes the lock, which it can only get
 //! once the waiter sleeps on the condition variable, so the notification is not lost.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 
 use super::source::{BufferSource, RecordBuffer};
@@ -21,6 +21,7 @@ pub struct VecSource {
     limit: usize,
     outstanding: AtomicUsize,
     waiters: AtomicUsize,
+    aborted: AtomicBool,
     lock: Mutex<()>,
     returned: Condvar,
 }
@@ -33,6 +34,7 @@ impl VecSource {
             limit,
             outstanding: AtomicUsize::new(0),
             waiters: AtomicUsize::new(0),
+            aborted: AtomicBool::new(false),
             lock: Mutex::new(()),
             returned: Condvar::new(),
         }
@@ -79,6 +81,12 @@ impl BufferSource for VecSource {
         // SeqCst: ordered before the retry's `outstanding` update (see the module docs).
         self.waiters.fetch_add(1, Ordering::SeqCst);
         while !self.try_acquire() {
+            if self.aborted.load(Ordering::SeqCst) {
+                self.waiters.fetch_sub(1, Ordering::SeqCst);
+                return Err(BenchError::Failed(
+                    "the Vec<u8> source was aborted".to_owned(),
+                ));
+            }
             guard = self
                 .returned
                 .wait(guard)
@@ -95,6 +103,13 @@ impl BufferSource for VecSource {
 
     fn held(&self) -> usize {
         self.outstanding()
+    }
+
+    fn abort(&self) {
+        // Set under the lock, so a waiter either sees it before sleeping or is woken here.
+        let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        self.aborted.store(true, Ordering::SeqCst);
+        self.returned.notify_all();
     }
 }
 

@@ -36,8 +36,9 @@ pub struct WriterSetup {
 }
 
 /// The writer's state between records.
-struct Writer<'s, S: BufferSource + 's> {
+struct Writer<'s, 'c, S: BufferSource + 's> {
     source: &'s S,
+    control: &'c RunControl,
     setup: WriterSetup,
     current: Vec<Option<S::Buffer<'s>>>,
     outputs: Vec<Sender<Delivery<S::Buffer<'s>>>>,
@@ -55,8 +56,17 @@ pub fn write<'s, S: BufferSource>(
     control: &RunControl,
     outputs: Vec<Sender<Delivery<S::Buffer<'s>>>>,
 ) -> Result<WriterStats, BenchError> {
+    /// Tells the coordinator the writer returned, however it returns.
+    struct Finished<'c>(&'c RunControl, usize);
+    impl Drop for Finished<'_> {
+        fn drop(&mut self) {
+            self.0.finish(self.1);
+        }
+    }
+    let _finished = Finished(control, setup.index);
     let mut w = Writer {
         source,
+        control,
         setup,
         current: (0..setup.channels).map(|_| None).collect(),
         outputs,
@@ -97,7 +107,7 @@ pub fn write<'s, S: BufferSource>(
     Ok(w.stats)
 }
 
-impl<'s, S: BufferSource> Writer<'s, S> {
+impl<'s, S: BufferSource> Writer<'s, '_, S> {
     /// Appends one framed record to `channel`'s buffers, spanning as many as it needs.
     #[inline]
     fn write_record(&mut self, channel: usize, record: &[u8]) -> Result<(), BenchError> {
@@ -107,6 +117,8 @@ impl<'s, S: BufferSource> Writer<'s, S> {
                 Some(b) => b,
                 slot @ None => {
                     let b = request(self.source, channel, self.measuring, &mut self.stats)?;
+                    self.control
+                        .beat(self.setup.index, self.stats.buffers_requested);
                     slot.insert(b)
                 }
             };
