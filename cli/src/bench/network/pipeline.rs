@@ -170,7 +170,8 @@ fn coordinate<S: BufferSource>(
 ) -> Coordination {
     let start = Instant::now();
     let measure_at = start + timing.warmup;
-    let stop_at = measure_at + timing.duration;
+    // Counted from when the measurement really started (the coordinator may wake up late).
+    let mut stop_at = measure_at + timing.duration;
     let flush_every = match flush {
         FlushTimeout::Every(d) => Some(d),
         FlushTimeout::AfterEveryRecord => None,
@@ -195,9 +196,10 @@ fn coordinate<S: BufferSource>(
             if measure_start.is_none() && now >= measure_at {
                 control.set_phase(Phase::Measure);
                 measure_start = Some(now);
+                stop_at = now + timing.duration;
             }
             peak_held = peak_held.max(sources.iter().map(BufferSource::held).sum());
-            if now >= stop_at {
+            if measure_start.is_some() && now >= stop_at {
                 control.set_phase(Phase::Stop);
                 measured = Some(now - measure_start.unwrap_or(now));
             } else {
