@@ -30,6 +30,8 @@ pub struct NetworkMemory {
 /// The settings every run shared.
 #[derive(Clone, Debug, Serialize)]
 pub struct SharedSettings {
+    /// CPUs this process may run on (figures depend on it).
+    pub cpus: usize,
     /// Reader threads.
     pub readers: usize,
     /// Bytes per record.
@@ -88,6 +90,7 @@ impl NetworkReport {
             benchmark: "network",
             version: env!("CARGO_PKG_VERSION"),
             settings: SharedSettings {
+                cpus: std::thread::available_parallelism().map_or(1, usize::from),
                 readers: settings.readers,
                 record_size: settings.layout.record_size,
                 length_header: LENGTH_HEADER,
@@ -144,7 +147,12 @@ fn mib(bytes: u64) -> String {
 }
 
 fn times(r: Option<f64>) -> String {
-    r.map_or_else(|| "-".to_owned(), |r| format!("{r:.2}×"))
+    match r {
+        None => "-".to_owned(),
+        Some(r) if r < 0.01 => "<0.01×".to_owned(),
+        Some(r) if r < 0.1 => format!("{r:.3}×"),
+        Some(r) => format!("{r:.2}×"),
+    }
 }
 
 /// The table.
@@ -441,4 +449,26 @@ pub fn dry_run(settings: &NetworkSettings) -> String {
         total.as_secs_f64().ceil()
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratios_keep_small_values_readable() {
+        assert_eq!(times(None), "-");
+        assert_eq!(times(Some(0.0017)), "<0.01×");
+        assert_eq!(times(Some(0.05)), "0.050×");
+        assert_eq!(times(Some(1.234)), "1.23×");
+    }
+
+    #[test]
+    fn table_aligns_columns() {
+        let rows = vec![
+            vec!["n".to_owned(), "name".to_owned()],
+            vec!["100".to_owned(), "µs".to_owned()],
+        ];
+        assert_eq!(table(&rows, &[1]), "  n  name\n100  µs\n");
+    }
 }
