@@ -27,6 +27,9 @@ pub enum Command {
     /// without a limit Flink's distribution default is used (1728m / 1600m). --no-container
     /// turns both off.
     Plan(PlanArgs),
+    /// Benchmark network buffer throughput (`network`) or allocator cost (`alloc`) on this
+    /// machine, each beside its baselines.
+    Bench(crate::bench::args::BenchArgs),
 }
 
 /// Arguments of `membudget plan`.
