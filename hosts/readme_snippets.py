@@ -157,6 +157,8 @@ def main() -> int:
     p.add_argument("--dotnet-dll", required=True)
     p.add_argument("--python", required=True)
     args = p.parse_args()
+    for name in ("out", "lib_dir", "include", "java_jar", "dotnet_dll", "python"):
+        setattr(args, name, os.path.abspath(getattr(args, name)))
     with open(args.readme) as f:
         try:
             snippets, expected = parse(f.read())

@@ -54,6 +54,7 @@ run "C (valgrind)" valgrind -q --error-exitcode=1 --leak-check=full "$OUT/c/dyna
 run "Java" hosts/java/test.sh "$LIB_DIR" "$OUT/java" $PERF
 run ".NET" hosts/dotnet/test.sh "$LIB_DIR" "$OUT/dotnet" $PERF
 run "Python" hosts/python/test.sh "$LIB_DIR" "$OUT/python" $PERF
+run "README extractor" python3 -m pytest -q -p no:cacheprovider hosts/readme_snippets_test.py
 JAVA_VERSION="$(sed -n 's:^  <version>\(.*\)</version>:\1:p' hosts/java/pom.xml | head -1)"
 run "README programs" python3 hosts/readme_snippets.py README.md --out "$OUT/readme" \
   --lib-dir "$LIB_DIR" --include "$INC" --java-jar "$OUT/java/membudget-$JAVA_VERSION.jar" \

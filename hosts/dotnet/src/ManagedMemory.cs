@@ -14,6 +14,9 @@ namespace Membudget
     /// </remarks>
     public sealed class ManagedMemory
     {
+        /// <summary>Most pages one <see cref="AllocatePages"/> call may ask for (the library's per-call limit).</summary>
+        public const uint MaxPagesPerCall = 1u << 24;
+
         private readonly MemBudget budget; // keeps the runtime reachable while pages are in use
         private readonly IntPtr runtime;
         private readonly Dictionary<ulong, HashSet<ManagedPage>> lent = new Dictionary<ulong, HashSet<ManagedPage>>();
@@ -31,6 +34,11 @@ namespace Membudget
         /// <exception cref="QuotaExceededException">Too few free pages (the message names the key to increase).</exception>
         public IList<ManagedPage> AllocatePages(ulong owner, uint count)
         {
+            if (count > MaxPagesPerCall)
+            {
+                throw new InvalidArgumentException("AllocatePages: count is " + count + "; at most "
+                    + MaxPagesPerCall + " pages per call");
+            }
             var raw = new NativeMethods.RawSegment[count];
             int rc = NativeMethods.mb_managed_allocate_pages(runtime, owner, count, raw);
             if (rc != Status.Ok)

@@ -175,9 +175,18 @@ namespace Membudget
         internal static void RaiseReleaseFailed(MemBudgetHandle source, MemBudgetException e)
         {
             var h = ReleaseFailed;
-            if (h != null)
+            if (h == null)
+            {
+                return;
+            }
+            try
             {
                 h(source, e);
+            }
+            catch (Exception handlerFailure)
+            {
+                // May run on the finalizer thread, where an exception would end the process.
+                Console.Error.WriteLine("membudget: a ReleaseFailed handler threw: " + handlerFailure);
             }
         }
 

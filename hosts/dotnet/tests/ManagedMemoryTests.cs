@@ -66,6 +66,8 @@ namespace Membudget.Tests
                 Assert.Equal((Category?)Category.Managed, e.Category);
                 Assert.Contains("taskmanager.memory.managed", e.Message);
                 Assert.Equal(0, budget.ManagedMemory.AllocatePages(1, 0).Count);
+                var big = Assert.Throws<InvalidArgumentException>(() => budget.ManagedMemory.AllocatePages(1, uint.MaxValue));
+                Assert.Contains("at most 16777216 pages per call", big.Message);
             }
         }
     }

@@ -73,3 +73,5 @@ def test_over_the_managed_quota_is_quota_exceeded(budget):
     assert budget.managed_memory.allocate_pages(1, 0) == []
     with pytest.raises(mb.InvalidArgumentError):
         budget.managed_memory.allocate_pages(1, -1)
+    with pytest.raises(mb.InvalidArgumentError, match="at most 16777216 pages per call"):
+        budget.managed_memory.allocate_pages(1, 1 << 31)

@@ -42,6 +42,8 @@ def test_malformed_and_misleading_properties_are_refused():
         mb.MemBudget({"taskmanager.memory.process.size": 1024})
     with pytest.raises(mb.InvalidArgumentError, match="NUL"):
         mb.MemBudget(config_file="conf\0.yaml")
+    with pytest.raises(mb.InvalidArgumentError, match="dynamic_properties"):
+        mb.MemBudget("taskmanager.memory.process.size=1g")
 
 
 def test_properties_as_pairs_dynamic_properties_and_config_file(tmp_path):

@@ -20,20 +20,25 @@ class Buffer:
     ``ResourceWarning``.
     """
 
-    __slots__ = ("_lib", "_lent", "_id", "_region")
+    __slots__ = ("_lib", "_lent", "_id", "_address", "_capacity", "_region")
 
     def __init__(self, lib, raw):
         self._lib = lib
-        self._id = raw.id
-        self._lent = [raw.id]  # list.pop(): an atomic claim of the one recycle
-        self._region = Region(raw.ptr, raw.capacity)
+        self._id = buffer_id = raw.id
+        self._lent = [buffer_id]  # list.pop(): an atomic claim of the one recycle
+        self._address = raw.ptr
+        self._capacity = raw.capacity
+        self._region = None  # made by the first view: request+close stays cheap
 
     @property
     def view(self) -> memoryview:
         """A writable ``memoryview`` (format ``B``) over the whole buffer; raises
         ``InvalidHandleError`` once the buffer was closed."""
         self._ensure_lent()
-        v = self._region.view()
+        region = self._region
+        if region is None:
+            region = self._region = Region(self._address, self._capacity)
+        v = region.view()
         if not self._lent:  # closed on another thread meanwhile: do not hand it out
             v.release()
             self._ensure_lent()
@@ -42,10 +47,10 @@ class Buffer:
     @property
     def capacity(self) -> int:
         """Bytes in the buffer (the plan's segment size)."""
-        return self._region.size
+        return self._capacity
 
     def __len__(self) -> int:
-        return self._region.size
+        return self._capacity
 
     @property
     def id(self) -> int:
@@ -56,7 +61,7 @@ class Buffer:
     def address(self) -> int:
         """The address of the first byte (for native code)."""
         self._ensure_lent()
-        return self._region.address
+        return self._address
 
     @property
     def closed(self) -> bool:
@@ -76,14 +81,18 @@ class Buffer:
             buffer_id = self._lent.pop()
         except IndexError:
             return
-        if self._region.exported():
-            self._lent.append(buffer_id)
-            raise BufferExportedError(
-                f"cannot recycle buffer 0x{buffer_id:x}: memoryviews into it are still alive; "
-                f"release them first (with buf.view as v: ...)"
-            )
-        self._region.detach()
-        _abi.check(self._lib.mb_buffer_recycle(buffer_id))
+        region = self._region
+        if region is not None:
+            if region.exported():
+                self._lent.append(buffer_id)
+                raise BufferExportedError(
+                    f"cannot recycle buffer 0x{buffer_id:x}: memoryviews into it are still "
+                    f"alive; release them first (with buf.view as v: ...)"
+                )
+            region.detach()
+        rc = self._lib.mb_buffer_recycle(buffer_id)
+        if rc:
+            raise _abi.error(rc)
 
     def __enter__(self) -> "Buffer":
         return self
@@ -97,9 +106,10 @@ class Buffer:
             return
         buffer_id = lent.pop()
         warnings.warn(f"unclosed buffer 0x{buffer_id:x}; recycled when garbage-collected", ResourceWarning)
-        if self._region.exported():
+        region = self._region
+        if region is not None and region.exported():
             # A view outlives this object: recycle once the last view is gone.
-            weakref.finalize(self._region.detach(), self._lib.mb_buffer_recycle, buffer_id)
+            weakref.finalize(region.detach(), self._lib.mb_buffer_recycle, buffer_id)
         else:
             self._lib.mb_buffer_recycle(buffer_id)
 
@@ -111,4 +121,4 @@ class Buffer:
 
     def __repr__(self) -> str:
         state = ", closed" if self.closed else ""
-        return f"Buffer(id=0x{self._id:x}, capacity={self.capacity}{state})"
+        return f"Buffer(id=0x{self._id:x}, capacity={self._capacity}{state})"

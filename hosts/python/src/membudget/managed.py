@@ -9,6 +9,9 @@ from .categories import Category
 from .errors import BufferExportedError, InvalidArgumentError, InvalidHandleError
 
 
+MAX_PAGES_PER_CALL = 1 << 24  # the library's per-call limit, checked before sizing the out-array
+
+
 class ManagedMemory:
     """A runtime's managed memory, lent as pages of the plan's segment size to owners (any
     number the host uses to group pages, e.g. an operator id), after Flink's ``MemoryManager``:
@@ -33,9 +36,11 @@ class ManagedMemory:
     def allocate_pages(self, owner: int, count: int) -> List["ManagedPage"]:
         """``count`` pages for ``owner``, all or nothing. Raises ``QuotaExceededError`` if the
         managed memory has fewer free pages (the message names the key to increase)."""
-        if not isinstance(count, int) or not 0 <= count < 1 << 32:
-            raise InvalidArgumentError(f"allocate_pages: count {count!r} must be an int in 0..2**32-1")
-        if not isinstance(owner, int) or not 0 <= owner < 1 << 64:
+        if type(count) is not int or not 0 <= count <= MAX_PAGES_PER_CALL:
+            raise InvalidArgumentError(
+                f"allocate_pages: count is {count!r}; at most {MAX_PAGES_PER_CALL} pages per call"
+            )
+        if type(owner) is not int or not 0 <= owner < 1 << 64:
             raise InvalidArgumentError(f"allocate_pages: owner {owner!r} must be an int in 0..2**64-1")
         raw = (_abi.RawSegment * count)()
         rc = self._lib.mb_managed_allocate_pages(self._budget._handle, owner, count, raw)

@@ -45,10 +45,10 @@ class LocalBufferPool:
         closed meanwhile raises ``DestroyedError``. The wait releases the GIL."""
         raw = _abi.RawBuffer()
         if timeout is None:
-            rc = self._lib.mb_buffer_request(self._handle, C.byref(raw))
+            rc = self._lib.mb_buffer_request(self._handle, raw)
         else:
-            rc = self._lib.mb_buffer_request_timeout(self._handle, _timeout_ms(timeout), C.byref(raw))
-        if rc != _abi.MB_OK:
+            rc = self._lib.mb_buffer_request_timeout(self._handle, _timeout_ms(timeout), raw)
+        if rc:
             raise _abi.error(rc)
         return Buffer(self._lib, raw)
 

@@ -43,6 +43,11 @@ class MemBudget:
     ):
         self._handle = None
         pairs = []
+        if isinstance(properties, (str, bytes)):
+            raise InvalidArgumentError(
+                "properties must be a mapping or (key, value) pairs; pass 'key=value' strings as "
+                "dynamic_properties"
+            )
         items = properties.items() if isinstance(properties, Mapping) else (properties or ())
         for key, value in items:
             _require_text("property key", key)
@@ -109,17 +114,21 @@ class MemBudget:
     def reserve(self, category: Category, nbytes: int) -> None:
         """Charges ``nbytes`` of ``category`` for memory the host manages itself; give them back
         with ``release``. Raises ``QuotaExceededError`` (nothing charged) over quota."""
-        _require_size("reserve", nbytes)
-        rc = self._lib.mb_reserve(self._handle, int(category), nbytes)
-        if rc != _abi.MB_OK:
+        if type(nbytes) is not int or not 0 <= nbytes <= _U64_MAX:
+            _bad_size("reserve", nbytes)
+        rc = self._lib.mb_reserve(self._handle, category, nbytes)
+        if rc:
             known = category in Category._value2member_map_
             raise _abi.error(rc, Category(category) if known else category, nbytes)
 
     def release(self, category: Category, nbytes: int) -> None:
         """Gives back bytes reserved with ``reserve``. Raises ``InvalidArgumentError`` for more than
         the host holds reserved (nothing is released then)."""
-        _require_size("release", nbytes)
-        _abi.check(self._lib.mb_release(self._handle, int(category), nbytes))
+        if type(nbytes) is not int or not 0 <= nbytes <= _U64_MAX:
+            _bad_size("release", nbytes)
+        rc = self._lib.mb_release(self._handle, category, nbytes)
+        if rc:
+            raise _abi.error(rc)
 
     def create_local_buffer_pool(self, min_buffers: int, max_buffers: Optional[int] = None):
         """A local buffer pool on the plan's network buffers, guaranteed ``min_buffers`` and
@@ -173,11 +182,13 @@ def _require_text(what: str, s) -> None:
         raise InvalidArgumentError(f"{what} contains a NUL character: {s!r}")
 
 
-def _require_size(call: str, nbytes) -> None:
-    if not isinstance(nbytes, int) or isinstance(nbytes, bool):
+_U64_MAX = 0xFFFF_FFFF_FFFF_FFFF
+
+
+def _bad_size(call: str, nbytes) -> None:
+    if type(nbytes) is not int:
         raise InvalidArgumentError(f"{call}: nbytes must be an int, not {type(nbytes).__name__}")
-    if not 0 <= nbytes <= 0xFFFF_FFFF_FFFF_FFFF:
-        raise InvalidArgumentError(f"{call}: nbytes is {nbytes}; must be in 0..2**64-1")
+    raise InvalidArgumentError(f"{call}: nbytes is {nbytes}; must be in 0..2**64-1")
 
 
 def _require_u32(what: str, n, below: int = 0x1_0000_0000) -> None:

@@ -115,6 +115,11 @@ public final class LocalBufferPool implements AutoCloseable {
         return budget;
     }
 
+    /** The C handle (for same-package measurements against the raw ABI). */
+    long token() {
+        return handle.token();
+    }
+
     /** Whether {@link #close()} was called. */
     public boolean isClosed() {
         return handle.isFreed();

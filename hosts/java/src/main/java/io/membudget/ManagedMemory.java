@@ -16,6 +16,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@link #releaseAll(long)} or by closing the runtime become invalid here too.
  */
 public final class ManagedMemory {
+    /**
+     * Most pages one {@link #allocatePages} call may ask for: the library's per-call limit
+     * ({@code mb_managed_allocate_pages}), checked here before sizing the out-array.
+     */
+    public static final int MAX_PAGES_PER_CALL = 1 << 24;
+
     private final MemBudget budget; // keeps the runtime reachable while pages are in use
     private final NativeAbi abi;
     private final long runtime;
@@ -35,10 +41,11 @@ public final class ManagedMemory {
      * @throws InvalidArgumentException if {@code count} is negative or too large
      */
     public List<ManagedPage> allocatePages(long owner, int count) {
-        if (count < 0) {
-            throw new InvalidArgumentException("allocatePages: count is " + count + "; must be >= 0");
+        if (count < 0 || count > MAX_PAGES_PER_CALL) {
+            throw new InvalidArgumentException("allocatePages: count is " + count + "; at most "
+                    + MAX_PAGES_PER_CALL + " pages per call");
         }
-        long[] out = new long[Math.multiplyExact(3, count)];
+        long[] out = new long[3 * count];
         int rc = abi.managedAllocatePages(runtime, owner, count, out);
         if (rc != Status.OK) {
             throw Status.exception(rc, abi.lastErrorMessage(), Category.MANAGED, -1);

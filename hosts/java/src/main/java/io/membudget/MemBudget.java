@@ -118,6 +118,11 @@ public final class MemBudget implements AutoCloseable {
         return managed;
     }
 
+    /** The C handle (for same-package measurements against the raw ABI). */
+    long token() {
+        return handle.token();
+    }
+
     /** Whether {@link #close()} was called. */
     public boolean isClosed() {
         return handle.isFreed();

@@ -71,6 +71,9 @@ class ManagedMemoryTest {
             assertEquals(0, budget.usage(Category.MANAGED).used());
             assertEquals(List.of(), budget.managedMemory().allocatePages(1, 0));
             assertThrows(InvalidArgumentException.class, () -> budget.managedMemory().allocatePages(1, -1));
+            InvalidArgumentException e2 = assertThrows(InvalidArgumentException.class,
+                    () -> budget.managedMemory().allocatePages(1, Integer.MAX_VALUE));
+            assertTrue(e2.getMessage().contains("at most 16777216 pages per call"), e2.getMessage());
         }
     }
 }
