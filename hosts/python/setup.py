@@ -4,7 +4,7 @@
     MEMBUDGET_BUNDLE_LIBRARY=target/release/libmembudget.so pip wheel ./hosts/python
 
 puts the file at membudget/lib/libmembudget.so and tags the wheel for this platform (it holds
-native code). Without the variable the package is pure Python and finds the library through
+native code) but any Python 3 (ctypes needs no Python ABI). Without the variable the package is pure Python and finds the library through
 MEMBUDGET_LIBRARY or the system loader (see README.md).
 """
 import os
@@ -13,6 +13,11 @@ import shutil
 from setuptools import setup
 from setuptools.command.build_py import build_py
 from setuptools.dist import Distribution
+
+try:  # setuptools >= 70.1 has its own; before, the wheel package provides it
+    from setuptools.command.bdist_wheel import bdist_wheel
+except ImportError:
+    from wheel.bdist_wheel import bdist_wheel
 
 BUNDLE = os.environ.get("MEMBUDGET_BUNDLE_LIBRARY")
 
@@ -37,4 +42,15 @@ class MaybeBinaryDistribution(Distribution):
         return bool(BUNDLE)
 
 
-setup(cmdclass={"build_py": BuildPyWithLibrary}, distclass=MaybeBinaryDistribution)
+class BdistWheelAnyPython(bdist_wheel):
+    """ctypes needs no Python ABI: a bundled wheel is py3-none-<platform>, not cp3XX-cp3XX."""
+
+    def get_tag(self):
+        python, abi, platform = super().get_tag()
+        return ("py3", "none", platform) if BUNDLE else (python, abi, platform)
+
+
+setup(
+    cmdclass={"build_py": BuildPyWithLibrary, "bdist_wheel": BdistWheelAnyPython},
+    distclass=MaybeBinaryDistribution,
+)

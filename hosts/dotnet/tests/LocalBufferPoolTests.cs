@@ -175,6 +175,21 @@ namespace Membudget.Tests
         }
 
         [Test]
+        public void APoolDisposedOnAnotherThreadIsRefusedOnThisOne()
+        {
+            using (var budget = Runtimes.Open())
+            {
+                var pool = budget.CreateLocalBufferPool(1, 2);
+                pool.RequestBuffer().Dispose(); // this thread has used (and cached) the pool
+                var t = new Thread(pool.Dispose);
+                t.Start();
+                t.Join();
+                var e = Assert.Throws<InvalidHandleException>(() => pool.RequestBuffer());
+                Assert.Contains("already freed", e.Message);
+            }
+        }
+
+        [Test]
         public void DisposingThePoolWakesAWaiterOnAnotherThreadWithDestroyed()
         {
             using (var budget = Runtimes.Open())

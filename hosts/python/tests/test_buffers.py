@@ -114,6 +114,16 @@ def test_a_closed_pool_is_refused_and_its_lent_buffers_survive_it(budget):
     assert budget.usage(mb.Category.NETWORK).used == before
 
 
+def test_a_pool_closed_on_another_thread_is_refused_on_this_one(budget):
+    pool = budget.create_local_buffer_pool(1, 2)
+    pool.request_buffer().close()  # this thread has used (and cached) the pool
+    t = threading.Thread(target=pool.close)
+    t.start()
+    t.join()
+    with pytest.raises(mb.InvalidHandleError, match="already freed"):
+        pool.request_buffer()
+
+
 def test_closing_the_pool_wakes_a_waiter_on_another_thread_with_destroyed(budget):
     pool = budget.create_local_buffer_pool(1, 1)
     held = pool.request_buffer()

@@ -102,6 +102,19 @@ class LocalBufferPoolTest {
     }
 
     @Test
+    void aPoolClosedOnAnotherThreadIsRefusedOnThisOne() throws Exception {
+        try (MemBudget budget = Runtimes.open()) {
+            LocalBufferPool pool = budget.createLocalBufferPool(1, 2);
+            pool.requestBuffer().close(); // this thread has used (and cached) the pool
+            Thread closer = new Thread(pool::close);
+            closer.start();
+            closer.join();
+            InvalidHandleException e = assertThrows(InvalidHandleException.class, pool::requestBuffer);
+            assertTrue(e.getMessage().contains("already freed"), e.getMessage());
+        }
+    }
+
+    @Test
     void closingThePoolWakesAWaiterOnAnotherThreadWithDestroyed() throws Exception {
         try (MemBudget budget = Runtimes.open()) {
             LocalBufferPool pool = budget.createLocalBufferPool(1, 1);
