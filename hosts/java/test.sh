@@ -31,7 +31,6 @@ cat >"$OUT/MANIFEST.MF" <<MF
 Automatic-Module-Name: io.membudget
 Implementation-Title: membudget
 Implementation-Version: $VERSION
-Class-Path: $J/jna.jar
 MF
 jar --create --file "$JAR" --manifest "$OUT/MANIFEST.MF" -C "$OUT/classes" . -C "$OUT/native" .
 
