@@ -68,6 +68,27 @@ namespace Membudget.Tests
         }
 
         [Test]
+        public void TheEnvironmentIsReadOnlyWhenAsked()
+        {
+            Environment.SetEnvironmentVariable("MEMBUDGET_TASKMANAGER_MEMORY_PROCESS_SIZE", "3g");
+            try
+            {
+                using (var b = new MemBudget(new MemBudgetOptions { UseEnvironment = true, IgnoreContainer = true }))
+                {
+                    Assert.Contains("\"total_process_memory\": 3221225472", b.PlanJson());
+                }
+                using (var b = Runtimes.Open())
+                {
+                    Assert.Contains("\"total_process_memory\": 1073741824", b.PlanJson());
+                }
+            }
+            finally
+            {
+                Environment.SetEnvironmentVariable("MEMBUDGET_TASKMANAGER_MEMORY_PROCESS_SIZE", null);
+            }
+        }
+
+        [Test]
         public void JobManagerHasNoNetworkBuffers()
         {
             var options = new MemBudgetOptions { Role = Role.JobManager, IgnoreContainer = true }

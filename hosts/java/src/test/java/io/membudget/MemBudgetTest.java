@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.membudget.internal.Backends;
+import io.membudget.internal.NativeLibraryLocator;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -80,6 +81,21 @@ class MemBudgetTest {
         IllegalConfigurationException e = assertThrows(IllegalConfigurationException.class,
                 () -> MemBudget.builder().configFile(dir.resolve("missing.yaml")).build());
         assertTrue(e.getMessage().contains("missing.yaml"), e.getMessage());
+    }
+
+    @Test
+    void theEnvironmentIsReadWhenAsked() throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"),
+                "-D" + NativeLibraryLocator.PROPERTY + "=" + System.getProperty(NativeLibraryLocator.PROPERTY),
+                EnvironmentProbe.class.getName());
+        pb.environment().put("MEMBUDGET_TASKMANAGER_MEMORY_PROCESS_SIZE", "3g");
+        pb.redirectErrorStream(true);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out);
+        assertEquals("\"total_process_memory\": 3221225472", out.strip());
     }
 
     @Test
