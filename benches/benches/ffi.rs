@@ -3,7 +3,8 @@
 //! `mb_release` against `Budget::try_charge` + `release`. The ratio `c_abi / rust` is the cost
 //! of the boundary (handle lookup, id registry, panic guard); the target is at most 1.5×.
 //! The C ABI functions are called exactly as a C host calls them (same symbols, same
-//! arguments); the host-language numbers come from `ffi/tests/hosts/run.sh --perf`.
+//! arguments); the host-language numbers come from `hosts/run.sh --perf` (through the host
+//! libraries).
 //!
 //! Run: `cargo bench -p membudget-benches --bench ffi -- --warm-up-time 1 --measurement-time 3`
 

@@ -1,0 +1,4 @@
+using System.Runtime.CompilerServices;
+
+// The tests check the status-to-exception mapping directly.
+[assembly: InternalsVisibleTo("Membudget.Tests")]

@@ -1,0 +1,151 @@
+using System;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Membudget
+{
+    /// <summary>
+    /// The C ABI of libmembudget (<c>membudget.h</c>). Handles and ids are passed as
+    /// pointer-sized tokens (<see cref="IntPtr"/>, <see cref="ulong"/>): the library checks
+    /// every one (generation-checked), so a stale token is refused with
+    /// <c>MB_ERR_INVALID_HANDLE</c> and the library's message, never dereferenced.
+    /// </summary>
+    internal static class NativeMethods
+    {
+        /// <summary>
+        /// Resolved by the runtime's native probing: <c>runtimes/&lt;rid&gt;/native/</c> of the
+        /// NuGet package (.NET), the application directory, then the system loader
+        /// (<c>LD_LIBRARY_PATH</c>, ldconfig paths); Mono maps it to <c>libmembudget.so</c>.
+        /// </summary>
+        internal const string Library = "membudget";
+
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct RuntimeOptions
+        {
+            public uint StructSize;
+            public uint Role;
+            public IntPtr ConfigFile;
+            public IntPtr Properties;
+            public uint PropertiesLen;
+            public uint IgnoreContainer;
+            public uint UseEnvironment;
+            public uint Flags;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct CategoryUsage
+        {
+            public uint StructSize;
+            public uint Category;
+            public ulong Used, Peak, Quota, Available, Failures, HostReserved, HostAllocated;
+            public uint Enforced;
+            public uint Reserved;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct RawBuffer
+        {
+            public IntPtr Ptr;
+            public ulong Capacity;
+            public ulong Id;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct RawSegment
+        {
+            public IntPtr Ptr;
+            public ulong Size;
+            public ulong Id;
+        }
+
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate void BufferCallback(IntPtr ctx, int status, IntPtr buffer);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_abi_version();
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_last_error_message(byte[] buf, UIntPtr len, out UIntPtr needed);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_runtime_new(ref RuntimeOptions options, out IntPtr rt);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_runtime_free(IntPtr rt);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_plan_json(IntPtr rt, byte[] buf, UIntPtr len, out UIntPtr needed);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_jvm_args(IntPtr rt, byte[] buf, UIntPtr len, out UIntPtr needed);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_reserve(IntPtr rt, uint category, ulong bytes);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_release(IntPtr rt, uint category, ulong bytes);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_usage(IntPtr rt, uint category, ref CategoryUsage usage);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_local_pool_new(IntPtr rt, uint min, uint max, out IntPtr pool);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_local_pool_free(IntPtr pool);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_buffer_request(IntPtr pool, out RawBuffer buffer);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_buffer_request_timeout(IntPtr pool, uint timeoutMs, out RawBuffer buffer);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_local_pool_on_available(IntPtr pool, BufferCallback callback, IntPtr ctx);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_buffer_recycle(ulong id);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_managed_allocate_pages(IntPtr rt, ulong owner, uint n, [Out] RawSegment[] segments);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_managed_release(IntPtr rt, ulong id);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_managed_release_all(IntPtr rt, ulong owner);
+
+        [ThreadStatic] private static byte[] messageBuffer;
+
+        /// <summary>The calling thread's last error message ("" if none).</summary>
+        internal static string LastErrorMessage()
+        {
+            byte[] buf = messageBuffer ?? (messageBuffer = new byte[512]);
+            UIntPtr needed;
+            int rc = mb_last_error_message(buf, (UIntPtr)buf.Length, out needed);
+            if (rc != Status.Ok && (ulong)needed > (ulong)buf.Length)
+            {
+                buf = new byte[(int)needed];
+                mb_last_error_message(buf, (UIntPtr)buf.Length, out needed);
+            }
+            int len = (int)Math.Max(0, Math.Min((long)needed - 1, buf.Length - 1));
+            return Encoding.UTF8.GetString(buf, 0, len);
+        }
+
+        internal delegate int TextCall(IntPtr rt, byte[] buf, UIntPtr len, out UIntPtr needed);
+
+        /// <summary>The size-query-then-copy protocol of mb_plan_json and mb_jvm_args.</summary>
+        internal static string Text(TextCall call, IntPtr rt)
+        {
+            UIntPtr needed;
+            int rc = call(rt, null, UIntPtr.Zero, out needed);
+            if (rc != Status.Ok && (ulong)needed == 0)
+            {
+                throw Status.Exception(rc, LastErrorMessage());
+            }
+            var buf = new byte[(int)needed];
+            Status.Check(call(rt, buf, (UIntPtr)buf.Length, out needed));
+            return Encoding.UTF8.GetString(buf, 0, buf.Length - 1);
+        }
+    }
+}

@@ -1,0 +1,114 @@
+package io.membudget;
+
+import io.membudget.internal.NativeAbi;
+import java.nio.ByteBuffer;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+
+/**
+ * A network buffer lent by a {@link LocalBufferPool}: {@link #capacity()} bytes of a memory
+ * segment, written and read in place through {@link #byteBuffer()}, a direct {@link ByteBuffer}
+ * over the segment (zero copy). Closing it recycles the segment to its pool, like Flink's
+ * {@code Buffer.recycleBuffer()}.
+ *
+ * <p>After close the buffer is invalid: {@link #byteBuffer()} throws
+ * {@link InvalidHandleException}, {@link #recycle()} throws it with the library's message, and a
+ * second {@link #close()} does nothing. A {@code ByteBuffer} obtained earlier must not be used
+ * after close: JNA cannot revoke it, and the memory then belongs to another buffer (or, once the
+ * runtime is closed too, may be unmapped).
+ *
+ * <p>A buffer outlives its pool and runtime: it stays valid until closed. Not thread-safe except
+ * {@link #close()}/{@link #recycle()}, which may race: exactly one recycles. Unclosed buffers are
+ * not reclaimed by the garbage collector; they stay lent until the process exits.
+ */
+public final class Buffer implements AutoCloseable {
+    private static final AtomicIntegerFieldUpdater<Buffer> RECYCLED =
+            AtomicIntegerFieldUpdater.newUpdater(Buffer.class, "recycled");
+
+    private final NativeAbi abi;
+    private final long address;
+    private final int capacity;
+    private final long id;
+    private volatile int recycled;
+    private ByteBuffer view;
+
+    Buffer(NativeAbi abi, long address, long capacity, long id) {
+        this.abi = abi;
+        this.address = address;
+        this.capacity = Math.toIntExact(capacity); // segments are at most 2 GiB in Flink
+        this.id = id;
+    }
+
+    /**
+     * The segment as a direct {@link ByteBuffer} (position 0, limit = capacity), the same object
+     * on every call.
+     *
+     * @throws InvalidHandleException if the buffer was closed
+     */
+    public ByteBuffer byteBuffer() {
+        ensureLent();
+        ByteBuffer v = view;
+        if (v == null) {
+            v = abi.view(address, capacity);
+            view = v;
+        }
+        return v;
+    }
+
+    /** Bytes in the buffer (the plan's segment size). */
+    public int capacity() {
+        return capacity;
+    }
+
+    /** The library's generation-checked buffer id. */
+    public long id() {
+        return id;
+    }
+
+    /** The address of the first byte (for handing to native code). */
+    public long address() {
+        ensureLent();
+        return address;
+    }
+
+    /** Whether the buffer was closed or recycled. */
+    public boolean isRecycled() {
+        return recycled != 0;
+    }
+
+    /**
+     * Recycles the buffer; strict, unlike {@link #close()}.
+     *
+     * @throws InvalidHandleException with the library's message if it was already recycled
+     */
+    public void recycle() {
+        RECYCLED.set(this, 1);
+        int rc = abi.bufferRecycle(id); // a second time the library refuses the stale id
+        if (rc != Status.OK) {
+            throw Status.exception(rc, abi.lastErrorMessage());
+        }
+    }
+
+    /** Recycles the buffer if it is still lent; a second call does nothing. */
+    @Override
+    public void close() {
+        if (RECYCLED.compareAndSet(this, 0, 1)) {
+            int rc = abi.bufferRecycle(id);
+            if (rc != Status.OK) {
+                throw Status.exception(rc, abi.lastErrorMessage());
+            }
+        }
+    }
+
+    private void ensureLent() {
+        if (recycled != 0) {
+            throw new InvalidHandleException("invalid buffer id 0x" + Long.toHexString(id)
+                    + ": it was already recycled (the buffer was closed)");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Buffer[id=0x" + Long.toHexString(id) + ", capacity=" + capacity
+                + (isRecycled() ? ", recycled]" : "]");
+    }
+}

@@ -1,0 +1,81 @@
+package io.membudget;
+
+import io.membudget.internal.Backends;
+import io.membudget.internal.NativeAbi;
+
+/**
+ * Round trips per second through the library: {@code requestBuffer} + {@code close}, and
+ * {@code reserve} + {@code release}, each beside the same calls straight through the backend
+ * ({@link NativeAbi}, no wrapper objects) in the same run, so the ratio is the library's cost.
+ * Every call's status is checked (a failure throws and ends the run). A quick rate for
+ * comparison with the other hosts, not a benchmark: run it on an idle machine for numbers worth
+ * quoting.
+ */
+public final class RoundTripRates {
+    private RoundTripRates() {}
+
+    public static void main(String[] args) {
+        int n = args.length > 0 ? Integer.parseInt(args[0]) : 2_000_000;
+        try (MemBudget budget = Runtimes.open(); LocalBufferPool pool = budget.createLocalBufferPool(1, 16)) {
+            NativeAbi abi = Backends.abi();
+            long rt = budget.token();
+            long lp = pool.token();
+            for (int warm = 0; warm < 2; warm++) { // the JIT compiles every loop before timing
+                buffers(pool, n / 10);
+                rawBuffers(abi, lp, n / 10);
+                reservations(budget, n / 10);
+                rawReservations(abi, rt, n / 10);
+            }
+            long t0 = System.nanoTime();
+            buffers(pool, n);
+            long t1 = System.nanoTime();
+            rawBuffers(abi, lp, n);
+            long t2 = System.nanoTime();
+            reservations(budget, n);
+            long t3 = System.nanoTime();
+            rawReservations(abi, rt, n);
+            long t4 = System.nanoTime();
+            print("buffer_request+recycle", n, t1 - t0, t2 - t1);
+            print("reserve+release", n, t3 - t2, t4 - t3);
+            if (budget.usage(Category.DIRECT).used() != 0) {
+                throw new AssertionError("direct memory not balanced after the run");
+            }
+        }
+    }
+
+    private static void rawBuffers(NativeAbi abi, long pool, int n) {
+        long[] out = new long[3];
+        for (int i = 0; i < n; i++) {
+            if (abi.bufferRequest(pool, out) != 0 || abi.bufferRecycle(out[2]) != 0) {
+                throw new AssertionError("raw round trip failed: " + abi.lastErrorMessage());
+            }
+        }
+    }
+
+    private static void rawReservations(NativeAbi abi, long rt, int n) {
+        for (int i = 0; i < n; i++) {
+            if (abi.reserve(rt, 1, 4096) != 0 || abi.release(rt, 1, 4096) != 0) {
+                throw new AssertionError("raw round trip failed: " + abi.lastErrorMessage());
+            }
+        }
+    }
+
+    private static void buffers(LocalBufferPool pool, int n) {
+        for (int i = 0; i < n; i++) {
+            pool.requestBuffer().close();
+        }
+    }
+
+    private static void reservations(MemBudget budget, int n) {
+        for (int i = 0; i < n; i++) {
+            budget.reserve(Category.DIRECT, 4096);
+            budget.release(Category.DIRECT, 4096);
+        }
+    }
+
+    private static void print(String what, int n, long nanos, long rawNanos) {
+        System.out.printf("perf java %s %.0f round trips/s (%.1f ns each; backend alone %.1f ns, %.2fx)%n",
+                what, n / (nanos / 1e9), (double) nanos / n, (double) rawNanos / n,
+                (double) nanos / rawNanos);
+    }
+}

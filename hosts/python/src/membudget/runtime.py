@@ -1,0 +1,196 @@
+"""``MemBudget``: one runtime of libmembudget."""
+import ctypes as C
+import os
+import warnings
+from typing import Iterable, Mapping, Optional, Tuple, Union
+
+from . import _abi
+from .categories import Category, CategoryUsage, Role
+from .errors import InvalidArgumentError
+
+Properties = Union[Mapping[str, str], Iterable[Tuple[str, str]]]
+
+
+class MemBudget:
+    """A membudget runtime: Flink's memory plan for this process, enforced as five quotas
+    (``Category``), with the plan's network buffers (``create_local_buffer_pool``) and managed
+    memory (``managed_memory``). One ``mb_runtime`` of libmembudget, shared with JVM, .NET,
+    Rust or C code in the process.
+
+    Sources merge like ``membudget plan``'s: Flink's defaults < ``config_file`` < environment
+    (if ``use_environment``) < ``properties`` < ``dynamic_properties``.
+
+    Thread-safe; a context manager. ``close()`` shuts the runtime down at once: reservations are
+    released, managed pages returned, local pools stop lending; buffers still lent out stay valid
+    until closed. Using a closed runtime raises ``InvalidHandleError`` with the library's message;
+    closing twice does nothing. A runtime garbage-collected unclosed is freed then, with a
+    ``ResourceWarning``.
+
+    Raises ``IllegalConfigurationError`` (Flink's message) for an invalid configuration and
+    ``LibraryNotFoundError`` if libmembudget cannot be loaded.
+    """
+
+    def __init__(
+        self,
+        properties: Optional[Properties] = None,
+        *,
+        role: Role = Role.TASKMANAGER,
+        config_file: Optional[Union[str, "os.PathLike[str]"]] = None,
+        dynamic_properties: Iterable[str] = (),
+        use_environment: bool = False,
+        ignore_container: bool = False,
+        global_budget: bool = False,
+    ):
+        self._handle = None
+        pairs = []
+        if isinstance(properties, (str, bytes)):
+            raise InvalidArgumentError(
+                "properties must be a mapping or (key, value) pairs; pass 'key=value' strings as "
+                "dynamic_properties"
+            )
+        items = properties.items() if isinstance(properties, Mapping) else (properties or ())
+        for key, value in items:
+            _require_text("property key", key)
+            _require_text(f"property value of '{key}'", value)
+            if not key.strip() or "=" in key:
+                raise InvalidArgumentError(
+                    f"property key '{key}' is empty or contains '='; keys are option names such "
+                    f"as taskmanager.memory.process.size"
+                )
+            pairs.append(f"{key}={value}")
+        for kv in dynamic_properties:
+            _require_text("dynamic property", kv)
+            pairs.append(kv)
+        encoded = [p.encode("utf-8") for p in pairs]
+        array = (C.c_char_p * len(encoded))(*encoded)
+        config = None
+        if config_file is not None:
+            config = os.fsdecode(config_file)
+            _require_text("config_file", config)
+        options = _abi.RuntimeOptions(
+            struct_size=C.sizeof(_abi.RuntimeOptions),
+            role=int(role),
+            config_file=None if config is None else config.encode("utf-8"),
+            properties=array,
+            properties_len=len(encoded),
+            ignore_container=int(bool(ignore_container)),
+            use_environment=int(bool(use_environment)),
+            flags=int(bool(global_budget)),
+        )
+        handle = C.c_void_p()
+        lib = _abi.lib()
+        _abi.check(lib.mb_runtime_new(C.byref(options), C.byref(handle)))
+        self._lib = lib
+        self._handle = handle.value
+        self._closed = [False]  # list.pop(): an atomic claim of the one close
+        from .managed import ManagedMemory
+
+        self._managed = ManagedMemory(self)
+
+    @property
+    def managed_memory(self) -> "ManagedMemory":  # noqa: F821
+        """The plan's managed memory, lent as pages per owner."""
+        return self._managed
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+        return not self._closed
+
+    def plan_json(self) -> str:
+        """The plan exactly as ``membudget plan --format json`` prints it."""
+        return _abi.text(self._lib.mb_plan_json, self._handle)
+
+    def jvm_args(self) -> str:
+        """The plan's JVM arguments (``-Xmx… -Xms… -XX:MaxDirectMemorySize=… -XX:MaxMetaspaceSize=…``)."""
+        return _abi.text(self._lib.mb_jvm_args, self._handle)
+
+    def usage(self, category: Category) -> CategoryUsage:
+        """The counters of ``category``."""
+        u = _abi.CategoryUsage(struct_size=C.sizeof(_abi.CategoryUsage))
+        _abi.check(self._lib.mb_usage(self._handle, int(category), C.byref(u)))
+        return CategoryUsage._from_raw(category, u)
+
+    def reserve(self, category: Category, nbytes: int) -> None:
+        """Charges ``nbytes`` of ``category`` for memory the host manages itself; give them back
+        with ``release``. Raises ``QuotaExceededError`` (nothing charged) over quota."""
+        if type(nbytes) is not int or not 0 <= nbytes <= _U64_MAX:
+            _bad_size("reserve", nbytes)
+        rc = self._lib.mb_reserve(self._handle, category, nbytes)
+        if rc:
+            known = category in Category._value2member_map_
+            raise _abi.error(rc, Category(category) if known else category, nbytes)
+
+    def release(self, category: Category, nbytes: int) -> None:
+        """Gives back bytes reserved with ``reserve``. Raises ``InvalidArgumentError`` for more than
+        the host holds reserved (nothing is released then)."""
+        if type(nbytes) is not int or not 0 <= nbytes <= _U64_MAX:
+            _bad_size("release", nbytes)
+        rc = self._lib.mb_release(self._handle, category, nbytes)
+        if rc:
+            raise _abi.error(rc)
+
+    def create_local_buffer_pool(self, min_buffers: int, max_buffers: Optional[int] = None):
+        """A local buffer pool on the plan's network buffers, guaranteed ``min_buffers`` and
+        holding at most ``max_buffers`` (None: no bound), like Flink's
+        ``NetworkBufferPool.createBufferPool``. Raises ``QuotaExceededError`` if the minimums of
+        all pools exceed the network buffers, ``UnavailableError`` without network memory."""
+        from .pool import LocalBufferPool
+
+        _require_u32("min_buffers", min_buffers)
+        if max_buffers is None:
+            max_buffers = _abi.MB_UNBOUNDED
+        else:
+            _require_u32("max_buffers", max_buffers, below=_abi.MB_UNBOUNDED)
+        handle = C.c_void_p()
+        _abi.check(self._lib.mb_local_pool_new(self._handle, min_buffers, max_buffers, C.byref(handle)))
+        return LocalBufferPool(self, handle.value)
+
+    def close(self) -> None:
+        """Shuts the runtime down at once (see the class docs); a second call does nothing."""
+        if self.closed:
+            return
+        self._managed._check_not_exported(None)  # pages are unmapped with the runtime
+        try:
+            self._closed.pop()
+        except IndexError:
+            return
+        self._managed._shut_down()
+        _abi.check(self._lib.mb_runtime_free(self._handle))
+
+    def __enter__(self) -> "MemBudget":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "_closed", None) is None or self.closed:
+            return
+        warnings.warn(f"unclosed {self!r}; freed when garbage-collected", ResourceWarning, source=self)
+        self.close()
+
+    def __repr__(self) -> str:
+        state = ", closed" if self.closed else ""
+        return f"MemBudget(0x{self._handle or 0:x}{state})"
+
+
+def _require_text(what: str, s) -> None:
+    if not isinstance(s, str):
+        raise InvalidArgumentError(f"{what} must be a str, not {type(s).__name__}")
+    if "\0" in s:
+        raise InvalidArgumentError(f"{what} contains a NUL character: {s!r}")
+
+
+_U64_MAX = 0xFFFF_FFFF_FFFF_FFFF
+
+
+def _bad_size(call: str, nbytes) -> None:
+    if type(nbytes) is not int:
+        raise InvalidArgumentError(f"{call}: nbytes must be an int, not {type(nbytes).__name__}")
+    raise InvalidArgumentError(f"{call}: nbytes is {nbytes}; must be in 0..2**64-1")
+
+
+def _require_u32(what: str, n, below: int = 0x1_0000_0000) -> None:
+    if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n < below:
+        raise InvalidArgumentError(f"{what} is {n!r}; must be an int in 0..{below - 1}")

@@ -1,0 +1,51 @@
+import pytest
+
+import membudget as mb
+
+
+def test_over_quota_is_quota_exceeded_with_the_message_and_fields(budget):
+    quota = budget.usage(mb.Category.DIRECT).quota
+    assert quota == 134217728
+    with pytest.raises(mb.QuotaExceededError) as e:
+        budget.reserve(mb.Category.DIRECT, quota + 1)
+    assert (
+        f"Cannot reserve {quota + 1} bytes of direct memory (used: 0, quota: {quota}). "
+        f"Increase 'taskmanager.memory.task.off-heap.size'" in str(e.value)
+    )
+    assert (e.value.status, e.value.category, e.value.requested) == (-1, mb.Category.DIRECT, quota + 1)
+    u = budget.usage(mb.Category.DIRECT)
+    assert (u.used, u.failures) == (0, 1)
+
+
+def test_reserve_and_release_balance(budget):
+    budget.reserve(mb.Category.DIRECT, 1 << 20)
+    u = budget.usage(mb.Category.DIRECT)
+    assert (u.used, u.host_reserved, u.enforced) == (1 << 20, 1 << 20, True)
+    with pytest.raises(mb.InvalidArgumentError, match="holds only 1048576 bytes"):
+        budget.release(mb.Category.DIRECT, (1 << 20) + 1)
+    with pytest.raises(mb.InvalidArgumentError, match="category 17 is not one of"):
+        budget.reserve(17, 1)
+    budget.release(mb.Category.DIRECT, 1 << 20)
+    assert budget.usage(mb.Category.DIRECT).used == 0
+    assert budget.usage(mb.Category.DIRECT).peak == 1 << 20
+
+
+def test_sizes_outside_u64_are_refused_not_wrapped(budget):
+    with pytest.raises(mb.InvalidArgumentError, match=r"nbytes is -1; must be in 0..2\*\*64-1"):
+        budget.reserve(mb.Category.HEAP, -1)
+    with pytest.raises(mb.InvalidArgumentError):
+        budget.reserve(mb.Category.HEAP, 1 << 64)
+    with pytest.raises(mb.InvalidArgumentError, match="must be an int"):
+        budget.reserve(mb.Category.HEAP, 1.5)
+
+
+def test_pool_minimums_beyond_the_network_are_quota_exceeded(budget):
+    with pytest.raises(mb.QuotaExceededError, match="Insufficient number of network buffers") as e:
+        budget.create_local_buffer_pool(5000, 6000)
+    assert e.value.category is None and e.value.requested == -1
+    with pytest.raises(mb.InvalidArgumentError):
+        budget.create_local_buffer_pool(3, 1)
+    with pytest.raises(mb.InvalidArgumentError):
+        budget.create_local_buffer_pool(-1, 1)
+    with pytest.raises(mb.InvalidArgumentError):
+        budget.create_local_buffer_pool(1, 0xFFFF_FFFF)  # the C "unbounded" value: pass None
