@@ -67,6 +67,8 @@ pub const TM_NETWORK_EXCLUSIVE_BUFFERS_REQUEST_TIMEOUT: &str =
 pub const TM_CPU_CORES: &str = "taskmanager.cpu.cores";
 /// Task slots of a TaskExecutor (the CPU cores fallback).
 pub const TM_NUM_TASK_SLOTS: &str = "taskmanager.numberOfTaskSlots";
+/// The external resources (e.g. GPUs) of a TaskExecutor: a `;`-separated list, or `none`.
+pub const EXTERNAL_RESOURCES: &str = "external-resources";
 /// Legacy (1.x) TaskManager heap size, mapped to [`TM_TOTAL_FLINK_MEMORY`].
 pub const TM_LEGACY_HEAP_MEMORY: &str = "taskmanager.heap.size";
 /// Legacy (1.x) TaskManager heap size in MiB, mapped to [`TM_TOTAL_FLINK_MEMORY`].

@@ -46,8 +46,13 @@
 mod check;
 pub mod config;
 mod configuration;
+mod cpu_cores;
+mod deployment;
 mod derive;
 mod error;
+mod flink_version;
+mod host;
+mod java_hash_map;
 mod jobmanager;
 mod legacy_heap;
 pub mod options;
@@ -55,15 +60,21 @@ mod plan;
 mod process;
 mod range_fraction;
 mod reader;
+mod removed;
 pub mod render;
 mod request;
 mod source;
+mod target;
 mod taskmanager;
 
 pub use check::PlanCheckError;
 pub use config::{CgroupProbe, CgroupVersion, ContainerError, ContainerLimit};
 pub use configuration::{Configuration, Entry, Lookup};
-pub use derive::derive;
+pub use cpu_cores::CpuCores;
+pub use deployment::{Deployment, ParseDeploymentError};
+pub use derive::{derive, derive_for};
+pub use flink_version::{FlinkVersion, ParseFlinkVersionError};
+pub use host::{HostProfile, ParseHostProfileError};
 pub use error::{ConfigError, ConfigErrorKind};
 /// The vocabulary shared with the runtime crates (`membudget-core`), re-exported so a plan's
 /// types are usable with this crate alone.
@@ -76,3 +87,4 @@ pub use request::{
     PlanRequest, Resolution, JM_DISTRIBUTION_PROCESS_SIZE, TM_DISTRIBUTION_PROCESS_SIZE,
 };
 pub use source::Source;
+pub use target::FlinkTarget;

@@ -19,6 +19,8 @@ pub enum OptionKind {
     Boolean,
     /// A Java `double` (`1.5`).
     Double,
+    /// Text (`none`, `gpu;fpga`).
+    Text,
 }
 
 /// A configuration option: its key, default, deprecated aliases and value type.
@@ -135,6 +137,10 @@ pub const TM_CPU_CORES: ConfigOption =
 /// `taskmanager.cpu.cores` is not set.
 pub const TM_NUM_TASK_SLOTS: ConfigOption =
     ConfigOption::memory(keys::TM_NUM_TASK_SLOTS, Some("1")).with_kind(OptionKind::Integer);
+/// `external-resources` (default: none): the TaskExecutor's external resources, which Flink's
+/// dynamic configs list.
+pub const EXTERNAL_RESOURCES: ConfigOption =
+    ConfigOption::memory(keys::EXTERNAL_RESOURCES, Some("none")).with_kind(OptionKind::Text);
 /// Legacy (1.x) `taskmanager.heap.size`: mapped to `taskmanager.memory.flink.size` when that is
 /// unset. `FLINK_TM_HEAP` arrives under this key with an [`Env`](crate::Source::Env) source.
 pub const TM_LEGACY_HEAP_MEMORY: ConfigOption =
@@ -190,7 +196,7 @@ pub const JM_LEGACY_HEAP_MEMORY_MB: ConfigOption =
 /// heap is only a warning.
 pub const JM_MIN_JVM_HEAP_SIZE: u64 = 128 << 20;
 
-static ALL_OPTIONS: [&ConfigOption; 32] = [
+static ALL_OPTIONS: [&ConfigOption; 33] = [
     &TM_TOTAL_PROCESS_MEMORY,
     &TM_TOTAL_FLINK_MEMORY,
     &TM_FRAMEWORK_HEAP_MEMORY,
@@ -210,6 +216,7 @@ static ALL_OPTIONS: [&ConfigOption; 32] = [
     &TM_NETWORK_NUM_BUFFERS,
     &TM_CPU_CORES,
     &TM_NUM_TASK_SLOTS,
+    &EXTERNAL_RESOURCES,
     &TM_LEGACY_HEAP_MEMORY,
     &TM_LEGACY_HEAP_MEMORY_MB,
     &JM_TOTAL_PROCESS_MEMORY,

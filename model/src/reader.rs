@@ -35,6 +35,14 @@ impl<'a> Reader<'a> {
         self.config.to_mut().set(key, value, source);
     }
 
+    /// Removes a key from the private copy of the configuration (an option this Flink version
+    /// does not read).
+    pub(crate) fn remove(&mut self, key: &str) {
+        if self.config.contains_key(key) {
+            self.config.to_mut().remove(key);
+        }
+    }
+
     /// Flink's `Configuration.contains(option)`.
     pub(crate) fn contains(&self, option: &ConfigOption) -> bool {
         self.config.contains(option)

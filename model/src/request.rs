@@ -290,6 +290,11 @@ impl Resolution {
     /// where it came from and how to override it.
     fn explain_implicit_size(&self, error: ConfigError) -> ConfigError {
         let key = process_size_option(self.role).key;
+        // Only an error about sizes involves the filled-in process size (not, say, a fraction
+        // outside [0, 1)).
+        if !error.keys().iter().any(|k| k == key) {
+            return error;
+        }
         let note = match self.configuration.get_raw(key).map(|e| &e.source) {
             Some(Source::Container(file)) => format!(
                 "(Total Process Memory was taken from the container memory limit in {file}; set \
@@ -301,13 +306,7 @@ impl Resolution {
             ),
             _ => return error,
         };
-        let mut explained = ConfigError::new(error.kind(), format!("{} {note}", error.message()))
-            .with_keys(error.keys().iter().cloned())
-            .with_keys([key]);
-        for cause in error.causes() {
-            explained = explained.with_cause(cause.clone());
-        }
-        explained
+        error.with_note(&note)
     }
 }
 
