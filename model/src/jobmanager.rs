@@ -85,6 +85,7 @@ fn derive_mapped(r: &mut Reader<'_>) -> Result<JobManagerPlan, ConfigError> {
         }
     };
     let jvm_direct_memory_limit = r.boolean(&JM_JVM_DIRECT_MEMORY_LIMIT_ENABLED)?;
+    let memory_limit_factor = r.limit_factor(&K8S_JM_MEMORY_LIMIT_FACTOR)?;
     let total_flink = MemorySize::new(heap.bytes() + off_heap.bytes());
     let total_process = sum(
         &[total_flink, jvm.metaspace, jvm.overhead],
@@ -99,6 +100,7 @@ fn derive_mapped(r: &mut Reader<'_>) -> Result<JobManagerPlan, ConfigError> {
         jvm_overhead: jvm.overhead.bytes(),
         jvm_direct_memory_limit,
         host: HostProfile::Jvm,
+        memory_limit_factor,
         warnings: core::mem::take(&mut r.warnings),
         sources: core::mem::take(&mut r.sources),
     })

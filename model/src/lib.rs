@@ -55,6 +55,7 @@ mod host;
 mod java_hash_map;
 mod jobmanager;
 mod legacy_heap;
+mod limit_factor;
 pub mod options;
 mod plan;
 mod process;
@@ -75,6 +76,7 @@ pub use deployment::{Deployment, ParseDeploymentError};
 pub use derive::{derive, derive_for};
 pub use flink_version::{FlinkVersion, ParseFlinkVersionError};
 pub use host::{HostProfile, ParseHostProfileError};
+pub use limit_factor::LimitFactor;
 pub use error::{ConfigError, ConfigErrorKind};
 /// The vocabulary shared with the runtime crates (`membudget-core`), re-exported so a plan's
 /// types are usable with this crate alone.

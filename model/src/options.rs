@@ -141,6 +141,15 @@ pub const TM_NUM_TASK_SLOTS: ConfigOption =
 /// dynamic configs list.
 pub const EXTERNAL_RESOURCES: ConfigOption =
     ConfigOption::memory(keys::EXTERNAL_RESOURCES, Some("none")).with_kind(OptionKind::Text);
+/// `kubernetes.taskmanager.memory.limit-factor` (default 1.0): Kubernetes memory limit =
+/// request × factor.
+pub const K8S_TM_MEMORY_LIMIT_FACTOR: ConfigOption =
+    ConfigOption::memory(keys::K8S_TM_MEMORY_LIMIT_FACTOR, Some("1.0"))
+        .with_kind(OptionKind::Double);
+/// `kubernetes.jobmanager.memory.limit-factor` (default 1.0).
+pub const K8S_JM_MEMORY_LIMIT_FACTOR: ConfigOption =
+    ConfigOption::memory(keys::K8S_JM_MEMORY_LIMIT_FACTOR, Some("1.0"))
+        .with_kind(OptionKind::Double);
 /// Legacy (1.x) `taskmanager.heap.size`: mapped to `taskmanager.memory.flink.size` when that is
 /// unset. `FLINK_TM_HEAP` arrives under this key with an [`Env`](crate::Source::Env) source.
 pub const TM_LEGACY_HEAP_MEMORY: ConfigOption =
@@ -196,7 +205,7 @@ pub const JM_LEGACY_HEAP_MEMORY_MB: ConfigOption =
 /// heap is only a warning.
 pub const JM_MIN_JVM_HEAP_SIZE: u64 = 128 << 20;
 
-static ALL_OPTIONS: [&ConfigOption; 33] = [
+static ALL_OPTIONS: [&ConfigOption; 35] = [
     &TM_TOTAL_PROCESS_MEMORY,
     &TM_TOTAL_FLINK_MEMORY,
     &TM_FRAMEWORK_HEAP_MEMORY,
@@ -217,6 +226,8 @@ static ALL_OPTIONS: [&ConfigOption; 33] = [
     &TM_CPU_CORES,
     &TM_NUM_TASK_SLOTS,
     &EXTERNAL_RESOURCES,
+    &K8S_TM_MEMORY_LIMIT_FACTOR,
+    &K8S_JM_MEMORY_LIMIT_FACTOR,
     &TM_LEGACY_HEAP_MEMORY,
     &TM_LEGACY_HEAP_MEMORY_MB,
     &JM_TOTAL_PROCESS_MEMORY,

@@ -7,7 +7,7 @@ use membudget_core::Quotas;
 
 use crate::host::Components;
 use crate::java_hash_map::java_hash_map_order;
-use crate::{CpuCores, HostProfile, Role, Source};
+use crate::{CpuCores, HostProfile, LimitFactor, Role, Source};
 
 /// Every component of a TaskManager's memory, in bytes, as Flink derives it.
 ///
@@ -58,6 +58,8 @@ pub struct TaskManagerPlan {
     pub external_resources: Option<String>,
     /// How the quotas are drawn for the runtime that enforces them.
     pub host: HostProfile,
+    /// `kubernetes.taskmanager.memory.limit-factor`: the pod's memory limit over its request.
+    pub memory_limit_factor: LimitFactor,
     /// Conditions Flink only logs (capped fractions, fraction mismatches, deprecated keys).
     pub warnings: Vec<String>,
     /// Where each value that was used came from, by key.
@@ -84,6 +86,8 @@ pub struct JobManagerPlan {
     pub jvm_direct_memory_limit: bool,
     /// How the quotas are drawn for the runtime that enforces them.
     pub host: HostProfile,
+    /// `kubernetes.jobmanager.memory.limit-factor`: the pod's memory limit over its request.
+    pub memory_limit_factor: LimitFactor,
     /// Conditions Flink only logs (small heap, capped fractions, deprecated keys).
     pub warnings: Vec<String>,
     /// Where each value that was used came from, by key.
@@ -291,6 +295,14 @@ impl MemoryPlan {
         match self {
             MemoryPlan::TaskManager(p) => p.dynamic_configs(),
             MemoryPlan::JobManager(p) => p.dynamic_configs(),
+        }
+    }
+
+    /// The Kubernetes memory limit factor of the role.
+    pub fn memory_limit_factor(&self) -> LimitFactor {
+        match self {
+            MemoryPlan::TaskManager(p) => p.memory_limit_factor,
+            MemoryPlan::JobManager(p) => p.memory_limit_factor,
         }
     }
 

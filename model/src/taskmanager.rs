@@ -118,6 +118,7 @@ fn derive_mapped(r: &mut Reader<'_>) -> Result<TaskManagerPlan, ConfigError> {
     let num_task_slots = r.integer(&TM_NUM_TASK_SLOTS)?;
     let external_resources = external_resources(r);
     let segment_size = page_size(r)?;
+    let memory_limit_factor = r.limit_factor(&K8S_TM_MEMORY_LIMIT_FACTOR)?;
     let total_flink = flink.total();
     let total_process = sum(
         &[total_flink, jvm.metaspace, jvm.overhead],
@@ -140,6 +141,7 @@ fn derive_mapped(r: &mut Reader<'_>) -> Result<TaskManagerPlan, ConfigError> {
         num_task_slots,
         external_resources,
         host: HostProfile::Jvm,
+        memory_limit_factor,
         warnings: core::mem::take(&mut r.warnings),
         sources: core::mem::take(&mut r.sources),
     })
