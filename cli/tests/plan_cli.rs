@@ -313,26 +313,31 @@ fn every_format() {
         "-Xmx536870902 -Xms536870902 -XX:MaxDirectMemorySize=268435458 \
          -XX:MaxMetaspaceSize=268435456\n"
     );
+    // Exactly what BashJavaUtils GET_TM_RESOURCE_PARAMS prints for flink.size=1280m (Flink
+    // 1.20.3 and 2.1.1 alike): Flink's HashMap order, CPU cores, slots, external resources.
     assert_eq!(
         format("dynamic-configs"),
-        "-D taskmanager.memory.framework.heap.size=134217728b \
-         -D taskmanager.memory.framework.off-heap.size=134217728b \
-         -D taskmanager.memory.task.heap.size=402653174b \
+        "-D taskmanager.memory.network.min=134217730b -D taskmanager.cpu.cores=1.0 \
          -D taskmanager.memory.task.off-heap.size=0b \
-         -D taskmanager.memory.managed.size=536870920b \
-         -D taskmanager.memory.network.min=134217730b \
-         -D taskmanager.memory.network.max=134217730b \
-         -D taskmanager.memory.jvm-metaspace.size=268435456b \
+         -D taskmanager.memory.jvm-metaspace.size=268435456b -D external-resources=none \
          -D taskmanager.memory.jvm-overhead.min=201326592b \
+         -D taskmanager.memory.framework.off-heap.size=134217728b \
+         -D taskmanager.memory.network.max=134217730b \
+         -D taskmanager.memory.framework.heap.size=134217728b \
+         -D taskmanager.memory.managed.size=536870920b \
+         -D taskmanager.memory.task.heap.size=402653174b -D taskmanager.numberOfTaskSlots=1 \
          -D taskmanager.memory.jvm-overhead.max=201326592b\n"
     );
     let env = format("env");
     assert!(
-        env.starts_with("export MEMBUDGET_QUOTA_HEAP=536870902\n"),
+        env.starts_with("export MEMBUDGET_QUOTA_ROLE=taskmanager\nexport MEMBUDGET_QUOTA_HEAP=536870902\n"),
         "{env}"
     );
     assert!(
-        env.ends_with("export DOTNET_GCHeapHardLimit=0x1FFFFFF6\n"),
+        env.ends_with(
+            "export JVM_ARGS='-Xmx536870902 -Xms536870902 -XX:MaxDirectMemorySize=268435458 \
+             -XX:MaxMetaspaceSize=268435456'\n"
+        ),
         "{env}"
     );
     let k8s = format("k8s");
@@ -347,7 +352,7 @@ fn every_format() {
 }
 
 #[test]
-fn jobmanager_dynamic_configs_are_empty() {
+fn jobmanager_dynamic_configs_are_flinks() {
     let out = plan(&[
         "--role",
         "jobmanager",
@@ -358,7 +363,12 @@ fn jobmanager_dynamic_configs_are_empty() {
         "dynamic-configs",
     ]);
     assert!(out.status.success());
-    assert_eq!(stdout(&out), "\n");
+    assert_eq!(
+        stdout(&out),
+        "-D jobmanager.memory.off-heap.size=134217728b -D jobmanager.memory.jvm-overhead.min=201326592b \
+         -D jobmanager.memory.jvm-metaspace.size=268435456b -D jobmanager.memory.heap.size=1073741824b \
+         -D jobmanager.memory.jvm-overhead.max=201326592b\n"
+    );
 }
 
 #[test]

@@ -79,7 +79,8 @@ mod tests {
         assert_eq!(printed(4.0), "4.0");
         assert_eq!(printed(1e-9), "0.0");
         assert_eq!(printed(1e20), "1.0E20");
-        assert_eq!(printed(12345678.999999999), "1.2345679E7");
+        // 12345678.999999998 (the double) truncated to 8 decimals.
+        assert_eq!(printed(12345678.999999999), "1.234567899999999E7");
         assert_eq!(CpuCores::new(f64::NAN), None);
         assert_eq!(CpuCores::new(f64::INFINITY), None);
         assert_eq!(CpuCores::new(-1.0), None);

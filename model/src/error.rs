@@ -256,6 +256,15 @@ impl fmt::Display for ConfigError {
             line.push('.');
         }
         f.write_str(&line)?;
+        // A message that already names every key (a misspelt key and its suggestion, Flink's
+        // "Either required ... need to be configured") needs no list.
+        let named = self
+            .keys
+            .iter()
+            .all(|k| self.message.contains(&format!("'{k}'")) || self.message.contains(&format!("({k}")));
+        if named {
+            return Ok(());
+        }
         if let Some((first, rest)) = self.keys.split_first() {
             write!(f, " Change '{first}'")?;
             if !rest.is_empty() {

