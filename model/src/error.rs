@@ -232,13 +232,11 @@ impl ConfigError {
 }
 
 impl fmt::Display for ConfigError {
-    /// One line: the message (values as the user wrote them), the innermost cause, the keys.
+    /// One line: the message and its causes (values as the user wrote them), then the key to
+    /// change and at most two alternatives.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut line = match &self.echo {
-            Some((printed, written)) => self.message.replacen(printed.as_str(), written, 1),
-            None => self.message.clone(),
-        };
-        if let Some(cause) = self.causes.last() {
+        let mut line = self.message.clone();
+        for cause in &self.causes {
             let cause = cause.trim_end_matches('.');
             if line.ends_with('.') {
                 line.push(' ');
@@ -252,23 +250,26 @@ impl fmt::Display for ConfigError {
                 line.push_str(cause);
             }
             line.push('.');
-        } else if !line.ends_with(['.', '?']) {
+        }
+        if let Some((printed, written)) = &self.echo {
+            line = line.replacen(printed.as_str(), written, 1);
+        }
+        if !line.ends_with(['.', '?', ')']) {
             line.push('.');
         }
         f.write_str(&line)?;
         // A message that already names every key (a misspelt key and its suggestion, Flink's
         // "Either required ... need to be configured") needs no list.
-        let named = self
-            .keys
-            .iter()
-            .all(|k| self.message.contains(&format!("'{k}'")) || self.message.contains(&format!("({k}")));
+        let named = self.keys.iter().all(|k| {
+            self.message.contains(&format!("'{k}'")) || self.message.contains(&format!("({k}"))
+        });
         if named {
             return Ok(());
         }
         if let Some((first, rest)) = self.keys.split_first() {
             write!(f, " Change '{first}'")?;
             if !rest.is_empty() {
-                let rest: Vec<String> = rest.iter().map(|k| format!("'{k}'")).collect();
+                let rest: Vec<String> = rest.iter().take(2).map(|k| format!("'{k}'")).collect();
                 write!(f, " (or {})", rest.join(", "))?;
             }
             f.write_str(".")?;

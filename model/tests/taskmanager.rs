@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use membudget_model::ConfigErrorKind;
+use membudget_model::{ConfigErrorKind, CpuCores};
 
 const TASK_HEAP: &str = "100m";
 const MANAGED: &str = "200m";
@@ -84,7 +84,9 @@ fn validate_in(
     }
 }
 
-fn validate_fail_in(bases: &[Base], custom: &[(&str, &str)]) {
+/// Derives in `bases` with `custom` on top and checks each fails with Flink's prefix, an error
+/// of `kind` whose message contains `expected`, and at least one key to change.
+fn validate_fail_in(bases: &[Base], custom: &[(&str, &str)], kind: ConfigErrorKind, expected: &str) {
     for &bb in bases {
         let r = tm(&with(&base(bb), custom));
         let e = r.expect_err(&format!("{bb:?} with {custom:?} should fail"));
@@ -93,6 +95,9 @@ fn validate_fail_in(bases: &[Base], custom: &[(&str, &str)]) {
                 .starts_with("TaskManager memory configuration failed: "),
             "{e}"
         );
+        assert_eq!(e.kind(), kind, "{bb:?}: {e}");
+        // Flink's texts (message and "Caused by" chain) hold the expected text.
+        assert!(e.verbose().to_string().contains(expected), "{bb:?}: {e}");
         assert!(!e.keys().is_empty(), "{e}");
     }
 }
@@ -349,6 +354,8 @@ fn config_network_memory_range_failure() {
             ("taskmanager.memory.network.max", "50m"),
             ("taskmanager.memory.network.min", "200m"),
         ],
+        ConfigErrorKind::Inconsistent,
+        "Inconsistently configured taskmanager.memory.network.fraction (0.10000000149011612) and its min (200.000mb (209715200 bytes)), max (50.000mb (52428800 bytes)) value",
     );
     let e = tm(&with(
         &base(Base::TotalFlink),
@@ -380,7 +387,12 @@ fn config_network_memory_fraction() {
 #[test]
 fn config_network_memory_fraction_failure() {
     for f in ["-0.1", "1.0"] {
-        validate_fail_in(&ALL, &[("taskmanager.memory.network.fraction", f)]);
+        validate_fail_in(
+            &ALL,
+            &[("taskmanager.memory.network.fraction", f)],
+            ConfigErrorKind::Inconsistent,
+            "Inconsistently configured taskmanager.memory.network.fraction (",
+        );
     }
 }
 
@@ -475,6 +487,8 @@ fn config_managed_memory_fraction_failure() {
         validate_fail_in(
             &WITHOUT_EXPLICIT_MANAGED,
             &[("taskmanager.memory.managed.fraction", f)],
+            ConfigErrorKind::Inconsistent,
+            "Inconsistently configured taskmanager.memory.managed.fraction (",
         );
     }
     let e = tm(&conf(&[
@@ -513,7 +527,12 @@ fn flink_internal_memory_fraction_add_up_failure() {
         ("taskmanager.memory.network.fraction", "0.6"),
         ("taskmanager.memory.managed.fraction", "0.6"),
     ];
-    validate_fail_in(&[Base::TotalFlink, Base::TotalProcess], &custom);
+    validate_fail_in(
+        &[Base::TotalFlink, Base::TotalProcess],
+        &custom,
+        ConfigErrorKind::Inconsistent,
+        "and Network Memory (",
+    );
     let e = tm(&with(&base(Base::TotalFlink), &custom)).unwrap_err();
     assert!(e.message().starts_with(
         "TaskManager memory configuration failed: Sum of configured Framework Heap Memory (128.000mb (134217728 bytes)), Framework Off-Heap Memory (128.000mb (134217728 bytes)), Task Off-Heap Memory (0 bytes), Managed Memory ("
@@ -533,10 +552,54 @@ fn config_total_process_memory_legacy_size() {
 
 #[test]
 fn negative_cpu_cores_fail_in_all_configurations() {
-    validate_fail_in(&ALL, &[("taskmanager.cpu.cores", "-0.1")]);
-    validate_fail_in(&ALL, &[("taskmanager.numberOfTaskSlots", "0")]);
-    validate_in(&ALL, &[("taskmanager.numberOfTaskSlots", "3")], |_| {});
-    validate_in(&ALL, &[("taskmanager.cpu.cores", "1.0")], |_| {});
+    let cores = "TaskExecutors need to be started with a positive number of CPU cores. Please configure taskmanager.cpu.cores accordingly.";
+    for custom in [
+        ("taskmanager.cpu.cores", "-0.1"),
+        ("taskmanager.cpu.cores", "0"),
+        ("taskmanager.cpu.cores", "-Infinity"),
+        ("taskmanager.numberOfTaskSlots", "0"),
+    ] {
+        validate_fail_in(&ALL, &[custom], ConfigErrorKind::InvalidValue, cores);
+    }
+}
+
+/// Flink's `testConfigCpuCores`: configured cores are the TaskExecutor's cores.
+#[test]
+fn config_cpu_cores() {
+    validate_in(&ALL, &[("taskmanager.cpu.cores", "1.0")], |p| {
+        assert_eq!(p.cpu_cores, CpuCores::new(1.0).unwrap())
+    });
+    validate_in(&ALL, &[("taskmanager.cpu.cores", "2.5"), ("taskmanager.numberOfTaskSlots", "3")], |p| {
+        assert_eq!(p.cpu_cores, CpuCores::new(2.5).unwrap());
+        assert_eq!(p.num_task_slots, 3);
+    });
+}
+
+/// Flink's `testConfigNoCpuCores`: without `taskmanager.cpu.cores`, the slots are the cores.
+#[test]
+fn config_no_cpu_cores() {
+    validate_in(&ALL, &[("taskmanager.numberOfTaskSlots", "3")], |p| {
+        assert_eq!(p.cpu_cores, CpuCores::new(3.0).unwrap());
+        assert_eq!(p.num_task_slots, 3);
+    });
+}
+
+/// `CPUResource` rejects NaN and infinite cores (`BigDecimal.valueOf` throws a
+/// `NumberFormatException`, which Flink does not prefix), as Flink 1.20 and 2.1 print.
+#[test]
+fn non_finite_cpu_cores_fail_as_in_flink() {
+    for (value, first) in [("NaN", 'N'), ("Infinity", 'I'), (" Infinity ", 'I')] {
+        let e = tm(&with(&base(Base::TotalProcess), &[("taskmanager.cpu.cores", value)])).unwrap_err();
+        assert_eq!(e.kind(), ConfigErrorKind::InvalidValue);
+        assert_eq!(
+            e.message(),
+            format!("Character {first} is neither a decimal digit number, decimal point, nor \"e\" notation exponential mark.")
+        );
+        assert_eq!(e.key(), Some("taskmanager.cpu.cores"));
+    }
+    // Java's number syntax: a hexadecimal double is a valid number of cores.
+    let p = tm(&with(&base(Base::TotalProcess), &[("taskmanager.cpu.cores", "0x1p1")])).unwrap();
+    assert_eq!(p.cpu_cores, CpuCores::new(2.0).unwrap());
 }
 
 // ----- ProcessMemoryUtilsTestBase (TaskManager side) -----------------------------------------
@@ -576,6 +639,8 @@ fn config_jvm_overhead_range_failure() {
             ("taskmanager.memory.jvm-overhead.max", "50m"),
             ("taskmanager.memory.jvm-overhead.min", "200m"),
         ],
+        ConfigErrorKind::Inconsistent,
+        "Inconsistently configured taskmanager.memory.jvm-overhead.fraction (0.10000000149011612) and its min (200.000mb (209715200 bytes)), max (50.000mb (52428800 bytes)) value",
     );
 }
 
@@ -595,7 +660,12 @@ fn config_jvm_overhead_fraction() {
 #[test]
 fn config_jvm_overhead_fraction_failures() {
     for f in ["-0.1", "1.0"] {
-        validate_fail_in(&ALL, &[("taskmanager.memory.jvm-overhead.fraction", f)]);
+        validate_fail_in(
+            &ALL,
+            &[("taskmanager.memory.jvm-overhead.fraction", f)],
+            ConfigErrorKind::Inconsistent,
+            "Inconsistently configured taskmanager.memory.jvm-overhead.fraction (",
+        );
     }
 }
 
@@ -677,13 +747,19 @@ fn legacy_heap_mb_negative_fails() {
 
 #[test]
 fn config_total_process_memory_add_up_failure() {
-    validate_fail_raw(&[
+    let e = validate_fail_raw(&[
         (PROCESS, "699m"),
         (FLINK, "500m"),
         ("taskmanager.memory.jvm-metaspace.size", "100m"),
         ("taskmanager.memory.jvm-overhead.min", "100m"),
         ("taskmanager.memory.jvm-overhead.max", "100m"),
     ]);
+    assert_eq!(e.kind(), ConfigErrorKind::Inconsistent);
+    assert_eq!(
+        e.message(),
+        // As Flink 1.20.3 prints it: the Flink part is derived (and fails) first.
+        "TaskManager memory configuration failed: Sum of configured Framework Heap Memory (128.000mb (134217728 bytes)), Framework Off-Heap Memory (128.000mb (134217728 bytes)), Task Off-Heap Memory (0 bytes), Managed Memory (200.000mb (209715203 bytes)) and Network Memory (64.000mb (67108864 bytes)) exceed configured Total Flink Memory (500.000mb (524288000 bytes))."
+    );
 }
 
 fn validate_fail_raw(pairs: &[(&str, &str)]) -> membudget_model::ConfigError {
