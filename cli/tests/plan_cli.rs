@@ -330,7 +330,9 @@ fn every_format() {
     );
     let env = format("env");
     assert!(
-        env.starts_with("export MEMBUDGET_QUOTA_ROLE=taskmanager\nexport MEMBUDGET_QUOTA_HEAP=536870902\n"),
+        env.starts_with(
+            "export MEMBUDGET_QUOTA_ROLE=taskmanager\nexport MEMBUDGET_QUOTA_HEAP=536870902\n"
+        ),
         "{env}"
     );
     assert!(

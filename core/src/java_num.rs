@@ -173,7 +173,9 @@ impl Binary for f64 {
 /// Java's hexadecimal floating-point literal body (after the sign, before any `f`/`d`):
 /// `0x` digits [`.` digits] `p` [sign] decimal exponent, at least one hex digit.
 fn parse_hex_floating<F: Binary>(body: &str) -> Option<F> {
-    let rest = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X"))?;
+    let rest = body
+        .strip_prefix("0x")
+        .or_else(|| body.strip_prefix("0X"))?;
     let (digits, exp) = rest.split_once(['p', 'P'])?;
     let (int_part, frac_part) = digits.split_once('.').unwrap_or((digits, ""));
     if int_part.is_empty() && frac_part.is_empty() {
@@ -248,12 +250,23 @@ fn round_binary<F: Binary>(mantissa: u128, sticky: bool, exp2: i64) -> F {
             (0u128, core::cmp::Ordering::Less)
         } else if shift == bits {
             let half = 1u128 << (bits - 1);
-            (0, mantissa.cmp(&half).then(if sticky { core::cmp::Ordering::Greater } else { core::cmp::Ordering::Equal }))
+            (
+                0,
+                mantissa.cmp(&half).then(if sticky {
+                    core::cmp::Ordering::Greater
+                } else {
+                    core::cmp::Ordering::Equal
+                }),
+            )
         } else {
             let q = mantissa >> shift;
             let rem = mantissa & ((1u128 << shift) - 1);
             let half = 1u128 << (shift - 1);
-            let ord = rem.cmp(&half).then(if sticky { core::cmp::Ordering::Greater } else { core::cmp::Ordering::Equal });
+            let ord = rem.cmp(&half).then(if sticky {
+                core::cmp::Ordering::Greater
+            } else {
+                core::cmp::Ordering::Equal
+            });
             (q, ord)
         };
         let q = match rem_cmp {
@@ -438,10 +451,13 @@ mod tests {
             Some(1.0 + f32::EPSILON)
         );
         assert_eq!(java_parse_float("0x1.000001p0"), Some(1.0));
-        assert_eq!(java_parse_double("0x123456789abcdef0123456789abcdefp-120"), Some(
-            f64::from(0x123456789abcdef0123456789abcdefu128 as f64) / 2f64.powi(120)
-        ));
-        for bad in ["0x", "0xp1", "0x1", "0x1p", "0x1.p", "0xgp1", "0x1p1.5", "0x1e1"] {
+        assert_eq!(
+            java_parse_double("0x123456789abcdef0123456789abcdefp-120"),
+            Some((0x123456789abcdef0123456789abcdefu128 as f64) / 2f64.powi(120))
+        );
+        for bad in [
+            "0x", "0xp1", "0x1", "0x1p", "0x1.p", "0xgp1", "0x1p1.5", "0x1e1",
+        ] {
             assert_eq!(java_parse_double(bad), None, "{bad}");
         }
     }

@@ -78,7 +78,12 @@ impl Configuration {
     /// Sets `key` to a YAML floating-point scalar, given as Java's `Double.toString` of it
     /// (as a nested `config.yaml` loads it): a `float` option narrows the `Double` with
     /// Flink's range check instead of parsing the text.
-    pub fn set_yaml_float(&mut self, key: impl Into<String>, value: impl Into<String>, source: Source) {
+    pub fn set_yaml_float(
+        &mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+        source: Source,
+    ) {
         self.entries.insert(
             key.into(),
             Entry {
@@ -189,13 +194,17 @@ impl Configuration {
         if l.yaml_float {
             // ConfigurationUtils.convertToFloat(Double): a range-checked narrowing cast.
             let d: f64 = l.value.parse().unwrap_or(f64::NAN);
-            let fits = d == 0.0 || (f64::from(f32::from_bits(1))..=f64::from(f32::MAX)).contains(&d.abs());
+            let fits =
+                d == 0.0 || (f64::from(f32::from_bits(1))..=f64::from(f32::MAX)).contains(&d.abs());
             return if fits {
                 Ok(Some((f64::from(d as f32), l.source)))
             } else {
                 Err(invalid_value(
                     &l,
-                    &format!("Configuration value {} overflows/underflows the float type", l.value),
+                    &format!(
+                        "Configuration value {} overflows/underflows the float type",
+                        l.value
+                    ),
                 ))
             };
         }

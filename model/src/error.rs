@@ -89,7 +89,7 @@ pub struct ConfigError {
     keys: Vec<String>,
     /// A value Flink prints in its own form (e.g. a `float` widened to `double`) and the text
     /// the user wrote for it.
-    echo: Option<(String, String)>,
+    echo: Option<Box<(String, String)>>,
 }
 
 impl ConfigError {
@@ -111,7 +111,7 @@ impl ConfigError {
     pub(crate) fn with_echo(mut self, printed: String, written: &str) -> ConfigError {
         let written = membudget_core::java_num::java_trim(written);
         if printed != written && !written.is_empty() {
-            self.echo = Some((printed, written.to_owned()));
+            self.echo = Some(Box::new((printed, written.to_owned())));
         }
         self
     }
@@ -251,7 +251,8 @@ impl fmt::Display for ConfigError {
             }
             line.push('.');
         }
-        if let Some((printed, written)) = &self.echo {
+        if let Some(echo) = &self.echo {
+            let (printed, written) = &**echo;
             line = line.replacen(printed.as_str(), written, 1);
         }
         if !line.ends_with(['.', '?', ')']) {

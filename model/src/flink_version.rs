@@ -66,7 +66,7 @@ impl FromStr for FlinkVersion {
         let version = match (parts.next(), parts.next()) {
             (Some("1"), Some("20")) => FlinkVersion::V1_20,
             (Some("2"), None) => FlinkVersion::V2,
-            (Some("2"), Some(minor)) if matches!(minor, "0" | "1" | "2" | "3") => FlinkVersion::V2,
+            (Some("2"), Some("0" | "1" | "2" | "3")) => FlinkVersion::V2,
             _ => return Err(ParseFlinkVersionError(s.to_owned())),
         };
         if parts.any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {

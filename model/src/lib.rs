@@ -74,10 +74,10 @@ pub use configuration::{Configuration, Entry, Lookup};
 pub use cpu_cores::CpuCores;
 pub use deployment::{Deployment, ParseDeploymentError};
 pub use derive::{derive, derive_for};
+pub use error::{ConfigError, ConfigErrorKind};
 pub use flink_version::{FlinkVersion, ParseFlinkVersionError};
 pub use host::{HostProfile, ParseHostProfileError};
 pub use limit_factor::LimitFactor;
-pub use error::{ConfigError, ConfigErrorKind};
 /// The vocabulary shared with the runtime crates (`membudget-core`), re-exported so a plan's
 /// types are usable with this crate alone.
 pub use membudget_core::{

@@ -60,7 +60,10 @@ mod tests {
         assert_eq!(LimitFactor::default().limit_mebibytes(1728), 1728);
         let f = LimitFactor::new(1.1).unwrap();
         assert_eq!(f.limit_mebibytes(1728), 1900);
-        assert_eq!(LimitFactor::new(2.0).unwrap().limit_mebibytes(1 << 40), i32::MAX as u64);
+        assert_eq!(
+            LimitFactor::new(2.0).unwrap().limit_mebibytes(1 << 40),
+            i32::MAX as u64
+        );
         for bad in [0.99, 0.0, -1.0, f64::NAN, f64::INFINITY] {
             assert_eq!(LimitFactor::new(bad), None, "{bad}");
         }

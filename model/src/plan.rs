@@ -178,7 +178,10 @@ impl TaskManagerPlan {
         let pairs: Vec<(&str, String)> = vec![
             (keys::TM_CPU_CORES, self.cpu_cores.to_string()),
             (keys::TM_FRAMEWORK_HEAP_MEMORY, bytes(self.framework_heap)),
-            (keys::TM_FRAMEWORK_OFF_HEAP_MEMORY, bytes(self.framework_off_heap)),
+            (
+                keys::TM_FRAMEWORK_OFF_HEAP_MEMORY,
+                bytes(self.framework_off_heap),
+            ),
             (keys::TM_TASK_HEAP_MEMORY, bytes(self.task_heap)),
             (keys::TM_TASK_OFF_HEAP_MEMORY, bytes(self.task_off_heap)),
             (keys::TM_NETWORK_MEMORY_MIN, bytes(self.network)),

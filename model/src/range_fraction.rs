@@ -75,7 +75,10 @@ pub(crate) fn read_range_fraction(
         )
         .with_cause(cause)
         .with_keys(rf.keys())
-        .with_echo(format!("({})", java_double_to_string(fraction)), &format!("({})", membudget_core::java_num::java_trim(&written))));
+        .with_echo(
+            format!("({})", java_double_to_string(fraction)),
+            &format!("({})", membudget_core::java_num::java_trim(&written)),
+        ));
     }
     Ok(rf)
 }

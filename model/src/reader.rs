@@ -138,10 +138,7 @@ impl Reader<'_> {
             .lookup(option)
             .map(|l| l.value.to_owned())
             .unwrap_or_default();
-        let (factor, source) = self
-            .config
-            .double(option)?
-            .ok_or_else(|| missing(option))?;
+        let (factor, source) = self.config.double(option)?.ok_or_else(|| missing(option))?;
         if source.is_explicit() {
             self.sources.insert(option.key.to_owned(), source);
         }

@@ -37,7 +37,10 @@ fn removed_options(role: Role) -> &'static [(&'static ConfigOption, &'static str
 /// The keys of `role`'s removed options that `config` sets, each with the warning that says it
 /// is ignored. A legacy heap given as `FLINK_TM_HEAP` / `FLINK_JM_HEAP` is named as that
 /// variable.
-pub(crate) fn ignored_by_flink_2(role: Role, config: &Configuration) -> Vec<(&'static str, String)> {
+pub(crate) fn ignored_by_flink_2(
+    role: Role,
+    config: &Configuration,
+) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     for (option, replacement) in removed_options(role) {
         let Some(entry) = config.get_raw(option.key) else {

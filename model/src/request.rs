@@ -20,9 +20,7 @@ use crate::error::ConfigErrorKind;
 use crate::options::{self, ConfigOption};
 use crate::removed::{ignored_by_flink_2, removed_keys};
 use crate::{derive_for, CgroupProbe, ConfigError, Configuration, ContainerLimit, MemoryPlan};
-use crate::{
-    Deployment, FlinkTarget, FlinkVersion, HostProfile, MemorySize, Role, Source,
-};
+use crate::{Deployment, FlinkTarget, FlinkVersion, HostProfile, MemorySize, Role, Source};
 
 /// Flink's distribution default `taskmanager.memory.process.size` (`conf/config.yaml`).
 pub const TM_DISTRIBUTION_PROCESS_SIZE: &str = "1728m";
@@ -259,11 +257,8 @@ impl PlanRequest {
         let mut sources = Sources::new();
         let mut version_notes = Vec::new();
         for path in &self.config_files {
-            let file = ConfigFile::load_with(
-                path,
-                self.config_format,
-                self.config_section.as_deref(),
-            )?;
+            let file =
+                ConfigFile::load_with(path, self.config_format, self.config_section.as_deref())?;
             if self.target.version == FlinkVersion::V2 && file.format == FileFormat::FlinkConf {
                 version_notes.push(format!(
                     "Flink 2.x reads only config.yaml (standard YAML), never a flat \
@@ -459,7 +454,8 @@ fn sizing_configured(role: Role, config: &Configuration, version: FlinkVersion) 
         && config.contains(&options::TM_MANAGED_MEMORY_SIZE);
     fine_grained
         || sizing_options(role).iter().any(|o| {
-            config.contains(o) && (version.reads_legacy_keys() || !removed_keys(role).any(|k| k == o.key))
+            config.contains(o)
+                && (version.reads_legacy_keys() || !removed_keys(role).any(|k| k == o.key))
         })
 }
 

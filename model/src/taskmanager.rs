@@ -37,7 +37,8 @@ fn legacy_heap(deployment: Deployment) -> LegacyHeap {
 
 /// The prefix Flink puts before a failed legacy heap mapping
 /// (`TaskExecutorProcessUtils.getConfigurationMapLegacyTaskManagerHeapSizeToConfigOption`).
-const LEGACY_MAPPING_FAILED: &str = "TaskManager failed to map legacy JVM heap option to the new one: ";
+const LEGACY_MAPPING_FAILED: &str =
+    "TaskManager failed to map legacy JVM heap option to the new one: ";
 
 /// Minimum memory segment size (Flink's `MemoryManager.MIN_PAGE_SIZE`).
 pub(crate) const MIN_PAGE_SIZE: u64 = 4096;
@@ -212,7 +213,12 @@ fn cpu_cores(r: &mut Reader<'_>) -> Result<CpuCores, ConfigError> {
 /// The configured `external-resources` list, unless it is `none` or empty (Flink's
 /// `ExternalResourceUtils.getExternalResourceSet`).
 fn external_resources(r: &Reader<'_>) -> Option<String> {
-    let value = r.config().lookup(&EXTERNAL_RESOURCES)?.value.trim().to_owned();
+    let value = r
+        .config()
+        .lookup(&EXTERNAL_RESOURCES)?
+        .value
+        .trim()
+        .to_owned();
     (value != "none" && !value.is_empty()).then_some(value)
 }
 

@@ -67,7 +67,11 @@ fn validate_fail_in(bases: &[Base], custom: &[(&str, &str)], expected: &str) {
                 .starts_with("JobManager memory configuration failed: "),
             "{e}"
         );
-        assert_eq!(e.kind(), membudget_model::ConfigErrorKind::Inconsistent, "{e}");
+        assert_eq!(
+            e.kind(),
+            membudget_model::ConfigErrorKind::Inconsistent,
+            "{e}"
+        );
         assert!(e.verbose().to_string().contains(expected), "{bb:?}: {e}");
         assert!(!e.keys().is_empty(), "{e}");
     }

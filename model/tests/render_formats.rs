@@ -42,7 +42,9 @@ Final TaskExecutor Memory configuration:
   └─ JVM Overhead:                   192.000mb (201326592 bytes)
 ";
     assert!(text.starts_with(expected_tree), "{text}");
-    assert!(text.contains("\nmembudget quotas (jvm host):\n  heap      512.000mb (536870902 bytes)\n"));
+    assert!(
+        text.contains("\nmembudget quotas (jvm host):\n  heap      512.000mb (536870902 bytes)\n")
+    );
     assert!(text.contains("  overhead  448.000mb (469762048 bytes)\n"));
     assert!(text.contains("  total     1.688gb (1811939328 bytes)\n"));
     assert!(text.contains(
@@ -150,8 +152,14 @@ fn env_lines() {
     assert_eq!(0x1FFFFFF6, 536870902);
     // Native: the quotas only, the heap quota including metaspace's share.
     let native = render_env(&tm_1280().with_host(HostProfile::Native));
-    assert!(native.contains("export MEMBUDGET_QUOTA_HEAP=805306358\n"), "{native}");
-    assert!(native.ends_with("export MEMBUDGET_QUOTA_TOTAL=1811939328\n"), "{native}");
+    assert!(
+        native.contains("export MEMBUDGET_QUOTA_HEAP=805306358\n"),
+        "{native}"
+    );
+    assert!(
+        native.ends_with("export MEMBUDGET_QUOTA_TOTAL=1811939328\n"),
+        "{native}"
+    );
 }
 
 #[test]
@@ -194,8 +202,14 @@ fn env_round_trips_through_quotas_from_env() {
 #[test]
 fn host_profiles_keep_flinks_components_and_the_total() {
     for (role, props) in [
-        (Role::TaskManager, &[("taskmanager.memory.process.size", "4g")][..]),
-        (Role::JobManager, &[("jobmanager.memory.process.size", "2g")][..]),
+        (
+            Role::TaskManager,
+            &[("taskmanager.memory.process.size", "4g")][..],
+        ),
+        (
+            Role::JobManager,
+            &[("jobmanager.memory.process.size", "2g")][..],
+        ),
     ] {
         let jvm = plan(role, props);
         for host in HostProfile::ALL {
@@ -203,10 +217,16 @@ fn host_profiles_keep_flinks_components_and_the_total() {
             assert_eq!(p.check(), Ok(()), "{host}");
             let q = p.quotas();
             let sum: u64 = Category::ALL.iter().map(|c| q.get(*c)).sum();
-            assert_eq!((sum, q.total()), (p.total_process_memory(), p.total_process_memory()));
+            assert_eq!(
+                (sum, q.total()),
+                (p.total_process_memory(), p.total_process_memory())
+            );
             assert_eq!(q.role(), role);
             // Flink's components and JVM arguments never change with the host.
-            assert_eq!(p.to_json()["total_flink_memory"], jvm.to_json()["total_flink_memory"]);
+            assert_eq!(
+                p.to_json()["total_flink_memory"],
+                jvm.to_json()["total_flink_memory"]
+            );
             assert_eq!(p.jvm_args(), jvm.jvm_args());
             assert_eq!(p.dynamic_configs(), jvm.dynamic_configs());
             for c in [Category::Direct, Category::Managed, Category::Network] {
@@ -216,8 +236,14 @@ fn host_profiles_keep_flinks_components_and_the_total() {
         let metaspace = 256 << 20;
         let native = jvm.clone().with_host(HostProfile::Native).quotas();
         let dotnet = jvm.clone().with_host(HostProfile::Dotnet).quotas();
-        assert_eq!(native.get(Category::Heap), jvm.quotas().get(Category::Heap) + metaspace);
-        assert_eq!(native.get(Category::Overhead), jvm.quotas().get(Category::Overhead) - metaspace);
+        assert_eq!(
+            native.get(Category::Heap),
+            jvm.quotas().get(Category::Heap) + metaspace
+        );
+        assert_eq!(
+            native.get(Category::Overhead),
+            jvm.quotas().get(Category::Overhead) - metaspace
+        );
         assert_eq!(dotnet, jvm.quotas());
     }
 }
@@ -292,7 +318,11 @@ fn k8s_limit_factor_multiplies_the_request_as_flink_does() {
             ("kubernetes.taskmanager.memory.limit-factor", "3"),
         ],
     );
-    assert!(render_k8s(&jm).ends_with("limits:\n    memory: \"3200Mi\"\n"), "{}", render_k8s(&jm));
+    assert!(
+        render_k8s(&jm).ends_with("limits:\n    memory: \"3200Mi\"\n"),
+        "{}",
+        render_k8s(&jm)
+    );
     // Flink rejects a factor below 1 (KubernetesTaskManagerParameters).
     let err = membudget_model::derive(
         Role::TaskManager,
@@ -308,7 +338,10 @@ fn k8s_limit_factor_multiplies_the_request_as_flink_does() {
         err.message(),
         "kubernetes.taskmanager.memory.limit-factor should be greater or equal to 1."
     );
-    assert_eq!(err.key(), Some("kubernetes.taskmanager.memory.limit-factor"));
+    assert_eq!(
+        err.key(),
+        Some("kubernetes.taskmanager.memory.limit-factor")
+    );
 }
 
 #[test]
@@ -345,11 +378,12 @@ spec:
     );
     // What the operator hands Flink — resource.memory as process.size plus the pins — derives
     // exactly this plan again.
-    let mut again: Vec<(String, String)> = vec![(
-        "taskmanager.memory.process.size".into(),
-        "1728m".into(),
-    )];
-    for line in OutputFormat::FlinkDeployment.render(&p, TextStyle::plain()).lines() {
+    let mut again: Vec<(String, String)> =
+        vec![("taskmanager.memory.process.size".into(), "1728m".into())];
+    for line in OutputFormat::FlinkDeployment
+        .render(&p, TextStyle::plain())
+        .lines()
+    {
         if let Some((k, v)) = line.trim().split_once(": \"") {
             if k.contains('.') {
                 again.push((k.to_owned(), v.trim_end_matches('"').to_owned()));
@@ -374,7 +408,16 @@ spec:
         ],
     );
     let out = OutputFormat::FlinkDeployment.render(&jm, TextStyle::plain());
-    assert!(out.contains("    jobmanager.memory.heap.size: \"1073741824b\"\n"), "{out}");
-    assert!(out.contains("    jobmanager.memory.enable-jvm-direct-memory-limit: \"true\"\n"), "{out}");
-    assert!(out.ends_with("  jobManager:\n    resource:\n      memory: \"1600m\"\n"), "{out}");
+    assert!(
+        out.contains("    jobmanager.memory.heap.size: \"1073741824b\"\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("    jobmanager.memory.enable-jvm-direct-memory-limit: \"true\"\n"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("  jobManager:\n    resource:\n      memory: \"1600m\"\n"),
+        "{out}"
+    );
 }

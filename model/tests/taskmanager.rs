@@ -86,7 +86,12 @@ fn validate_in(
 
 /// Derives in `bases` with `custom` on top and checks each fails with Flink's prefix, an error
 /// of `kind` whose message contains `expected`, and at least one key to change.
-fn validate_fail_in(bases: &[Base], custom: &[(&str, &str)], kind: ConfigErrorKind, expected: &str) {
+fn validate_fail_in(
+    bases: &[Base],
+    custom: &[(&str, &str)],
+    kind: ConfigErrorKind,
+    expected: &str,
+) {
     for &bb in bases {
         let r = tm(&with(&base(bb), custom));
         let e = r.expect_err(&format!("{bb:?} with {custom:?} should fail"));
@@ -313,7 +318,9 @@ fn derived_network_less_than_min_fails() {
         .to_string()
         .contains("\nCaused by: Derived Network Memory size"));
     assert!(!e.to_string().contains('\n'));
-    assert!(e.to_string().contains("Derived Network Memory size (500.000mb"));
+    assert!(e
+        .to_string()
+        .contains("Derived Network Memory size (500.000mb"));
 }
 
 #[test]
@@ -569,10 +576,17 @@ fn config_cpu_cores() {
     validate_in(&ALL, &[("taskmanager.cpu.cores", "1.0")], |p| {
         assert_eq!(p.cpu_cores, CpuCores::new(1.0).unwrap())
     });
-    validate_in(&ALL, &[("taskmanager.cpu.cores", "2.5"), ("taskmanager.numberOfTaskSlots", "3")], |p| {
-        assert_eq!(p.cpu_cores, CpuCores::new(2.5).unwrap());
-        assert_eq!(p.num_task_slots, 3);
-    });
+    validate_in(
+        &ALL,
+        &[
+            ("taskmanager.cpu.cores", "2.5"),
+            ("taskmanager.numberOfTaskSlots", "3"),
+        ],
+        |p| {
+            assert_eq!(p.cpu_cores, CpuCores::new(2.5).unwrap());
+            assert_eq!(p.num_task_slots, 3);
+        },
+    );
 }
 
 /// Flink's `testConfigNoCpuCores`: without `taskmanager.cpu.cores`, the slots are the cores.
@@ -589,7 +603,11 @@ fn config_no_cpu_cores() {
 #[test]
 fn non_finite_cpu_cores_fail_as_in_flink() {
     for (value, first) in [("NaN", 'N'), ("Infinity", 'I'), (" Infinity ", 'I')] {
-        let e = tm(&with(&base(Base::TotalProcess), &[("taskmanager.cpu.cores", value)])).unwrap_err();
+        let e = tm(&with(
+            &base(Base::TotalProcess),
+            &[("taskmanager.cpu.cores", value)],
+        ))
+        .unwrap_err();
         assert_eq!(e.kind(), ConfigErrorKind::InvalidValue);
         assert_eq!(
             e.message(),
@@ -598,7 +616,11 @@ fn non_finite_cpu_cores_fail_as_in_flink() {
         assert_eq!(e.key(), Some("taskmanager.cpu.cores"));
     }
     // Java's number syntax: a hexadecimal double is a valid number of cores.
-    let p = tm(&with(&base(Base::TotalProcess), &[("taskmanager.cpu.cores", "0x1p1")])).unwrap();
+    let p = tm(&with(
+        &base(Base::TotalProcess),
+        &[("taskmanager.cpu.cores", "0x1p1")],
+    ))
+    .unwrap();
     assert_eq!(p.cpu_cores, CpuCores::new(2.0).unwrap());
 }
 

@@ -70,6 +70,9 @@ pub(crate) struct EnvEntry {
     pub(crate) var_name: String,
 }
 
+/// The environment's entries and the `FLINK_PROPERTIES` lines Flink skips.
+pub(crate) type EnvEntries = (Vec<EnvEntry>, Vec<(String, SkippedLine)>);
+
 /// The entries the environment contributes, in precedence order (later wins), and the
 /// `FLINK_PROPERTIES` lines Flink skips (with the variable's name).
 ///
@@ -77,7 +80,7 @@ pub(crate) struct EnvEntry {
 /// An unknown `MEMBUDGET_*` variable.
 pub(crate) fn env_entries(
     vars: impl IntoIterator<Item = (String, String)>,
-) -> Result<(Vec<EnvEntry>, Vec<(String, SkippedLine)>), SourceError> {
+) -> Result<EnvEntries, SourceError> {
     let mut legacy = Vec::new();
     let mut properties = Vec::new();
     let mut own: Vec<(String, String)> = Vec::new();
@@ -103,15 +106,17 @@ pub(crate) fn env_entries(
                 // are flat `key: value` lines unless they are indented (nested YAML).
                 let entries = if FileFormat::sniff(&value) == FileFormat::FlinkConf {
                     let (entries, skipped) = parse_flink_conf(&value);
-                    warnings.extend(skipped.into_iter().map(|s| (FLINK_PROPERTIES.to_owned(), s)));
+                    warnings.extend(
+                        skipped
+                            .into_iter()
+                            .map(|s| (FLINK_PROPERTIES.to_owned(), s)),
+                    );
                     entries
                 } else {
-                    parse_nested_yaml(&value).map_err(|message| {
-                        SourceError::Syntax {
-                            origin: FLINK_PROPERTIES.to_owned(),
-                            format: FileFormat::NestedYaml,
-                            message,
-                        }
+                    parse_nested_yaml(&value).map_err(|message| SourceError::Syntax {
+                        origin: FLINK_PROPERTIES.to_owned(),
+                        format: FileFormat::NestedYaml,
+                        message,
                     })?
                 };
                 properties.extend(entries.into_iter().map(|entry| EnvEntry {
@@ -226,7 +231,10 @@ mod tests {
         );
         assert_eq!(warnings.len(), 1);
         assert_eq!(warnings[0].0, "FLINK_PROPERTIES");
-        assert_eq!((warnings[0].1.line, warnings[0].1.text.as_str()), (2, "bad line"));
+        assert_eq!(
+            (warnings[0].1.line, warnings[0].1.text.as_str()),
+            (2, "bad line")
+        );
     }
 
     #[test]

@@ -120,7 +120,8 @@ mod tests {
 
     #[test]
     fn skipped_lines_keep_their_numbers_and_keys() {
-        let (entries, skipped) = parse_flink_conf("a: 1\ntaskmanager.memory.process.size:2g\nb: \n");
+        let (entries, skipped) =
+            parse_flink_conf("a: 1\ntaskmanager.memory.process.size:2g\nb: \n");
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].line, Some(1));
         assert_eq!(

@@ -236,7 +236,10 @@ mod tests {
             KeyClass::NestedUnder("taskmanager.memory.managed.fraction")
         );
         assert_eq!(
-            classify("taskmanager.memory.managed.consumer-weights.OPERATOR", false),
+            classify(
+                "taskmanager.memory.managed.consumer-weights.OPERATOR",
+                false
+            ),
             KeyClass::NestedUnder("taskmanager.memory.managed.consumer-weights")
         );
     }

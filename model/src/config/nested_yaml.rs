@@ -33,7 +33,11 @@ pub(crate) fn parse_nested_yaml(text: &str) -> Result<Vec<RawEntry>, String> {
     Ok(entries)
 }
 
-fn flatten(map: &serde_norway::Mapping, prefix: &str, out: &mut Vec<RawEntry>) -> Result<(), String> {
+fn flatten(
+    map: &serde_norway::Mapping,
+    prefix: &str,
+    out: &mut Vec<RawEntry>,
+) -> Result<(), String> {
     for (k, v) in map {
         let part = scalar_text(k).ok_or_else(|| {
             format!(
@@ -187,7 +191,8 @@ taskmanager.memory.managed.fraction: {a: 1}
     #[test]
     fn scalars_are_the_values_flinks_parser_loads() {
         // What Flink 2.1's YamlParserUtils loads for each (class:toString, printed by a probe).
-        let text = "a: 0x1F\nb: 0o17\nc: 017\nd: 1e5\ne: .5\nf: \"0x10\"\ng: 1_000\nh: +12\ni: 1.0e+5\n";
+        let text =
+            "a: 0x1F\nb: 0o17\nc: 017\nd: 1e5\ne: .5\nf: \"0x10\"\ng: 1_000\nh: +12\ni: 1.0e+5\n";
         assert_eq!(
             pairs(text),
             vec![
@@ -215,7 +220,10 @@ taskmanager.memory.managed.fraction: {a: 1}
     fn null_values_fail_like_flink() {
         for text in ["a: ~\n", "a:\n", "x:\n  y: null\n"] {
             let err = parse_nested_yaml(text).unwrap_err();
-            assert!(err.starts_with("Error parsing YAML configuration: the value of '"), "{err}");
+            assert!(
+                err.starts_with("Error parsing YAML configuration: the value of '"),
+                "{err}"
+            );
         }
         // A null inside a list is part of the list's text, not a value.
         assert_eq!(pairs("a: [x, ~]\n"), vec![("a".into(), "[x, null]".into())]);

@@ -22,7 +22,10 @@ pub fn render_flink_deployment(plan: &MemoryPlan) -> String {
             pins.extend([
                 (keys::TM_FRAMEWORK_HEAP_MEMORY, bytes(p.framework_heap)),
                 (keys::TM_TASK_HEAP_MEMORY, bytes(p.task_heap)),
-                (keys::TM_FRAMEWORK_OFF_HEAP_MEMORY, bytes(p.framework_off_heap)),
+                (
+                    keys::TM_FRAMEWORK_OFF_HEAP_MEMORY,
+                    bytes(p.framework_off_heap),
+                ),
                 (keys::TM_TASK_OFF_HEAP_MEMORY, bytes(p.task_off_heap)),
                 (keys::TM_MANAGED_MEMORY_SIZE, bytes(p.managed)),
                 (keys::TM_NETWORK_MEMORY_MIN, bytes(p.network)),
@@ -73,7 +76,12 @@ pub fn render_flink_deployment(plan: &MemoryPlan) -> String {
 
 /// `bytes` in Flink's size syntax, in the largest unit that divides it exactly.
 fn flink_size(bytes: u64) -> String {
-    for (suffix, unit) in [("t", 1u64 << 40), ("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10)] {
+    for (suffix, unit) in [
+        ("t", 1u64 << 40),
+        ("g", 1 << 30),
+        ("m", 1 << 20),
+        ("k", 1 << 10),
+    ] {
         if bytes != 0 && bytes % unit == 0 {
             return format!("{}{suffix}", bytes / unit);
         }
