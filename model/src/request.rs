@@ -303,7 +303,7 @@ impl PlanRequest {
                 };
                 return Err(ConfigError::new(
                     ConfigErrorKind::NotApplied,
-                    format!("{first}{more} [--strict: a value that is not applied is an error]"),
+                    format!("{first}{more} (--strict: a value that is not applied is an error)"),
                 ));
             }
         }

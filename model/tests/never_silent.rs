@@ -92,7 +92,7 @@ fn a_file_without_memory_options_is_a_warning_or_with_strict_an_error() {
     assert_eq!(err.kind(), ConfigErrorKind::NotApplied);
     assert!(
         err.message()
-            .ends_with("[--strict: a value that is not applied is an error]"),
+            .ends_with("(--strict: a value that is not applied is an error)"),
         "{err}"
     );
 
