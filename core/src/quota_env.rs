@@ -84,7 +84,9 @@ impl fmt::Display for QuotaEnvError {
 impl std::error::Error for QuotaEnvError {}
 
 impl Quotas {
-    /// The quotas in this process's environment (see the [module docs](self)).
+    /// The quotas in this process's environment: the `MEMBUDGET_QUOTA_*` variables (one per
+    /// category, `MEMBUDGET_QUOTA_TOTAL`, `MEMBUDGET_QUOTA_ROLE`) that `membudget plan --format
+    /// env` writes; a missing one means no limit.
     ///
     /// # Errors
     ///

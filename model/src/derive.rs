@@ -32,11 +32,11 @@ pub fn derive(role: Role, config: &Configuration) -> Result<MemoryPlan, ConfigEr
 
 /// Derives the memory plan of a `role` process from `config` as the Flink `target` does (see
 /// [`FlinkVersion`](crate::FlinkVersion) and [`Deployment`](crate::Deployment) for what they
-/// change: the legacy options and two error texts). [`derive`] is Flink 1.20, standalone.
+/// change: the legacy options and two error texts). [`derive()`] is Flink 1.20, standalone.
 ///
 /// # Errors
 ///
-/// As [`derive`].
+/// As [`derive()`].
 pub fn derive_for(
     role: Role,
     config: &Configuration,

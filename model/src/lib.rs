@@ -33,14 +33,18 @@
 //! # Fidelity notes
 //!
 //! Numbers, branch selection, checks and their order follow Flink's `ProcessMemoryUtils`,
-//! `TaskExecutorFlinkMemoryUtils` and `JobManagerFlinkMemoryUtils`. Error texts follow the
-//! project's reference, which differs from Flink's runtime output in three cosmetic places:
-//! Flink prints `ConfigOption.toString()` (`Key: '…' , default: … (fallback keys: […])`) where
-//! the "Either required fine-grained memory …" and "Inconsistently configured …" messages name
-//! an option (we print the key), and Flink's "… JVM Metaspace size  (…)" has a double space.
-//! Conditions Flink only logs (capped fractions, fraction mismatches, small JobManager heap,
-//! derived off-heap, deprecated keys, legacy heap mapping) become plan warnings with Flink's
-//! log text.
+//! `TaskExecutorFlinkMemoryUtils` and `JobManagerFlinkMemoryUtils`, for Flink 1.20 and 2.x
+//! ([`FlinkVersion`]) and each [`Deployment`]'s legacy heap mapping ([`derive_for`]); the CLI's
+//! tests compare the JVM arguments and dynamic configs with real `BashJavaUtils` output.
+//! [`ConfigError::message`] is Flink's text except that options are named by their key where
+//! Flink prints `ConfigOption.toString()` (`Key: '…' , default: … (fallback keys: […])`), and
+//! Flink's "… JVM Metaspace size  (…)" double space is single. Its `Display` is one line (values
+//! as written, the key to change); [`ConfigError::verbose`] is Flink's layout. Conditions Flink
+//! only logs (capped fractions, fraction mismatches, small JobManager heap, derived off-heap,
+//! deprecated keys, legacy heap mapping) become plan warnings with Flink's log text; values a
+//! source holds but the plan does not apply are warnings too ([`config::Sources`]), errors with
+//! [`PlanRequest::strict`]. README's "Differences from Flink" lists where membudget is
+//! deliberately stricter.
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod check;
