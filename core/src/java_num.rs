@@ -346,15 +346,15 @@ where
     body.parse::<F>().ok().map(signed)
 }
 
-/// Java's `Integer.parseInt(s)` (optional sign), after trimming surrounding whitespace as
-/// Flink's YAML readers do.
+/// Java's `Integer.parseInt(s)`: an optional sign and decimal digits, nothing else — not even
+/// surrounding whitespace (Flink's file readers trim values; a `-D` value arrives as given).
 pub fn java_parse_int(s: &str) -> Option<i32> {
-    java_trim(s).parse::<i32>().ok()
+    s.parse::<i32>().ok()
 }
 
-/// Java's `Boolean` option parsing in Flink: `true`/`false`, case-insensitive.
+/// Flink's boolean parsing (`ConfigurationUtils.convertToBoolean`): `true`/`false`,
+/// case-insensitive, untrimmed.
 pub fn java_parse_bool(s: &str) -> Option<bool> {
-    let s = java_trim(s);
     if s.eq_ignore_ascii_case("true") {
         Some(true)
     } else if s.eq_ignore_ascii_case("false") {
@@ -464,7 +464,9 @@ mod tests {
 
     #[test]
     fn parse_int_and_bool() {
-        assert_eq!(java_parse_int(" 10 "), Some(10));
+        assert_eq!(java_parse_int("10"), Some(10));
+        // Integer.parseInt does not trim (Flink 1.20.3 rejects `-D ...numberOfBuffers= 2048 `).
+        assert_eq!(java_parse_int(" 10 "), None);
         assert_eq!(java_parse_int("+5"), Some(5));
         assert_eq!(java_parse_int("-5"), Some(-5));
         assert_eq!(java_parse_int("2147483648"), None);
@@ -472,5 +474,6 @@ mod tests {
         assert_eq!(java_parse_bool("TRUE"), Some(true));
         assert_eq!(java_parse_bool("False"), Some(false));
         assert_eq!(java_parse_bool("yes"), None);
+        assert_eq!(java_parse_bool(" true"), None);
     }
 }
