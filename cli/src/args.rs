@@ -117,11 +117,11 @@ fn format_parser() -> impl TypedValueParser<Value = OutputFormat> {
 
 /// `--flink-version` values.
 fn flink_version_parser() -> impl TypedValueParser<Value = FlinkVersion> {
-    let values = FlinkVersion::ALL.map(|v| {
-        PossibleValue::new(v.name()).help(match v {
-            FlinkVersion::V1_20 => "Flink 1.20 (legacy keys mapped)",
-            FlinkVersion::V2 => "Flink 2.0 - 2.3 (legacy keys ignored with a warning)",
-        })
+    let values = FlinkVersion::ALL.map(|v| match v {
+        FlinkVersion::V1_20 => PossibleValue::new(v.name()).help("Flink 1.20 (legacy keys mapped)"),
+        FlinkVersion::V2 => PossibleValue::new(v.name())
+            .aliases(["2.0", "2.1", "2.2", "2.3"])
+            .help("Flink 2.0 - 2.3 (legacy keys ignored with a warning)"),
     });
     PossibleValuesParser::new(values).try_map(|name| name.parse::<FlinkVersion>())
 }
