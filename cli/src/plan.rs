@@ -15,7 +15,17 @@ const EXIT_CONFIG: u8 = 2;
 pub fn run(args: &PlanArgs) -> ExitCode {
     let mut request = PlanRequest::new(args.role)
         .container(!args.no_container)
-        .distribution_defaults(!args.no_container);
+        .distribution_defaults(!args.no_container)
+        .flink_version(args.flink_version)
+        .deployment(args.deployment)
+        .host(args.host)
+        .strict(args.strict);
+    if let Some(format) = args.config_format {
+        request = request.config_format(format);
+    }
+    if let Some(section) = &args.config_section {
+        request = request.config_section(section);
+    }
     if let Some(root) = &args.cgroup_root {
         request = request.cgroup_roots(root.join("proc"), root);
     }
@@ -32,10 +42,15 @@ pub fn run(args: &PlanArgs) -> ExitCode {
         Ok(ok) => ok,
         Err(e) => {
             let stderr = io::stderr();
-            let text = if stderr.is_terminal() {
-                format!("\x1b[31m{e}\x1b[0m")
+            let text = if args.verbose {
+                e.verbose().to_string()
             } else {
                 e.to_string()
+            };
+            let text = if stderr.is_terminal() {
+                format!("\x1b[31m{text}\x1b[0m")
+            } else {
+                text
             };
             let _ = writeln!(stderr.lock(), "{text}");
             return ExitCode::from(EXIT_CONFIG);

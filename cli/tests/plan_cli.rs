@@ -313,26 +313,33 @@ fn every_format() {
         "-Xmx536870902 -Xms536870902 -XX:MaxDirectMemorySize=268435458 \
          -XX:MaxMetaspaceSize=268435456\n"
     );
+    // Exactly what BashJavaUtils GET_TM_RESOURCE_PARAMS prints for flink.size=1280m (Flink
+    // 1.20.3 and 2.1.1 alike): Flink's HashMap order, CPU cores, slots, external resources.
     assert_eq!(
         format("dynamic-configs"),
-        "-D taskmanager.memory.framework.heap.size=134217728b \
-         -D taskmanager.memory.framework.off-heap.size=134217728b \
-         -D taskmanager.memory.task.heap.size=402653174b \
+        "-D taskmanager.memory.network.min=134217730b -D taskmanager.cpu.cores=1.0 \
          -D taskmanager.memory.task.off-heap.size=0b \
-         -D taskmanager.memory.managed.size=536870920b \
-         -D taskmanager.memory.network.min=134217730b \
-         -D taskmanager.memory.network.max=134217730b \
-         -D taskmanager.memory.jvm-metaspace.size=268435456b \
+         -D taskmanager.memory.jvm-metaspace.size=268435456b -D external-resources=none \
          -D taskmanager.memory.jvm-overhead.min=201326592b \
+         -D taskmanager.memory.framework.off-heap.size=134217728b \
+         -D taskmanager.memory.network.max=134217730b \
+         -D taskmanager.memory.framework.heap.size=134217728b \
+         -D taskmanager.memory.managed.size=536870920b \
+         -D taskmanager.memory.task.heap.size=402653174b -D taskmanager.numberOfTaskSlots=1 \
          -D taskmanager.memory.jvm-overhead.max=201326592b\n"
     );
     let env = format("env");
     assert!(
-        env.starts_with("export MEMBUDGET_QUOTA_HEAP=536870902\n"),
+        env.starts_with(
+            "export MEMBUDGET_QUOTA_ROLE=taskmanager\nexport MEMBUDGET_QUOTA_HEAP=536870902\n"
+        ),
         "{env}"
     );
     assert!(
-        env.ends_with("export DOTNET_GCHeapHardLimit=0x1FFFFFF6\n"),
+        env.ends_with(
+            "export JVM_ARGS='-Xmx536870902 -Xms536870902 -XX:MaxDirectMemorySize=268435458 \
+             -XX:MaxMetaspaceSize=268435456'\n"
+        ),
         "{env}"
     );
     let k8s = format("k8s");
@@ -347,7 +354,7 @@ fn every_format() {
 }
 
 #[test]
-fn jobmanager_dynamic_configs_are_empty() {
+fn jobmanager_dynamic_configs_are_flinks() {
     let out = plan(&[
         "--role",
         "jobmanager",
@@ -358,7 +365,12 @@ fn jobmanager_dynamic_configs_are_empty() {
         "dynamic-configs",
     ]);
     assert!(out.status.success());
-    assert_eq!(stdout(&out), "\n");
+    assert_eq!(
+        stdout(&out),
+        "-D jobmanager.memory.off-heap.size=134217728b -D jobmanager.memory.jvm-overhead.min=201326592b \
+         -D jobmanager.memory.jvm-metaspace.size=268435456b -D jobmanager.memory.heap.size=1073741824b \
+         -D jobmanager.memory.jvm-overhead.max=201326592b\n"
+    );
 }
 
 #[test]
@@ -443,7 +455,296 @@ fn help_lists_the_models_roles_and_formats_with_their_descriptions() {
         assert!(help.contains(format.description()), "{help}");
     }
     assert!(help.contains("[default: taskmanager]") && help.contains("[default: text]"));
+    for flag in [
+        "--flink-version",
+        "--deployment",
+        "--host",
+        "--strict",
+        "--config-format",
+        "--config-section",
+        "--verbose",
+    ] {
+        assert!(help.contains(flag), "{flag}: {help}");
+    }
+    assert!(
+        help.contains("[default: 1.20]") && help.contains("[default: jvm]"),
+        "{help}"
+    );
     // Names are exact, as before: no case folding on the command line.
-    failure(&plan(&["--role", "JobManager"]));
-    failure(&plan(&["--format", "JSON"]));
+    let err = failure(&plan(&["--role", "JobManager"]));
+    assert!(
+        err.contains("invalid value 'JobManager' for '--role"),
+        "{err}"
+    );
+    let err = failure(&plan(&["--format", "JSON"]));
+    assert!(err.contains("invalid value 'JSON' for '--format"), "{err}");
+    for (flag, value) in [
+        ("--flink-version", "1.19"),
+        ("--deployment", "mesos"),
+        ("--host", "wasm"),
+        ("--config-format", "toml"),
+    ] {
+        let err = failure(&plan(&[flag, value]));
+        assert!(
+            err.contains(&format!("invalid value '{value}' for '{flag}")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn flink_version_2_ignores_legacy_keys_with_a_warning_and_strict_fails() {
+    let args = [
+        "--no-container",
+        "--format",
+        "json",
+        "-D",
+        "taskmanager.memory.process.size=4g",
+        "-D",
+        "taskmanager.network.numberOfBuffers=4096",
+    ];
+    let out = plan(&args);
+    let j: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(j["network"], 134217728u64);
+    let mut v2 = args.to_vec();
+    v2.extend(["--flink-version", "2.1"]);
+    let out = plan(&v2);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let j: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(j["network"], 359703515u64);
+    assert!(j["warnings"].as_array().unwrap().iter().any(|w| w
+        .as_str()
+        .unwrap()
+        .starts_with("'taskmanager.network.numberOfBuffers' is not read by Flink 2.x")));
+    v2.push("--strict");
+    let err = failure(&plan(&v2));
+    assert!(
+        err.starts_with("'taskmanager.network.numberOfBuffers' is not read by Flink 2.x"),
+        "{err}"
+    );
+}
+
+#[test]
+fn deployment_picks_the_legacy_heap_mapping() {
+    let run = |deployment: &str| {
+        let out = plan(&[
+            "--no-container",
+            "--deployment",
+            deployment,
+            "--format",
+            "json",
+            "-D",
+            "taskmanager.heap.size=1g",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_str::<Value>(&stdout(&out)).unwrap()
+    };
+    assert_eq!(run("standalone")["total_flink_memory"], 1u64 << 30);
+    assert_eq!(run("kubernetes")["total_process_memory"], 1u64 << 30);
+    assert_eq!(run("yarn")["total_process_memory"], 1u64 << 30);
+}
+
+#[test]
+fn errors_are_one_line_unless_verbose() {
+    let args = [
+        "--no-container",
+        "-D",
+        "taskmanager.memory.flink.size=1280m",
+        "-D",
+        "taskmanager.memory.task.heap.size=324m",
+        "-D",
+        "taskmanager.memory.managed.size=200m",
+        "-D",
+        "taskmanager.memory.network.min=900m",
+        "-D",
+        "taskmanager.memory.network.max=1000m",
+    ];
+    let err = failure(&plan(&args));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("inconsistent with its configuration. Derived Network Memory size (500.000mb (524288000 bytes)) is not in configured Network Memory range [900.000mb (943718400 bytes), 1000.000mb (1048576000 bytes)]. Change 'taskmanager.memory.network.min' (or 'taskmanager.memory.network.max', 'taskmanager.memory.flink.size')."), "{err}");
+    let mut verbose = args.to_vec();
+    verbose.push("--verbose");
+    let err = failure(&plan(&verbose));
+    assert!(
+        err.contains("\nCaused by: Derived Network Memory size (500.000mb (524288000 bytes))"),
+        "{err}"
+    );
+    assert!(
+        err.contains("\nKeys to change: 'taskmanager.memory.network.min'"),
+        "{err}"
+    );
+    // The managed-fraction example: one line, the value as written, the key that fixes it.
+    let err = failure(&plan(&["-D", "taskmanager.memory.managed.fraction=1.5"]));
+    assert_eq!(
+        err,
+        "TaskManager memory configuration failed: Inconsistently configured \
+         taskmanager.memory.managed.fraction (1.5) and its min (0 bytes), max (8388608.000tb \
+         (9223372036854775807 bytes)) value: fraction must be in range [0, 1). Change \
+         'taskmanager.memory.managed.fraction'.\n"
+    );
+}
+
+#[test]
+fn config_section_format_and_empty_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("appsettings.json");
+    std::fs::write(
+        &json,
+        r#"{"Flink": {"taskmanager.memory.process.size": "4096m"}}"#,
+    )
+    .unwrap();
+    let out = plan(&[
+        "--config",
+        json.to_str().unwrap(),
+        "--no-container",
+        "--format",
+        "k8s",
+    ]);
+    assert!(stdout(&out).contains("memory: \"4Gi\""), "{}", stdout(&out));
+    let nested = dir.path().join("settings.json");
+    std::fs::write(
+        &nested,
+        r#"{"Worker": {"taskmanager.memory.process.size": "2g"}}"#,
+    )
+    .unwrap();
+    let out = plan(&[
+        "--config",
+        nested.to_str().unwrap(),
+        "--config-section",
+        "Worker",
+        "--no-container",
+        "--format",
+        "jvm-args",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = dir.path().join("memory.txt");
+    std::fs::write(&text, "taskmanager:\n  memory:\n    process.size: 2g\n").unwrap();
+    let out = plan(&[
+        "--config",
+        text.to_str().unwrap(),
+        "--config-format",
+        "config-yaml",
+        "--no-container",
+        "--format",
+        "json",
+    ]);
+    let j: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(j["total_process_memory"], 2u64 << 30);
+    assert_eq!(j["warnings"].as_array().unwrap().len(), 0, "{j}");
+    let empty = dir.path().join("flink-conf.yaml");
+    std::fs::write(&empty, "").unwrap();
+    let out = plan(&[
+        "--config",
+        empty.to_str().unwrap(),
+        "--no-container",
+        "-D",
+        "taskmanager.memory.process.size=2g",
+    ]);
+    assert!(
+        stdout(&out).contains(&format!(
+            "! {} is empty: nothing in it is applied to the plan.",
+            empty.display()
+        )),
+        "{}",
+        stdout(&out)
+    );
+    let err = failure(&plan(&[
+        "--config",
+        empty.to_str().unwrap(),
+        "--no-container",
+        "--strict",
+        "-D",
+        "taskmanager.memory.process.size=2g",
+    ]));
+    assert!(err.contains("is empty"), "{err}");
+}
+
+#[test]
+fn host_profiles_and_the_env_round_trip() {
+    for host in ["jvm", "dotnet", "native"] {
+        let args = [
+            "--no-container",
+            "--host",
+            host,
+            "-D",
+            "taskmanager.memory.process.size=2g",
+        ];
+        let mut env_args = args.to_vec();
+        env_args.extend(["--format", "env"]);
+        let env = stdout(&plan(&env_args));
+        // Sourced by a shell, read back by Quotas::from_env: the plan's quotas, role included.
+        let script = format!("{env}\nenv");
+        let Ok(out) = Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .env_clear()
+            .output()
+        else {
+            return; // no POSIX shell on this machine
+        };
+        let vars: Vec<(String, String)> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let quotas = membudget_model::Quotas::from_env_vars(vars).unwrap();
+        let expected = PlanRequest::new(Role::TaskManager)
+            .environment(false)
+            .container(false)
+            .host(host.parse().unwrap())
+            .property("taskmanager.memory.process.size", "2g")
+            .plan()
+            .unwrap()
+            .quotas();
+        assert_eq!(quotas, expected, "{host}");
+        assert_eq!(quotas.total(), 2 << 30);
+        assert_eq!(env.contains("JVM_ARGS"), host == "jvm", "{env}");
+        assert_eq!(
+            env.contains("DOTNET_GCHeapHardLimit"),
+            host == "dotnet",
+            "{env}"
+        );
+        let mut json_args = args.to_vec();
+        json_args.extend(["--format", "json"]);
+        let j: Value = serde_json::from_str(&stdout(&plan(&json_args))).unwrap();
+        assert_eq!(j["host"], host);
+    }
+}
+
+#[test]
+fn kubernetes_formats() {
+    let out = plan(&[
+        "--no-container",
+        "-D",
+        "taskmanager.memory.process.size=1728m",
+        "-D",
+        "kubernetes.taskmanager.memory.limit-factor=1.5",
+        "--format",
+        "k8s",
+    ]);
+    assert!(
+        stdout(&out).ends_with("limits:\n    memory: \"2592Mi\"\n"),
+        "{}",
+        stdout(&out)
+    );
+    let out = plan(&[
+        "--no-container",
+        "--role",
+        "jobmanager",
+        "-D",
+        "jobmanager.memory.process.size=1600m",
+        "--format",
+        "flink-deployment",
+    ]);
+    let text = stdout(&out);
+    assert!(text.contains("kind: FlinkDeployment\n"), "{text}");
+    assert!(
+        text.contains("    jobmanager.memory.heap.size: \"1073741824b\"\n"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("  jobManager:\n    resource:\n      memory: \"1600m\"\n"),
+        "{text}"
+    );
 }

@@ -131,8 +131,9 @@ pub fn java_format_3f(v: f64) -> String {
     )
 }
 
-/// Java's `Float.parseFloat(s)` (decimal forms, `NaN`, `Infinity`, optional `f`/`d` suffix,
-/// surrounding whitespace). Hexadecimal floats are not accepted.
+/// Java's `Float.parseFloat(s)`: decimal forms, hexadecimal forms (`0x1p-2`, `0x1.8P3`),
+/// `NaN`, `Infinity`, an optional `f`/`d` suffix, surrounding whitespace (Java's trim). The
+/// result is correctly rounded to `float` directly (no detour through `double`).
 pub fn java_parse_float(s: &str) -> Option<f32> {
     java_parse_floating::<f32>(s)
 }
@@ -142,9 +143,171 @@ pub fn java_parse_double(s: &str) -> Option<f64> {
     java_parse_floating::<f64>(s)
 }
 
+/// A binary floating-point format: significand bits (with the hidden bit) and the smallest
+/// normal exponent.
+trait Binary: Sized {
+    const PRECISION: i64;
+    const MIN_EXP: i64;
+    const MAX_EXP: i64;
+    fn from_f64_exact(v: f64) -> Self;
+}
+
+impl Binary for f32 {
+    const PRECISION: i64 = 24;
+    const MIN_EXP: i64 = -126;
+    const MAX_EXP: i64 = 127;
+    fn from_f64_exact(v: f64) -> Self {
+        v as f32
+    }
+}
+
+impl Binary for f64 {
+    const PRECISION: i64 = 53;
+    const MIN_EXP: i64 = -1022;
+    const MAX_EXP: i64 = 1023;
+    fn from_f64_exact(v: f64) -> Self {
+        v
+    }
+}
+
+/// Java's hexadecimal floating-point literal body (after the sign, before any `f`/`d`):
+/// `0x` digits [`.` digits] `p` [sign] decimal exponent, at least one hex digit.
+fn parse_hex_floating<F: Binary>(body: &str) -> Option<F> {
+    let rest = body
+        .strip_prefix("0x")
+        .or_else(|| body.strip_prefix("0X"))?;
+    let (digits, exp) = rest.split_once(['p', 'P'])?;
+    let (int_part, frac_part) = digits.split_once('.').unwrap_or((digits, ""));
+    if int_part.is_empty() && frac_part.is_empty() {
+        return None;
+    }
+    let all_hex = |s: &str| s.bytes().all(|b| b.is_ascii_hexdigit());
+    if !all_hex(int_part) || !all_hex(frac_part) {
+        return None;
+    }
+    let exp_digits = exp.strip_prefix(['+', '-']).unwrap_or(exp);
+    if exp_digits.is_empty() || !exp_digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // Huge exponents only saturate (to 0 or infinity).
+    let exp: i64 = exp.parse::<i64>().unwrap_or(if exp.starts_with('-') {
+        -(1 << 40)
+    } else {
+        1 << 40
+    });
+    // The significand: up to 30 hex digits (120 bits) exactly, later non-zero digits as a
+    // sticky bit.
+    let mut mantissa: u128 = 0;
+    let mut sticky = false;
+    let mut exp2 = exp;
+    let mut kept = 0;
+    for (i, c) in int_part.chars().chain(frac_part.chars()).enumerate() {
+        let d = c.to_digit(16)? as u128;
+        let in_fraction = i >= int_part.len();
+        if mantissa == 0 && d == 0 {
+            if in_fraction {
+                exp2 -= 4;
+            }
+            continue;
+        }
+        if kept < 30 {
+            mantissa = mantissa << 4 | d;
+            kept += 1;
+            if in_fraction {
+                exp2 -= 4;
+            }
+        } else {
+            sticky |= d != 0;
+            if !in_fraction {
+                exp2 += 4;
+            }
+        }
+    }
+    Some(round_binary::<F>(mantissa, sticky, exp2))
+}
+
+/// `mantissa × 2^exp2` (plus a sticky "something non-zero below") rounded to nearest-even in
+/// `F`, with gradual underflow and overflow to infinity.
+fn round_binary<F: Binary>(mantissa: u128, sticky: bool, exp2: i64) -> F {
+    if mantissa == 0 {
+        return F::from_f64_exact(0.0);
+    }
+    let bits = 128 - i64::from(mantissa.leading_zeros());
+    let top = bits - 1 + exp2; // the value lies in [2^top, 2^(top+1))
+    if top > F::MAX_EXP {
+        return F::from_f64_exact(f64::INFINITY);
+    }
+    let keep = if top >= F::MIN_EXP {
+        F::PRECISION
+    } else {
+        F::PRECISION - (F::MIN_EXP - top)
+    };
+    let shift = bits - keep;
+    let (mut q, scale) = if shift <= 0 {
+        (mantissa, exp2)
+    } else {
+        let (q, rem_cmp) = if shift > bits {
+            (0u128, core::cmp::Ordering::Less)
+        } else if shift == bits {
+            let half = 1u128 << (bits - 1);
+            (
+                0,
+                mantissa.cmp(&half).then(if sticky {
+                    core::cmp::Ordering::Greater
+                } else {
+                    core::cmp::Ordering::Equal
+                }),
+            )
+        } else {
+            let q = mantissa >> shift;
+            let rem = mantissa & ((1u128 << shift) - 1);
+            let half = 1u128 << (shift - 1);
+            let ord = rem.cmp(&half).then(if sticky {
+                core::cmp::Ordering::Greater
+            } else {
+                core::cmp::Ordering::Equal
+            });
+            (q, ord)
+        };
+        let q = match rem_cmp {
+            core::cmp::Ordering::Greater => q + 1,
+            core::cmp::Ordering::Equal if q & 1 == 1 => q + 1,
+            _ => q,
+        };
+        (q, exp2 + shift)
+    };
+    if q == 0 {
+        return F::from_f64_exact(0.0);
+    }
+    // A carry may add a bit: renormalise (still exact in f64, which spans every f32/f64 value).
+    let mut scale = scale;
+    while q >= 1u128 << 64 {
+        q >>= 1;
+        scale += 1;
+    }
+    let q_bits = 64 - i64::from((q as u64).leading_zeros());
+    if q_bits - 1 + scale > F::MAX_EXP {
+        return F::from_f64_exact(f64::INFINITY);
+    }
+    let mut v = q as f64;
+    // Scale by 2^scale in steps that stay within f64's range.
+    let mut s = scale;
+    while s > 0 {
+        let step = s.min(1000);
+        v *= 2f64.powi(step as i32);
+        s -= step;
+    }
+    while s < 0 {
+        let step = (-s).min(1000);
+        v /= 2f64.powi(step as i32);
+        s += step;
+    }
+    F::from_f64_exact(v)
+}
+
 fn java_parse_floating<F>(s: &str) -> Option<F>
 where
-    F: core::str::FromStr + core::ops::Neg<Output = F> + From<f32>,
+    F: core::str::FromStr + core::ops::Neg<Output = F> + From<f32> + Binary,
 {
     let t = java_trim(s);
     let (negative, body) = match t.as_bytes().first() {
@@ -163,6 +326,9 @@ where
         .strip_suffix(['f', 'F', 'd', 'D'])
         .filter(|b| !b.is_empty())
         .unwrap_or(body);
+    if body.starts_with("0x") || body.starts_with("0X") {
+        return parse_hex_floating::<F>(body).map(signed);
+    }
     if body.is_empty()
         || !body
             .bytes()
@@ -180,15 +346,15 @@ where
     body.parse::<F>().ok().map(signed)
 }
 
-/// Java's `Integer.parseInt(s)` (optional sign), after trimming surrounding whitespace as
-/// Flink's YAML readers do.
+/// Java's `Integer.parseInt(s)`: an optional sign and decimal digits, nothing else — not even
+/// surrounding whitespace (Flink's file readers trim values; a `-D` value arrives as given).
 pub fn java_parse_int(s: &str) -> Option<i32> {
-    java_trim(s).parse::<i32>().ok()
+    s.parse::<i32>().ok()
 }
 
-/// Java's `Boolean` option parsing in Flink: `true`/`false`, case-insensitive.
+/// Flink's boolean parsing (`ConfigurationUtils.convertToBoolean`): `true`/`false`,
+/// case-insensitive, untrimmed.
 pub fn java_parse_bool(s: &str) -> Option<bool> {
-    let s = java_trim(s);
     if s.eq_ignore_ascii_case("true") {
         Some(true)
     } else if s.eq_ignore_ascii_case("false") {
@@ -266,8 +432,41 @@ mod tests {
     }
 
     #[test]
+    fn hex_floats_like_java() {
+        // Each against Java's Float.parseFloat / Double.parseDouble.
+        assert_eq!(java_parse_float("0x1p-2"), Some(0.25));
+        assert_eq!(java_parse_float(" 0X1.8P1f "), Some(3.0));
+        assert_eq!(java_parse_float("-0x.8p0"), Some(-0.5));
+        assert_eq!(java_parse_double("0x1.fffffffffffffp1023"), Some(f64::MAX));
+        assert_eq!(java_parse_double("0x1p-1074"), Some(f64::from_bits(1)));
+        assert_eq!(java_parse_double("0x1p-1076"), Some(0.0));
+        assert_eq!(java_parse_double("0x1.8p-1075"), Some(f64::from_bits(1)));
+        assert_eq!(java_parse_double("0x1p1024"), Some(f64::INFINITY));
+        assert_eq!(java_parse_float("0x1p-149"), Some(f32::from_bits(1)));
+        assert_eq!(java_parse_float("0x1.fffffffp0"), Some(2.0));
+        // Rounded to float directly: 1 + 2^-24 + 2^-60 rounds up, a detour through double
+        // (which drops 2^-60) would round to even (down).
+        assert_eq!(
+            java_parse_float("0x1.000001000000001p0"),
+            Some(1.0 + f32::EPSILON)
+        );
+        assert_eq!(java_parse_float("0x1.000001p0"), Some(1.0));
+        assert_eq!(
+            java_parse_double("0x123456789abcdef0123456789abcdefp-120"),
+            Some((0x123456789abcdef0123456789abcdefu128 as f64) / 2f64.powi(120))
+        );
+        for bad in [
+            "0x", "0xp1", "0x1", "0x1p", "0x1.p", "0xgp1", "0x1p1.5", "0x1e1",
+        ] {
+            assert_eq!(java_parse_double(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn parse_int_and_bool() {
-        assert_eq!(java_parse_int(" 10 "), Some(10));
+        assert_eq!(java_parse_int("10"), Some(10));
+        // Integer.parseInt does not trim (Flink 1.20.3 rejects `-D ...numberOfBuffers= 2048 `).
+        assert_eq!(java_parse_int(" 10 "), None);
         assert_eq!(java_parse_int("+5"), Some(5));
         assert_eq!(java_parse_int("-5"), Some(-5));
         assert_eq!(java_parse_int("2147483648"), None);
@@ -275,5 +474,6 @@ mod tests {
         assert_eq!(java_parse_bool("TRUE"), Some(true));
         assert_eq!(java_parse_bool("False"), Some(false));
         assert_eq!(java_parse_bool("yes"), None);
+        assert_eq!(java_parse_bool(" true"), None);
     }
 }

@@ -67,6 +67,12 @@ pub const TM_NETWORK_EXCLUSIVE_BUFFERS_REQUEST_TIMEOUT: &str =
 pub const TM_CPU_CORES: &str = "taskmanager.cpu.cores";
 /// Task slots of a TaskExecutor (the CPU cores fallback).
 pub const TM_NUM_TASK_SLOTS: &str = "taskmanager.numberOfTaskSlots";
+/// The external resources (e.g. GPUs) of a TaskExecutor: a `;`-separated list, or `none`.
+pub const EXTERNAL_RESOURCES: &str = "external-resources";
+/// How far a Kubernetes TaskManager pod's memory limit lies above its request.
+pub const K8S_TM_MEMORY_LIMIT_FACTOR: &str = "kubernetes.taskmanager.memory.limit-factor";
+/// How far a Kubernetes JobManager pod's memory limit lies above its request.
+pub const K8S_JM_MEMORY_LIMIT_FACTOR: &str = "kubernetes.jobmanager.memory.limit-factor";
 /// Legacy (1.x) TaskManager heap size, mapped to [`TM_TOTAL_FLINK_MEMORY`].
 pub const TM_LEGACY_HEAP_MEMORY: &str = "taskmanager.heap.size";
 /// Legacy (1.x) TaskManager heap size in MiB, mapped to [`TM_TOTAL_FLINK_MEMORY`].

@@ -39,11 +39,15 @@ mod hint;
 pub mod java_num;
 pub mod keys;
 mod memory_size;
+mod quota_env;
 mod quotas;
 mod role;
 
 pub use category::Category;
 pub use hint::IncreaseHint;
 pub use memory_size::{MemorySize, MemorySizeParseError};
+pub use quota_env::{
+    quota_env_var, QuotaEnvError, QUOTA_ENV_PREFIX, QUOTA_ENV_ROLE, QUOTA_ENV_TOTAL,
+};
 pub use quotas::Quotas;
 pub use role::{ParseRoleError, Role};

@@ -16,6 +16,8 @@ pub struct Entry {
     pub value: String,
     /// Where the value came from.
     pub source: Source,
+    /// Whether the value is a YAML floating-point scalar (Flink holds a `Double`, not text).
+    pub yaml_float: bool,
 }
 
 /// A flat configuration: `key -> Entry`. Nested file formats are flattened with dots before
@@ -51,6 +53,8 @@ pub struct Lookup<'a> {
     pub source: Source,
     /// The key the value was found under.
     pub key: &'static str,
+    /// Whether the value is a YAML floating-point scalar.
+    pub yaml_float: bool,
 }
 
 impl Configuration {
@@ -66,6 +70,26 @@ impl Configuration {
             Entry {
                 value: value.into(),
                 source,
+                yaml_float: false,
+            },
+        );
+    }
+
+    /// Sets `key` to a YAML floating-point scalar, given as Java's `Double.toString` of it
+    /// (as a nested `config.yaml` loads it): a `float` option narrows the `Double` with
+    /// Flink's range check instead of parsing the text.
+    pub fn set_yaml_float(
+        &mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+        source: Source,
+    ) {
+        self.entries.insert(
+            key.into(),
+            Entry {
+                value: value.into(),
+                source,
+                yaml_float: true,
             },
         );
     }
@@ -117,6 +141,7 @@ impl Configuration {
                     value: &e.value,
                     source: e.source.clone(),
                     key,
+                    yaml_float: e.yaml_float,
                 });
             }
         }
@@ -124,6 +149,7 @@ impl Configuration {
             value: d,
             source: Source::Default,
             key: option.key,
+            yaml_float: false,
         })
     }
 
@@ -165,6 +191,23 @@ impl Configuration {
         let Some(l) = self.lookup(option) else {
             return Ok(None);
         };
+        if l.yaml_float {
+            // ConfigurationUtils.convertToFloat(Double): a range-checked narrowing cast.
+            let d: f64 = l.value.parse().unwrap_or(f64::NAN);
+            let fits =
+                d == 0.0 || (f64::from(f32::from_bits(1))..=f64::from(f32::MAX)).contains(&d.abs());
+            return if fits {
+                Ok(Some((f64::from(d as f32), l.source)))
+            } else {
+                Err(invalid_value(
+                    &l,
+                    &format!(
+                        "Configuration value {} overflows/underflows the float type",
+                        l.value
+                    ),
+                ))
+            };
+        }
         match java_parse_float(l.value) {
             Some(v) => Ok(Some((f64::from(v), l.source))),
             None => Err(invalid_value(&l, "not a floating point number")),

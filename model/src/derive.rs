@@ -2,7 +2,7 @@
 
 use crate::error::ConfigError;
 use crate::plan::MemoryPlan;
-use crate::{jobmanager, taskmanager, Configuration, Role};
+use crate::{jobmanager, taskmanager, Configuration, FlinkTarget, Role};
 
 /// Derives the memory plan of a `role` process from `config`, exactly as Flink does.
 ///
@@ -27,9 +27,24 @@ use crate::{jobmanager, taskmanager, Configuration, Role};
 /// assert_eq!(plan.jvm_args(), "-Xmx1073741824 -Xms1073741824 -XX:MaxMetaspaceSize=268435456");
 /// ```
 pub fn derive(role: Role, config: &Configuration) -> Result<MemoryPlan, ConfigError> {
+    derive_for(role, config, FlinkTarget::default())
+}
+
+/// Derives the memory plan of a `role` process from `config` as the Flink `target` does (see
+/// [`FlinkVersion`](crate::FlinkVersion) and [`Deployment`](crate::Deployment) for what they
+/// change: the legacy options and two error texts). [`derive()`] is Flink 1.20, standalone.
+///
+/// # Errors
+///
+/// As [`derive()`].
+pub fn derive_for(
+    role: Role,
+    config: &Configuration,
+    target: FlinkTarget,
+) -> Result<MemoryPlan, ConfigError> {
     let plan = match role {
-        Role::TaskManager => taskmanager::derive(config).map(MemoryPlan::TaskManager),
-        Role::JobManager => jobmanager::derive(config).map(MemoryPlan::JobManager),
+        Role::TaskManager => taskmanager::derive(config, target).map(MemoryPlan::TaskManager),
+        Role::JobManager => jobmanager::derive(config, target).map(MemoryPlan::JobManager),
     }?;
     debug_assert_eq!(plan.check(), Ok(()), "derived {plan:?}");
     Ok(plan)

@@ -21,6 +21,10 @@ pub enum ConfigErrorKind {
     Source,
     /// The plan does not fit the container memory limit.
     ContainerLimit,
+    /// A configured value would not be applied (a file without memory options, a skipped line
+    /// holding a memory key, an unknown memory key, an option Flink 2.x no longer reads): a
+    /// warning normally, this error under `--strict`.
+    NotApplied,
 }
 
 /// The Java exception Flink throws for an error. Flink's network check wraps only
@@ -51,17 +55,20 @@ impl FlinkException {
             ConfigErrorKind::Overflow => FlinkException::Arithmetic,
             ConfigErrorKind::UnknownKey
             | ConfigErrorKind::Source
-            | ConfigErrorKind::ContainerLimit => FlinkException::Own,
+            | ConfigErrorKind::ContainerLimit
+            | ConfigErrorKind::NotApplied => FlinkException::Own,
         }
     }
 }
 
 /// An invalid memory configuration.
 ///
-/// `Display` prints Flink's message on the first line (with Flink's
+/// [`message`](Self::message) is Flink's text (with Flink's
 /// `TaskManager memory configuration failed: ` / `JobManager memory configuration failed: `
-/// prefix where Flink has it), then one `Caused by: ...` line per wrapped cause, then a line
-/// naming the keys to change.
+/// prefix where Flink has it). `Display` is one line: that message with values echoed as the
+/// user wrote them, the innermost cause, and the key to change. [`verbose`](Self::verbose) is
+/// Flink's layout: the message, one `Caused by: ...` line per wrapped cause, then a line naming
+/// every key to change.
 ///
 /// # Examples
 ///
@@ -80,6 +87,9 @@ pub struct ConfigError {
     message: String,
     causes: Vec<String>,
     keys: Vec<String>,
+    /// A value Flink prints in its own form (e.g. a `float` widened to `double`) and the text
+    /// the user wrote for it.
+    echo: Option<Box<(String, String)>>,
 }
 
 impl ConfigError {
@@ -91,7 +101,54 @@ impl ConfigError {
             message: message.into(),
             causes: Vec::new(),
             keys: Vec::new(),
+            echo: None,
         }
+    }
+
+    /// Says that `printed`, where the message shows it, is the value the user wrote as
+    /// `written`: the one-line text shows `written`.
+    #[must_use]
+    pub(crate) fn with_echo(mut self, printed: String, written: &str) -> ConfigError {
+        let written = membudget_core::java_num::java_trim(written);
+        if printed != written && !written.is_empty() {
+            self.echo = Some(Box::new((printed, written.to_owned())));
+        }
+        self
+    }
+
+    /// Records the value of `key` as written, for messages that do not show it (the one-line
+    /// text appends it).
+    #[must_use]
+    pub(crate) fn with_value(mut self, key: &str, written: String) -> ConfigError {
+        if !self.message.contains(&written) {
+            self.causes.push(format!("'{key}' is {written}"));
+        }
+        self
+    }
+
+    /// Appends `note` (membudget's explanation) to the message.
+    #[must_use]
+    pub(crate) fn with_note(mut self, note: &str) -> ConfigError {
+        self.message.push(' ');
+        self.message.push_str(note);
+        self
+    }
+
+    /// Prefixes the message when Flink raises this error as an `IllegalConfigurationException`
+    /// (Flink's wrappers catch only those).
+    #[must_use]
+    pub(crate) fn prefixed_if_illegal_configuration(self, prefix: &str) -> ConfigError {
+        if self.is_illegal_configuration() {
+            self.prefixed(prefix)
+        } else {
+            self
+        }
+    }
+
+    /// Flink's layout: the message, one `Caused by: ...` line per cause, then a line naming
+    /// every key to change (what `--verbose` prints).
+    pub fn verbose(&self) -> impl fmt::Display + '_ {
+        Verbose(self)
     }
 
     /// The same error, raised by Flink as an `IllegalConfigurationException` whatever its kind
@@ -175,14 +232,66 @@ impl ConfigError {
 }
 
 impl fmt::Display for ConfigError {
+    /// One line: the message and its causes (values as the user wrote them), then the key to
+    /// change and at most two alternatives.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
+        let mut line = self.message.clone();
         for cause in &self.causes {
+            let cause = cause.trim_end_matches('.');
+            if line.ends_with('.') {
+                line.push(' ');
+                let mut chars = cause.chars();
+                if let Some(first) = chars.next() {
+                    line.extend(first.to_uppercase());
+                    line.push_str(chars.as_str());
+                }
+            } else {
+                line.push_str(": ");
+                line.push_str(cause);
+            }
+            line.push('.');
+        }
+        if let Some(echo) = &self.echo {
+            let (printed, written) = &**echo;
+            line = line.replacen(printed.as_str(), written, 1);
+        }
+        if !line.ends_with(['.', '?', ')']) {
+            line.push('.');
+        }
+        f.write_str(&line)?;
+        // A message that already names every key (a misspelt key and its suggestion, Flink's
+        // "Either required ... need to be configured") needs no list.
+        let named = self.keys.iter().all(|k| {
+            self.message.contains(&format!("'{k}'")) || self.message.contains(&format!("({k}"))
+        });
+        if named {
+            return Ok(());
+        }
+        if let Some((first, rest)) = self.keys.split_first() {
+            write!(f, " Change '{first}'")?;
+            if !rest.is_empty() {
+                let rest: Vec<String> = rest.iter().take(2).map(|k| format!("'{k}'")).collect();
+                write!(f, " (or {})", rest.join(", "))?;
+            }
+            f.write_str(".")?;
+        }
+        Ok(())
+    }
+}
+
+/// [`ConfigError::verbose`].
+struct Verbose<'a>(&'a ConfigError);
+
+impl fmt::Display for Verbose<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = self.0;
+        f.write_str(&e.message)?;
+        for cause in &e.causes {
             write!(f, "\nCaused by: {cause}")?;
         }
-        if !self.keys.is_empty() {
+        if !e.keys.is_empty() {
             f.write_str("\nKeys to change: ")?;
-            for (i, k) in self.keys.iter().enumerate() {
+            for (i, k) in e.keys.iter().enumerate() {
                 if i > 0 {
                     f.write_str(", ")?;
                 }

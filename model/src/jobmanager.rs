@@ -7,7 +7,8 @@ use crate::plan::JobManagerPlan;
 use crate::process::{Path, ProcessOptions};
 use crate::range_fraction::sum;
 use crate::reader::Reader;
-use crate::{Configuration, MemorySize, Role};
+use crate::removed::ignored_by_flink_2;
+use crate::{Configuration, Deployment, FlinkTarget, HostProfile, MemorySize, Role};
 
 const OPTIONS: ProcessOptions = ProcessOptions {
     required_fine_grained: &[&JM_JVM_HEAP_MEMORY],
@@ -19,21 +20,41 @@ const OPTIONS: ProcessOptions = ProcessOptions {
     overhead_fraction: &JM_JVM_OVERHEAD_FRACTION,
 };
 
-/// `jobmanager.heap.size` / `.mb` / `FLINK_JM_HEAP` are interpreted as the JVM heap.
-const LEGACY_HEAP: LegacyHeap = LegacyHeap {
-    target: &JM_JVM_HEAP_MEMORY,
-    heap: &JM_LEGACY_HEAP_MEMORY,
-    heap_mb: &JM_LEGACY_HEAP_MEMORY_MB,
-};
+/// `jobmanager.heap.size` / `.mb` / `FLINK_JM_HEAP` become the deployment's target
+/// (standalone: the JVM heap; Kubernetes, YARN: `jobmanager.memory.process.size`).
+fn legacy_heap(deployment: Deployment) -> LegacyHeap {
+    LegacyHeap {
+        target: deployment.legacy_heap_target(Role::JobManager),
+        heap: &JM_LEGACY_HEAP_MEMORY,
+        heap_mb: &JM_LEGACY_HEAP_MEMORY_MB,
+    }
+}
 
-/// Derives a JobManager plan.
-pub(crate) fn derive(config: &Configuration) -> Result<JobManagerPlan, ConfigError> {
+/// Derives a JobManager plan for `target`.
+///
+/// Flink 1.20 maps the legacy heap inside `processSpecFromConfigWithNewOptionToInterpretLegacyHeap`,
+/// which prefixes configuration errors with `JobManager memory configuration failed: `; Flink
+/// 2.x calls `processSpecFromConfig` directly: no legacy keys, no prefix.
+pub(crate) fn derive(
+    config: &Configuration,
+    target: FlinkTarget,
+) -> Result<JobManagerPlan, ConfigError> {
     let mut r = Reader::new(config);
-    derive_mapped(&mut r).map_err(|e| e.prefixed(Role::JobManager.error_prefix()))
+    if target.version.reads_legacy_keys() {
+        legacy_heap(target.deployment)
+            .map(&mut r)
+            .and_then(|()| derive_mapped(&mut r))
+            .map_err(|e| e.prefixed_if_illegal_configuration(Role::JobManager.error_prefix()))
+    } else {
+        for (key, warning) in ignored_by_flink_2(Role::JobManager, r.config()) {
+            r.warn(warning);
+            r.remove(key);
+        }
+        derive_mapped(&mut r)
+    }
 }
 
 fn derive_mapped(r: &mut Reader<'_>) -> Result<JobManagerPlan, ConfigError> {
-    LEGACY_HEAP.map(r)?;
     let (heap, off_heap, jvm) = match OPTIONS.path(r)? {
         Path::FineGrained => {
             let (heap, off_heap) = derive_from_heap(r)?;
@@ -64,6 +85,7 @@ fn derive_mapped(r: &mut Reader<'_>) -> Result<JobManagerPlan, ConfigError> {
         }
     };
     let jvm_direct_memory_limit = r.boolean(&JM_JVM_DIRECT_MEMORY_LIMIT_ENABLED)?;
+    let memory_limit_factor = r.limit_factor(&K8S_JM_MEMORY_LIMIT_FACTOR)?;
     let total_flink = MemorySize::new(heap.bytes() + off_heap.bytes());
     let total_process = sum(
         &[total_flink, jvm.metaspace, jvm.overhead],
@@ -77,6 +99,8 @@ fn derive_mapped(r: &mut Reader<'_>) -> Result<JobManagerPlan, ConfigError> {
         jvm_metaspace: jvm.metaspace.bytes(),
         jvm_overhead: jvm.overhead.bytes(),
         jvm_direct_memory_limit,
+        host: HostProfile::Jvm,
+        memory_limit_factor,
         warnings: core::mem::take(&mut r.warnings),
         sources: core::mem::take(&mut r.sources),
     })

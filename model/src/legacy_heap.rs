@@ -1,5 +1,5 @@
 //! Flink 1.x heap options mapped onto the memory model, the same way for both roles (Flink's
-//! `ProcessMemoryUtils.getConfWithLegacyHeapSizeMappedToNewConfigOption`).
+//! `MemoryBackwardsCompatibilityUtils.getConfWithLegacyHeapSizeMappedToNewConfigOption`).
 
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::options::ConfigOption;
@@ -49,7 +49,8 @@ impl LegacyHeap {
                         ),
                     )
                     .with_cause(format!("{name}: {e}"))
-                    .with_keys([name.clone(), target.key.to_owned()]))
+                    .with_keys([name.clone(), target.key.to_owned()])
+                    .illegal_configuration())
                 }
                 (_, Err(_)) => r.memory(heap)?, // produces Flink's "Cannot read memory size" error
             };
@@ -63,7 +64,8 @@ impl LegacyHeap {
                         "Configured total process memory size ({mb}MB) must not be less than 0."
                     ),
                 )
-                .with_keys([heap_mb.key]));
+                .with_keys([heap_mb.key])
+                .illegal_configuration());
             }
             let source = r
                 .config()
@@ -78,6 +80,17 @@ impl LegacyHeap {
             "'{}' is not specified, use the configured deprecated task manager heap value ({}) for it.",
             target.key,
             size.to_human_readable()
+        ));
+        let named = match &source {
+            Source::Env(var) if !var.starts_with("MEMBUDGET_") && var != "FLINK_PROPERTIES" => {
+                var.clone()
+            }
+            _ => format!("'{from_key}'"),
+        };
+        r.warn(format!(
+            "{named} is applied as Flink 1.20 does (as '{}'); Flink 2.x no longer reads it and \
+             would ignore it (plan with --flink-version 2 to see that).",
+            target.key
         ));
         r.sources.insert(from_key.to_owned(), source.clone());
         r.set(target.key, format!("{}b", size.bytes()), source);

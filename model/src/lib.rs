@@ -33,38 +33,55 @@
 //! # Fidelity notes
 //!
 //! Numbers, branch selection, checks and their order follow Flink's `ProcessMemoryUtils`,
-//! `TaskExecutorFlinkMemoryUtils` and `JobManagerFlinkMemoryUtils`. Error texts follow the
-//! project's reference, which differs from Flink's runtime output in three cosmetic places:
-//! Flink prints `ConfigOption.toString()` (`Key: '…' , default: … (fallback keys: […])`) where
-//! the "Either required fine-grained memory …" and "Inconsistently configured …" messages name
-//! an option (we print the key), and Flink's "… JVM Metaspace size  (…)" has a double space.
-//! Conditions Flink only logs (capped fractions, fraction mismatches, small JobManager heap,
-//! derived off-heap, deprecated keys, legacy heap mapping) become plan warnings with Flink's
-//! log text.
+//! `TaskExecutorFlinkMemoryUtils` and `JobManagerFlinkMemoryUtils`, for Flink 1.20 and 2.x
+//! ([`FlinkVersion`]) and each [`Deployment`]'s legacy heap mapping ([`derive_for`]); the CLI's
+//! tests compare the JVM arguments and dynamic configs with real `BashJavaUtils` output.
+//! [`ConfigError::message`] is Flink's text except that options are named by their key where
+//! Flink prints `ConfigOption.toString()` (`Key: '…' , default: … (fallback keys: […])`), and
+//! Flink's "… JVM Metaspace size  (…)" double space is single. Its `Display` is one line (values
+//! as written, the key to change); [`ConfigError::verbose`] is Flink's layout. Conditions Flink
+//! only logs (capped fractions, fraction mismatches, small JobManager heap, derived off-heap,
+//! deprecated keys, legacy heap mapping) become plan warnings with Flink's log text; values a
+//! source holds but the plan does not apply are warnings too ([`config::Sources`]), errors with
+//! [`PlanRequest::strict`]. README's "Differences from Flink" lists where membudget is
+//! deliberately stricter.
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod check;
 pub mod config;
 mod configuration;
+mod cpu_cores;
+mod deployment;
 mod derive;
 mod error;
+mod flink_version;
+mod host;
+mod java_hash_map;
 mod jobmanager;
 mod legacy_heap;
+mod limit_factor;
 pub mod options;
 mod plan;
 mod process;
 mod range_fraction;
 mod reader;
+mod removed;
 pub mod render;
 mod request;
 mod source;
+mod target;
 mod taskmanager;
 
 pub use check::PlanCheckError;
 pub use config::{CgroupProbe, CgroupVersion, ContainerError, ContainerLimit};
 pub use configuration::{Configuration, Entry, Lookup};
-pub use derive::derive;
+pub use cpu_cores::CpuCores;
+pub use deployment::{Deployment, ParseDeploymentError};
+pub use derive::{derive, derive_for};
 pub use error::{ConfigError, ConfigErrorKind};
+pub use flink_version::{FlinkVersion, ParseFlinkVersionError};
+pub use host::{HostProfile, ParseHostProfileError};
+pub use limit_factor::LimitFactor;
 /// The vocabulary shared with the runtime crates (`membudget-core`), re-exported so a plan's
 /// types are usable with this crate alone.
 pub use membudget_core::{
@@ -76,3 +93,4 @@ pub use request::{
     PlanRequest, Resolution, JM_DISTRIBUTION_PROCESS_SIZE, TM_DISTRIBUTION_PROCESS_SIZE,
 };
 pub use source::Source;
+pub use target::FlinkTarget;

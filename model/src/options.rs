@@ -19,6 +19,8 @@ pub enum OptionKind {
     Boolean,
     /// A Java `double` (`1.5`).
     Double,
+    /// Text (`none`, `gpu;fpga`).
+    Text,
 }
 
 /// A configuration option: its key, default, deprecated aliases and value type.
@@ -135,6 +137,19 @@ pub const TM_CPU_CORES: ConfigOption =
 /// `taskmanager.cpu.cores` is not set.
 pub const TM_NUM_TASK_SLOTS: ConfigOption =
     ConfigOption::memory(keys::TM_NUM_TASK_SLOTS, Some("1")).with_kind(OptionKind::Integer);
+/// `external-resources` (default: none): the TaskExecutor's external resources, which Flink's
+/// dynamic configs list.
+pub const EXTERNAL_RESOURCES: ConfigOption =
+    ConfigOption::memory(keys::EXTERNAL_RESOURCES, Some("none")).with_kind(OptionKind::Text);
+/// `kubernetes.taskmanager.memory.limit-factor` (default 1.0): Kubernetes memory limit =
+/// request × factor.
+pub const K8S_TM_MEMORY_LIMIT_FACTOR: ConfigOption =
+    ConfigOption::memory(keys::K8S_TM_MEMORY_LIMIT_FACTOR, Some("1.0"))
+        .with_kind(OptionKind::Double);
+/// `kubernetes.jobmanager.memory.limit-factor` (default 1.0).
+pub const K8S_JM_MEMORY_LIMIT_FACTOR: ConfigOption =
+    ConfigOption::memory(keys::K8S_JM_MEMORY_LIMIT_FACTOR, Some("1.0"))
+        .with_kind(OptionKind::Double);
 /// Legacy (1.x) `taskmanager.heap.size`: mapped to `taskmanager.memory.flink.size` when that is
 /// unset. `FLINK_TM_HEAP` arrives under this key with an [`Env`](crate::Source::Env) source.
 pub const TM_LEGACY_HEAP_MEMORY: ConfigOption =
@@ -190,7 +205,7 @@ pub const JM_LEGACY_HEAP_MEMORY_MB: ConfigOption =
 /// heap is only a warning.
 pub const JM_MIN_JVM_HEAP_SIZE: u64 = 128 << 20;
 
-static ALL_OPTIONS: [&ConfigOption; 32] = [
+static ALL_OPTIONS: [&ConfigOption; 35] = [
     &TM_TOTAL_PROCESS_MEMORY,
     &TM_TOTAL_FLINK_MEMORY,
     &TM_FRAMEWORK_HEAP_MEMORY,
@@ -210,6 +225,9 @@ static ALL_OPTIONS: [&ConfigOption; 32] = [
     &TM_NETWORK_NUM_BUFFERS,
     &TM_CPU_CORES,
     &TM_NUM_TASK_SLOTS,
+    &EXTERNAL_RESOURCES,
+    &K8S_TM_MEMORY_LIMIT_FACTOR,
+    &K8S_JM_MEMORY_LIMIT_FACTOR,
     &TM_LEGACY_HEAP_MEMORY,
     &TM_LEGACY_HEAP_MEMORY_MB,
     &JM_TOTAL_PROCESS_MEMORY,

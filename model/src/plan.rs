@@ -3,9 +3,11 @@
 use std::collections::BTreeMap;
 
 use membudget_core::keys;
-use membudget_core::{Category, Quotas};
+use membudget_core::Quotas;
 
-use crate::{Role, Source};
+use crate::host::Components;
+use crate::java_hash_map::java_hash_map_order;
+use crate::{CpuCores, HostProfile, LimitFactor, Role, Source};
 
 /// Every component of a TaskManager's memory, in bytes, as Flink derives it.
 ///
@@ -47,6 +49,17 @@ pub struct TaskManagerPlan {
     pub segment_size: u64,
     /// Number of network buffers: `network / segment_size`, rounded down.
     pub network_buffers: u64,
+    /// CPU cores (`taskmanager.cpu.cores`, else `taskmanager.numberOfTaskSlots`).
+    pub cpu_cores: CpuCores,
+    /// Task slots (`taskmanager.numberOfTaskSlots`).
+    pub num_task_slots: i32,
+    /// The configured `external-resources` list, when it names any (Flink pins each resource's
+    /// amount in its dynamic configs; membudget does not read resource amounts).
+    pub external_resources: Option<String>,
+    /// How the quotas are drawn for the runtime that enforces them.
+    pub host: HostProfile,
+    /// `kubernetes.taskmanager.memory.limit-factor`: the pod's memory limit over its request.
+    pub memory_limit_factor: LimitFactor,
     /// Conditions Flink only logs (capped fractions, fraction mismatches, deprecated keys).
     pub warnings: Vec<String>,
     /// Where each value that was used came from, by key.
@@ -71,6 +84,10 @@ pub struct JobManagerPlan {
     /// Whether the JVM args limit direct memory to `off_heap`
     /// (`jobmanager.memory.enable-jvm-direct-memory-limit`).
     pub jvm_direct_memory_limit: bool,
+    /// How the quotas are drawn for the runtime that enforces them.
+    pub host: HostProfile,
+    /// `kubernetes.jobmanager.memory.limit-factor`: the pod's memory limit over its request.
+    pub memory_limit_factor: LimitFactor,
     /// Conditions Flink only logs (small heap, capped fractions, deprecated keys).
     pub warnings: Vec<String>,
     /// Where each value that was used came from, by key.
@@ -116,19 +133,21 @@ impl TaskManagerPlan {
             .saturating_add(self.network)
     }
 
-    /// The five category quotas: heap = framework + task heap, direct = framework + task
-    /// off-heap, managed, network, overhead = metaspace + JVM overhead; total = total process
-    /// memory; role TaskManager (refusals name `taskmanager.memory.*` keys).
+    /// The five category quotas for the plan's [`host`](Self::host) (see [`HostProfile`]); for
+    /// a JVM: heap = framework + task heap, direct = framework + task off-heap, managed,
+    /// network, overhead = metaspace + JVM overhead; total = total process memory; role
+    /// TaskManager (refusals name `taskmanager.memory.*` keys).
     pub fn quotas(&self) -> Quotas {
-        let mut per = [0u64; Category::COUNT];
-        per[Category::Heap.index()] = self.jvm_heap();
-        per[Category::Direct.index()] = self.framework_off_heap.saturating_add(self.task_off_heap);
-        per[Category::Managed.index()] = self.managed;
-        per[Category::Network.index()] = self.network;
-        per[Category::Overhead.index()] = self.jvm_metaspace.saturating_add(self.jvm_overhead);
-        Quotas::new(per)
-            .with_total(self.total_process_memory)
-            .with_role(Role::TaskManager)
+        self.host.quotas(&Components {
+            heap: self.jvm_heap(),
+            direct: self.framework_off_heap.saturating_add(self.task_off_heap),
+            managed: self.managed,
+            network: self.network,
+            metaspace: self.jvm_metaspace,
+            overhead: self.jvm_overhead,
+            total: self.total_process_memory,
+            role: Role::TaskManager,
+        })
     }
 
     /// Flink's JVM memory arguments:
@@ -142,40 +161,80 @@ impl TaskManagerPlan {
         )
     }
 
-    /// Flink's TaskManager dynamic configs (`-D key=<bytes>b ...`) that pin every component.
+    /// Flink's TaskManager dynamic configs, exactly as `BashJavaUtils GET_TM_RESOURCE_PARAMS`
+    /// prints them (`TaskExecutorProcessUtils.generateDynamicConfigsStr`): every component as
+    /// `-D key=<bytes>b`, plus `taskmanager.cpu.cores`, `taskmanager.numberOfTaskSlots` and
+    /// `external-resources=none`, in the iteration order of Flink's `HashMap`.
+    ///
+    /// With external resources configured, Flink also pins each resource's amount, which
+    /// membudget does not read: the `external-resources` entry then carries the configured list
+    /// and the amounts are missing (see [`external_resources`](Self::external_resources)).
     pub fn dynamic_configs(&self) -> String {
-        let pairs: [(&str, u64); 10] = [
-            (keys::TM_FRAMEWORK_HEAP_MEMORY, self.framework_heap),
-            (keys::TM_FRAMEWORK_OFF_HEAP_MEMORY, self.framework_off_heap),
-            (keys::TM_TASK_HEAP_MEMORY, self.task_heap),
-            (keys::TM_TASK_OFF_HEAP_MEMORY, self.task_off_heap),
-            (keys::TM_MANAGED_MEMORY_SIZE, self.managed),
-            (keys::TM_NETWORK_MEMORY_MIN, self.network),
-            (keys::TM_NETWORK_MEMORY_MAX, self.network),
-            (keys::TM_JVM_METASPACE, self.jvm_metaspace),
-            (keys::TM_JVM_OVERHEAD_MIN, self.jvm_overhead),
-            (keys::TM_JVM_OVERHEAD_MAX, self.jvm_overhead),
+        let bytes = |v: u64| format!("{v}b");
+        let external = match &self.external_resources {
+            None => "none".to_owned(),
+            Some(list) => format!("\"{list}\""),
+        };
+        let pairs: Vec<(&str, String)> = vec![
+            (keys::TM_CPU_CORES, self.cpu_cores.to_string()),
+            (keys::TM_FRAMEWORK_HEAP_MEMORY, bytes(self.framework_heap)),
+            (
+                keys::TM_FRAMEWORK_OFF_HEAP_MEMORY,
+                bytes(self.framework_off_heap),
+            ),
+            (keys::TM_TASK_HEAP_MEMORY, bytes(self.task_heap)),
+            (keys::TM_TASK_OFF_HEAP_MEMORY, bytes(self.task_off_heap)),
+            (keys::TM_NETWORK_MEMORY_MIN, bytes(self.network)),
+            (keys::TM_NETWORK_MEMORY_MAX, bytes(self.network)),
+            (keys::TM_MANAGED_MEMORY_SIZE, bytes(self.managed)),
+            (keys::TM_JVM_METASPACE, bytes(self.jvm_metaspace)),
+            (keys::TM_JVM_OVERHEAD_MIN, bytes(self.jvm_overhead)),
+            (keys::TM_JVM_OVERHEAD_MAX, bytes(self.jvm_overhead)),
+            (keys::TM_NUM_TASK_SLOTS, self.num_task_slots.to_string()),
+            (keys::EXTERNAL_RESOURCES, external),
         ];
-        pairs
-            .iter()
-            .map(|(k, v)| format!("-D {k}={v}b"))
-            .collect::<Vec<_>>()
-            .join(" ")
+        assemble_dynamic_configs(pairs)
     }
 }
 
+/// Flink's `ConfigurationUtils.assembleDynamicConfigsStr` over a `HashMap` built from `pairs`.
+fn assemble_dynamic_configs(pairs: Vec<(&str, String)>) -> String {
+    java_hash_map_order(pairs)
+        .into_iter()
+        .map(|(k, v)| format!("-D {k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl JobManagerPlan {
-    /// The five category quotas: heap = JVM heap, direct = off-heap, managed = network = 0,
-    /// overhead = metaspace + JVM overhead; total = total process memory; role JobManager
-    /// (refusals name `jobmanager.memory.*` keys).
+    /// The five category quotas for the plan's [`host`](Self::host); for a JVM: heap = JVM
+    /// heap, direct = off-heap, managed = network = 0, overhead = metaspace + JVM overhead;
+    /// total = total process memory; role JobManager (refusals name `jobmanager.memory.*`
+    /// keys).
     pub fn quotas(&self) -> Quotas {
-        let mut per = [0u64; Category::COUNT];
-        per[Category::Heap.index()] = self.jvm_heap;
-        per[Category::Direct.index()] = self.off_heap;
-        per[Category::Overhead.index()] = self.jvm_metaspace.saturating_add(self.jvm_overhead);
-        Quotas::new(per)
-            .with_total(self.total_process_memory)
-            .with_role(Role::JobManager)
+        self.host.quotas(&Components {
+            heap: self.jvm_heap,
+            direct: self.off_heap,
+            managed: 0,
+            network: 0,
+            metaspace: self.jvm_metaspace,
+            overhead: self.jvm_overhead,
+            total: self.total_process_memory,
+            role: Role::JobManager,
+        })
+    }
+
+    /// Flink's JobManager dynamic configs, exactly as `BashJavaUtils GET_JM_RESOURCE_PARAMS`
+    /// prints them (`JobManagerProcessUtils.generateDynamicConfigsStr`).
+    pub fn dynamic_configs(&self) -> String {
+        let bytes = |v: u64| format!("{v}b");
+        assemble_dynamic_configs(vec![
+            (keys::JM_JVM_HEAP_MEMORY, bytes(self.jvm_heap)),
+            (keys::JM_OFF_HEAP_MEMORY, bytes(self.off_heap)),
+            (keys::JM_JVM_METASPACE, bytes(self.jvm_metaspace)),
+            (keys::JM_JVM_OVERHEAD_MIN, bytes(self.jvm_overhead)),
+            (keys::JM_JVM_OVERHEAD_MAX, bytes(self.jvm_overhead)),
+        ])
     }
 
     /// Flink's JVM memory arguments: `-Xmx<heap> -Xms<heap>`, then
@@ -234,12 +293,38 @@ impl MemoryPlan {
         }
     }
 
-    /// TaskManager dynamic configs (`-D ...`); empty for a JobManager.
+    /// Flink's dynamic configs (`-D ...`) for the role, as `BashJavaUtils` prints them.
     pub fn dynamic_configs(&self) -> String {
         match self {
             MemoryPlan::TaskManager(p) => p.dynamic_configs(),
-            MemoryPlan::JobManager(_) => String::new(),
+            MemoryPlan::JobManager(p) => p.dynamic_configs(),
         }
+    }
+
+    /// The Kubernetes memory limit factor of the role.
+    pub fn memory_limit_factor(&self) -> LimitFactor {
+        match self {
+            MemoryPlan::TaskManager(p) => p.memory_limit_factor,
+            MemoryPlan::JobManager(p) => p.memory_limit_factor,
+        }
+    }
+
+    /// The host profile the quotas are drawn for.
+    pub fn host(&self) -> HostProfile {
+        match self {
+            MemoryPlan::TaskManager(p) => p.host,
+            MemoryPlan::JobManager(p) => p.host,
+        }
+    }
+
+    /// The same plan with its quotas drawn for `host` (Flink's components do not change).
+    #[must_use]
+    pub fn with_host(mut self, host: HostProfile) -> MemoryPlan {
+        match &mut self {
+            MemoryPlan::TaskManager(p) => p.host = host,
+            MemoryPlan::JobManager(p) => p.host = host,
+        }
+        self
     }
 
     /// Warnings: conditions Flink only logs.

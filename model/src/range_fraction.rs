@@ -43,6 +43,11 @@ pub(crate) fn read_range_fraction(
         None => (MemorySize::ZERO, MemorySize::MAX_VALUE),
     };
     let fraction = r.fraction(fraction_option)?;
+    let written = r
+        .config()
+        .lookup(fraction_option)
+        .map(|l| l.value.to_owned())
+        .unwrap_or_default();
     let rf = RangeFraction {
         min,
         max,
@@ -69,7 +74,11 @@ pub(crate) fn read_range_fraction(
             ),
         )
         .with_cause(cause)
-        .with_keys(rf.keys()));
+        .with_keys(rf.keys())
+        .with_echo(
+            format!("({})", java_double_to_string(fraction)),
+            &format!("({})", membudget_core::java_num::java_trim(&written)),
+        ));
     }
     Ok(rf)
 }

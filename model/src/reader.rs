@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::options::ConfigOption;
-use crate::{Configuration, MemorySize, Source};
+use crate::{Configuration, LimitFactor, MemorySize, Source};
 
 /// Reads options for one derivation, recording sources and warnings.
 pub(crate) struct Reader<'a> {
@@ -33,6 +33,14 @@ impl<'a> Reader<'a> {
     /// the configuration before setting the new option).
     pub(crate) fn set(&mut self, key: &str, value: String, source: Source) {
         self.config.to_mut().set(key, value, source);
+    }
+
+    /// Removes a key from the private copy of the configuration (an option this Flink version
+    /// does not read).
+    pub(crate) fn remove(&mut self, key: &str) {
+        if self.config.contains_key(key) {
+            self.config.to_mut().remove(key);
+        }
     }
 
     /// Flink's `Configuration.contains(option)`.
@@ -115,6 +123,33 @@ impl<'a> Reader<'a> {
         let key = self.found_under(option);
         self.record(option, key, source);
         Ok(v)
+    }
+}
+
+impl Reader<'_> {
+    /// A Kubernetes memory limit factor (Flink checks it only when deploying to Kubernetes;
+    /// membudget whenever it is set, since only a Kubernetes user sets it).
+    pub(crate) fn limit_factor(
+        &mut self,
+        option: &'static ConfigOption,
+    ) -> Result<LimitFactor, ConfigError> {
+        let written = self
+            .config
+            .lookup(option)
+            .map(|l| l.value.to_owned())
+            .unwrap_or_default();
+        let (factor, source) = self.config.double(option)?.ok_or_else(|| missing(option))?;
+        if source.is_explicit() {
+            self.sources.insert(option.key.to_owned(), source);
+        }
+        LimitFactor::new(factor).ok_or_else(|| {
+            ConfigError::new(
+                ConfigErrorKind::InvalidValue,
+                format!("{} should be greater or equal to 1.", option.key),
+            )
+            .with_value(option.key, written)
+            .with_keys([option.key])
+        })
     }
 }
 

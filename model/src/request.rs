@@ -15,11 +15,12 @@
 
 use std::path::PathBuf;
 
-use crate::config::Sources;
+use crate::config::{ConfigFile, FileFormat, Sources};
 use crate::error::ConfigErrorKind;
 use crate::options::{self, ConfigOption};
-use crate::{derive, CgroupProbe, ConfigError, Configuration, ContainerLimit, MemoryPlan};
-use crate::{MemorySize, Role, Source};
+use crate::removed::{ignored_by_flink_2, removed_keys};
+use crate::{derive_for, CgroupProbe, ConfigError, Configuration, ContainerLimit, MemoryPlan};
+use crate::{Deployment, FlinkTarget, FlinkVersion, HostProfile, MemorySize, Role, Source};
 
 /// Flink's distribution default `taskmanager.memory.process.size` (`conf/config.yaml`).
 pub const TM_DISTRIBUTION_PROCESS_SIZE: &str = "1728m";
@@ -60,6 +61,11 @@ pub struct PlanRequest {
     container: bool,
     distribution_defaults: bool,
     probe: CgroupProbe,
+    target: FlinkTarget,
+    host: HostProfile,
+    strict: bool,
+    config_format: Option<FileFormat>,
+    config_section: Option<String>,
 }
 
 /// The merged configuration a plan is derived from, with what the container rule decided.
@@ -75,6 +81,10 @@ pub struct Resolution {
     pub sizing_configured: bool,
     /// Things the plan should mention: skipped lines, a cgroup file that could not be read.
     pub warnings: Vec<String>,
+    /// The Flink the plan is made for.
+    pub target: FlinkTarget,
+    /// The host profile the plan's quotas are drawn for.
+    pub host: HostProfile,
 }
 
 impl PlanRequest {
@@ -89,7 +99,62 @@ impl PlanRequest {
             container: true,
             distribution_defaults: true,
             probe: CgroupProbe::system(),
+            target: FlinkTarget::default(),
+            host: HostProfile::Jvm,
+            strict: false,
+            config_format: None,
+            config_section: None,
         }
+    }
+
+    /// Plans with the semantics of this Flink release line (default: 1.20; see
+    /// [`FlinkVersion`]).
+    #[must_use]
+    pub fn flink_version(mut self, version: FlinkVersion) -> PlanRequest {
+        self.target.version = version;
+        self
+    }
+
+    /// Plans for this deployment (default: standalone; see [`Deployment`]).
+    #[must_use]
+    pub fn deployment(mut self, deployment: Deployment) -> PlanRequest {
+        self.target.deployment = deployment;
+        self
+    }
+
+    /// Draws the quotas for this host (default: `jvm`; see [`HostProfile`]).
+    #[must_use]
+    pub fn host(mut self, host: HostProfile) -> PlanRequest {
+        self.host = host;
+        self
+    }
+
+    /// Makes every value that would not be applied an error instead of a warning: a file
+    /// without memory options, a skipped line holding a memory key, a memory key membudget
+    /// does not know, a key with whitespace around it, a mapping under a scalar option, a legacy
+    /// option Flink 2.x no longer reads. Off by default.
+    #[must_use]
+    pub fn strict(mut self, strict: bool) -> PlanRequest {
+        self.strict = strict;
+        self
+    }
+
+    /// Reads every configuration file as `format`, whatever its name (by default the format
+    /// comes from a conventional name — `flink-conf.yaml`, `config.yaml`, `*.json` — and is
+    /// otherwise guessed from the content, with a warning saying so).
+    #[must_use]
+    pub fn config_format(mut self, format: FileFormat) -> PlanRequest {
+        self.config_format = Some(format);
+        self
+    }
+
+    /// Reads this section of `appsettings.json` files (`Outer:Inner` for a nested one; case is
+    /// ignored) instead of the conventional top-level `"Flink"` section (or the whole document
+    /// when there is none).
+    #[must_use]
+    pub fn config_section(mut self, section: impl Into<String>) -> PlanRequest {
+        self.config_section = Some(section.into());
+        self
     }
 
     /// Reads a configuration file (flat `flink-conf.yaml`, nested `config.yaml` or
@@ -190,8 +255,19 @@ impl PlanRequest {
     /// variable, or a `-D` argument that is not `key=value`.
     pub fn resolve(&self) -> Result<Resolution, ConfigError> {
         let mut sources = Sources::new();
+        let mut version_notes = Vec::new();
         for path in &self.config_files {
-            sources.add_file_path(path)?;
+            let file =
+                ConfigFile::load_with(path, self.config_format, self.config_section.as_deref())?;
+            if self.target.version == FlinkVersion::V2 && file.format == FileFormat::FlinkConf {
+                version_notes.push(format!(
+                    "Flink 2.x reads only config.yaml (standard YAML), never a flat \
+                     flink-conf.yaml; membudget reads {} as flat flink-conf.yaml because you gave \
+                     it (migrate it with Flink's bin/migrate-config-file.sh).",
+                    path.display()
+                ));
+            }
+            sources.add_file(&file)?;
         }
         if self.environment {
             match &self.env_vars {
@@ -209,13 +285,37 @@ impl PlanRequest {
             }
         }
         let mut configuration = sources.to_configuration();
-        let mut warnings = sources.warnings().to_vec();
+        let mut warnings = version_notes;
+        warnings.extend(sources.warnings().iter().cloned());
+        let mut not_applied = sources.not_applied().to_vec();
+        if self.target.version == FlinkVersion::V2 {
+            not_applied.extend(
+                ignored_by_flink_2(self.role, &configuration)
+                    .into_iter()
+                    .map(|(_, warning)| warning),
+            );
+        }
+        if self.strict {
+            if let Some(first) = not_applied.first() {
+                let more = match not_applied.len() {
+                    1 => String::new(),
+                    n => format!(" ({} more like it)", n - 1),
+                };
+                return Err(ConfigError::new(
+                    ConfigErrorKind::NotApplied,
+                    format!("{first}{more} (--strict: a value that is not applied is an error)"),
+                ));
+            }
+        }
 
         let container_limit = if self.container {
             match self.probe.detect() {
                 Ok(limit) => limit,
                 Err(e) => {
-                    warnings.push(format!("Container memory limit not detected: {e}"));
+                    warnings.push(format!(
+                        "Container memory limit not detected: {e} (or set '{}').",
+                        self.role.process_size_key()
+                    ));
                     None
                 }
             }
@@ -223,7 +323,7 @@ impl PlanRequest {
             None
         };
 
-        let sizing_configured = sizing_configured(self.role, &configuration);
+        let sizing_configured = sizing_configured(self.role, &configuration, self.target.version);
         if !sizing_configured {
             let key = process_size_option(self.role).key;
             match &container_limit {
@@ -246,6 +346,8 @@ impl PlanRequest {
             container_limit,
             sizing_configured,
             warnings,
+            target: self.target,
+            host: self.host,
         })
     }
 
@@ -266,8 +368,9 @@ impl Resolution {
     /// Every derivation error, and a plan whose total process memory exceeds the container
     /// limit ("would be OOM-killed").
     pub fn plan(&self) -> Result<MemoryPlan, ConfigError> {
-        let mut plan =
-            derive(self.role, &self.configuration).map_err(|e| self.explain_implicit_size(e))?;
+        let mut plan = derive_for(self.role, &self.configuration, self.target)
+            .map_err(|e| self.explain_implicit_size(e))?
+            .with_host(self.host);
         if let Some(limit) = &self.container_limit {
             let total = plan.total_process_memory();
             if total > limit.bytes {
@@ -290,6 +393,11 @@ impl Resolution {
     /// where it came from and how to override it.
     fn explain_implicit_size(&self, error: ConfigError) -> ConfigError {
         let key = process_size_option(self.role).key;
+        // Only an error about sizes involves the filled-in process size (not, say, a fraction
+        // outside [0, 1)).
+        if !error.keys().iter().any(|k| k == key) {
+            return error;
+        }
         let note = match self.configuration.get_raw(key).map(|e| &e.source) {
             Some(Source::Container(file)) => format!(
                 "(Total Process Memory was taken from the container memory limit in {file}; set \
@@ -301,13 +409,7 @@ impl Resolution {
             ),
             _ => return error,
         };
-        let mut explained = ConfigError::new(error.kind(), format!("{} {note}", error.message()))
-            .with_keys(error.keys().iter().cloned())
-            .with_keys([key]);
-        for cause in error.causes() {
-            explained = explained.with_cause(cause.clone());
-        }
-        explained
+        error.with_note(&note)
     }
 }
 
@@ -344,11 +446,17 @@ fn sizing_options(role: Role) -> &'static [&'static ConfigOption] {
     }
 }
 
-fn sizing_configured(role: Role, config: &Configuration) -> bool {
+/// Whether `config` sizes a `role` process for `version` (Flink 2.x does not read the legacy
+/// heap options, so they size nothing there).
+fn sizing_configured(role: Role, config: &Configuration, version: FlinkVersion) -> bool {
     let fine_grained = role == Role::TaskManager
         && config.contains(&options::TM_TASK_HEAP_MEMORY)
         && config.contains(&options::TM_MANAGED_MEMORY_SIZE);
-    fine_grained || sizing_options(role).iter().any(|o| config.contains(o))
+    fine_grained
+        || sizing_options(role).iter().any(|o| {
+            config.contains(o)
+                && (version.reads_legacy_keys() || !removed_keys(role).any(|k| k == o.key))
+        })
 }
 
 fn over_limit_error(

@@ -9,7 +9,8 @@ use crate::range_fraction::{
     derive_with_fraction, derive_with_inverse_fraction, read_range_fraction, sum, RangeFraction,
 };
 use crate::reader::Reader;
-use crate::{Configuration, MemorySize, Role};
+use crate::removed::ignored_by_flink_2;
+use crate::{Configuration, CpuCores, Deployment, FlinkTarget, HostProfile, MemorySize, Role};
 use membudget_core::java_num::java_double_to_string;
 
 const OPTIONS: ProcessOptions = ProcessOptions {
@@ -23,12 +24,21 @@ const OPTIONS: ProcessOptions = ProcessOptions {
 };
 
 /// `FLINK_TM_HEAP` (delivered as `taskmanager.heap.size` with an env source), then
-/// `taskmanager.heap.size`, then `taskmanager.heap.mb` become `taskmanager.memory.flink.size`.
-const LEGACY_HEAP: LegacyHeap = LegacyHeap {
-    target: &TM_TOTAL_FLINK_MEMORY,
-    heap: &TM_LEGACY_HEAP_MEMORY,
-    heap_mb: &TM_LEGACY_HEAP_MEMORY_MB,
-};
+/// `taskmanager.heap.size`, then `taskmanager.heap.mb` become the deployment's target
+/// (standalone: `taskmanager.memory.flink.size`; Kubernetes, YARN:
+/// `taskmanager.memory.process.size`).
+fn legacy_heap(deployment: Deployment) -> LegacyHeap {
+    LegacyHeap {
+        target: deployment.legacy_heap_target(Role::TaskManager),
+        heap: &TM_LEGACY_HEAP_MEMORY,
+        heap_mb: &TM_LEGACY_HEAP_MEMORY_MB,
+    }
+}
+
+/// The prefix Flink puts before a failed legacy heap mapping
+/// (`TaskExecutorProcessUtils.getConfigurationMapLegacyTaskManagerHeapSizeToConfigOption`).
+const LEGACY_MAPPING_FAILED: &str =
+    "TaskManager failed to map legacy JVM heap option to the new one: ";
 
 /// Minimum memory segment size (Flink's `MemoryManager.MIN_PAGE_SIZE`).
 pub(crate) const MIN_PAGE_SIZE: u64 = 4096;
@@ -57,13 +67,27 @@ impl FlinkMemory {
     }
 }
 
-/// Derives a TaskManager plan.
-pub(crate) fn derive(config: &Configuration) -> Result<TaskManagerPlan, ConfigError> {
+/// Derives a TaskManager plan for `target`.
+pub(crate) fn derive(
+    config: &Configuration,
+    target: FlinkTarget,
+) -> Result<TaskManagerPlan, ConfigError> {
     let mut r = Reader::new(config);
-    // The legacy heap mapping happens before (and outside) Flink's derivation: its errors carry
-    // no "TaskManager memory configuration failed" prefix.
-    LEGACY_HEAP.map(&mut r)?;
-    derive_mapped(&mut r).map_err(|e| e.prefixed(Role::TaskManager.error_prefix()))
+    if target.version.reads_legacy_keys() {
+        // The legacy heap mapping happens before (and outside) Flink's derivation, with its
+        // own prefix on configuration errors.
+        legacy_heap(target.deployment)
+            .map(&mut r)
+            .map_err(|e| e.prefixed_if_illegal_configuration(LEGACY_MAPPING_FAILED))?;
+    } else {
+        for (key, warning) in ignored_by_flink_2(Role::TaskManager, r.config()) {
+            r.warn(warning);
+            r.remove(key);
+        }
+    }
+    // Flink prefixes only IllegalConfigurationExceptions; parse failures pass through.
+    derive_mapped(&mut r)
+        .map_err(|e| e.prefixed_if_illegal_configuration(Role::TaskManager.error_prefix()))
 }
 
 fn derive_mapped(r: &mut Reader<'_>) -> Result<TaskManagerPlan, ConfigError> {
@@ -91,8 +115,11 @@ fn derive_mapped(r: &mut Reader<'_>) -> Result<TaskManagerPlan, ConfigError> {
             (flink, jvm)
         }
     };
-    check_cpu_cores(r)?;
+    let cpu_cores = cpu_cores(r)?;
+    let num_task_slots = r.integer(&TM_NUM_TASK_SLOTS)?;
+    let external_resources = external_resources(r);
     let segment_size = page_size(r)?;
+    let memory_limit_factor = r.limit_factor(&K8S_TM_MEMORY_LIMIT_FACTOR)?;
     let total_flink = flink.total();
     let total_process = sum(
         &[total_flink, jvm.metaspace, jvm.overhead],
@@ -111,6 +138,11 @@ fn derive_mapped(r: &mut Reader<'_>) -> Result<TaskManagerPlan, ConfigError> {
         jvm_overhead: jvm.overhead.bytes(),
         segment_size,
         network_buffers: flink.network.bytes() / segment_size,
+        cpu_cores,
+        num_task_slots,
+        external_resources,
+        host: HostProfile::Jvm,
+        memory_limit_factor,
         warnings: core::mem::take(&mut r.warnings),
         sources: core::mem::take(&mut r.sources),
     })
@@ -132,22 +164,28 @@ fn fine_grained_keys(r: &Reader<'_>) -> Vec<&'static str> {
 }
 
 /// Flink's `getCpuCores`: `taskmanager.cpu.cores`, else `taskmanager.numberOfTaskSlots`, must be
-/// positive.
-fn check_cpu_cores(r: &mut Reader<'_>) -> Result<(), ConfigError> {
-    let (cores, key) = if r.contains(&TM_CPU_CORES) {
+/// positive; then `new CPUResource(cores)`, whose `BigDecimal.valueOf` rejects NaN and the
+/// infinities with a `NumberFormatException` (not a configuration error, so not prefixed).
+fn cpu_cores(r: &mut Reader<'_>) -> Result<CpuCores, ConfigError> {
+    let (cores, key, text) = if r.contains(&TM_CPU_CORES) {
+        let text = r
+            .config()
+            .lookup(&TM_CPU_CORES)
+            .map(|l| l.value.to_owned())
+            .unwrap_or_default();
         let cores = r
             .config()
             .double(&TM_CPU_CORES)?
             .map_or(f64::NAN, |(v, _)| v);
-        (cores, TM_CPU_CORES.key)
+        (cores, TM_CPU_CORES.key, text)
     } else {
         let slots = r
             .config()
             .integer(&TM_NUM_TASK_SLOTS)?
             .map_or(1, |(v, _)| v);
-        (f64::from(slots), TM_NUM_TASK_SLOTS.key)
+        (f64::from(slots), TM_NUM_TASK_SLOTS.key, slots.to_string())
     };
-    if cores.is_nan() || cores <= 0.0 {
+    if cores <= 0.0 {
         return Err(ConfigError::new(
             ConfigErrorKind::InvalidValue,
             format!(
@@ -155,9 +193,33 @@ fn check_cpu_cores(r: &mut Reader<'_>) -> Result<(), ConfigError> {
                 TM_CPU_CORES.key
             ),
         )
-        .with_keys([key]));
+        .with_value(key, text)
+        .with_keys([key])
+        .illegal_configuration());
     }
-    Ok(())
+    CpuCores::new(cores).ok_or_else(|| {
+        let first = java_double_to_string(cores).chars().next().unwrap_or('N');
+        ConfigError::new(
+            ConfigErrorKind::InvalidValue,
+            format!(
+                "Character {first} is neither a decimal digit number, decimal point, nor \"e\" notation exponential mark."
+            ),
+        )
+        .with_value(key, text)
+        .with_keys([key])
+    })
+}
+
+/// The configured `external-resources` list, unless it is `none` or empty (Flink's
+/// `ExternalResourceUtils.getExternalResourceSet`).
+fn external_resources(r: &Reader<'_>) -> Option<String> {
+    let value = r
+        .config()
+        .lookup(&EXTERNAL_RESOURCES)?
+        .value
+        .trim()
+        .to_owned();
+    (value != "none" && !value.is_empty()).then_some(value)
 }
 
 /// Flink's `ConfigurationParserUtils.getPageSize`.
@@ -202,6 +264,8 @@ fn network_range(r: &mut Reader<'_>) -> Result<RangeFraction, ConfigError> {
     )
 }
 
+/// Flink 1.20's `isUsingLegacyNetworkConfigs` (Flink 2.x never gets here with
+/// `taskmanager.network.numberOfBuffers`: [`derive`] removed it).
 fn is_using_legacy_network_configs(r: &Reader<'_>) -> bool {
     let any_network = r.contains(&TM_NETWORK_MEMORY_MIN)
         || r.contains(&TM_NETWORK_MEMORY_MAX)
@@ -212,6 +276,11 @@ fn is_using_legacy_network_configs(r: &Reader<'_>) -> bool {
 /// Legacy network memory: `taskmanager.network.numberOfBuffers × segment size`.
 fn legacy_network_memory(r: &mut Reader<'_>) -> Result<MemorySize, ConfigError> {
     let buffers = r.integer(&TM_NETWORK_NUM_BUFFERS)?;
+    r.warn(format!(
+        "'{}' sizes network memory as Flink 1.20 does; Flink 2.x no longer reads it and would \
+         ignore it (plan with --flink-version 2 to see that).",
+        TM_NETWORK_NUM_BUFFERS.key
+    ));
     let page = page_size(r)?;
     if buffers < 0 {
         return Err(ConfigError::new(

@@ -56,7 +56,9 @@ fn validate_in(bases: &[Base], custom: &[(&str, &str)], check: impl Fn(&JobManag
     }
 }
 
-fn validate_fail_in(bases: &[Base], custom: &[(&str, &str)]) {
+/// Derives in `bases` with `custom` on top and checks each fails with Flink 1.20's prefix, an
+/// inconsistency error whose message contains `expected`, and a key to change.
+fn validate_fail_in(bases: &[Base], custom: &[(&str, &str)], expected: &str) {
     for &bb in bases {
         let e =
             jm(&with(&base(bb), custom)).expect_err(&format!("{bb:?} with {custom:?} should fail"));
@@ -65,6 +67,12 @@ fn validate_fail_in(bases: &[Base], custom: &[(&str, &str)]) {
                 .starts_with("JobManager memory configuration failed: "),
             "{e}"
         );
+        assert_eq!(
+            e.kind(),
+            membudget_model::ConfigErrorKind::Inconsistent,
+            "{e}"
+        );
+        assert!(e.verbose().to_string().contains(expected), "{bb:?}: {e}");
         assert!(!e.keys().is_empty(), "{e}");
     }
 }
@@ -222,6 +230,7 @@ fn config_jvm_overhead_range_failure() {
             ("jobmanager.memory.jvm-overhead.max", "50m"),
             ("jobmanager.memory.jvm-overhead.min", "200m"),
         ],
+        "Inconsistently configured jobmanager.memory.jvm-overhead.fraction (0.10000000149011612) and its min (200.000mb (209715200 bytes)), max (50.000mb (52428800 bytes)) value",
     );
 }
 
@@ -241,7 +250,11 @@ fn config_jvm_overhead_fraction() {
 #[test]
 fn config_jvm_overhead_fraction_failures() {
     for f in ["-0.1", "1.0", "NaN"] {
-        validate_fail_in(&ALL, &[("jobmanager.memory.jvm-overhead.fraction", f)]);
+        validate_fail_in(
+            &ALL,
+            &[("jobmanager.memory.jvm-overhead.fraction", f)],
+            "Inconsistently configured jobmanager.memory.jvm-overhead.fraction (",
+        );
     }
 }
 

@@ -17,6 +17,7 @@ fn taskmanager_json_contract() {
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     for k in [
         "role",
+        "host",
         "total_process_memory",
         "total_flink_memory",
         "framework_heap",
@@ -29,6 +30,8 @@ fn taskmanager_json_contract() {
         "jvm_overhead",
         "segment_size",
         "network_buffers",
+        "cpu_cores",
+        "num_task_slots",
         "categories",
         "jvm_args",
         "warnings",
@@ -36,8 +39,11 @@ fn taskmanager_json_contract() {
     ] {
         assert!(keys.contains(&k), "missing {k}");
     }
-    assert_eq!(keys.len(), 17);
+    assert_eq!(keys.len(), 20);
     assert_eq!(v["role"], "taskmanager");
+    assert_eq!(v["host"], "jvm");
+    assert_eq!(v["cpu_cores"], 1.0);
+    assert_eq!(v["num_task_slots"], 1);
     assert_eq!(v["total_process_memory"], 1811939328u64);
     assert_eq!(v["managed"], 536870920u64);
     assert_eq!(v["network"], 134217730u64);
@@ -83,8 +89,9 @@ fn jobmanager_json_contract() {
     );
     let v = p.to_json();
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys.len(), 11, "{keys:?}");
+    assert_eq!(keys.len(), 12, "{keys:?}");
     assert_eq!(v["role"], "jobmanager");
+    assert_eq!(v["host"], "jvm");
     assert_eq!(v["total_process_memory"], 1677721600u64);
     assert_eq!(v["total_flink_memory"], 1207959552u64);
     assert_eq!(v["jvm_heap"], 1073741824u64);
@@ -100,7 +107,13 @@ fn jobmanager_json_contract() {
         v["jvm_args"],
         "-Xmx1073741824 -Xms1073741824 -XX:MaxMetaspaceSize=268435456"
     );
-    assert_eq!(p.dynamic_configs(), "");
+    // What BashJavaUtils GET_JM_RESOURCE_PARAMS prints (Flink 1.20.3 and 2.1.1).
+    assert_eq!(
+        p.dynamic_configs(),
+        "-D jobmanager.memory.off-heap.size=134217728b -D jobmanager.memory.jvm-overhead.min=201326592b \
+         -D jobmanager.memory.jvm-metaspace.size=268435456b -D jobmanager.memory.heap.size=1073741824b \
+         -D jobmanager.memory.jvm-overhead.max=201326592b"
+    );
 }
 
 #[test]

@@ -119,7 +119,13 @@ proptest! {
             Err(e) => {
                 prop_assert!(!e.keys().is_empty(), "no key in {}", e);
                 let text = e.to_string();
-                prop_assert!(e.keys().iter().all(|k| text.contains(&format!("'{k}'"))), "{}", text);
+                // The one line names the key to change (quoted, or in Flink's own
+                // parentheses); the verbose layout names every key.
+                let first = e.key().unwrap();
+                prop_assert!(text.contains(&format!("'{first}'")) || text.contains(&format!("({first}")), "{}", text);
+                prop_assert!(!text.contains('\n'), "{}", text);
+                let verbose = e.verbose().to_string();
+                prop_assert!(e.keys().iter().all(|k| verbose.contains(&format!("'{k}'"))), "{}", verbose);
                 prop_assert!(!e.message().is_empty());
             }
         }

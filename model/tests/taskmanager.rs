@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use membudget_model::ConfigErrorKind;
+use membudget_model::{ConfigErrorKind, CpuCores};
 
 const TASK_HEAP: &str = "100m";
 const MANAGED: &str = "200m";
@@ -84,7 +84,14 @@ fn validate_in(
     }
 }
 
-fn validate_fail_in(bases: &[Base], custom: &[(&str, &str)]) {
+/// Derives in `bases` with `custom` on top and checks each fails with Flink's prefix, an error
+/// of `kind` whose message contains `expected`, and at least one key to change.
+fn validate_fail_in(
+    bases: &[Base],
+    custom: &[(&str, &str)],
+    kind: ConfigErrorKind,
+    expected: &str,
+) {
     for &bb in bases {
         let r = tm(&with(&base(bb), custom));
         let e = r.expect_err(&format!("{bb:?} with {custom:?} should fail"));
@@ -93,6 +100,9 @@ fn validate_fail_in(bases: &[Base], custom: &[(&str, &str)]) {
                 .starts_with("TaskManager memory configuration failed: "),
             "{e}"
         );
+        assert_eq!(e.kind(), kind, "{bb:?}: {e}");
+        // Flink's texts (message and "Caused by" chain) hold the expected text.
+        assert!(e.verbose().to_string().contains(expected), "{bb:?}: {e}");
         assert!(!e.keys().is_empty(), "{e}");
     }
 }
@@ -184,17 +194,18 @@ fn worked_nothing_set() {
 #[test]
 fn dynamic_configs_pin_every_component() {
     let p = tm(&conf(&[(FLINK, "1280m")])).unwrap();
+    // BashJavaUtils' output for the same input (Flink 1.20.3, 2.1.1).
     assert_eq!(
         p.dynamic_configs(),
-        "-D taskmanager.memory.framework.heap.size=134217728b \
-         -D taskmanager.memory.framework.off-heap.size=134217728b \
-         -D taskmanager.memory.task.heap.size=402653174b \
+        "-D taskmanager.memory.network.min=134217730b -D taskmanager.cpu.cores=1.0 \
          -D taskmanager.memory.task.off-heap.size=0b \
-         -D taskmanager.memory.managed.size=536870920b \
-         -D taskmanager.memory.network.min=134217730b \
-         -D taskmanager.memory.network.max=134217730b \
-         -D taskmanager.memory.jvm-metaspace.size=268435456b \
+         -D taskmanager.memory.jvm-metaspace.size=268435456b -D external-resources=none \
          -D taskmanager.memory.jvm-overhead.min=201326592b \
+         -D taskmanager.memory.framework.off-heap.size=134217728b \
+         -D taskmanager.memory.network.max=134217730b \
+         -D taskmanager.memory.framework.heap.size=134217728b \
+         -D taskmanager.memory.managed.size=536870920b \
+         -D taskmanager.memory.task.heap.size=402653174b -D taskmanager.numberOfTaskSlots=1 \
          -D taskmanager.memory.jvm-overhead.max=201326592b"
     );
     // Feeding the dynamic configs back reproduces the plan exactly.
@@ -300,9 +311,16 @@ fn derived_network_less_than_min_fails() {
         e.causes()[0],
         "Derived Network Memory size (500.000mb (524288000 bytes)) is not in configured Network Memory range [900.000mb (943718400 bytes), 1000.000mb (1048576000 bytes)]."
     );
+    // Flink's "Caused by" chain is the verbose layout; the default is one line that still
+    // carries the innermost cause.
     assert!(e
+        .verbose()
         .to_string()
         .contains("\nCaused by: Derived Network Memory size"));
+    assert!(!e.to_string().contains('\n'));
+    assert!(e
+        .to_string()
+        .contains("Derived Network Memory size (500.000mb"));
 }
 
 #[test]
@@ -343,6 +361,8 @@ fn config_network_memory_range_failure() {
             ("taskmanager.memory.network.max", "50m"),
             ("taskmanager.memory.network.min", "200m"),
         ],
+        ConfigErrorKind::Inconsistent,
+        "Inconsistently configured taskmanager.memory.network.fraction (0.10000000149011612) and its min (200.000mb (209715200 bytes)), max (50.000mb (52428800 bytes)) value",
     );
     let e = tm(&with(
         &base(Base::TotalFlink),
@@ -374,7 +394,12 @@ fn config_network_memory_fraction() {
 #[test]
 fn config_network_memory_fraction_failure() {
     for f in ["-0.1", "1.0"] {
-        validate_fail_in(&ALL, &[("taskmanager.memory.network.fraction", f)]);
+        validate_fail_in(
+            &ALL,
+            &[("taskmanager.memory.network.fraction", f)],
+            ConfigErrorKind::Inconsistent,
+            "Inconsistently configured taskmanager.memory.network.fraction (",
+        );
     }
 }
 
@@ -469,6 +494,8 @@ fn config_managed_memory_fraction_failure() {
         validate_fail_in(
             &WITHOUT_EXPLICIT_MANAGED,
             &[("taskmanager.memory.managed.fraction", f)],
+            ConfigErrorKind::Inconsistent,
+            "Inconsistently configured taskmanager.memory.managed.fraction (",
         );
     }
     let e = tm(&conf(&[
@@ -507,7 +534,12 @@ fn flink_internal_memory_fraction_add_up_failure() {
         ("taskmanager.memory.network.fraction", "0.6"),
         ("taskmanager.memory.managed.fraction", "0.6"),
     ];
-    validate_fail_in(&[Base::TotalFlink, Base::TotalProcess], &custom);
+    validate_fail_in(
+        &[Base::TotalFlink, Base::TotalProcess],
+        &custom,
+        ConfigErrorKind::Inconsistent,
+        "and Network Memory (",
+    );
     let e = tm(&with(&base(Base::TotalFlink), &custom)).unwrap_err();
     assert!(e.message().starts_with(
         "TaskManager memory configuration failed: Sum of configured Framework Heap Memory (128.000mb (134217728 bytes)), Framework Off-Heap Memory (128.000mb (134217728 bytes)), Task Off-Heap Memory (0 bytes), Managed Memory ("
@@ -527,10 +559,69 @@ fn config_total_process_memory_legacy_size() {
 
 #[test]
 fn negative_cpu_cores_fail_in_all_configurations() {
-    validate_fail_in(&ALL, &[("taskmanager.cpu.cores", "-0.1")]);
-    validate_fail_in(&ALL, &[("taskmanager.numberOfTaskSlots", "0")]);
-    validate_in(&ALL, &[("taskmanager.numberOfTaskSlots", "3")], |_| {});
-    validate_in(&ALL, &[("taskmanager.cpu.cores", "1.0")], |_| {});
+    let cores = "TaskExecutors need to be started with a positive number of CPU cores. Please configure taskmanager.cpu.cores accordingly.";
+    for custom in [
+        ("taskmanager.cpu.cores", "-0.1"),
+        ("taskmanager.cpu.cores", "0"),
+        ("taskmanager.cpu.cores", "-Infinity"),
+        ("taskmanager.numberOfTaskSlots", "0"),
+    ] {
+        validate_fail_in(&ALL, &[custom], ConfigErrorKind::InvalidValue, cores);
+    }
+}
+
+/// Flink's `testConfigCpuCores`: configured cores are the TaskExecutor's cores.
+#[test]
+fn config_cpu_cores() {
+    validate_in(&ALL, &[("taskmanager.cpu.cores", "1.0")], |p| {
+        assert_eq!(p.cpu_cores, CpuCores::new(1.0).unwrap())
+    });
+    validate_in(
+        &ALL,
+        &[
+            ("taskmanager.cpu.cores", "2.5"),
+            ("taskmanager.numberOfTaskSlots", "3"),
+        ],
+        |p| {
+            assert_eq!(p.cpu_cores, CpuCores::new(2.5).unwrap());
+            assert_eq!(p.num_task_slots, 3);
+        },
+    );
+}
+
+/// Flink's `testConfigNoCpuCores`: without `taskmanager.cpu.cores`, the slots are the cores.
+#[test]
+fn config_no_cpu_cores() {
+    validate_in(&ALL, &[("taskmanager.numberOfTaskSlots", "3")], |p| {
+        assert_eq!(p.cpu_cores, CpuCores::new(3.0).unwrap());
+        assert_eq!(p.num_task_slots, 3);
+    });
+}
+
+/// `CPUResource` rejects NaN and infinite cores (`BigDecimal.valueOf` throws a
+/// `NumberFormatException`, which Flink does not prefix), as Flink 1.20 and 2.1 print.
+#[test]
+fn non_finite_cpu_cores_fail_as_in_flink() {
+    for (value, first) in [("NaN", 'N'), ("Infinity", 'I'), (" Infinity ", 'I')] {
+        let e = tm(&with(
+            &base(Base::TotalProcess),
+            &[("taskmanager.cpu.cores", value)],
+        ))
+        .unwrap_err();
+        assert_eq!(e.kind(), ConfigErrorKind::InvalidValue);
+        assert_eq!(
+            e.message(),
+            format!("Character {first} is neither a decimal digit number, decimal point, nor \"e\" notation exponential mark.")
+        );
+        assert_eq!(e.key(), Some("taskmanager.cpu.cores"));
+    }
+    // Java's number syntax: a hexadecimal double is a valid number of cores.
+    let p = tm(&with(
+        &base(Base::TotalProcess),
+        &[("taskmanager.cpu.cores", "0x1p1")],
+    ))
+    .unwrap();
+    assert_eq!(p.cpu_cores, CpuCores::new(2.0).unwrap());
 }
 
 // ----- ProcessMemoryUtilsTestBase (TaskManager side) -----------------------------------------
@@ -570,6 +661,8 @@ fn config_jvm_overhead_range_failure() {
             ("taskmanager.memory.jvm-overhead.max", "50m"),
             ("taskmanager.memory.jvm-overhead.min", "200m"),
         ],
+        ConfigErrorKind::Inconsistent,
+        "Inconsistently configured taskmanager.memory.jvm-overhead.fraction (0.10000000149011612) and its min (200.000mb (209715200 bytes)), max (50.000mb (52428800 bytes)) value",
     );
 }
 
@@ -589,7 +682,12 @@ fn config_jvm_overhead_fraction() {
 #[test]
 fn config_jvm_overhead_fraction_failures() {
     for f in ["-0.1", "1.0"] {
-        validate_fail_in(&ALL, &[("taskmanager.memory.jvm-overhead.fraction", f)]);
+        validate_fail_in(
+            &ALL,
+            &[("taskmanager.memory.jvm-overhead.fraction", f)],
+            ConfigErrorKind::Inconsistent,
+            "Inconsistently configured taskmanager.memory.jvm-overhead.fraction (",
+        );
     }
 }
 
@@ -648,7 +746,8 @@ fn config_legacy_heap_env() {
     let e = tm(&c).unwrap_err();
     assert_eq!(
         e.message(),
-        "Cannot read total process memory size from environment variable value lots."
+        "TaskManager failed to map legacy JVM heap option to the new one: Cannot read total \
+         process memory size from environment variable value lots."
     );
 }
 
@@ -663,19 +762,26 @@ fn legacy_heap_mb_negative_fails() {
     let e = tm(&conf(&[("taskmanager.heap.mb", "-1")])).unwrap_err();
     assert_eq!(
         e.message(),
-        "Configured total process memory size (-1MB) must not be less than 0."
+        "TaskManager failed to map legacy JVM heap option to the new one: Configured total \
+         process memory size (-1MB) must not be less than 0."
     );
 }
 
 #[test]
 fn config_total_process_memory_add_up_failure() {
-    validate_fail_raw(&[
+    let e = validate_fail_raw(&[
         (PROCESS, "699m"),
         (FLINK, "500m"),
         ("taskmanager.memory.jvm-metaspace.size", "100m"),
         ("taskmanager.memory.jvm-overhead.min", "100m"),
         ("taskmanager.memory.jvm-overhead.max", "100m"),
     ]);
+    assert_eq!(e.kind(), ConfigErrorKind::Inconsistent);
+    assert_eq!(
+        e.message(),
+        // As Flink 1.20.3 prints it: the Flink part is derived (and fails) first.
+        "TaskManager memory configuration failed: Sum of configured Framework Heap Memory (128.000mb (134217728 bytes)), Framework Off-Heap Memory (128.000mb (134217728 bytes)), Task Off-Heap Memory (0 bytes), Managed Memory (200.000mb (209715203 bytes)) and Network Memory (64.000mb (67108864 bytes)) exceed configured Total Flink Memory (500.000mb (524288000 bytes))."
+    );
 }
 
 fn validate_fail_raw(pairs: &[(&str, &str)]) -> membudget_model::ConfigError {

@@ -12,28 +12,76 @@
 //!
 //! Like .NET's JSON configuration provider, `//` and `/* */` comments and trailing commas are
 //! accepted (they are common in real `appsettings.json` files).
+//!
+//! .NET applications keep a library's settings in a section of their own, so a top-level
+//! `"Flink"` object (any case) is unwrapped: `{"Flink": {"taskmanager.memory.process.size":
+//! "4g"}}` is `taskmanager.memory.process.size = 4g`. Another section is picked by name
+//! (`--config-section`; `Outer:Inner` for a nested one).
 
 use serde_json::Value;
 
 use super::RawEntry;
 
-/// The flattened entries of an `appsettings.json` text, or the parser's message.
+/// The conventional section of .NET applications' Flink settings.
+pub const DEFAULT_SECTION: &str = "Flink";
+
+/// The flattened entries of an `appsettings.json` text (of `section`, or of the conventional
+/// `"Flink"` section when there is one), with the section path that was read; or the parser's
+/// message.
 pub(crate) fn parse_appsettings(
     text: &str,
     is_leaf_key: &dyn Fn(&str) -> bool,
-) -> Result<Vec<RawEntry>, String> {
+    section: Option<&str>,
+) -> Result<(Vec<RawEntry>, Option<String>), String> {
     // .NET accepts a UTF-8 byte-order mark and comments are rare; the BOM must not break us.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let text = strip_comments_and_trailing_commas(text);
     let root: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    let Value::Object(map) = root else {
+    let Value::Object(mut map) = root else {
         return Err("the document is not a JSON object".to_owned());
     };
+    let mut used = None;
+    match section {
+        Some(path) => {
+            let mut found = Vec::new();
+            for part in path.split(':') {
+                let Some((name, Value::Object(inner))) = map
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(part))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                else {
+                    return Err(format!(
+                        "there is no section '{path}' (no object '{part}'{})",
+                        if found.is_empty() {
+                            " at the top level".to_owned()
+                        } else {
+                            format!(" in '{}'", found.join(":"))
+                        }
+                    ));
+                };
+                found.push(name);
+                map = inner;
+            }
+            used = Some(found.join(":"));
+        }
+        None => {
+            let flink = map.iter().find_map(|(k, v)| match v {
+                Value::Object(inner) if k.eq_ignore_ascii_case(DEFAULT_SECTION) => {
+                    Some((k.clone(), inner.clone()))
+                }
+                _ => None,
+            });
+            if let Some((name, inner)) = flink {
+                map = inner;
+                used = Some(name);
+            }
+        }
+    }
     let mut out = Vec::new();
     for (k, v) in &map {
         flatten(&k.replace(':', "."), v, is_leaf_key, &mut out);
     }
-    Ok(out)
+    Ok((out, used))
 }
 
 /// Blanks out `//` and `/* */` comments and commas directly before `}` or `]`, outside
@@ -136,8 +184,9 @@ mod tests {
 
     fn pairs(text: &str) -> Vec<(String, String)> {
         let leaf = |k: &str| k == "taskmanager.memory.managed.consumer-weights";
-        parse_appsettings(text, &leaf)
+        parse_appsettings(text, &leaf, None)
             .unwrap()
+            .0
             .into_iter()
             .map(|e| (e.key, e.value))
             .collect()
@@ -197,19 +246,49 @@ mod tests {
         );
         // Positions in errors still point into the original text.
         let none = |_: &str| false;
-        let err = parse_appsettings("{\n  /* c */ // c\n  \"a\": x\n}", &none).unwrap_err();
+        let err = parse_appsettings("{\n  /* c */ // c\n  \"a\": x\n}", &none, None).unwrap_err();
         assert!(err.contains("line 3 column 8"), "{err}");
         // An unterminated block comment is left for the parser to reject.
-        assert!(parse_appsettings("{} /* open", &none).is_ok());
+        assert!(parse_appsettings("{} /* open", &none, None).is_ok());
+    }
+
+    #[test]
+    fn the_flink_section_is_unwrapped_and_others_can_be_picked() {
+        let none = |_: &str| false;
+        let text = r#"{
+  "Logging": { "LogLevel": { "Default": "Information" } },
+  "flink": { "taskmanager.memory.process.size": "4096m" },
+  "App": { "Worker": { "taskmanager": { "memory": { "process.size": "2g" } } } }
+}"#;
+        let (entries, used) = parse_appsettings(text, &none, None).unwrap();
+        assert_eq!(used.as_deref(), Some("flink"));
+        assert_eq!(
+            entries,
+            vec![RawEntry::new(
+                "taskmanager.memory.process.size".into(),
+                "4096m".into()
+            )]
+        );
+        let (entries, used) = parse_appsettings(text, &none, Some("app:worker")).unwrap();
+        assert_eq!(used.as_deref(), Some("App:Worker"));
+        assert_eq!(entries[0].value, "2g");
+        let err = parse_appsettings(text, &none, Some("App:Nope")).unwrap_err();
+        assert_eq!(
+            err,
+            "there is no section 'App:Nope' (no object 'Nope' in 'App')"
+        );
+        // Without a Flink section the whole document is read.
+        let (entries, used) = parse_appsettings(r#"{"a": {"b": 1}}"#, &none, None).unwrap();
+        assert_eq!((entries.len(), used), (1, None));
     }
 
     #[test]
     fn invalid_documents() {
         let none = |_: &str| false;
-        assert!(parse_appsettings("[1]", &none)
+        assert!(parse_appsettings("[1]", &none, None)
             .unwrap_err()
             .contains("not a JSON object"));
-        let err = parse_appsettings("{\"a\": ", &none).unwrap_err();
+        let err = parse_appsettings("{\"a\": ", &none, None).unwrap_err();
         assert!(err.contains("line 1"), "{err}");
     }
 }

@@ -33,8 +33,6 @@ use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
-use membudget_core::keys::TM_TOTAL_PROCESS_MEMORY;
-
 /// Which cgroup hierarchy a limit was read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CgroupVersion {
@@ -90,14 +88,13 @@ impl fmt::Display for ContainerError {
             ContainerError::Io { path, source } => write!(
                 f,
                 "Could not read the container memory limit from {}: {source}. \
-                 Pass --no-container (or set {TM_TOTAL_PROCESS_MEMORY}) to skip detection.",
+                 Pass --no-container to skip detection",
                 path.display()
             ),
             ContainerError::BadValue { path, value } => write!(
                 f,
                 "The container memory limit in {} is '{value}', which is neither a byte count \
-                 nor 'max'. Pass --no-container (or set {TM_TOTAL_PROCESS_MEMORY}) to skip \
-                 detection.",
+                 nor 'max'. Pass --no-container to skip detection",
                 path.display()
             ),
         }

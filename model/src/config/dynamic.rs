@@ -2,7 +2,8 @@
 
 use super::{RawEntry, SourceError};
 
-/// Splits one `-D` argument at its first `=`; key and value are trimmed.
+/// Splits one `-D` argument at its first `=`. Neither key nor value is trimmed (Flink's command
+/// line parser does not trim either: `' taskmanager.memory.process.size'` is not the option).
 ///
 /// # Errors
 /// [`SourceError::BadDynamicProperty`] when there is no `=` or the key is empty.
@@ -11,11 +12,10 @@ pub(crate) fn parse_dynamic_property(argument: &str) -> Result<RawEntry, SourceE
         argument: argument.to_owned(),
     };
     let (key, value) = argument.split_once('=').ok_or_else(bad)?;
-    let key = key.trim();
-    if key.is_empty() {
+    if key.trim().is_empty() {
         return Err(bad());
     }
-    Ok(RawEntry::new(key.to_owned(), value.trim().to_owned()))
+    Ok(RawEntry::new(key.to_owned(), value.to_owned()))
 }
 
 #[cfg(test)]
@@ -24,8 +24,10 @@ mod tests {
 
     #[test]
     fn splits_at_first_equals() {
-        let e = parse_dynamic_property(" a.b = x=y ").unwrap();
+        let e = parse_dynamic_property("a.b=x=y").unwrap();
         assert_eq!((e.key.as_str(), e.value.as_str()), ("a.b", "x=y"));
+        let e = parse_dynamic_property(" a.b = x ").unwrap();
+        assert_eq!((e.key.as_str(), e.value.as_str()), (" a.b ", " x "));
         let e = parse_dynamic_property("k=").unwrap();
         assert_eq!(e.value, "");
     }

@@ -18,8 +18,8 @@ use std::sync::OnceLock;
 
 use membudget_core::keys::{JM_LEGACY_HEAP_MEMORY, TM_LEGACY_HEAP_MEMORY, TM_TOTAL_PROCESS_MEMORY};
 
-use super::flink_conf::parse_flink_conf;
-use super::keys::{accepted_keys, is_option_key};
+use super::flink_conf::{parse_flink_conf, SkippedLine};
+use super::keys::accepted_keys;
 use super::nested_yaml::parse_nested_yaml;
 use super::{FileFormat, RawEntry, SourceError};
 
@@ -70,14 +70,17 @@ pub(crate) struct EnvEntry {
     pub(crate) var_name: String,
 }
 
-/// The entries the environment contributes, in precedence order (later wins), and warnings
-/// for malformed `FLINK_PROPERTIES` lines.
+/// The environment's entries and the `FLINK_PROPERTIES` lines Flink skips.
+pub(crate) type EnvEntries = (Vec<EnvEntry>, Vec<(String, SkippedLine)>);
+
+/// The entries the environment contributes, in precedence order (later wins), and the
+/// `FLINK_PROPERTIES` lines Flink skips (with the variable's name).
 ///
 /// # Errors
 /// An unknown `MEMBUDGET_*` variable.
 pub(crate) fn env_entries(
     vars: impl IntoIterator<Item = (String, String)>,
-) -> Result<(Vec<EnvEntry>, Vec<String>), SourceError> {
+) -> Result<EnvEntries, SourceError> {
     let mut legacy = Vec::new();
     let mut properties = Vec::new();
     let mut own: Vec<(String, String)> = Vec::new();
@@ -94,7 +97,7 @@ pub(crate) fn env_entries(
                     JM_LEGACY_HEAP_MEMORY
                 };
                 legacy.push(EnvEntry {
-                    entry: RawEntry::new(key.to_owned(), value.trim().to_owned()),
+                    entry: RawEntry::new(key.to_owned(), value.clone()),
                     var_name: name.clone(),
                 });
             }
@@ -102,16 +105,18 @@ pub(crate) fn env_entries(
                 // Flink's docker entrypoint appends these lines to the configuration file; they
                 // are flat `key: value` lines unless they are indented (nested YAML).
                 let entries = if FileFormat::sniff(&value) == FileFormat::FlinkConf {
-                    let (entries, w) = parse_flink_conf(&value, FLINK_PROPERTIES);
-                    warnings.extend(w);
+                    let (entries, skipped) = parse_flink_conf(&value);
+                    warnings.extend(
+                        skipped
+                            .into_iter()
+                            .map(|s| (FLINK_PROPERTIES.to_owned(), s)),
+                    );
                     entries
                 } else {
-                    parse_nested_yaml(&value, &is_option_key).map_err(|message| {
-                        SourceError::Syntax {
-                            origin: FLINK_PROPERTIES.to_owned(),
-                            format: FileFormat::NestedYaml,
-                            message,
-                        }
+                    parse_nested_yaml(&value).map_err(|message| SourceError::Syntax {
+                        origin: FLINK_PROPERTIES.to_owned(),
+                        format: FileFormat::NestedYaml,
+                        message,
                     })?
                 };
                 properties.extend(entries.into_iter().map(|entry| EnvEntry {
@@ -137,7 +142,7 @@ pub(crate) fn env_entries(
             });
         };
         out.push(EnvEntry {
-            entry: RawEntry::new(key.to_owned(), value.trim().to_owned()),
+            entry: RawEntry::new(key.to_owned(), value),
             var_name: name,
         });
     }
@@ -219,16 +224,16 @@ mod tests {
                 ("taskmanager.memory.process.size", "1g", "FLINK_PROPERTIES"),
                 (
                     "taskmanager.memory.process.size",
-                    "2g",
+                    " 2g ",
                     "MEMBUDGET_TASKMANAGER_MEMORY_PROCESS_SIZE"
                 ),
             ]
         );
         assert_eq!(warnings.len(), 1);
-        assert!(
-            warnings[0].contains("line 2 of FLINK_PROPERTIES"),
-            "{}",
-            warnings[0]
+        assert_eq!(warnings[0].0, "FLINK_PROPERTIES");
+        assert_eq!(
+            (warnings[0].1.line, warnings[0].1.text.as_str()),
+            (2, "bad line")
         );
     }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::path::Path;
+use std::str::FromStr;
 
 /// A configuration file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,30 +26,51 @@ impl fmt::Display for FileFormat {
 }
 
 impl FileFormat {
-    /// The format of `path` with contents `text`.
-    ///
-    /// The name decides when it can: `*.json` is JSON, `flink-conf.yaml` is flat, `config.yaml`
-    /// is nested. Any other name is sniffed: text starting with `{` (after `//` comment
-    /// lines) is JSON; YAML with an indented key line, a key with no value on its line
-    /// (`taskmanager:`), a flow mapping or a document marker is nested; everything else is flat.
-    pub fn detect(path: &Path, text: &str) -> FileFormat {
+    /// Every format.
+    pub const ALL: [FileFormat; 3] = [
+        FileFormat::FlinkConf,
+        FileFormat::NestedYaml,
+        FileFormat::AppSettingsJson,
+    ];
+
+    /// The name `--config-format` takes: `flink-conf`, `config-yaml` or `json`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            FileFormat::FlinkConf => "flink-conf",
+            FileFormat::NestedYaml => "config-yaml",
+            FileFormat::AppSettingsJson => "json",
+        }
+    }
+
+    /// The format a conventional file name implies: `flink-conf.yaml` (or `.yml`) is flat,
+    /// `config.yaml` (or `.yml`) is nested, `*.json` is JSON; `None` for any other name.
+    pub fn from_file_name(path: &Path) -> Option<FileFormat> {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().to_ascii_lowercase())
             .unwrap_or_default();
         if name.ends_with(".json") {
-            return FileFormat::AppSettingsJson;
+            Some(FileFormat::AppSettingsJson)
+        } else if name == "flink-conf.yaml" || name == "flink-conf.yml" {
+            Some(FileFormat::FlinkConf)
+        } else if name == "config.yaml" || name == "config.yml" {
+            Some(FileFormat::NestedYaml)
+        } else {
+            None
         }
-        if name == "flink-conf.yaml" || name == "flink-conf.yml" {
-            return FileFormat::FlinkConf;
-        }
-        if name == "config.yaml" || name == "config.yml" {
-            return FileFormat::NestedYaml;
-        }
-        FileFormat::sniff(text)
     }
 
-    /// The format of a text whose file name says nothing (see [`detect`](Self::detect)).
+    /// The format of `path` with contents `text`: from the name when it is conventional (see
+    /// [`from_file_name`](Self::from_file_name)), else guessed with [`sniff`](Self::sniff).
+    pub fn detect(path: &Path, text: &str) -> FileFormat {
+        FileFormat::from_file_name(path).unwrap_or_else(|| FileFormat::sniff(text))
+    }
+
+    /// A guess at the format of a text whose file name says nothing: text starting with `{`
+    /// (after `//` comment lines) is JSON; YAML with an indented line, a list item, a flow
+    /// mapping or list, or a document marker is nested; everything else is flat — including a
+    /// flat file with a broken line such as `taskmanager.memory.process.size:` (a key without
+    /// indented children is no evidence of nesting).
     pub fn sniff(text: &str) -> FileFormat {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         // JSON, possibly after .NET-style `//` comment lines.
@@ -68,13 +90,44 @@ impl FileFormat {
             if line.starts_with([' ', '\t']) || trimmed == "---" || trimmed.starts_with('-') {
                 return FileFormat::NestedYaml;
             }
-            if trimmed.ends_with(':') || trimmed.contains(": {") || trimmed.contains(": [") {
+            if trimmed.contains(": {") || trimmed.contains(": [") {
                 return FileFormat::NestedYaml;
             }
         }
         FileFormat::FlinkConf
     }
 }
+
+impl FromStr for FileFormat {
+    type Err = UnknownFileFormat;
+
+    /// `flink-conf` (or `flat`), `config-yaml` (or `yaml`, `nested`), `json` (or
+    /// `appsettings`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "flink-conf" | "flat" => Ok(FileFormat::FlinkConf),
+            "config-yaml" | "yaml" | "nested" => Ok(FileFormat::NestedYaml),
+            "json" | "appsettings" => Ok(FileFormat::AppSettingsJson),
+            _ => Err(UnknownFileFormat(s.to_owned())),
+        }
+    }
+}
+
+/// A text that names no [`FileFormat`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownFileFormat(String);
+
+impl fmt::Display for UnknownFileFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Unknown configuration format '{}': expected 'flink-conf', 'config-yaml' or 'json'.",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownFileFormat {}
 
 #[cfg(test)]
 mod tests {
@@ -124,5 +177,22 @@ mod tests {
         assert_eq!(FileFormat::sniff("a: [1, 2]\n"), FileFormat::NestedYaml);
         assert_eq!(FileFormat::sniff("---\na: 1\n"), FileFormat::NestedYaml);
         assert_eq!(FileFormat::sniff(""), FileFormat::FlinkConf);
+        // A flat file with a broken line stays flat.
+        assert_eq!(
+            FileFormat::sniff("a.b: 1\ntaskmanager.memory.process.size:\nc: 2\n"),
+            FileFormat::FlinkConf
+        );
+        assert_eq!(
+            FileFormat::sniff("taskmanager.memory.process.size:2g\n"),
+            FileFormat::FlinkConf
+        );
+    }
+
+    #[test]
+    fn names_parse() {
+        for f in FileFormat::ALL {
+            assert_eq!(f.name().parse::<FileFormat>(), Ok(f));
+        }
+        assert!("toml".parse::<FileFormat>().is_err());
     }
 }

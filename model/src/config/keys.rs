@@ -1,12 +1,21 @@
-//! Which keys are memory options, which are someone else's, and which are misspelt.
+//! Which keys are memory options, which are someone else's, and which are near misses.
 //!
 //! A real Flink configuration holds hundreds of keys; membudget reads only the memory options.
 //! Every key in [`known_memory_keys`] (all of Flink's `taskmanager.memory.*` /
 //! `jobmanager.memory.*` keys, used or not) and every key or deprecated key of
-//! [`all_options`] (which adds the legacy `taskmanager.heap.size`, `taskmanager.network.*`, …)
-//! is accepted. A key under a memory prefix that is none of those — or whose prefix is itself a
-//! near miss, like `taskmanager.memroy.process.size` — is a typo and an error naming the
-//! closest real key. Everything else is ignored.
+//! [`all_options`] (which adds the legacy `taskmanager.heap.size`, `taskmanager.network.*`,
+//! the CPU keys, …) is a memory option. Other keys, in order:
+//!
+//! | key | class | membudget | Flink |
+//! |---|---|---|---|
+//! | a known key with whitespace around it (`' taskmanager.memory.process.size'`) | [`KeyClass::Padded`] | warning (error with `--strict`): not applied | not recognised |
+//! | a known key plus `.more` (a YAML mapping under a scalar option, flattened) | [`KeyClass::NestedUnder`] | warning (error with `--strict`): not applied | flattened, not recognised |
+//! | at most two edits from a known key, or equal ignoring case | [`KeyClass::Misspelt`] | error: "did you mean" | ignored |
+//! | any other key under a memory namespace (or a near miss of one) | [`KeyClass::Unknown`] | warning (error with `--strict`): ignored | ignored |
+//! | anything else (`parallelism.default`, …) | [`KeyClass::Ignored`] | ignored | not a memory option |
+//!
+//! So a typo of a real key stops the plan (membudget's advantage over Flink's silence), while a
+//! key from a newer Flink than membudget knows only warns.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -25,9 +34,18 @@ pub(crate) enum KeyClass {
     Memory(&'static str),
     /// Not a memory option: membudget ignores it.
     Ignored,
-    /// Looks like a memory option but is none; the closest real key.
+    /// At most two edits from a real key (or equal ignoring case); the closest real key.
     Misspelt(&'static str),
+    /// A real key with whitespace around it: Flink does not recognise it.
+    Padded(&'static str),
+    /// A real (scalar) key followed by `.more`: a mapping under a scalar option, flattened.
+    NestedUnder(&'static str),
+    /// Under a memory namespace, but no option membudget knows and no near miss of one.
+    Unknown,
 }
+
+/// The most edits a key may be away from a real key to be taken for a typo of it.
+const MAX_TYPO_EDITS: usize = 2;
 
 /// Every accepted key, sorted and de-duplicated.
 pub(crate) fn accepted_keys() -> &'static [&'static str] {
@@ -62,17 +80,48 @@ pub(crate) fn classify(key: &str, ignore_case: bool) -> KeyClass {
         return KeyClass::Memory(keys[i]);
     }
     let lower = key.to_ascii_lowercase();
-    if ignore_case {
-        if let Some(k) = lower_case_index().get(&lower) {
-            return KeyClass::Memory(k);
-        }
+    if let Some(k) = lower_case_index().get(&lower) {
+        return if ignore_case {
+            KeyClass::Memory(k)
+        } else {
+            // Flink's keys are case-sensitive: a near miss.
+            KeyClass::Misspelt(k)
+        };
     }
     let probe = if ignore_case { lower.as_str() } else { key };
-    if looks_like_memory_key(probe) {
-        KeyClass::Misspelt(closest_key(probe))
+    let trimmed = probe.trim();
+    if trimmed != probe {
+        if let Some(k) = exact(trimmed, ignore_case) {
+            return KeyClass::Padded(k);
+        }
+    }
+    if let Some(k) = scalar_prefix(probe, ignore_case) {
+        return KeyClass::NestedUnder(k);
+    }
+    let (closest, edits) = closest_key(probe);
+    if edits <= MAX_TYPO_EDITS {
+        KeyClass::Misspelt(closest)
+    } else if looks_like_memory_key(probe) {
+        KeyClass::Unknown
     } else {
         KeyClass::Ignored
     }
+}
+
+fn exact(key: &str, ignore_case: bool) -> Option<&'static str> {
+    let keys = accepted_keys();
+    match keys.binary_search(&key) {
+        Ok(i) => Some(keys[i]),
+        Err(_) if ignore_case => lower_case_index().get(&key.to_ascii_lowercase()).copied(),
+        Err(_) => None,
+    }
+}
+
+/// The longest real key that `key` extends with `.more`.
+fn scalar_prefix(key: &str, ignore_case: bool) -> Option<&'static str> {
+    key.match_indices('.')
+        .rev()
+        .find_map(|(i, _)| exact(&key[..i], ignore_case))
 }
 
 /// Whether `key` is an exact memory option (whose value may be a structured value that a
@@ -99,13 +148,13 @@ fn looks_like_memory_key(key: &str) -> bool {
     })
 }
 
-/// The accepted key closest to `key` (Levenshtein distance, then alphabetical).
-pub(crate) fn closest_key(key: &str) -> &'static str {
+/// The accepted key closest to `key` (Levenshtein distance, then alphabetical) and its distance.
+pub(crate) fn closest_key(key: &str) -> (&'static str, usize) {
     accepted_keys()
         .iter()
-        .copied()
-        .min_by_key(|k| strsim::levenshtein(key, k))
-        .unwrap_or(keys::TM_TOTAL_PROCESS_MEMORY)
+        .map(|k| (*k, strsim::levenshtein(key, k)))
+        .min_by_key(|(_, d)| *d)
+        .unwrap_or((keys::TM_TOTAL_PROCESS_MEMORY, usize::MAX))
 }
 
 #[cfg(test)]
@@ -155,10 +204,44 @@ mod tests {
             classify("jobmanger.memory.heap.size", false),
             KeyClass::Misspelt("jobmanager.memory.heap.size")
         );
-        assert!(matches!(
-            classify("taskmanager.memory", false),
-            KeyClass::Misspelt(_)
-        ));
+        // Too far from any key to be a typo: a key membudget does not know.
+        assert_eq!(classify("taskmanager.memory", false), KeyClass::Unknown);
+        assert_eq!(
+            classify("taskmanager.memory.network.new-option", false),
+            KeyClass::Unknown
+        );
+        assert_eq!(
+            classify("jobmanger.memory.something-else", false),
+            KeyClass::Unknown
+        );
+        // A typo of a key outside the memory namespaces that membudget reads.
+        assert_eq!(
+            classify("taskmanager.numberOfTaskSlot", false),
+            KeyClass::Misspelt("taskmanager.numberOfTaskSlots")
+        );
+    }
+
+    #[test]
+    fn padded_and_nested_keys_are_not_the_option() {
+        assert_eq!(
+            classify(" taskmanager.memory.process.size", false),
+            KeyClass::Padded("taskmanager.memory.process.size")
+        );
+        assert_eq!(
+            classify("taskmanager.memory.process.size\u{a0}", false),
+            KeyClass::Padded("taskmanager.memory.process.size")
+        );
+        assert_eq!(
+            classify("taskmanager.memory.managed.fraction.a", false),
+            KeyClass::NestedUnder("taskmanager.memory.managed.fraction")
+        );
+        assert_eq!(
+            classify(
+                "taskmanager.memory.managed.consumer-weights.OPERATOR",
+                false
+            ),
+            KeyClass::NestedUnder("taskmanager.memory.managed.consumer-weights")
+        );
     }
 
     #[test]
@@ -171,7 +254,7 @@ mod tests {
             classify("taskmanager.network.numberofbuffers", true),
             KeyClass::Memory("taskmanager.network.numberOfBuffers")
         );
-        // Flink's keys are case-sensitive: in a Flink file this is a typo.
+        // Flink's keys are case-sensitive: in a Flink file this is a near miss.
         assert_eq!(
             classify("TaskManager.Memory.Process.Size", false),
             KeyClass::Misspelt("taskmanager.memory.process.size")

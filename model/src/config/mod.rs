@@ -27,12 +27,14 @@ mod keys;
 mod nested_yaml;
 mod sources;
 
+pub use appsettings::DEFAULT_SECTION;
 pub use cgroup::{CgroupProbe, CgroupVersion, ContainerError, ContainerLimit};
 pub use entry::RawEntry;
 pub use env::{
     env_var_name, key_for_env_var, ENV_PREFIX, FLINK_JM_HEAP, FLINK_PROPERTIES, FLINK_TM_HEAP,
 };
 pub use error::SourceError;
-pub use file::ConfigFile;
-pub use format::FileFormat;
+pub use file::{ConfigFile, FormatOrigin};
+pub use flink_conf::SkippedLine;
+pub use format::{FileFormat, UnknownFileFormat};
 pub use sources::Sources;

@@ -4,12 +4,22 @@ use std::path::Path;
 
 use super::dynamic::parse_dynamic_property;
 use super::env::env_entries;
+use super::file::FormatOrigin;
 use super::keys::{classify, KeyClass};
 use super::{ConfigFile, FileFormat, RawEntry, SourceError};
 use crate::{Configuration, Source};
 
+/// One layer's memory options: canonical key, value, source, whether it is a YAML float.
+type Layer = Vec<(&'static str, String, Source, bool)>;
+
 /// The memory options each source sets, checked and kept per layer, so they merge in the fixed
 /// order file < environment < `-D` whatever order they were added in.
+///
+/// Nothing a source holds is dropped silently: a file without memory options, a line Flink
+/// skips, a key with whitespace around it, a mapping under a scalar option and a key under a
+/// memory namespace that membudget does not know each leave a warning, and those whose value
+/// is not applied are also listed by [`not_applied`](Self::not_applied) (errors under
+/// `--strict`). A near miss of a real key (at most two edits) is an error right away.
 ///
 /// # Examples
 ///
@@ -21,18 +31,21 @@ use crate::{Configuration, Source};
 /// sources.add_env([("MEMBUDGET_TASKMANAGER_MEMORY_PROCESS_SIZE".to_string(), "2g".to_string())])?;
 /// sources.add_dynamic("taskmanager.memory.process.size=3g")?;
 /// sources.add_dynamic("parallelism.default=4")?; // not a memory option: ignored
+/// sources.add_dynamic("taskmanager.memory.new-option=1")?; // unknown: a warning
 /// let config = sources.to_configuration();
 /// let entry = config.get_raw("taskmanager.memory.process.size").unwrap();
 /// assert_eq!((entry.value.as_str(), &entry.source), ("3g", &Source::Dynamic));
 /// assert!(config.get_raw("parallelism.default").is_none());
+/// assert_eq!(sources.not_applied().len(), 1);
 /// # Ok::<(), membudget_model::config::SourceError>(())
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Sources {
-    file: Vec<(&'static str, String, Source)>,
-    env: Vec<(&'static str, String, Source)>,
-    dynamic: Vec<(&'static str, String, Source)>,
+    file: Layer,
+    env: Layer,
+    dynamic: Layer,
     warnings: Vec<String>,
+    not_applied: Vec<String>,
 }
 
 impl Sources {
@@ -44,27 +57,65 @@ impl Sources {
     /// Adds the memory options of a parsed configuration file (appended after earlier files).
     ///
     /// # Errors
-    /// [`SourceError::UnknownKey`] for a misspelt memory key.
+    /// [`SourceError::UnknownKey`] for a near miss of a memory key.
     pub fn add_file(&mut self, file: &ConfigFile) -> Result<(), SourceError> {
         let ignore_case = file.format == FileFormat::AppSettingsJson;
         let source = Source::File(file.path.clone());
-        for entry in &file.entries {
-            let origin = match entry.line {
-                Some(line) => format!("{}:{line}", file.path.display()),
-                None => file.path.display().to_string(),
-            };
-            if let Some(key) = check(entry, ignore_case, || format!("in {origin}"))? {
-                self.file.push((key, entry.value.clone(), source.clone()));
+        let name = file.path.display().to_string();
+        if file.format_origin == FormatOrigin::Guessed {
+            self.warn(format!(
+                "Read {name} as {}, guessed from its content (only flink-conf.yaml, config.yaml \
+                 and *.json names say their format): pass --config-format to choose.",
+                file.format
+            ));
+        }
+        for skipped in &file.skipped {
+            let text = format!(
+                "Ignored line {} of {name} ('{}'): {}; Flink skips it too.",
+                skipped.line, skipped.text, skipped.reason
+            );
+            match classify(&skipped.key, ignore_case) {
+                KeyClass::Memory(key) => self.push_not_applied(format!(
+                    "{text} It sets the memory option '{key}', which is therefore NOT applied."
+                )),
+                _ => self.warn(text),
             }
         }
-        self.warnings.extend(file.warnings.iter().cloned());
+        let before = self.file.len();
+        for entry in &file.entries {
+            let origin = match entry.line {
+                Some(line) => format!("in {name}:{line}"),
+                None => format!("in {name}"),
+            };
+            if let Some(key) = self.check(entry, ignore_case, &origin)? {
+                self.file
+                    .push((key, entry.value.clone(), source.clone(), entry.yaml_float));
+            }
+        }
+        if self.file.len() == before {
+            let what = if file.is_blank {
+                "is empty".to_owned()
+            } else {
+                format!("sets no memory option (read as {})", file.format)
+            };
+            let hint = match (file.format, &file.section) {
+                (FileFormat::AppSettingsJson, None) => {
+                    " (.NET settings: put them in a top-level \"Flink\" section, or pass \
+                     --config-section NAME)"
+                }
+                _ => "",
+            };
+            self.push_not_applied(format!(
+                "{name} {what}: nothing in it is applied to the plan{hint}."
+            ));
+        }
         Ok(())
     }
 
     /// Reads and adds a configuration file (see [`ConfigFile::load`]).
     ///
     /// # Errors
-    /// The file cannot be read or parsed, or holds a misspelt memory key.
+    /// The file cannot be read or parsed, or holds a near miss of a memory key.
     pub fn add_file_path(&mut self, path: &Path) -> Result<(), SourceError> {
         let file = ConfigFile::load(path)?;
         self.add_file(&file)
@@ -74,85 +125,141 @@ impl Sources {
     /// `MEMBUDGET_*`), replacing any environment added before.
     ///
     /// # Errors
-    /// An unknown `MEMBUDGET_*` variable, or a misspelt memory key in `FLINK_PROPERTIES`.
+    /// An unknown `MEMBUDGET_*` variable, or a near miss of a memory key in `FLINK_PROPERTIES`.
     pub fn add_env(
         &mut self,
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<(), SourceError> {
-        let (entries, warnings) = env_entries(vars)?;
+        let (entries, skipped) = env_entries(vars)?;
         self.env.clear();
-        for e in entries {
-            let var = e.var_name.clone();
-            let origin = || match e.entry.line {
-                Some(line) => format!("in {var}, line {line}"),
-                None => format!("in {var}"),
-            };
-            if let Some(key) = check(&e.entry, false, origin)? {
-                self.env
-                    .push((key, e.entry.value.clone(), Source::Env(e.var_name.clone())));
+        for (var, line) in skipped {
+            let text = format!(
+                "Ignored line {} of {var} ('{}'): {}; Flink skips it too.",
+                line.line, line.text, line.reason
+            );
+            match classify(&line.key, false) {
+                KeyClass::Memory(key) => self.push_not_applied(format!(
+                    "{text} It sets the memory option '{key}', which is therefore NOT applied."
+                )),
+                _ => self.warn(text),
             }
         }
-        self.warnings.extend(warnings);
+        for e in entries {
+            let origin = match e.entry.line {
+                Some(line) => format!("in {}, line {line}", e.var_name),
+                None => format!("in {}", e.var_name),
+            };
+            if let Some(key) = self.check(&e.entry, false, &origin)? {
+                self.env.push((
+                    key,
+                    e.entry.value.clone(),
+                    Source::Env(e.var_name.clone()),
+                    e.entry.yaml_float,
+                ));
+            }
+        }
         Ok(())
     }
 
     /// Adds one `-D key=value` argument.
     ///
     /// # Errors
-    /// The argument is not `key=value`, or the key is a misspelt memory key.
+    /// The argument is not `key=value`, or the key is a near miss of a memory key.
     pub fn add_dynamic(&mut self, argument: &str) -> Result<(), SourceError> {
         let entry = parse_dynamic_property(argument)?;
         self.add_entry_dynamic(&entry)
     }
 
-    /// Adds one `-D` property given as key and value.
+    /// Adds one `-D` property given as key and value (both exactly as given, like Flink).
     ///
     /// # Errors
-    /// The key is a misspelt memory key.
+    /// The key is a near miss of a memory key.
     pub fn add_property(&mut self, key: &str, value: &str) -> Result<(), SourceError> {
-        self.add_entry_dynamic(&RawEntry::new(
-            key.trim().to_owned(),
-            value.trim().to_owned(),
-        ))
+        self.add_entry_dynamic(&RawEntry::new(key.to_owned(), value.to_owned()))
     }
 
     fn add_entry_dynamic(&mut self, entry: &RawEntry) -> Result<(), SourceError> {
-        if let Some(key) = check(entry, false, || "given with -D".to_owned())? {
+        if let Some(key) = self.check(entry, false, "given with -D")? {
             self.dynamic
-                .push((key, entry.value.clone(), Source::Dynamic));
+                .push((key, entry.value.clone(), Source::Dynamic, false));
         }
         Ok(())
     }
 
-    /// Lines the sources skipped (malformed `key: value` lines), for the plan's warnings.
+    /// Everything the sources want the plan to mention, in the order found.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// The warnings about values that are not applied (errors under `--strict`).
+    pub fn not_applied(&self) -> &[String] {
+        &self.not_applied
     }
 
     /// The merged configuration: file < environment < `-D`, later entries winning within a
     /// layer too.
     pub fn to_configuration(&self) -> Configuration {
         let mut config = Configuration::new();
-        for (key, value, source) in self.file.iter().chain(&self.env).chain(&self.dynamic) {
-            config.set(*key, value.clone(), source.clone());
+        for (key, value, source, yaml_float) in
+            self.file.iter().chain(&self.env).chain(&self.dynamic)
+        {
+            if *yaml_float {
+                config.set_yaml_float(*key, value.clone(), source.clone());
+            } else {
+                config.set(*key, value.clone(), source.clone());
+            }
         }
         config
     }
-}
 
-/// The canonical key of a memory option, `None` for a key to ignore.
-fn check(
-    entry: &RawEntry,
-    ignore_case: bool,
-    origin: impl FnOnce() -> String,
-) -> Result<Option<&'static str>, SourceError> {
-    match classify(&entry.key, ignore_case) {
-        KeyClass::Memory(key) => Ok(Some(key)),
-        KeyClass::Ignored => Ok(None),
-        KeyClass::Misspelt(suggestion) => Err(SourceError::UnknownKey {
-            key: entry.key.clone(),
-            origin: origin(),
-            suggestion,
-        }),
+    fn warn(&mut self, warning: String) {
+        self.warnings.push(warning);
+    }
+
+    fn push_not_applied(&mut self, warning: String) {
+        self.warnings.push(warning.clone());
+        self.not_applied.push(warning);
+    }
+
+    /// The canonical key of a memory option; `None` for a key to ignore (with a warning when
+    /// it looks like a memory option that will not be applied).
+    fn check(
+        &mut self,
+        entry: &RawEntry,
+        ignore_case: bool,
+        origin: &str,
+    ) -> Result<Option<&'static str>, SourceError> {
+        let key = &entry.key;
+        match classify(key, ignore_case) {
+            KeyClass::Memory(k) => Ok(Some(k)),
+            KeyClass::Ignored => Ok(None),
+            KeyClass::Misspelt(suggestion) => Err(SourceError::UnknownKey {
+                key: key.clone(),
+                origin: origin.to_owned(),
+                suggestion,
+            }),
+            KeyClass::Padded(k) => {
+                self.push_not_applied(format!(
+                    "Key '{key}' ({origin}) has whitespace around it: Flink does not recognise \
+                     it as '{k}', so its value is NOT applied. Remove the whitespace."
+                ));
+                Ok(None)
+            }
+            KeyClass::NestedUnder(k) => {
+                self.push_not_applied(format!(
+                    "Key '{key}' ({origin}) puts a mapping under the option '{k}', which takes \
+                     a single value: Flink flattens it to '{key}', which no option reads, so it \
+                     is NOT applied. Write '{k}: <value>'."
+                ));
+                Ok(None)
+            }
+            KeyClass::Unknown => {
+                self.push_not_applied(format!(
+                    "Key '{key}' ({origin}) is not a memory option membudget knows; ignored (as \
+                     Flink ignores keys it does not know)."
+                ));
+                Ok(None)
+            }
+        }
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::{render_env, render_k8s, render_text, TextStyle};
+use super::{render_env, render_flink_deployment, render_k8s, render_text, TextStyle};
 use crate::MemoryPlan;
 
 /// A rendering of a plan.
@@ -21,17 +21,20 @@ pub enum OutputFormat {
     Env,
     /// A Kubernetes container `resources` snippet.
     K8s,
+    /// A Flink Kubernetes Operator `FlinkDeployment` snippet.
+    FlinkDeployment,
 }
 
 impl OutputFormat {
     /// Every format, in the order `--help` lists them.
-    pub const ALL: [OutputFormat; 6] = [
+    pub const ALL: [OutputFormat; 7] = [
         OutputFormat::Text,
         OutputFormat::Json,
         OutputFormat::JvmArgs,
         OutputFormat::DynamicConfigs,
         OutputFormat::Env,
         OutputFormat::K8s,
+        OutputFormat::FlinkDeployment,
     ];
 
     /// The name used on the command line.
@@ -43,6 +46,7 @@ impl OutputFormat {
             OutputFormat::DynamicConfigs => "dynamic-configs",
             OutputFormat::Env => "env",
             OutputFormat::K8s => "k8s",
+            OutputFormat::FlinkDeployment => "flink-deployment",
         }
     }
 
@@ -56,13 +60,19 @@ impl OutputFormat {
             OutputFormat::Json => "The JSON plan (integers are bytes)",
             OutputFormat::JvmArgs => "JVM memory arguments (-Xmx ... -XX:MaxMetaspaceSize=...)",
             OutputFormat::DynamicConfigs => {
-                "Flink's TaskManager dynamic configs (-D taskmanager.memory.*=NNNb ...)"
+                "Flink's dynamic configs, as BashJavaUtils prints them (-D key=value ...)"
             }
             OutputFormat::Env => {
-                "Shell export lines: MEMBUDGET_QUOTA_HEAP/DIRECT/MANAGED/NETWORK/OVERHEAD, \
-                 JVM_ARGS, DOTNET_GCHeapHardLimit"
+                "Shell export lines: MEMBUDGET_QUOTA_* (read back by Quotas::from_env), then \
+                 JVM_ARGS (jvm host) or DOTNET_GCHeapHardLimit (dotnet host)"
             }
-            OutputFormat::K8s => "A Kubernetes container resources snippet (requests = limits)",
+            OutputFormat::K8s => {
+                "A Kubernetes container resources snippet (limit = request x memory limit-factor)"
+            }
+            OutputFormat::FlinkDeployment => {
+                "A Flink Kubernetes Operator FlinkDeployment snippet (resource.memory and the \
+                 memory keys in flinkConfiguration)"
+            }
         }
     }
 
@@ -94,6 +104,7 @@ impl OutputFormat {
             OutputFormat::DynamicConfigs => plan.dynamic_configs(),
             OutputFormat::Env => render_env(plan),
             OutputFormat::K8s => render_k8s(plan),
+            OutputFormat::FlinkDeployment => render_flink_deployment(plan),
         };
         if !out.ends_with('\n') {
             out.push('\n');
@@ -151,7 +162,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "Unknown output format 'yaml': expected one of text, json, jvm-args, \
-             dynamic-configs, env, k8s"
+             dynamic-configs, env, k8s, flink-deployment"
         );
     }
 }

@@ -37,6 +37,7 @@ impl Categories {
 #[derive(Serialize)]
 struct TaskManagerJson<'a> {
     role: &'static str,
+    host: &'static str,
     total_process_memory: u64,
     total_flink_memory: u64,
     framework_heap: u64,
@@ -49,6 +50,8 @@ struct TaskManagerJson<'a> {
     jvm_overhead: u64,
     segment_size: u64,
     network_buffers: u64,
+    cpu_cores: crate::CpuCores,
+    num_task_slots: i32,
     categories: Categories,
     jvm_args: String,
     warnings: &'a [String],
@@ -58,6 +61,7 @@ struct TaskManagerJson<'a> {
 #[derive(Serialize)]
 struct JobManagerJson<'a> {
     role: &'static str,
+    host: &'static str,
     total_process_memory: u64,
     total_flink_memory: u64,
     jvm_heap: u64,
@@ -73,6 +77,7 @@ struct JobManagerJson<'a> {
 fn taskmanager<'a>(plan: &MemoryPlan, p: &'a TaskManagerPlan) -> TaskManagerJson<'a> {
     TaskManagerJson {
         role: "taskmanager",
+        host: p.host.name(),
         total_process_memory: p.total_process_memory,
         total_flink_memory: p.total_flink_memory,
         framework_heap: p.framework_heap,
@@ -85,6 +90,8 @@ fn taskmanager<'a>(plan: &MemoryPlan, p: &'a TaskManagerPlan) -> TaskManagerJson
         jvm_overhead: p.jvm_overhead,
         segment_size: p.segment_size,
         network_buffers: p.network_buffers,
+        cpu_cores: p.cpu_cores,
+        num_task_slots: p.num_task_slots,
         categories: Categories::of(plan),
         jvm_args: p.jvm_args(),
         warnings: &p.warnings,
@@ -95,6 +102,7 @@ fn taskmanager<'a>(plan: &MemoryPlan, p: &'a TaskManagerPlan) -> TaskManagerJson
 fn jobmanager<'a>(plan: &MemoryPlan, p: &'a JobManagerPlan) -> JobManagerJson<'a> {
     JobManagerJson {
         role: "jobmanager",
+        host: p.host.name(),
         total_process_memory: p.total_process_memory,
         total_flink_memory: p.total_flink_memory,
         jvm_heap: p.jvm_heap,
@@ -119,9 +127,9 @@ impl MemoryPlan {
         value.unwrap_or(serde_json::Value::Null)
     }
 
-    /// The plan as pretty-printed JSON with keys in contract order: `role`,
+    /// The plan as pretty-printed JSON with keys in contract order: `role`, `host`,
     /// `total_process_memory`, `total_flink_memory`, the components, (TaskManager:
-    /// `segment_size`, `network_buffers`), `categories` {`heap`, `direct`, `managed`,
+    /// `segment_size`, `network_buffers`, `cpu_cores`, `num_task_slots`), `categories` {`heap`, `direct`, `managed`,
     /// `network`, `overhead`}, `jvm_args`, `warnings`, `sources`. Integers are bytes.
     pub fn to_json_string(&self) -> String {
         let text = match self {

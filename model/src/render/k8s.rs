@@ -1,18 +1,40 @@
-//! A Kubernetes container `resources` snippet.
+//! A Kubernetes container `resources` snippet, as Flink's native Kubernetes integration sizes a
+//! pod.
 
 use crate::MemoryPlan;
 
-/// A container `resources` block with memory requests = limits = total process memory (a
-/// memory request below the limit only invites the OOM killer). The quantity is written in
-/// `Gi`/`Mi`/`Ki` when that is exact, else in bytes.
+/// A container `resources` block for the plan's process, as Flink's
+/// `KubernetesUtils.getResourceRequirements` sets it: memory request = the Total Process
+/// Memory, memory limit = request × `kubernetes.{taskmanager,jobmanager}.memory.limit-factor`
+/// (`(int) (mebibytes × factor)` mebibytes).
+///
+/// Flink requests the Total Process Memory in whole mebibytes, rounded down; for a process
+/// that is not a whole number of mebibytes membudget requests the exact byte count instead
+/// (never less than the process needs) and multiplies bytes.
 pub fn render_k8s(plan: &MemoryPlan) -> String {
-    let quantity = k8s_quantity(plan.total_process_memory());
+    let (request, limit) = memory_request_and_limit(plan);
     format!(
-        "# membudget: {} total process memory = {} bytes\n\
-         resources:\n  requests:\n    memory: \"{quantity}\"\n  limits:\n    memory: \"{quantity}\"\n",
+        "# membudget: {} total process memory = {} bytes, memory limit factor {}\n\
+         resources:\n  requests:\n    memory: \"{request}\"\n  limits:\n    memory: \"{limit}\"\n",
         plan.role(),
-        plan.total_process_memory()
+        plan.total_process_memory(),
+        plan.memory_limit_factor(),
     )
+}
+
+/// The memory request and limit as Kubernetes quantities.
+pub(crate) fn memory_request_and_limit(plan: &MemoryPlan) -> (String, String) {
+    let bytes = plan.total_process_memory();
+    let factor = plan.memory_limit_factor();
+    if bytes % (1 << 20) == 0 {
+        let mebibytes = bytes >> 20;
+        (
+            k8s_quantity(bytes),
+            k8s_quantity(factor.limit_mebibytes(mebibytes) << 20),
+        )
+    } else {
+        (k8s_quantity(bytes), k8s_quantity(factor.limit_bytes(bytes)))
+    }
 }
 
 /// The exact Kubernetes quantity for `bytes`, in the largest binary unit that divides it.

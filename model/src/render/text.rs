@@ -201,7 +201,11 @@ pub fn render_text(plan: &MemoryPlan, style: TextStyle) -> String {
     }
 
     let quotas = plan.quotas();
-    let _ = writeln!(out, "\n{}", style.paint(BOLD, "membudget quotas:"));
+    let _ = writeln!(
+        out,
+        "\n{}",
+        style.paint(BOLD, &format!("membudget quotas ({} host):", plan.host()))
+    );
     for category in Category::ALL {
         let _ = writeln!(
             out,
