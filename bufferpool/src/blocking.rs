@@ -52,6 +52,6 @@ fn park_timeout(d: std::time::Duration) {
 
 #[cfg(membudget_loom)]
 fn park_timeout(_: std::time::Duration) {
-    // Loom has no timed park; the model tests never use deadlines.
+    // Loom has no timed park; the model tests' deadlines lie far in the future.
     park();
 }

@@ -26,6 +26,7 @@ use crate::Buffer;
 use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
 use std::task::{Wake, Waker};
+use std::time::{Duration, Instant};
 
 /// The shared state of one local pool (aligned so the `Arc` counts sit on their own line).
 #[repr(align(128))]
@@ -465,10 +466,31 @@ impl LocalInner {
 
     fn request_blocking(&self, channel: u32) -> Result<Buffer, BufferPoolError> {
         loop {
-            if let Some(b) = self.request(channel)? {
+            // Without a deadline `request_until` returns a buffer or an error.
+            if let Some(b) = self.request_until(channel, None)? {
                 return Ok(b);
             }
-            wait_available(&self.availability, None);
+        }
+    }
+
+    /// Requests a buffer, parking until the pool becomes available (a recycle, or destruction:
+    /// the next request reports it) and retrying, until `deadline` (`None`: no limit).
+    /// `Ok(None)` once the deadline has passed; a deadline already past is a single
+    /// non-blocking request that registers no waiter. A waiter is registered only while
+    /// parked and is gone when this returns.
+    fn request_until(
+        &self,
+        channel: u32,
+        deadline: Option<Instant>,
+    ) -> Result<Option<Buffer>, BufferPoolError> {
+        loop {
+            if let Some(b) = self.request(channel)? {
+                return Ok(Some(b));
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(None);
+            }
+            wait_available(&self.availability, deadline);
         }
     }
 }
@@ -547,6 +569,39 @@ impl LocalBufferPool {
         self.inner.request_blocking(NO_CHANNEL)
     }
 
+    /// A buffer, parking the thread (no spinning) until one is recycled or `timeout` has
+    /// passed: `Ok(None)` then, like [`request_buffer`](Self::request_buffer) when the pool is
+    /// exhausted. A zero timeout is a non-blocking request that registers no waiter; a timeout
+    /// too long to be a point in time (`Duration::MAX`) waits without limit. A request that
+    /// times out leaves nothing registered with the pool.
+    ///
+    /// # Errors
+    /// [`BufferPoolError::PoolDestroyed`], also when destroyed while waiting.
+    ///
+    /// # Examples
+    /// ```
+    /// use membudget_allocator::{Budget, Quotas, SharedBudget};
+    /// use membudget_bufferpool::NetworkBufferPool;
+    /// use std::time::Duration;
+    ///
+    /// let budget = SharedBudget::from(Budget::new(Quotas::unlimited()));
+    /// let network = NetworkBufferPool::new(2, 4096, budget)?;
+    /// let pool = network.create_buffer_pool(1, 1)?;
+    /// let held = pool.request_buffer_timeout(Duration::ZERO)?.expect("a buffer is idle");
+    /// assert!(pool.request_buffer_timeout(Duration::from_millis(10))?.is_none()); // timed out
+    /// assert_eq!(pool.num_waiters(), 0, "a timed-out request leaves no waiter behind");
+    /// drop(held);
+    /// assert!(pool.request_buffer_timeout(Duration::from_millis(10))?.is_some());
+    /// # Ok::<(), membudget_bufferpool::BufferPoolError>(())
+    /// ```
+    pub fn request_buffer_timeout(
+        &self,
+        timeout: Duration,
+    ) -> Result<Option<Buffer>, BufferPoolError> {
+        self.inner
+            .request_until(NO_CHANNEL, Instant::now().checked_add(timeout))
+    }
+
     /// As [`request_buffer_blocking`](Self::request_buffer_blocking) for `subpartition`.
     ///
     /// # Errors
@@ -563,6 +618,13 @@ impl LocalBufferPool {
     #[inline]
     pub fn is_available(&self) -> bool {
         self.inner.availability.is_available()
+    }
+
+    /// Threads parked in a blocking or timed request and [`available`](Self::available)
+    /// futures registered for this pool's next availability (monitoring and tests: a waiter
+    /// counted here is woken by the next recycle).
+    pub fn num_waiters(&self) -> usize {
+        self.inner.availability.waiter_count()
     }
 
     /// A future completing when a request may succeed (or the pool was destroyed); usable from
