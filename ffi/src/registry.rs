@@ -687,12 +687,8 @@ mod loom_tests {
                     thread::spawn(move || r.remove(id).is_ok())
                 })
                 .collect();
-            let ok = hs
-                .into_iter()
-                .map(|h| h.join().unwrap())
-                .filter(|x| *x)
-                .count();
-            assert_eq!(ok, 1);
+            let removed: usize = hs.into_iter().map(|h| usize::from(h.join().unwrap())).sum();
+            assert_eq!(removed, 1);
             assert_eq!(dropped(&drops), 1);
         });
     }
