@@ -119,7 +119,7 @@ impl Availability {
         true
     }
 
-    /// Number of registered waiters (tests and `Debug`).
+    /// Number of registered waiters (`LocalBufferPool::num_waiters`, `Debug`).
     pub(crate) fn waiter_count(&self) -> usize {
         lock(&self.waiters).list.len()
     }

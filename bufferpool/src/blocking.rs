@@ -1,57 +1,71 @@
-//! Parking a thread until an [`Availability`] flag is set (no busy spinning).
+//! Blocking a thread until an [`Availability`] flag is set (no busy spinning).
+//!
+//! The blocked thread waits on a condition variable its waker signals, not on its thread
+//! handle: `std::thread::current()` would give every host thread that ever waited (threads
+//! the library did not start, e.g. a C host's main thread) a handle that outlives it.
 
 use crate::availability::Availability;
-use crate::sync::{current, park, Thread};
+use crate::sync::{lock, Condvar, Mutex};
 use core::task::{Context, Poll, Waker};
 use std::sync::Arc;
 use std::task::Wake;
 use std::time::Instant;
 
-/// Wakes a parked thread.
-struct ThreadWaker(Thread);
+/// Wakes the thread blocked in [`wait_available`]: a "woken" flag and a condition variable.
+#[derive(Default)]
+struct Wakeup {
+    woken: Mutex<bool>,
+    signal: Condvar,
+}
 
-impl Wake for ThreadWaker {
+impl Wake for Wakeup {
     fn wake(self: Arc<Self>) {
-        self.0.unpark();
+        self.wake_by_ref();
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
+        // Set under the lock the waiter checks it under: a wake before the wait is not lost.
+        *lock(&self.woken) = true;
+        self.signal.notify_one();
     }
 }
 
-/// Parks the calling thread until `availability` is set, or until `deadline`. Returns whether
-/// it became available.
+/// Blocks the calling thread until `availability` is set, or until `deadline`. Returns
+/// whether it became available. The waiter registered meanwhile is gone on return.
 pub(crate) fn wait_available(availability: &Availability, deadline: Option<Instant>) -> bool {
-    let waker = Waker::from(Arc::new(ThreadWaker(current())));
+    let wakeup = Arc::new(Wakeup::default());
+    let waker = Waker::from(wakeup.clone());
     let mut cx = Context::from_waker(&waker);
     let mut slot = None;
     let ready = loop {
         if let Poll::Ready(()) = availability.poll_wait(&mut slot, &mut cx) {
             break true;
         }
-        match deadline {
-            None => park(),
-            Some(d) => {
-                let now = Instant::now();
-                if now >= d {
-                    break false;
+        let mut woken = wakeup.woken.lock().unwrap_or_else(|e| e.into_inner());
+        while !*woken {
+            match deadline {
+                None => {
+                    woken = wakeup.signal.wait(woken).unwrap_or_else(|e| e.into_inner());
                 }
-                park_timeout(d - now);
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        break;
+                    }
+                    // (Loom has no timed wait: there this waits for the wake; the model tests'
+                    // deadlines lie far in the future.)
+                    woken = match wakeup.signal.wait_timeout(woken, d - now) {
+                        Ok((g, _)) => g,
+                        Err(e) => e.into_inner().0,
+                    };
+                }
             }
         }
+        if !*woken {
+            break false; // the deadline passed
+        }
+        *woken = false;
     };
     availability.forget(&mut slot);
     ready
-}
-
-#[cfg(not(membudget_loom))]
-fn park_timeout(d: std::time::Duration) {
-    std::thread::park_timeout(d);
-}
-
-#[cfg(membudget_loom)]
-fn park_timeout(_: std::time::Duration) {
-    // Loom has no timed park; the model tests never use deadlines.
-    park();
 }

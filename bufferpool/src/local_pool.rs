@@ -12,6 +12,24 @@
 //! push on the idle queue plus a few loads; anything unusual (pool drained, over size,
 //! listeners waiting, destroyed, unavailable) goes to one cold `reconcile` that restores the
 //! invariants and fires wakers and listeners with no lock held.
+//!
+//! # Orderings
+//! Four protocols order the lock-free paths without a lock. In each, one side publishes its
+//! change, then a `SeqCst` fence, then reads the other side's change; of two such sequences one
+//! comes first in the single `SeqCst` order, so at least one side sees the other and acts:
+//! - **(A) availability** (`availability.rs`): `update_availability` marks the pool
+//!   unavailable, fences, re-checks idle segments, subpartitions and `destroyed`; a producer
+//!   (`recycle`) pushes a segment (having freed its subpartition first), then reads the flag.
+//! - **(L) listeners**: `add_buffer_listener` counts the listener, fences, re-checks the idle
+//!   queue; `recycle` pushes, then reads `listener_count`.
+//! - **(D) destroy**: `lazy_destroy` sets `destroyed`, fences, drains the idle queue; a pusher
+//!   (`recycle`, `push_idle`) pushes, then reads `destroyed`.
+//! - **(S) shrink**: a resizer stores a smaller `size`, then drains excess idle segments
+//!   (`reconcile`); `recycle` pushes, then re-reads `requested` and `size`.
+//!
+//! `recycle`'s fence is [`IndexQueue::fence_after_push`], a no-op: the queue's push is itself a
+//! `SeqCst` read-modify-write (`queue.rs`), so the reads after it must be `SeqCst` accesses to
+//! be ordered after it. Each `SeqCst` below names the protocol it takes part in.
 
 use crate::availability::{Availability, AvailableFuture};
 use crate::blocking::wait_available;
@@ -26,6 +44,7 @@ use crate::Buffer;
 use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
 use std::task::{Wake, Waker};
+use std::time::{Duration, Instant};
 
 /// The shared state of one local pool (aligned so the `Arc` counts sit on their own line).
 #[repr(align(128))]
@@ -91,6 +110,7 @@ impl LocalInner {
 
     #[inline]
     fn is_destroyed(&self) -> bool {
+        // SeqCst: (A) and (D) readers use it after their fences; pairs with `lazy_destroy`'s swap.
         self.destroyed.load(Ordering::SeqCst)
     }
 
@@ -177,16 +197,24 @@ impl LocalInner {
     }
 
     /// Counts `requested` down by one if the pool is destroyed or over its size.
+    ///
+    /// Relaxed throughout: the compare-and-swap's atomicity alone keeps one count-down per
+    /// segment given back. The decision takes part in no protocol: callers reach it from their
+    /// own check of the same counters (the `SeqCst` loads in `recycle` and
+    /// `return_excess_idle`), which these later loads on the same thread never read older
+    /// values than (coherence); a refusal leaves the segment idle for (S) or (D) to return.
     fn try_release_excess(&self) -> bool {
-        let mut r = self.requested.load(Ordering::SeqCst);
+        let mut r = self.requested.load(Ordering::Relaxed);
         loop {
-            if r == 0 || !(self.is_destroyed() || r > self.size.load(Ordering::SeqCst)) {
+            if r == 0 || !(self.is_destroyed() || r > self.size.load(Ordering::Relaxed)) {
                 return false;
             }
-            match self
-                .requested
-                .compare_exchange_weak(r, r - 1, Ordering::SeqCst, Ordering::SeqCst)
-            {
+            match self.requested.compare_exchange_weak(
+                r,
+                r - 1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => return true,
                 Err(now) => r = now,
             }
@@ -209,14 +237,15 @@ impl LocalInner {
         if let Err(i) = self.idle.push(index) {
             unreachable!("idle list overflow with segment {i}: a segment was recycled twice");
         }
-        // Orders the push before the SeqCst loads below; pairs with the fences in
-        // `update_availability`, `add_buffer_listener` and `lazy_destroy` (availability
-        // protocol). The loads must be SeqCst for that.
+        // Orders the push before the SeqCst loads below: the producer side of (A), (L), (D)
+        // and (S), pairing with the fences in `update_availability`, `add_buffer_listener`,
+        // `lazy_destroy` and the `SeqCst` size stores. Every load must be SeqCst for that (the
+        // fence is the push's own SeqCst read-modify-write).
         self.idle.fence_after_push();
         if !self.availability.is_available()
             || self.listener_count.load(Ordering::SeqCst) != 0
             || self.destroyed.load(Ordering::SeqCst)
-            || self.requested.load(Ordering::Relaxed) > self.size.load(Ordering::Relaxed)
+            || self.requested.load(Ordering::SeqCst) > self.size.load(Ordering::SeqCst)
         {
             self.reconcile();
         }
@@ -225,6 +254,7 @@ impl LocalInner {
     fn count_channel(&self, channel: u32) {
         let max = self.config.max_buffers_per_channel;
         if self.subpartition_counts[channel as usize].fetch_add(1, Ordering::Relaxed) + 1 == max {
+            // SeqCst: the (A) consumer's change, re-checked by `update_availability` next.
             self.unavailable_subpartitions
                 .fetch_add(1, Ordering::SeqCst);
             self.update_availability();
@@ -235,13 +265,17 @@ impl LocalInner {
         let max = self.config.max_buffers_per_channel;
         if self.subpartition_counts[channel as usize].fetch_sub(1, Ordering::Relaxed) == max {
             // Wrapping is fine: a racing increment brings it back; whoever changes it last
-            // updates availability.
+            // updates availability. SeqCst: the (A) producer's change; `recycle` reads the
+            // flag after its push, with no fence of its own (see the module docs), so this
+            // read-modify-write must be in the SeqCst order itself.
             self.unavailable_subpartitions
                 .fetch_sub(1, Ordering::SeqCst);
         }
     }
 
+    /// The (A) re-check, after `update_availability`'s fence.
     fn should_be_available(&self) -> bool {
+        // SeqCst: pairs with `uncount_channel`'s read-modify-write (A).
         self.is_destroyed()
             || (!self.idle.is_empty() && self.unavailable_subpartitions.load(Ordering::SeqCst) == 0)
     }
@@ -254,6 +288,7 @@ impl LocalInner {
                 return;
             }
             self.availability.set_unavailable();
+            // SeqCst fence: the (A) consumer's; pairs with `recycle`'s push and flag load.
             fence(Ordering::SeqCst);
             if !self.should_be_available() {
                 return;
@@ -284,6 +319,8 @@ impl LocalInner {
     }
 
     fn return_excess_idle(&self) {
+        // SeqCst: the resizer's side of (S), after its SeqCst size store; the pop below is
+        // ordered after them and sees any segment `recycle` pushed before missing the store.
         while self.is_destroyed()
             || self.requested.load(Ordering::SeqCst) > self.size.load(Ordering::SeqCst)
         {
@@ -301,6 +338,9 @@ impl LocalInner {
     /// global pool's availability (once) when it is empty.
     fn prefetch(&self) {
         loop {
+            // SeqCst (these two loads): in no protocol, stronger than needed: they only choose
+            // between fetching and subscribing to the global pool, whose own availability
+            // protocol covers segments it gets back meanwhile. Cold path; left as it is.
             let size = self.size.load(Ordering::SeqCst);
             if let Some(i) = self.take_from_global(size) {
                 self.push_idle(i);
@@ -342,7 +382,7 @@ impl LocalInner {
         if let Err(i) = self.idle.push(index) {
             unreachable!("idle list overflow with segment {i}");
         }
-        // SeqCst fence: pairs with `lazy_destroy`'s.
+        // SeqCst fence: the pusher's side of (D); pairs with `lazy_destroy`'s.
         fence(Ordering::SeqCst);
         if self.is_destroyed() {
             self.return_excess_idle();
@@ -351,6 +391,8 @@ impl LocalInner {
 
     /// Hands one idle segment to one waiting listener. Returns whether one was served.
     fn serve_one_listener(&self) -> bool {
+        // SeqCst: (L) reader after `push_idle`'s fence (a segment `reconcile` fetched); pairs
+        // with `add_buffer_listener`'s count and fence.
         if self.listener_count.load(Ordering::SeqCst) == 0 {
             return false;
         }
@@ -362,6 +404,8 @@ impl LocalInner {
                 let mut l = lock(&self.listeners);
                 let next = l.pop_front();
                 if next.is_some() {
+                    // SeqCst: keeps the (L) count, read by `recycle` after its push, in the
+                    // SeqCst order with the increments (changed under the listeners' lock).
                     self.listener_count.fetch_sub(1, Ordering::SeqCst);
                 }
                 next
@@ -385,9 +429,11 @@ impl LocalInner {
                 return false;
             }
             l.push_back(listener);
+            // SeqCst: the (L) change; `recycle` reads it after its push.
             self.listener_count.fetch_add(1, Ordering::SeqCst);
         }
-        // SeqCst fence: pairs with `recycle`'s; a segment pushed meanwhile is served here.
+        // SeqCst fence: the (L) registrar's; pairs with `recycle`'s push and count load; a
+        // segment pushed meanwhile is served here.
         fence(Ordering::SeqCst);
         if !self.idle.is_empty() {
             self.reconcile();
@@ -398,6 +444,7 @@ impl LocalInner {
     /// Sets the size chosen by redistribution (under the factory lock); the factory then calls
     /// [`reconcile`](Self::reconcile) outside it.
     pub(crate) fn set_size_for_redistribution(&self, size: usize) {
+        // SeqCst: the resizer's change in (S); pairs with `recycle`'s size load after its push.
         self.size.store(size, Ordering::SeqCst);
     }
 
@@ -408,20 +455,25 @@ impl LocalInner {
                 requested: n,
             });
         }
+        // SeqCst: the resizer's change in (S); pairs with `recycle`'s size load after its push.
         self.size.store(n.min(self.config.max), Ordering::SeqCst);
         self.reconcile();
         Ok(())
     }
 
     pub(crate) fn lazy_destroy(&self) {
+        // SeqCst: the (D) change (and one winner); `recycle` and `push_idle` read it after
+        // their pushes, `should_be_available` after the (A) fence.
         if self.destroyed.swap(true, Ordering::SeqCst) {
             return;
         }
-        // SeqCst fence: pairs with `recycle`'s and `push_idle`'s.
+        // SeqCst fence: the destroyer's side of (D); pairs with `push_idle`'s fence and
+        // `recycle`'s push.
         fence(Ordering::SeqCst);
         self.return_excess_idle();
         let listeners: Vec<_> = {
             let mut l = lock(&self.listeners);
+            // SeqCst: as the count's other changes (L); no listener is served after this.
             self.listener_count.store(0, Ordering::SeqCst);
             l.drain(..).collect()
         };
@@ -442,6 +494,9 @@ impl LocalInner {
         if self.is_destroyed() {
             return Err(BufferPoolError::PoolDestroyed);
         }
+        // SeqCst (this load and the increments below): in no protocol, stronger than needed:
+        // the segments go through `push_idle`, whose fence orders them for (D), and
+        // `reconcile`. Cold path; left as it is.
         let have = self.requested.load(Ordering::SeqCst);
         if have >= n {
             return Ok(());
@@ -465,10 +520,31 @@ impl LocalInner {
 
     fn request_blocking(&self, channel: u32) -> Result<Buffer, BufferPoolError> {
         loop {
-            if let Some(b) = self.request(channel)? {
+            // Without a deadline `request_until` returns a buffer or an error.
+            if let Some(b) = self.request_until(channel, None)? {
                 return Ok(b);
             }
-            wait_available(&self.availability, None);
+        }
+    }
+
+    /// Requests a buffer, parking until the pool becomes available (a recycle, or destruction:
+    /// the next request reports it) and retrying, until `deadline` (`None`: no limit).
+    /// `Ok(None)` once the deadline has passed; a deadline already past is a single
+    /// non-blocking request that registers no waiter. A waiter is registered only while
+    /// parked and is gone when this returns.
+    fn request_until(
+        &self,
+        channel: u32,
+        deadline: Option<Instant>,
+    ) -> Result<Option<Buffer>, BufferPoolError> {
+        loop {
+            if let Some(b) = self.request(channel)? {
+                return Ok(Some(b));
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(None);
+            }
+            wait_available(&self.availability, deadline);
         }
     }
 }
@@ -547,6 +623,39 @@ impl LocalBufferPool {
         self.inner.request_blocking(NO_CHANNEL)
     }
 
+    /// A buffer, parking the thread (no spinning) until one is recycled or `timeout` has
+    /// passed: `Ok(None)` then, like [`request_buffer`](Self::request_buffer) when the pool is
+    /// exhausted. A zero timeout is a non-blocking request that registers no waiter; a timeout
+    /// too long to be a point in time (`Duration::MAX`) waits without limit. A request that
+    /// times out leaves nothing registered with the pool.
+    ///
+    /// # Errors
+    /// [`BufferPoolError::PoolDestroyed`], also when destroyed while waiting.
+    ///
+    /// # Examples
+    /// ```
+    /// use membudget_allocator::{Budget, Quotas, SharedBudget};
+    /// use membudget_bufferpool::NetworkBufferPool;
+    /// use std::time::Duration;
+    ///
+    /// let budget = SharedBudget::from(Budget::new(Quotas::unlimited()));
+    /// let network = NetworkBufferPool::new(2, 4096, budget)?;
+    /// let pool = network.create_buffer_pool(1, 1)?;
+    /// let held = pool.request_buffer_timeout(Duration::ZERO)?.expect("a buffer is idle");
+    /// assert!(pool.request_buffer_timeout(Duration::from_millis(10))?.is_none()); // timed out
+    /// assert_eq!(pool.num_waiters(), 0, "a timed-out request leaves no waiter behind");
+    /// drop(held);
+    /// assert!(pool.request_buffer_timeout(Duration::from_millis(10))?.is_some());
+    /// # Ok::<(), membudget_bufferpool::BufferPoolError>(())
+    /// ```
+    pub fn request_buffer_timeout(
+        &self,
+        timeout: Duration,
+    ) -> Result<Option<Buffer>, BufferPoolError> {
+        self.inner
+            .request_until(NO_CHANNEL, Instant::now().checked_add(timeout))
+    }
+
     /// As [`request_buffer_blocking`](Self::request_buffer_blocking) for `subpartition`.
     ///
     /// # Errors
@@ -563,6 +672,13 @@ impl LocalBufferPool {
     #[inline]
     pub fn is_available(&self) -> bool {
         self.inner.availability.is_available()
+    }
+
+    /// Threads parked in a blocking or timed request and [`available`](Self::available)
+    /// futures registered for this pool's next availability (monitoring and tests: a waiter
+    /// counted here is woken by the next recycle).
+    pub fn num_waiters(&self) -> usize {
+        self.inner.availability.waiter_count()
     }
 
     /// A future completing when a request may succeed (or the pool was destroyed); usable from
@@ -614,6 +730,7 @@ impl LocalBufferPool {
 
     /// Segments taken from the global pool (idle or lent out).
     pub fn requested_segments(&self) -> usize {
+        // SeqCst: in no protocol (a snapshot for callers), stronger than needed; left as it is.
         self.inner.requested.load(Ordering::SeqCst)
     }
 

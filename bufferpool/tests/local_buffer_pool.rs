@@ -3,12 +3,12 @@
 
 mod common;
 
-use common::{block_on, network, poll_once};
+use common::{block_on, network, poll_once, wait_for_waiters};
 use membudget_bufferpool::{Buffer, BufferListener, BufferPoolConfig, BufferPoolError};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[test]
 fn eager_prefetch_keeps_one_idle_segment_until_the_size_is_reached() {
@@ -198,6 +198,82 @@ fn blocking_request_parks_until_a_buffer_is_recycled() {
         drop(held);
         assert_eq!(h.join().unwrap().unwrap(), idx);
     });
+}
+
+#[test]
+fn timed_request_parks_until_a_buffer_is_recycled() {
+    let net = network(2);
+    let pool = net.create_buffer_pool(1, 1).unwrap();
+    // `Duration::MAX` is past any `Instant`: it waits without limit.
+    for timeout in [Duration::from_secs(600), Duration::MAX] {
+        let held = pool.request_buffer().unwrap().unwrap();
+        let idx = held.segment_index();
+        std::thread::scope(|s| {
+            let h = s.spawn(|| {
+                let b = pool.request_buffer_timeout(timeout).unwrap();
+                b.map(|b| b.segment_index())
+            });
+            wait_for_waiters(&pool, 1);
+            drop(held);
+            assert_eq!(h.join().unwrap(), Some(idx), "{timeout:?}");
+        });
+        assert_eq!(pool.num_waiters(), 0);
+    }
+}
+
+#[test]
+fn timed_request_times_out_and_leaves_nothing_registered() {
+    let net = network(2);
+    let pool = net.create_buffer_pool(1, 1).unwrap();
+    let held = pool.request_buffer().unwrap().unwrap();
+    let timeout = Duration::from_millis(20);
+    let start = Instant::now();
+    assert!(pool.request_buffer_timeout(timeout).unwrap().is_none());
+    assert!(start.elapsed() >= timeout, "returned before its timeout");
+    assert_eq!(pool.num_waiters(), 0, "a timed-out request left its waiter");
+    drop(held);
+    assert!(pool.is_available());
+    assert!(pool.request_buffer_timeout(timeout).unwrap().is_some());
+}
+
+#[test]
+fn zero_timeout_polls_without_registering() {
+    let net = network(2);
+    let pool = net.create_buffer_pool(1, 1).unwrap();
+    let held = pool
+        .request_buffer_timeout(Duration::ZERO)
+        .unwrap()
+        .expect("a buffer is idle");
+    for _ in 0..3 {
+        assert!(pool
+            .request_buffer_timeout(Duration::ZERO)
+            .unwrap()
+            .is_none());
+        assert_eq!(pool.num_waiters(), 0);
+    }
+    drop(held);
+    assert!(pool
+        .request_buffer_timeout(Duration::ZERO)
+        .unwrap()
+        .is_some());
+}
+
+#[test]
+fn destroy_fails_a_timed_request_while_it_waits() {
+    let net = network(2);
+    let pool = net.create_buffer_pool(1, 1).unwrap();
+    let held = pool.request_buffer().unwrap().unwrap();
+    std::thread::scope(|s| {
+        let h = s.spawn(|| pool.request_buffer_timeout(Duration::from_secs(600)));
+        wait_for_waiters(&pool, 1);
+        pool.lazy_destroy();
+        let r = h.join().unwrap();
+        assert!(matches!(r, Err(BufferPoolError::PoolDestroyed)), "{r:?}");
+    });
+    let r = pool.request_buffer_timeout(Duration::from_secs(600));
+    assert!(matches!(r, Err(BufferPoolError::PoolDestroyed)), "{r:?}");
+    drop(held);
+    assert_eq!(net.available_segments(), 2);
 }
 
 #[test]

@@ -143,6 +143,59 @@ fn destroy_wakes_a_blocked_requester() {
     });
 }
 
+/// A timed request parked on an exhausted pool is woken by a recycle on another thread (the
+/// deadline lies far beyond the model).
+#[test]
+fn timed_request_is_woken_by_recycle() {
+    loom::model(|| {
+        let net = network(1);
+        let pool = net.create_buffer_pool(1, 1).unwrap();
+        let a = pool.request_buffer().unwrap().unwrap();
+        let idx = a.segment_index();
+        let t = thread::spawn(move || drop(a));
+        let b = pool
+            .request_buffer_timeout(Duration::from_secs(3600))
+            .unwrap();
+        assert_eq!(b.map(|b| b.segment_index()), Some(idx));
+        t.join().unwrap();
+        assert_eq!(pool.num_waiters(), 0);
+    });
+}
+
+/// `lazy_destroy` on another thread fails a parked timed request.
+#[test]
+fn destroy_fails_a_timed_request() {
+    loom::model(|| {
+        let net = network(1);
+        let pool = Arc::new(net.create_buffer_pool(1, 1).unwrap());
+        let held = pool.request_buffer().unwrap().unwrap();
+        let p = pool.clone();
+        let t = thread::spawn(move || p.lazy_destroy());
+        assert!(pool
+            .request_buffer_timeout(Duration::from_secs(3600))
+            .is_err());
+        t.join().unwrap();
+        drop(held);
+        assert_eq!(net.available_segments(), 1);
+    });
+}
+
+/// A zero-timeout request racing a recycle: it gets the buffer or the buffer stays idle, and
+/// it never leaves a waiter registered.
+#[test]
+fn zero_timeout_poll_racing_recycle_registers_nothing() {
+    loom::model(|| {
+        let net = network(1);
+        let pool = net.create_buffer_pool(1, 1).unwrap();
+        let a = pool.request_buffer().unwrap().unwrap();
+        let t = thread::spawn(move || drop(a));
+        let got = pool.request_buffer_timeout(Duration::ZERO).unwrap();
+        assert_eq!(pool.num_waiters(), 0);
+        t.join().unwrap();
+        assert_eq!(usize::from(got.is_some()) + pool.available_segments(), 1);
+    });
+}
+
 struct Take(std::sync::Mutex<Vec<membudget_bufferpool::Buffer>>);
 
 impl membudget_bufferpool::BufferListener for Take {

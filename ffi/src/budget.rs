@@ -1,9 +1,8 @@
 //! Budget calls: memory the host manages itself (`mb_reserve`/`mb_release`), direct memory
 //! from the runtime (`mb_alloc`/`mb_free`) and usage counters (`mb_usage`).
 
-use crate::error::Error;
 use crate::panic::boundary;
-use crate::runtime::{mb_runtime, runtime, with_runtime};
+use crate::runtime::{mb_runtime, RUNTIMES};
 use membudget_allocator::QuotaMode;
 
 /// One category's counters (`mb_usage`). Set `struct_size` before the call; fields past it are
@@ -48,9 +47,9 @@ const _: () = assert!(core::mem::size_of::<mb_category_usage>() == 72);
 /// None: every argument is checked.
 #[no_mangle]
 pub unsafe extern "C" fn mb_reserve(rt: *const mb_runtime, category: u32, bytes: u64) -> i32 {
-    boundary("mb_reserve", || {
-        let c = crate::category::category("mb_reserve", category)?;
-        with_runtime(rt, "mb_reserve", |r| r.host().reserve(r.budget(), c, bytes))
+    boundary("mb_reserve", |call| {
+        let c = crate::category::category(call.name(), category)?;
+        RUNTIMES.with(call, rt, |r| r.host().reserve(r.budget(), c, bytes))
     })
 }
 
@@ -63,9 +62,9 @@ pub unsafe extern "C" fn mb_reserve(rt: *const mb_runtime, category: u32, bytes:
 /// None: every argument is checked.
 #[no_mangle]
 pub unsafe extern "C" fn mb_release(rt: *const mb_runtime, category: u32, bytes: u64) -> i32 {
-    boundary("mb_release", || {
-        let c = crate::category::category("mb_release", category)?;
-        with_runtime(rt, "mb_release", |r| r.host().release(r.budget(), c, bytes))
+    boundary("mb_release", |call| {
+        let c = crate::category::category(call.name(), category)?;
+        RUNTIMES.with(call, rt, |r| r.host().release(r.budget(), c, bytes))
     })
 }
 
@@ -86,16 +85,12 @@ pub unsafe extern "C" fn mb_alloc(
     align: u64,
     out: *mut *mut u8,
 ) -> i32 {
-    boundary("mb_alloc", || {
-        if out.is_null() {
-            return Err(Error::null("mb_alloc", "out"));
-        }
-        let c = crate::category::category("mb_alloc", category)?;
-        let p = with_runtime(rt, "mb_alloc", |r| {
-            r.host().alloc(r.budget(), c, size, align)
-        })?;
-        // SAFETY: `out` is valid for a write per the contract.
-        unsafe { crate::out::write(out, p, "mb_alloc", "out") }
+    boundary("mb_alloc", |call| {
+        // SAFETY: `out` is valid for a write per this function's contract.
+        let out = unsafe { call.out(out, "out") }?;
+        let c = crate::category::category(call.name(), category)?;
+        out.write(RUNTIMES.with(call, rt, |r| r.host().alloc(r.budget(), c, size, align))?);
+        Ok(())
     })
 }
 
@@ -110,8 +105,8 @@ pub unsafe extern "C" fn mb_alloc(
 /// None: the pointer is looked up, never dereferenced, unless it is a live block.
 #[no_mangle]
 pub unsafe extern "C" fn mb_free(rt: *const mb_runtime, ptr: *mut u8) -> i32 {
-    boundary("mb_free", || {
-        with_runtime(rt, "mb_free", |r| {
+    boundary("mb_free", |call| {
+        RUNTIMES.with(call, rt, |r| {
             if ptr.is_null() {
                 return Ok(());
             }
@@ -134,20 +129,20 @@ pub unsafe extern "C" fn mb_usage(
     category: u32,
     usage: *mut mb_category_usage,
 ) -> i32 {
-    boundary("mb_usage", || {
+    boundary("mb_usage", |call| {
         if usage.is_null() {
-            return Err(Error::null("mb_usage", "usage"));
+            return Err(call.null("usage"));
         }
         // SAFETY: non-null; the leading u32 is readable per the contract.
         let size = unsafe { usage.cast::<u32>().read_unaligned() } as usize;
         if size < 8 {
-            return Err(Error::invalid(format!(
-                "mb_usage: usage->struct_size is {size}; set it to sizeof(mb_category_usage) ({})",
+            return Err(call.invalid(format_args!(
+                "usage->struct_size is {size}; set it to sizeof(mb_category_usage) ({})",
                 core::mem::size_of::<mb_category_usage>()
             )));
         }
-        let c = crate::category::category("mb_usage", category)?;
-        let r = runtime(rt, "mb_usage")?;
+        let c = crate::category::category(call.name(), category)?;
+        let r = RUNTIMES.get(call, rt)?;
         let u = r.budget().usage(c);
         let out = mb_category_usage {
             struct_size: size as u32,

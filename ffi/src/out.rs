@@ -2,27 +2,29 @@
 
 use crate::error::{Error, MB_ERR_BUFFER_TOO_SMALL, MB_ERR_NULL_POINTER};
 use core::ffi::c_char;
+use core::ptr::NonNull;
 
-/// Writes `value` through `out`.
-///
-/// # Errors
-/// `MB_ERR_NULL_POINTER` naming `function` and `arg` when `out` is NULL.
-///
-/// # Safety
-/// `out` must be NULL or valid for a write of `T` (alignment included).
-#[inline]
-pub(crate) unsafe fn write<T>(
-    out: *mut T,
-    value: T,
-    function: &str,
-    arg: &str,
-) -> Result<(), Error> {
-    if out.is_null() {
-        return Err(Error::null(function, arg));
+/// An out-pointer checked by [`Call::out`](crate::call::Call::out): not NULL and valid for one
+/// write, which consumes it.
+#[derive(Debug)]
+pub(crate) struct Out<T>(NonNull<T>);
+
+impl<T> Out<T> {
+    /// Wraps `out`.
+    ///
+    /// # Safety
+    /// `out` is valid for one write of `T` (alignment included) while the `Out` lives.
+    #[inline]
+    pub(crate) unsafe fn new(out: NonNull<T>) -> Self {
+        Out(out)
     }
-    // SAFETY: non-null and valid for a write by the caller's contract.
-    unsafe { out.write(value) };
-    Ok(())
+
+    /// Writes the result.
+    #[inline]
+    pub(crate) fn write(self, value: T) {
+        // SAFETY: valid for one write (`new`'s contract); `self` is consumed, so only once.
+        unsafe { self.0.as_ptr().write(value) };
+    }
 }
 
 /// Copies `s` plus a NUL into `buf` (`len` bytes), truncating if needed; `*needed` gets

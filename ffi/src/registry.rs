@@ -49,7 +49,7 @@ const BUCKETS: usize = 28;
 
 /// Why an id was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     /// Zero, or issued by a different registry (a buffer id used as a segment id, say), or
     /// garbage.
     Foreign,
@@ -73,8 +73,17 @@ impl<T> Slot<T> {
     }
 }
 
+/// A successful state change of a live slot (see `Registry::update`).
+struct Transition<'a, T> {
+    slot: &'a Slot<T>,
+    index: u32,
+    generation: u32,
+    /// The state the change replaced.
+    before: u64,
+}
+
 /// A table of values addressed by generation-checked 64-bit ids. See the module docs.
-pub struct Registry<T> {
+pub(crate) struct Registry<T> {
     tag: u64,
     buckets: [AtomicPtr<Slot<T>>; BUCKETS],
     next: AtomicU32,
@@ -96,7 +105,7 @@ type LocalFreeLists = (
 /// on one thread reuses a slot without touching the shared free list. Spilled to the shared
 /// list when full and when the thread exits.
 #[cfg(not(membudget_loom))]
-pub struct LocalFree {
+pub(crate) struct LocalFree {
     slots: Vec<u32>,
     shared: Option<&'static Mutex<Vec<u32>>>,
 }
@@ -107,7 +116,7 @@ const LOCAL_FREE_MAX: usize = 64;
 #[cfg(not(membudget_loom))]
 impl LocalFree {
     /// An empty cache (for a `thread_local!` initialiser).
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         LocalFree {
             slots: Vec::new(),
             shared: None,
@@ -153,7 +162,7 @@ fn bucket_len(bucket: usize) -> usize {
 impl<T> Registry<T> {
     /// An empty registry whose ids carry `tag` (1..=15).
     #[cfg(not(membudget_loom))]
-    pub const fn new(tag: u8) -> Self {
+    pub(crate) const fn new(tag: u8) -> Self {
         assert!(tag >= 1 && tag as u64 <= TAG_MASK);
         Registry {
             tag: tag as u64,
@@ -167,7 +176,7 @@ impl<T> Registry<T> {
     /// As [`new`](Self::new), with a per-thread cache of free slots (for ids that are issued
     /// and retired at a high rate, like buffers).
     #[cfg(not(membudget_loom))]
-    pub const fn with_local_free(
+    pub(crate) const fn with_local_free(
         tag: u8,
         cache: &'static LocalKey<RefCell<LocalFree>>,
         shared: &'static Mutex<Vec<u32>>,
@@ -189,7 +198,7 @@ impl<T> Registry<T> {
 
     /// An empty registry whose ids carry `tag` (1..=15).
     #[cfg(membudget_loom)]
-    pub fn new(tag: u8) -> Self {
+    pub(crate) fn new(tag: u8) -> Self {
         assert!(tag >= 1 && tag as u64 <= TAG_MASK);
         Registry {
             tag: tag as u64,
@@ -254,7 +263,7 @@ impl<T> Registry<T> {
     }
 
     /// Stores `value` and returns its id, or hands the value back when the registry is full.
-    pub fn insert(&self, value: T) -> Result<u64, T> {
+    pub(crate) fn insert(&self, value: T) -> Result<u64, T> {
         let index = match self.pop_free() {
             Some(i) => i,
             None => match self
@@ -300,38 +309,24 @@ impl<T> Registry<T> {
     /// # Errors
     /// [`Lookup`] if `id` is foreign, stale or the value has 2^30 references.
     #[inline]
-    pub fn get(&self, id: u64) -> Result<Guard<'_, T>, Lookup>
+    pub(crate) fn get(&self, id: u64) -> Result<Guard<'_, T>, Lookup>
     where
         T: Sync,
     {
-        let (index, generation) = self.decode(id)?;
-        let slot = self.slot(index).ok_or(Lookup::Stale)?;
-        let mut cur = slot.state.load(Ordering::Relaxed);
-        loop {
-            if (cur >> GEN_SHIFT) as u32 != generation || cur & LIVE == 0 {
-                return Err(Lookup::Stale);
+        // Acquire: pairs with the Release store in `insert`, so the value is initialised.
+        let t = self.update(id, Ordering::Acquire, |state| {
+            if state & REF_MASK == REF_MASK {
+                Err(Lookup::Exhausted)
+            } else {
+                Ok(state + REF)
             }
-            if cur & REF_MASK == REF_MASK {
-                return Err(Lookup::Exhausted);
-            }
-            // Acquire: pairs with the Release store in `insert`, so the value is initialised.
-            match slot.state.compare_exchange_weak(
-                cur,
-                cur + REF,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => {
-                    return Ok(Guard {
-                        registry: self,
-                        slot,
-                        index,
-                        generation,
-                    })
-                }
-                Err(actual) => cur = actual,
-            }
-        }
+        })?;
+        Ok(Guard {
+            registry: self,
+            slot: t.slot,
+            index: t.index,
+            generation: t.generation,
+        })
     }
 
     /// Invalidates `id`. Returns the value if nobody holds a [`Guard`] on it (the caller drops
@@ -340,28 +335,51 @@ impl<T> Registry<T> {
     /// # Errors
     /// [`Lookup`] if `id` is foreign or stale, e.g. already removed: removing twice is an
     /// error, never a double free.
-    pub fn remove(&self, id: u64) -> Result<Option<T>, Lookup> {
+    pub(crate) fn remove(&self, id: u64) -> Result<Option<T>, Lookup> {
+        // AcqRel: Acquire pairs with the Release decrements of guards that ended before, so
+        // their uses of the value happen before we drop it; Release orders our own earlier
+        // uses before whoever drops the value if that is a guard.
+        let t = self.update(id, Ordering::AcqRel, |state| Ok(state & !LIVE))?;
+        if t.before & REF_MASK == 0 {
+            Ok(Some(self.finalize(t.index, t.slot, t.generation)))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Moves the state of `id`'s live slot to `step(state)` with one compare-and-swap of
+    /// ordering `success`, refusing a foreign or stale id (the one check `get` and `remove`
+    /// share).
+    #[inline]
+    fn update(
+        &self,
+        id: u64,
+        success: Ordering,
+        step: impl Fn(u64) -> Result<u64, Lookup>,
+    ) -> Result<Transition<'_, T>, Lookup> {
         let (index, generation) = self.decode(id)?;
         let slot = self.slot(index).ok_or(Lookup::Stale)?;
-        let mut cur = slot.state.load(Ordering::Relaxed);
+        // Relaxed: only compared; the compare-and-swap below carries the ordering.
+        let mut before = slot.state.load(Ordering::Relaxed);
         loop {
-            if (cur >> GEN_SHIFT) as u32 != generation || cur & LIVE == 0 {
+            if (before >> GEN_SHIFT) as u32 != generation || before & LIVE == 0 {
                 return Err(Lookup::Stale);
             }
-            // AcqRel: Acquire pairs with the Release decrements of guards that ended before,
-            // so their uses of the value happen before we drop it; Release orders our own
-            // earlier uses before whoever drops the value if that is a guard.
             match slot.state.compare_exchange_weak(
-                cur,
-                cur & !LIVE,
-                Ordering::AcqRel,
+                before,
+                step(before)?,
+                success,
                 Ordering::Relaxed,
             ) {
-                Ok(_) if cur & REF_MASK == 0 => {
-                    return Ok(Some(self.finalize(index, slot, generation)))
+                Ok(_) => {
+                    return Ok(Transition {
+                        slot,
+                        index,
+                        generation,
+                        before,
+                    })
                 }
-                Ok(_) => return Ok(None),
-                Err(actual) => cur = actual,
+                Err(actual) => before = actual,
             }
         }
     }
@@ -453,7 +471,7 @@ impl<T> Drop for Registry<T> {
 }
 
 /// A counted reference to a registered value (see [`Registry::get`]).
-pub struct Guard<'a, T> {
+pub(crate) struct Guard<'a, T> {
     registry: &'a Registry<T>,
     slot: &'a Slot<T>,
     index: u32,
@@ -463,85 +481,10 @@ pub struct Guard<'a, T> {
 impl<T> Guard<'_, T> {
     /// Whether the id this guard was taken for is still valid (not removed): one load.
     #[inline]
-    pub fn is_live(&self) -> bool {
+    pub(crate) fn is_live(&self) -> bool {
         // Relaxed: only compares; the value itself is kept alive by our reference.
         let s = self.slot.state.load(Ordering::Relaxed);
         s & LIVE != 0 && (s >> GEN_SHIFT) as u32 == self.generation
-    }
-}
-
-/// A thread's cached reference to the value it looked up last (see
-/// [`Registry::with_cached`]).
-#[cfg(not(membudget_loom))]
-pub type Cached<T> = RefCell<Option<(u64, Guard<'static, T>)>>;
-
-#[cfg(not(membudget_loom))]
-impl<T: Send + Sync + 'static> Registry<T> {
-    /// Runs `f` on the value of `id`, keeping a counted reference to it in this thread's
-    /// `cache`: calling again with the same id costs one load instead of two atomic
-    /// read-modify-writes. The cached reference delays dropping a removed value until this
-    /// thread looks up something else or exits, so values whose drop matters must release
-    /// their resources explicitly on removal.
-    ///
-    /// # Errors
-    /// As [`get`](Self::get).
-    #[inline]
-    pub fn with_cached<R>(
-        &'static self,
-        cache: &'static LocalKey<Cached<T>>,
-        id: u64,
-        f: impl FnOnce(&T) -> R,
-    ) -> Result<R, Lookup> {
-        let mut f = Some(f);
-        let fast = cache
-            .try_with(|c| {
-                // Re-entered from inside `f` (a callback): take the slow path.
-                let mut c = c.try_borrow_mut().ok()?;
-                let hit = matches!(c.as_ref(), Some((cid, g)) if *cid == id && g.is_live());
-                let old = if hit {
-                    None
-                } else {
-                    match self.get(id) {
-                        Ok(g) => c.replace((id, g)),
-                        Err(e) => {
-                            let old = c.take();
-                            drop(c);
-                            drop(old);
-                            return Some(Err(e));
-                        }
-                    }
-                };
-                let g = &c.as_ref()?.1;
-                let r = (f.take()?)(g);
-                drop(c);
-                // May drop a removed value (its last reference): after our borrow ends, so
-                // its drop may call back into the library.
-                drop(old);
-                Some(Ok(r))
-            })
-            .ok()
-            .flatten();
-        match (fast, f) {
-            (Some(r), _) => r,
-            (None, Some(f)) => Ok(f(&*self.get(id)?)),
-            (None, None) => unreachable!("`f` is only taken on the fast path's success"),
-        }
-    }
-
-    /// Drops this thread's cached reference if it is for `id`.
-    pub fn forget_cached(&'static self, cache: &'static LocalKey<Cached<T>>, id: u64) {
-        let old = cache
-            .try_with(|c| {
-                let mut c = c.try_borrow_mut().ok()?;
-                if matches!(c.as_ref(), Some((cid, _)) if *cid == id) {
-                    c.take()
-                } else {
-                    None
-                }
-            })
-            .ok()
-            .flatten();
-        drop(old);
     }
 }
 
@@ -679,5 +622,117 @@ mod tests {
         for h in hs {
             h.join().unwrap();
         }
+    }
+}
+
+/// Loom model checks of the slot protocol: a removal racing lookups, double removals, and slot
+/// reuse never free twice, leak, or hand out a dead value
+/// (`RUSTFLAGS="--cfg membudget_loom" cargo test --release -p membudget-ffi --lib loom`).
+/// The per-thread free-slot cache is compiled out under loom: these models cover the shared
+/// free list.
+#[cfg(all(test, membudget_loom))]
+mod loom_tests {
+    use super::Registry;
+    use loom::sync::atomic::{AtomicUsize, Ordering};
+    use loom::sync::Arc;
+    use loom::thread;
+
+    struct Tracked(Arc<AtomicUsize>, u32);
+
+    impl Drop for Tracked {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// A registry (ids tagged `tag`) holding `value`: its drop counter, the registry, the id.
+    fn holding(tag: u8, value: u32) -> (Arc<AtomicUsize>, Arc<Registry<Tracked>>, u64) {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let r = Arc::new(Registry::new(tag));
+        let id = r.insert(Tracked(drops.clone(), value)).ok().unwrap();
+        (drops, r, id)
+    }
+
+    fn dropped(drops: &AtomicUsize) -> usize {
+        drops.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn remove_racing_get_drops_exactly_once() {
+        loom::model(|| {
+            let (drops, r, id) = holding(1, 7);
+            let r2 = r.clone();
+            let reader = thread::spawn(move || match r2.get(id) {
+                Ok(g) => {
+                    assert_eq!(g.1, 7, "a guard never sees a dropped value");
+                    true
+                }
+                Err(_) => false,
+            });
+            let removed = r.remove(id).unwrap();
+            drop(removed);
+            reader.join().unwrap();
+            assert_eq!(dropped(&drops), 1);
+            assert!(r.get(id).is_err());
+        });
+    }
+
+    #[test]
+    fn concurrent_double_remove_succeeds_once() {
+        loom::model(|| {
+            let (drops, r, id) = holding(2, 1);
+            let hs: Vec<_> = (0..2)
+                .map(|_| {
+                    let r = r.clone();
+                    thread::spawn(move || r.remove(id).is_ok())
+                })
+                .collect();
+            let removed: usize = hs.into_iter().map(|h| usize::from(h.join().unwrap())).sum();
+            assert_eq!(removed, 1);
+            assert_eq!(dropped(&drops), 1);
+        });
+    }
+
+    /// The per-thread handle cache revalidates its guard with `is_live`: a removal on another
+    /// thread must show, and the value must stay until the guard drops.
+    #[test]
+    fn a_held_guard_sees_its_id_removed_and_keeps_the_value() {
+        loom::model(|| {
+            let (drops, r, id) = holding(4, 5);
+            let g = r.get(id).unwrap();
+            let r2 = r.clone();
+            let t = thread::spawn(move || {
+                assert!(r2.remove(id).unwrap().is_none(), "deferred to the guard");
+            });
+            let _racing = g.is_live();
+            t.join().unwrap();
+            assert!(!g.is_live());
+            assert_eq!(g.1, 5);
+            assert_eq!(dropped(&drops), 0);
+            drop(g);
+            assert_eq!(dropped(&drops), 1);
+            assert!(r.get(id).is_err());
+        });
+    }
+
+    #[test]
+    fn stale_id_never_reaches_the_slots_next_value() {
+        loom::model(|| {
+            let (drops, r, old) = holding(3, 1);
+            let r2 = r.clone();
+            let d2 = drops.clone();
+            let t = thread::spawn(move || {
+                drop(r2.remove(old).unwrap());
+                r2.insert(Tracked(d2, 2)).ok().unwrap()
+            });
+            if let Ok(g) = r.get(old) {
+                assert_eq!(g.1, 1);
+            }
+            let new = t.join().unwrap();
+            assert!(r.get(old).is_err());
+            assert!(r.remove(old).is_err());
+            assert_eq!(r.get(new).unwrap().1, 2);
+            assert_eq!(dropped(&drops), 1);
+        });
     }
 }

@@ -1,17 +1,18 @@
 //! The runtime handle: one memory plan, the budget it installs, and the pools that charge it.
 
+use crate::call::Call;
 use crate::error::{Error, MB_ERR_BUFFER_TOO_SMALL, MB_ERR_CONFIG, MB_ERR_OUT_OF_MEMORY};
+use crate::handle::{Cache, Handle, Handles};
 use crate::host_memory::HostMemory;
-use crate::managed::Managed;
+use crate::managed_memory::ManagedMemory;
 use crate::options::{mb_runtime_options, RuntimeOptions};
 use crate::panic::boundary;
 use crate::plan::PlanOutput;
-use crate::registry::{Cached, Guard, Registry};
 use core::ffi::c_char;
 use membudget_allocator::{Budget, SharedBudget};
 use membudget_bufferpool::{BufferPoolError, NetworkBufferPool};
-use std::cell::RefCell;
 use std::sync::Arc;
+use std::thread::LocalKey;
 
 /// An opaque runtime handle. Its value is a generation-checked token, not an address: a freed
 /// or forged handle is refused with `MB_ERR_INVALID_HANDLE`, never dereferenced.
@@ -20,17 +21,32 @@ pub struct mb_runtime {
     _private: [u8; 0],
 }
 
-static RUNTIMES: Registry<Arc<Runtime>> = Registry::new(1);
+/// Live runtimes (shared: each local pool keeps its runtime alive).
+pub(crate) static RUNTIMES: Handles<Arc<Runtime>> = Handles::new(1);
 thread_local! {
-    static CACHE: Cached<Arc<Runtime>> = const { RefCell::new(None) };
+    static RUNTIME_CACHE: Cache<Arc<Runtime>> = const { Cache::new() };
 }
-const KIND: &str = "runtime handle";
+
+impl Handle for Arc<Runtime> {
+    type C = mb_runtime;
+    const KIND: &'static str = "runtime handle";
+    const PLURAL: &'static str = "runtimes";
+    const ARG: &'static str = "rt";
+
+    fn cache() -> &'static LocalKey<Cache<Self>> {
+        &RUNTIME_CACHE
+    }
+
+    fn shut_down(&self) {
+        Runtime::shut_down(self);
+    }
+}
 
 /// One plan and everything that charges its budget.
 #[derive(Debug)]
 pub(crate) struct Runtime {
     network: Option<NetworkBufferPool>,
-    managed: Managed,
+    managed: ManagedMemory,
     host: HostMemory,
     plan_json: String,
     jvm_args: String,
@@ -41,7 +57,7 @@ impl Runtime {
     /// A runtime over `budget` for a plan rendered as `plan`.
     pub(crate) fn new(budget: SharedBudget, plan: PlanOutput) -> Result<Runtime, Error> {
         budget.set_quotas(plan.quotas);
-        let managed = Managed::new(plan.managed, plan.segment_size, budget.clone())?;
+        let managed = ManagedMemory::new(plan.managed, plan.segment_size, budget.clone())?;
         let network = if plan.network_buffers == 0 {
             None
         } else {
@@ -88,7 +104,7 @@ impl Runtime {
 
     /// Managed memory.
     #[inline]
-    pub(crate) fn managed(&self) -> &Managed {
+    pub(crate) fn managed(&self) -> &ManagedMemory {
         &self.managed
     }
 
@@ -118,43 +134,6 @@ impl Drop for Runtime {
     }
 }
 
-/// Runs `f` on the runtime behind `rt`, through this thread's handle cache (the hot path of
-/// the budget calls).
-///
-/// # Errors
-/// `MB_ERR_NULL_POINTER` for NULL, `MB_ERR_INVALID_HANDLE` for a freed or forged handle, and
-/// whatever `f` returns.
-#[inline]
-pub(crate) fn with_runtime<R>(
-    rt: *const mb_runtime,
-    function: &str,
-    f: impl FnOnce(&Runtime) -> Result<R, Error>,
-) -> Result<R, Error> {
-    if rt.is_null() {
-        return Err(Error::null(function, "rt"));
-    }
-    let id = rt as usize as u64;
-    RUNTIMES
-        .with_cached(&CACHE, id, |r| f(r))
-        .map_err(|why| Error::handle(KIND, id, why))?
-}
-
-/// Looks up the runtime behind `rt` for `function`.
-///
-/// # Errors
-/// `MB_ERR_NULL_POINTER` for NULL, `MB_ERR_INVALID_HANDLE` for a freed or forged handle.
-#[inline]
-pub(crate) fn runtime(
-    rt: *const mb_runtime,
-    function: &str,
-) -> Result<Guard<'static, Arc<Runtime>>, Error> {
-    if rt.is_null() {
-        return Err(Error::null(function, "rt"));
-    }
-    let id = rt as usize as u64;
-    RUNTIMES.get(id).map_err(|why| Error::handle(KIND, id, why))
-}
-
 /// Creates a runtime: derives the memory plan from `options` (see `mb_runtime_options`; NULL
 /// means all defaults), installs its quotas into the runtime's budget and sets up the managed
 /// memory and network buffer pools sized by the plan. `*out` receives the handle.
@@ -171,10 +150,9 @@ pub unsafe extern "C" fn mb_runtime_new(
     options: *const mb_runtime_options,
     out: *mut *mut mb_runtime,
 ) -> i32 {
-    boundary("mb_runtime_new", || {
-        if out.is_null() {
-            return Err(Error::null("mb_runtime_new", "out"));
-        }
+    boundary("mb_runtime_new", |call| {
+        // SAFETY: `out` is valid for a write per this function's contract.
+        let out = unsafe { call.out(out, "out") }?;
         // SAFETY: forwarded from this function's contract.
         let opts = unsafe { RuntimeOptions::read(options) }?;
         let plan = crate::plan::make(&opts)?;
@@ -184,12 +162,9 @@ pub unsafe extern "C" fn mb_runtime_new(
             SharedBudget::from(Budget::unlimited())
         };
         let runtime = Arc::new(Runtime::new(budget, plan)?);
-        let id = RUNTIMES
-            .insert(runtime)
-            .map_err(|_| Error::invalid("mb_runtime_new: too many live runtimes"))?;
-        // SAFETY: `out` is non-null (checked) and valid for a write per the contract.
-        unsafe { out.write(id as usize as *mut mb_runtime) };
-        Ok(())
+        RUNTIMES
+            .insert(call, runtime)
+            .map(|handle| out.write(handle))
     })
 }
 
@@ -205,23 +180,7 @@ pub unsafe extern "C" fn mb_runtime_new(
 /// None beyond passing a value `mb_runtime_new` returned (any value is checked).
 #[no_mangle]
 pub unsafe extern "C" fn mb_runtime_free(rt: *mut mb_runtime) -> i32 {
-    boundary("mb_runtime_free", || {
-        if rt.is_null() {
-            return Ok(());
-        }
-        let id = rt as usize as u64;
-        let r = RUNTIMES
-            .get(id)
-            .map_err(|why| Error::handle(KIND, id, why))?;
-        let removed = RUNTIMES
-            .remove(id)
-            .map_err(|why| Error::handle(KIND, id, why))?;
-        r.shut_down();
-        drop(r);
-        drop(removed);
-        RUNTIMES.forget_cached(&CACHE, id);
-        Ok(())
-    })
+    boundary("mb_runtime_free", |_| RUNTIMES.free(rt))
 }
 
 /// Copies the plan as JSON (exactly what `membudget plan --format json` prints) into `buf`,
@@ -240,10 +199,10 @@ pub unsafe extern "C" fn mb_plan_json(
     len: usize,
     needed: *mut usize,
 ) -> i32 {
-    boundary("mb_plan_json", || {
-        let r = runtime(rt, "mb_plan_json")?;
+    boundary("mb_plan_json", |call| {
+        let r = RUNTIMES.get(call, rt)?;
         // SAFETY: forwarded from this function's contract.
-        unsafe { copy_out("mb_plan_json", "plan JSON", &r.plan_json, buf, len, needed) }
+        unsafe { copy_out(call, "plan JSON", &r.plan_json, buf, len, needed) }
     })
 }
 
@@ -260,26 +219,17 @@ pub unsafe extern "C" fn mb_jvm_args(
     len: usize,
     needed: *mut usize,
 ) -> i32 {
-    boundary("mb_jvm_args", || {
-        let r = runtime(rt, "mb_jvm_args")?;
+    boundary("mb_jvm_args", |call| {
+        let r = RUNTIMES.get(call, rt)?;
         // SAFETY: forwarded from this function's contract.
-        unsafe {
-            copy_out(
-                "mb_jvm_args",
-                "JVM arguments",
-                &r.jvm_args,
-                buf,
-                len,
-                needed,
-            )
-        }
+        unsafe { copy_out(call, "JVM arguments", &r.jvm_args, buf, len, needed) }
     })
 }
 
 /// # Safety
 /// As `crate::out::copy_str`.
 unsafe fn copy_out(
-    function: &str,
+    call: Call,
     what: &str,
     s: &str,
     buf: *mut c_char,
@@ -289,16 +239,16 @@ unsafe fn copy_out(
     // SAFETY: forwarded from this function's contract.
     unsafe { crate::out::copy_str(s, buf, len, needed) }.map_err(|e| {
         if e.status() == MB_ERR_BUFFER_TOO_SMALL {
-            Error::new(
+            call.error(
                 MB_ERR_BUFFER_TOO_SMALL,
-                format!(
-                    "{function}: a buffer of {len} bytes is too small for the {what}: {} bytes \
-                     needed (see *needed)",
+                format_args!(
+                    "a buffer of {len} bytes is too small for the {what}: {} bytes needed (see \
+                     *needed)",
                     s.len() + 1
                 ),
             )
         } else {
-            Error::new(e.status(), format!("{function}: {}", e.message()))
+            call.error(e.status(), e.message())
         }
     })
 }

@@ -2,12 +2,13 @@
 #![allow(dead_code)]
 
 use membudget_allocator::{Budget, Category, Quotas, SharedBudget};
-use membudget_bufferpool::NetworkBufferPool;
+use membudget_bufferpool::{LocalBufferPool, NetworkBufferPool};
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
+use std::time::{Duration, Instant};
 
 /// Segment size used by the tests (the page source's minimum).
 pub const SEG: usize = 4096;
@@ -53,4 +54,18 @@ pub fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
     let waker = Waker::noop();
     let mut cx = Context::from_waker(waker);
     std::pin::Pin::new(f).poll(&mut cx)
+}
+
+/// Waits until `pool` has `n` registered waiters: observes a request parked (and so woken by
+/// the next recycle) instead of guessing with a sleep. Fails after a minute.
+pub fn wait_for_waiters(pool: &LocalBufferPool, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while pool.num_waiters() != n {
+        assert!(
+            Instant::now() < deadline,
+            "{} waiters, expected {n}",
+            pool.num_waiters()
+        );
+        std::thread::yield_now();
+    }
 }

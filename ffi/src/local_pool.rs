@@ -1,0 +1,294 @@
+//! Local buffer pools (`mb_local_pool_*`) and the requests made through them
+//! (`mb_buffer_request*`), after Flink's `LocalBufferPool`.
+
+use crate::buffer::{mb_buffer, mb_buffer_callback, publish};
+use crate::call::Call;
+use crate::error::{
+    Error, MB_ERR_DESTROYED, MB_ERR_INVALID_ARGUMENT, MB_ERR_OUT_OF_MEMORY, MB_ERR_QUOTA_EXCEEDED,
+    MB_ERR_TIMEOUT, MB_ERR_UNAVAILABLE, MB_OK,
+};
+use crate::handle::{Cache, Handle, Handles};
+use crate::panic::boundary;
+use crate::runtime::{mb_runtime, Runtime, RUNTIMES};
+use core::ffi::c_void;
+use membudget_bufferpool::{Buffer, BufferListener, BufferPoolError, LocalBufferPool, UNBOUNDED};
+use std::sync::Arc;
+use std::thread::LocalKey;
+use std::time::Duration;
+
+/// An opaque local buffer pool handle (a generation-checked token, not an address).
+pub struct mb_local_pool {
+    _private: [u8; 0],
+}
+
+/// `timeout_ms` value that waits without a time limit.
+pub const MB_WAIT_FOREVER: u32 = u32::MAX;
+/// `max_buffers` value for a pool with no upper bound.
+pub const MB_UNBOUNDED: u32 = u32::MAX;
+
+/// Live local pools.
+static POOLS: Handles<Pool> = Handles::new(2);
+thread_local! {
+    static POOL_CACHE: Cache<Pool> = const { Cache::new() };
+}
+
+/// A local pool and the runtime it draws from (kept alive as long as the pool).
+struct Pool {
+    local: LocalBufferPool,
+    _runtime: Arc<Runtime>,
+}
+
+impl Handle for Pool {
+    type C = mb_local_pool;
+    const KIND: &'static str = "local pool handle";
+    const PLURAL: &'static str = "local pools";
+    const ARG: &'static str = "pool";
+
+    fn cache() -> &'static LocalKey<Cache<Self>> {
+        &POOL_CACHE
+    }
+
+    /// Wakes waiters and callbacks now, even if a thread still holds the pool.
+    fn shut_down(&self) {
+        self.local.lazy_destroy();
+    }
+}
+
+#[cold]
+fn pool_error(call: Call, e: BufferPoolError) -> Error {
+    let status = match &e {
+        BufferPoolError::PoolDestroyed | BufferPoolError::NetworkPoolDestroyed => MB_ERR_DESTROYED,
+        BufferPoolError::InsufficientBuffers { .. } => MB_ERR_QUOTA_EXCEEDED,
+        BufferPoolError::Timeout { .. } => MB_ERR_TIMEOUT,
+        BufferPoolError::OutOfMemory { .. } => MB_ERR_OUT_OF_MEMORY,
+        _ => MB_ERR_INVALID_ARGUMENT,
+    };
+    call.error(status, e)
+}
+
+/// Creates a local pool on the runtime's network buffers, guaranteed `min_buffers` and holding
+/// at most `max_buffers` (`MB_UNBOUNDED` for no bound); buffers beyond the minimums are shared
+/// out among pools like Flink does. Never blocks.
+///
+/// Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED` (the minimums exceed the network buffers: the
+/// message names the keys), `MB_ERR_INVALID_ARGUMENT` (`min > max`), `MB_ERR_UNAVAILABLE` (the
+/// plan has no network memory, e.g. a JobManager), `MB_ERR_NULL_POINTER`,
+/// `MB_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `out` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn mb_local_pool_new(
+    rt: *const mb_runtime,
+    min_buffers: u32,
+    max_buffers: u32,
+    out: *mut *mut mb_local_pool,
+) -> i32 {
+    boundary("mb_local_pool_new", |call| {
+        // SAFETY: `out` is valid for a write per this function's contract.
+        let out = unsafe { call.out(out, "out") }?;
+        let r = RUNTIMES.get(call, rt)?;
+        let Some(network) = r.network() else {
+            return Err(call.error(
+                MB_ERR_UNAVAILABLE,
+                "the plan has no network buffers (a JobManager plan, or \
+                 'taskmanager.memory.network.max' is 0)",
+            ));
+        };
+        let max = if max_buffers == MB_UNBOUNDED {
+            UNBOUNDED
+        } else {
+            max_buffers as usize
+        };
+        let local = network
+            .create_buffer_pool(min_buffers as usize, max)
+            .map_err(|e| pool_error(call, e))?;
+        let pool = Pool {
+            local,
+            _runtime: Arc::clone(&r),
+        };
+        POOLS.insert(call, pool).map(|handle| out.write(handle))
+    })
+}
+
+/// Destroys a local pool: its idle buffers go back to the network pool, threads waiting in
+/// `mb_buffer_request_timeout` wake with `MB_ERR_DESTROYED`, pending `on_available` callbacks
+/// run with `MB_ERR_DESTROYED`. Buffers still lent out stay valid; recycling them returns them
+/// to the network pool. `mb_local_pool_free(NULL)` does nothing. Never blocks.
+///
+/// Returns `MB_OK` or `MB_ERR_INVALID_HANDLE` (already freed: a double free is refused).
+///
+/// # Safety
+/// None: the handle is checked.
+#[no_mangle]
+pub unsafe extern "C" fn mb_local_pool_free(pool: *mut mb_local_pool) -> i32 {
+    boundary("mb_local_pool_free", |_| POOLS.free(pool))
+}
+
+/// Takes a buffer if the pool has one now; never blocks. `MB_ERR_UNAVAILABLE` means the pool
+/// is at its size (backpressure): wait with `mb_buffer_request_timeout` or
+/// `mb_local_pool_on_available`.
+///
+/// Returns `MB_OK`, `MB_ERR_UNAVAILABLE`, `MB_ERR_DESTROYED`, `MB_ERR_NULL_POINTER`,
+/// `MB_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `out` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn mb_buffer_request(pool: *const mb_local_pool, out: *mut mb_buffer) -> i32 {
+    boundary("mb_buffer_request", |call| {
+        // SAFETY: `out` is valid for a write per this function's contract.
+        let out = unsafe { call.out(out, "out") }?;
+        out.write(POOLS.with(call, pool, |p| match p.local.request_buffer() {
+            Ok(Some(b)) => publish(b),
+            Ok(None) => Err(unavailable(call, &p.local, pool)),
+            Err(e) => Err(pool_error(call, e)),
+        })?);
+        Ok(())
+    })
+}
+
+#[cold]
+#[inline(never)]
+fn unavailable(call: Call, local: &LocalBufferPool, handle: *const mb_local_pool) -> Error {
+    call.error(
+        MB_ERR_UNAVAILABLE,
+        format_args!(
+            "local pool {:#x} has no buffer available ({} of {} in use); wait with \
+             mb_buffer_request_timeout or mb_local_pool_on_available",
+            handle.addr(),
+            local.used_buffers(),
+            local.num_buffers()
+        ),
+    )
+}
+
+/// Takes a buffer, waiting up to `timeout_ms` milliseconds (`MB_WAIT_FOREVER`: no limit) for
+/// one to be recycled. **Blocks** the calling thread (parked, no spinning).
+///
+/// Returns `MB_OK`, `MB_ERR_TIMEOUT`, `MB_ERR_DESTROYED` (the pool was freed meanwhile),
+/// `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `out` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn mb_buffer_request_timeout(
+    pool: *const mb_local_pool,
+    timeout_ms: u32,
+    out: *mut mb_buffer,
+) -> i32 {
+    boundary("mb_buffer_request_timeout", |call| {
+        // SAFETY: `out` is valid for a write per this function's contract.
+        let out = unsafe { call.out(out, "out") }?;
+        // Not through the cache: the wait may be long, and the pool may be freed meanwhile.
+        let p = POOLS.get(call, pool)?;
+        let got = if timeout_ms == MB_WAIT_FOREVER {
+            p.local.request_buffer_blocking().map(Some)
+        } else {
+            let timeout = Duration::from_millis(u64::from(timeout_ms));
+            p.local.request_buffer_timeout(timeout)
+        };
+        let buffer = got
+            .map_err(|e| pool_error(call, e))?
+            .ok_or_else(|| timed_out(call, timeout_ms))?;
+        out.write(publish(buffer)?);
+        Ok(())
+    })
+}
+
+#[cold]
+fn timed_out(call: Call, timeout_ms: u32) -> Error {
+    call.error(
+        MB_ERR_TIMEOUT,
+        format_args!(
+            "no buffer was recycled within {timeout_ms} ms; the pool stays at its size until \
+             buffers are recycled"
+        ),
+    )
+}
+
+/// A host callback waiting for a buffer.
+struct Callback {
+    f: unsafe extern "C" fn(*mut c_void, i32, *const mb_buffer),
+    ctx: *mut c_void,
+}
+
+// SAFETY: the host promises (see `mb_local_pool_on_available`) that `f` may be called with
+// `ctx` from any thread; we never dereference `ctx`.
+unsafe impl Send for Callback {}
+// SAFETY: as above; the callback is called at most once through `&self`.
+unsafe impl Sync for Callback {}
+
+impl Callback {
+    fn call(&self, status: i32, buffer: Option<&mb_buffer>) {
+        let p = buffer.map_or(core::ptr::null(), |b| b as *const mb_buffer);
+        // SAFETY: the host registered `f` for exactly this call with `ctx`; `p` is NULL or
+        // points to a live `mb_buffer` for the duration of the call.
+        unsafe { (self.f)(self.ctx, status, p) };
+    }
+}
+
+impl BufferListener for Callback {
+    fn notify_buffer_available(&self, buffer: Buffer) -> Result<(), Buffer> {
+        match publish(buffer) {
+            Ok(b) => {
+                self.call(MB_OK, Some(&b));
+                Ok(())
+            }
+            // Cannot happen unless 268 million buffer ids are live; the buffer is gone then,
+            // and the host learns nothing: report the pool as destroyed instead of hanging.
+            Err(_) => {
+                self.call(MB_ERR_DESTROYED, None);
+                Ok(())
+            }
+        }
+    }
+
+    fn notify_buffer_destroyed(&self) {
+        self.call(MB_ERR_DESTROYED, None);
+    }
+}
+
+/// Asks for a buffer without blocking: `callback(ctx, MB_OK, &buffer)` runs once a buffer is
+/// available — at once on this thread if the pool has one now, else on the thread that
+/// recycles one — and the callee owns that buffer. If the pool is freed first the callback
+/// runs with `MB_ERR_DESTROYED` and NULL. For async hosts (a `CompletableFuture`, a `Task`).
+/// Never blocks; the callback must not block either.
+///
+/// Returns `MB_OK` (the callback ran or is registered), `MB_ERR_DESTROYED`,
+/// `MB_ERR_NULL_POINTER` (pool or callback), `MB_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `callback` must be safe to call once with `ctx` from any thread, until it has run.
+#[no_mangle]
+pub unsafe extern "C" fn mb_local_pool_on_available(
+    pool: *const mb_local_pool,
+    callback: mb_buffer_callback,
+    ctx: *mut c_void,
+) -> i32 {
+    boundary("mb_local_pool_on_available", |call| {
+        let Some(f) = callback else {
+            return Err(call.null("callback"));
+        };
+        // Not through the cache: the callback may call back into the library.
+        let p = POOLS.get(call, pool)?;
+        let cb = Arc::new(Callback { f, ctx });
+        loop {
+            match p.local.request_buffer() {
+                Ok(Some(b)) => {
+                    let buf = publish(b)?;
+                    cb.call(MB_OK, Some(&buf));
+                    return Ok(());
+                }
+                Ok(None) => {}
+                Err(e) => return Err(pool_error(call, e)),
+            }
+            if p.local.add_buffer_listener(cb.clone()) {
+                return Ok(());
+            }
+            if p.local.is_destroyed() {
+                return Err(pool_error(call, BufferPoolError::PoolDestroyed));
+            }
+        }
+    })
+}
