@@ -14,8 +14,10 @@ import io.membudget.internal.NativeAbi;
 public final class RoundTripRates {
     private RoundTripRates() {}
 
+    /** Arguments: a label for the lines (the JVM and backend), and optionally the round trips. */
     public static void main(String[] args) {
-        int n = args.length > 0 ? Integer.parseInt(args[0]) : 2_000_000;
+        String label = args.length > 0 ? args[0] : Backends.abi().name();
+        int n = args.length > 1 ? Integer.parseInt(args[1]) : 2_000_000;
         try (MemBudget budget = Runtimes.open(); LocalBufferPool pool = budget.createLocalBufferPool(1, 16)) {
             NativeAbi abi = Backends.abi();
             long rt = budget.token();
@@ -35,8 +37,8 @@ public final class RoundTripRates {
             long t3 = System.nanoTime();
             rawReservations(abi, rt, n);
             long t4 = System.nanoTime();
-            print("buffer_request+recycle", n, t1 - t0, t2 - t1);
-            print("reserve+release", n, t3 - t2, t4 - t3);
+            print(label, "buffer_request+recycle", n, t1 - t0, t2 - t1);
+            print(label, "reserve+release", n, t3 - t2, t4 - t3);
             if (budget.usage(Category.DIRECT).used() != 0) {
                 throw new AssertionError("direct memory not balanced after the run");
             }
@@ -73,9 +75,9 @@ public final class RoundTripRates {
         }
     }
 
-    private static void print(String what, int n, long nanos, long rawNanos) {
-        System.out.printf("perf java %s %.0f round trips/s (%.1f ns each; backend alone %.1f ns, %.2fx)%n",
-                what, n / (nanos / 1e9), (double) nanos / n, (double) rawNanos / n,
+    private static void print(String label, String what, int n, long nanos, long rawNanos) {
+        System.out.printf("perf java (%s) %s %.0f round trips/s (%.1f ns each; backend alone %.1f ns,"
+                + " %.2fx)%n", label, what, n / (nanos / 1e9), (double) nanos / n, (double) rawNanos / n,
                 (double) nanos / rawNanos);
     }
 }
