@@ -14,13 +14,15 @@ import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
  *
  * <p>After close the buffer is invalid: {@link #byteBuffer()} throws
  * {@link InvalidHandleException}, {@link #recycle()} throws it with the library's message, and a
- * second {@link #close()} does nothing. A {@code ByteBuffer} obtained earlier is withdrawn before
- * the segment goes back: on the Foreign Function &amp; Memory backend (Java 22+) every later
- * access through it, its slices and duplicates throws {@link IllegalStateException}. JNA (Java
- * 17-21) cannot revoke it: there it must not be used after close, as the memory then belongs to
- * another buffer (or, once the runtime is closed too, may be unmapped). If an I/O operation on
- * another thread still holds the {@code ByteBuffer}, closing throws
- * {@link IllegalStateException} and the buffer stays lent (close it again afterwards).
+ * second {@link #close()} does nothing. A {@code ByteBuffer} obtained earlier must not be used
+ * after close: the memory then belongs to another buffer (or, once the runtime is closed too, may
+ * be unmapped). To have such use caught, run with {@code -Dmembudget.revokeBufferViews=true} on
+ * Java 22+ (the Foreign Function &amp; Memory backend): closing then revokes the
+ * {@code ByteBuffer}, and every later access through it, its slices and duplicates throws
+ * {@link IllegalStateException}. That costs a JVM-wide thread handshake per closed buffer (tens
+ * of microseconds), so it is off by default; JNA (Java 17-21) cannot revoke at all. With
+ * revocation on, if an I/O operation on another thread still holds the {@code ByteBuffer},
+ * closing throws {@link IllegalStateException} and the buffer stays lent (close it again after).
  *
  * <p>A buffer outlives its pool and runtime: it stays valid until closed. Not thread-safe except
  * {@link #close()}/{@link #recycle()}, which may race: exactly one recycles. Unclosed buffers are
@@ -56,7 +58,11 @@ public final class Buffer implements AutoCloseable {
         ensureLent();
         MemoryView v = view;
         if (v == null) {
-            MemoryView fresh = abi.view(address, capacity);
+            boolean revocable = BufferViews.revoke();
+            MemoryView fresh = abi.view(address, capacity, revocable);
+            if (revocable && !fresh.revocable()) {
+                BufferViews.cannotRevoke(abi.name());
+            }
             if (VIEW.compareAndSet(this, null, fresh)) {
                 v = fresh;
             } else {

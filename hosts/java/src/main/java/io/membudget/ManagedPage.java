@@ -50,7 +50,7 @@ public final class ManagedPage implements AutoCloseable {
         ensureLent();
         MemoryView v = view;
         if (v == null) {
-            MemoryView fresh = memory.abi().view(address, size);
+            MemoryView fresh = memory.abi().view(address, size, true); // rare: worth revoking
             if (VIEW.compareAndSet(this, null, fresh)) {
                 v = fresh;
             } else {

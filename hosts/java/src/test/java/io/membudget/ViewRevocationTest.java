@@ -8,13 +8,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.membudget.internal.Backends;
 import java.nio.ByteBuffer;
 import java.nio.channels.Pipe;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
  * A buffer's or page's {@code ByteBuffer} after the memory went back: refused on the FFM backend
- * (it revokes the view first), still reachable on JNA (which cannot; the docs say not to).
+ * where it revokes (pages always, buffers with -Dmembudget.revokeBufferViews=true), still
+ * reachable on JNA (which cannot; the docs say not to use it).
  */
 class ViewRevocationTest {
     private static final boolean REVOKES = Backends.abi().name().equals("ffm");
@@ -31,34 +33,41 @@ class ViewRevocationTest {
     }
 
     @Test
-    void aClosedBuffersByteBufferIsWithdrawn() {
+    void aClosedBuffersByteBufferIsNotRevokedByDefault() {
         try (MemBudget budget = Runtimes.open(); LocalBufferPool pool = budget.createLocalBufferPool(1, 1)) {
             Buffer a = pool.requestBuffer();
             ByteBuffer view = a.byteBuffer();
-            ByteBuffer slice = view.slice(16, 16);
             view.putInt(0, 7);
             a.close();
-            assertWithdrawn(view);
-            if (REVOKES) {
-                assertThrows(IllegalStateException.class, () -> slice.get(0));
-            }
-            // The next buffer is the same segment, with a fresh, working view.
-            try (Buffer b = pool.requestBuffer()) {
-                b.byteBuffer().putInt(0, 8);
-                assertEquals(8, b.byteBuffer().getInt(0));
-            }
+            assertEquals(7, view.getInt(0)); // allowed (and wrong to do): the pool owns the memory
         }
     }
 
     @Test
-    void aStrictlyRecycledBufferIsWithdrawnToo() {
-        try (MemBudget budget = Runtimes.open(); LocalBufferPool pool = budget.createLocalBufferPool(1, 1)) {
-            Buffer a = pool.requestBuffer();
-            ByteBuffer view = a.byteBuffer();
-            a.recycle();
-            assertWithdrawn(view);
-            assertThrows(InvalidHandleException.class, a::recycle);
+    void withRevokeBufferViewsAClosedBuffersByteBufferIsRefusedOnFfm() throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(
+                ChildJvm.command(RevocationProbe.class, "-Dmembudget.revokeBufferViews=true"));
+        pb.redirectErrorStream(true);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out);
+        String access = REVOKES ? "refused" : "allowed";
+        for (String what : List.of("get", "put", "duplicate", "slice")) {
+            assertTrue(out.contains(what + ": " + access + "\n"), out);
         }
+        assertTrue(out.contains("next buffer: 8"), out);
+        // JNA cannot revoke: the setting is not silently dropped.
+        assertEquals(!REVOKES, out.contains("-Dmembudget.revokeBufferViews=true has no effect: the jna backend"
+                + " cannot revoke a ByteBuffer"), out);
+    }
+
+    @Test
+    void aBadRevokeBufferViewsValueIsAnError() {
+        assertFalse(BufferViews.parse(null));
+        assertFalse(BufferViews.parse("false"));
+        assertTrue(BufferViews.parse("true"));
+        InvalidArgumentException e = assertThrows(InvalidArgumentException.class, () -> BufferViews.parse("yes"));
+        assertTrue(e.getMessage().startsWith("-Dmembudget.revokeBufferViews=yes is not a boolean"), e.getMessage());
     }
 
     @Test
@@ -85,14 +94,14 @@ class ViewRevocationTest {
     }
 
     @Test
-    void aBufferAnIoCallStillHoldsIsNotRecycled() throws Exception {
+    void aPageAnIoCallStillHoldsIsNotReleased() throws Exception {
         if (!REVOKES) {
             return; // JNA views are not tracked: nothing can notice the I/O call (documented)
         }
-        try (MemBudget budget = Runtimes.open(); LocalBufferPool pool = budget.createLocalBufferPool(1, 1)) {
-            Buffer a = pool.requestBuffer();
+        try (MemBudget budget = Runtimes.open()) {
+            ManagedPage page = budget.managedMemory().allocatePages(3, 1).get(0);
             Pipe pipe = Pipe.open();
-            // Fill the pipe so the next write blocks, holding the buffer's memory.
+            // Fill the pipe so the next write blocks, holding the page's memory.
             pipe.sink().configureBlocking(false);
             ByteBuffer filler = ByteBuffer.allocateDirect(1 << 16);
             while (pipe.sink().write(filler.clear()) > 0) {
@@ -100,19 +109,23 @@ class ViewRevocationTest {
             }
             pipe.sink().configureBlocking(true);
             AtomicReference<Throwable> writeFailure = new AtomicReference<>();
+            ByteBuffer view = page.byteBuffer();
             Thread writer = new Thread(() -> {
                 try {
-                    pipe.sink().write(a.byteBuffer());
+                    pipe.sink().write(view);
                 } catch (Throwable t) {
                     writeFailure.set(t);
                 }
             });
             writer.start();
             Thread.sleep(200); // the writer is inside the blocking write
-            IllegalStateException busy = assertThrows(IllegalStateException.class, a::close);
+            IllegalStateException busy = assertThrows(IllegalStateException.class, page::close);
             assertTrue(busy.getMessage().contains("still in use by an operation on another thread"),
                     busy.getMessage());
-            assertFalse(a.isRecycled(), "the buffer stays lent while the write holds it");
+            assertFalse(page.isReleased(), "the page stays lent while the write holds it");
+            assertThrows(IllegalStateException.class, () -> budget.managedMemory().releaseAll(3));
+            assertFalse(page.isReleased(), "releaseAll is all or nothing");
+            assertEquals(32768, budget.usage(Category.MANAGED).used());
             pipe.source().configureBlocking(false);
             ByteBuffer drain = ByteBuffer.allocateDirect(1 << 16);
             while (writer.isAlive()) {
@@ -120,8 +133,9 @@ class ViewRevocationTest {
             }
             writer.join();
             assertEquals(null, writeFailure.get());
-            a.close(); // the write finished: now it goes back
-            assertTrue(a.isRecycled());
+            page.close(); // the write finished: now it goes back
+            assertTrue(page.isReleased());
+            assertEquals(0, budget.usage(Category.MANAGED).used());
             pipe.sink().close();
             pipe.source().close();
         }

@@ -282,7 +282,7 @@ public final class JnaAbi implements NativeAbi {
     }
 
     @Override
-    public MemoryView view(long address, long length) {
+    public MemoryView view(long address, long length, boolean revocable) {
         return new Unrevocable(new Pointer(address).getByteBuffer(0, length));
     }
 

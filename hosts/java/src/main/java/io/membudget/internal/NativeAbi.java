@@ -81,8 +81,12 @@ public interface NativeAbi {
     /** {@code mb_managed_release_all}. */
     int managedReleaseAll(long runtime, long owner);
 
-    /** A view over {@code length} bytes at {@code address} (no copy), revocable where possible. */
-    MemoryView view(long address, long length);
+    /**
+     * A view over {@code length} bytes at {@code address} (no copy). With {@code revocable} and a
+     * backend that can ({@link MemoryView#revocable()}), {@link MemoryView#revoke()} withdraws it;
+     * otherwise it stays usable.
+     */
+    MemoryView view(long address, long length, boolean revocable);
 
     /** The backend's name: {@code "ffm"} or {@code "jna"} (the values of {@link Backends#PROPERTY}). */
     String name();

@@ -38,9 +38,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code on_available} callback, an upcall into Java, on the recycling thread; neither are
  * calls that may block, wait for locks held across callbacks, read files or map memory.
  *
- * <p>Views are scoped: every {@link #view} is a segment of its own shared {@link Arena}, and
- * revoking it closes the arena, after which the JDK refuses every access through its
- * {@code ByteBuffer}.
+ * <p>A revocable {@link #view} is a segment of its own shared {@link Arena}: revoking it closes
+ * the arena, after which the JDK refuses every access through its {@code ByteBuffer}. Closing a
+ * shared arena makes the JVM handshake with every thread (measured at 16-25 microseconds here),
+ * so callers ask for revocable views only where that cost is amortised (see {@code Buffer}).
  *
  * <p>To bind a new C function (say a batch call of a newer minor ABI version), add its handle
  * to {@link Handles} with its descriptor and options, and one method here.
@@ -440,8 +441,26 @@ final class FfmAbi implements NativeAbi {
     }
 
     @Override
-    public MemoryView view(long address, long length) {
-        return new ScopedView(address, length);
+    public MemoryView view(long address, long length, boolean revocable) {
+        return revocable ? new ScopedView(address, length) : new PlainView(address, length);
+    }
+
+    /** A segment of the global scope: as cheap as JNA's view, and as unrevocable. */
+    private record PlainView(ByteBuffer byteBuffer) implements MemoryView {
+        PlainView(long address, long length) {
+            this(MemorySegment.ofAddress(address).reinterpret(length).asByteBuffer()
+                    .order(ByteOrder.nativeOrder()));
+        }
+
+        @Override
+        public boolean revocable() {
+            return false;
+        }
+
+        @Override
+        public void revoke() {
+            // Nothing to do: a global-scope segment cannot be invalidated.
+        }
     }
 
     /** A segment of its own shared arena: closing the arena revokes every access to it. */
