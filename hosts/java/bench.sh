@@ -10,7 +10,7 @@
 # The JVM is the Java 22+ JDK that build.sh finds (MEMBUDGET_FFM_JAVA_HOME, ...); without one it
 # runs on the default java with JNA only, and says so.
 #
-# Usage: hosts/java/bench.sh [--jfr FILE] [--rounds N] [--warmup N] [--ops N] [--backends ffm,jna]
+# Usage: hosts/java/bench.sh [--jfr FILE] [--rounds N] [--warmup N] [--ops N] [--backends ffm,jna] [--kinds same,write,two]
 #   --jfr FILE  also record a Java Flight Recorder profile (method samples) into FILE
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -23,8 +23,8 @@ ARGS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --jfr) JFR="$2"; shift 2 ;;
-    --rounds | --warmup | --ops | --backends) ARGS+=("$1" "$2"); shift 2 ;;
-    *) echo "usage: hosts/java/bench.sh [--jfr FILE] [--rounds N] [--warmup N] [--ops N] [--backends ffm,jna]" >&2
+    --rounds | --warmup | --ops | --backends | --kinds) ARGS+=("$1" "$2"); shift 2 ;;
+    *) echo "usage: hosts/java/bench.sh [--jfr FILE] [--rounds N] [--warmup N] [--ops N] [--backends ffm,jna] [--kinds same,write,two]" >&2
        exit 2 ;;
   esac
 done

@@ -23,21 +23,24 @@ import java.util.Map;
  * <p>Arguments: {@code --membudget-classpath <paths>} (the membudget jar, JNA and the
  * {@link Loops} implementation compiled against them; each backend gets its own class loader
  * over it), {@code --backends ffm,jna}, {@code --rounds N}, {@code --warmup N},
- * {@code --ops N} (round trips per round, one thread; two threads do half).
+ * {@code --ops N} (round trips per round, one thread; two threads do half),
+ * {@code --kinds same,write,two} (which loops).
  */
 public final class PoolBench {
     private PoolBench() {}
 
     /** The loops, with the share of {@code --ops} each runs per round. */
     private enum Kind {
-        SAME_THREAD("1 thread: request -> recycle", 1),
-        SAME_THREAD_WRITE("1 thread: request -> write 8 bytes -> recycle", 1),
-        TWO_THREADS("2 threads: request -> hand-off -> recycle on the other thread", 2);
+        SAME_THREAD("same", "1 thread: request -> recycle", 1),
+        SAME_THREAD_WRITE("write", "1 thread: request -> write 8 bytes -> recycle", 1),
+        TWO_THREADS("two", "2 threads: request -> hand-off -> recycle on the other thread", 2);
 
+        final String option;
         final String title;
         final int divisor;
 
-        Kind(String title, int divisor) {
+        Kind(String option, String title, int divisor) {
+            this.option = option;
             this.title = title;
             this.divisor = divisor;
         }
@@ -55,6 +58,7 @@ public final class PoolBench {
         int warmup = Integer.parseInt(opts.getOrDefault("warmup", "3"));
         int ops = Integer.parseInt(opts.getOrDefault("ops", "2000000"));
         List<String> backends = List.of(opts.getOrDefault("backends", "ffm,jna").split(","));
+        List<String> kinds = List.of(opts.getOrDefault("kinds", "same,write,two").split(","));
         String classpath = opts.get("membudget-classpath");
         if (classpath == null) {
             throw new IllegalArgumentException("--membudget-classpath is required");
@@ -72,7 +76,9 @@ public final class PoolBench {
         }
         try {
             for (Kind kind : Kind.values()) {
-                measure(kind, pools, warmup, rounds, ops / kind.divisor);
+                if (kinds.contains(kind.option)) {
+                    measure(kind, pools, warmup, rounds, ops / kind.divisor);
+                }
             }
         } finally {
             for (Loops p : pools) {
