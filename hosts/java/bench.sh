@@ -10,7 +10,8 @@
 # The JVM is the Java 22+ JDK that build.sh finds (MEMBUDGET_FFM_JAVA_HOME, ...); without one it
 # runs on the default java with JNA only, and says so.
 #
-# Usage: hosts/java/bench.sh [--jfr FILE] [--rounds N] [--warmup N] [--ops N] [--backends ffm,jna] [--kinds same,write,two]
+# Usage: hosts/java/bench.sh [--rounds N] [--warmup N] [--ops N] [--kinds same,write,two]
+#                            [--backends ffm,jna] [--jfr FILE]
 #   --jfr FILE  also record a Java Flight Recorder profile (method samples) into FILE
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -24,7 +25,8 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --jfr) JFR="$2"; shift 2 ;;
     --rounds | --warmup | --ops | --backends | --kinds) ARGS+=("$1" "$2"); shift 2 ;;
-    *) echo "usage: hosts/java/bench.sh [--jfr FILE] [--rounds N] [--warmup N] [--ops N] [--backends ffm,jna] [--kinds same,write,two]" >&2
+    *) echo "usage: hosts/java/bench.sh [--rounds N] [--warmup N] [--ops N] [--kinds same,write,two]" \
+         "[--backends ffm,jna] [--jfr FILE]" >&2
        exit 2 ;;
   esac
 done
@@ -79,6 +81,8 @@ mkdir -p "$OUT/app" "$OUT/loops"
 if [ -n "$JFR" ]; then
   JVM_OPTS+=("-XX:StartFlightRecording=filename=$JFR,settings=profile")
 fi
-"$JAVA" "${JVM_OPTS[@]}" -Xms1g -Xmx1g -Dmembudget.library.path="$LIB_DIR" -cp "$OUT/app:$FLINK_JAR" \
-  io.membudget.bench.PoolBench --membudget-classpath "$OUT/loops:$JAR:/usr/share/java/jna.jar" \
-  "${ARGS[@]}"
+CMD=("$JAVA" "${JVM_OPTS[@]}" -Xms1g -Xmx1g -Dmembudget.library.path="$LIB_DIR"
+  -cp "$OUT/app:$FLINK_JAR" io.membudget.bench.PoolBench
+  --membudget-classpath "$OUT/loops:$JAR:/usr/share/java/jna.jar" "${ARGS[@]}")
+echo "== ${CMD[*]}"
+"${CMD[@]}"
