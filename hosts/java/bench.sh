@@ -6,8 +6,8 @@
 # Flink comes from PyPI's apache-flink-libraries (its flink-dist jar), downloaded with pip into a
 # cache directory on first use, never into the repository:
 #   FLINK_VERSION          default 1.20.5
-#   MEMBUDGET_FLINK_CACHE  default ${XDG_CACHE_HOME:-~/.cache}/membudget/flink
-# The JVM is the Java 22+ JDK that build.sh finds (MEMBUDGET_FFM_JAVA_HOME, ...); without one it
+#   FLINK_LIBRARIES_CACHE  default ${XDG_CACHE_HOME:-~/.cache}/membudget/flink
+# The JVM is the Java 22+ JDK that build.sh finds (FFM_JAVA_HOME, ...); without one it
 # runs on the default java with JNA only, and says so.
 #
 # Usage: hosts/java/bench.sh [--rounds N] [--warmup N] [--ops N] [--kinds same,write,two]
@@ -18,7 +18,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 cd "$ROOT"
 FLINK_VERSION="${FLINK_VERSION:-1.20.5}"
-CACHE="${MEMBUDGET_FLINK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/membudget/flink}"
+CACHE="${FLINK_LIBRARIES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/membudget/flink}"
 JFR=""
 ARGS=()
 while [ $# -gt 0 ]; do
@@ -66,7 +66,7 @@ if [ -n "$FFM_JDK" ]; then
   JVM_OPTS=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow)
 else
   echo "== no JDK 22+ found: the benchmark runs on $(java -version 2>&1 | head -1) with JNA only" \
-    "(set MEMBUDGET_FFM_JAVA_HOME for the FFM backend)"
+    "(set FFM_JAVA_HOME for the FFM backend)"
   JAVA=java
   JAVAC=javac
   JVM_OPTS=()

@@ -3,8 +3,8 @@
 # libmembudget.so at META-INF/native/<os>-<arch>/. The jar is multi-release: base classes
 # `javac --release 17`, the FFM backend (src/main/java22) `javac --release 22` into
 # META-INF/versions/22. The Java 22+ JDK is
-# $MEMBUDGET_FFM_JAVA_HOME, else $JAVA_HOME if it is 22+, else the newest 22+ JDK in
-# /usr/lib/jvm. Without one the jar has no FFM classes (and says so on stderr).
+# $FFM_JAVA_HOME (`none`: build without it), else $JAVA_HOME if it is 22+, else the
+# newest 22+ JDK in /usr/lib/jvm. Without one the jar has no FFM classes (and says so on stderr).
 #
 # Usage: hosts/java/build.sh LIB_DIR OUT_DIR
 #   LIB_DIR  directory holding libmembudget.so (a release build)
@@ -26,13 +26,16 @@ jdk_feature() {
 }
 find_ffm_jdk() {
   local candidate best="" best_feature=0 f
-  if [ -n "${MEMBUDGET_FFM_JAVA_HOME:-}" ]; then
-    f="$(jdk_feature "$MEMBUDGET_FFM_JAVA_HOME")"
+  if [ "${FFM_JAVA_HOME:-}" = none ]; then
+    return # asked to build without the FFM backend (as on a machine without a JDK 22+)
+  fi
+  if [ -n "${FFM_JAVA_HOME:-}" ]; then
+    f="$(jdk_feature "$FFM_JAVA_HOME")"
     if [ "$f" -lt "$FFM_FEATURE" ]; then
-      echo "MEMBUDGET_FFM_JAVA_HOME=$MEMBUDGET_FFM_JAVA_HOME is not a JDK $FFM_FEATURE+" >&2
+      echo "FFM_JAVA_HOME=$FFM_JAVA_HOME is not a JDK $FFM_FEATURE+" >&2
       return 1
     fi
-    echo "$MEMBUDGET_FFM_JAVA_HOME"
+    echo "$FFM_JAVA_HOME"
     return
   fi
   for candidate in ${JAVA_HOME:-} /usr/lib/jvm/*; do
@@ -48,7 +51,7 @@ FFM_JDK="$(find_ffm_jdk)"
 mkdir -p "$OUT"
 echo "$FFM_JDK" >"$OUT/ffm-java-home"
 if [ -z "$FFM_JDK" ]; then
-  echo "hosts/java/build.sh: no JDK $FFM_FEATURE+ found (set MEMBUDGET_FFM_JAVA_HOME): the jar has no" \
+  echo "hosts/java/build.sh: no JDK $FFM_FEATURE+ found (set FFM_JAVA_HOME): the jar has no" \
     "FFM backend, only JNA" >&2
 fi
 

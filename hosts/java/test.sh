@@ -55,7 +55,7 @@ if [ -n "$FFM_JDK" ]; then
   run "Java $V, FFM" "$FFM_JAVA" ffm "${NATIVE_ACCESS[@]}"
   run "Java $V, JNA forced" "$FFM_JAVA" jna "${NATIVE_ACCESS[@]}" -Dmembudget.backend=jna
 else
-  echo "-- Java: SKIPPED the FFM backend runs: no JDK $FFM_FEATURE+ found (set MEMBUDGET_FFM_JAVA_HOME," \
-    "or install one under /usr/lib/jvm); the jar was built without META-INF/versions/$FFM_FEATURE"
+  echo "-- Java: SKIPPED the Java $FFM_FEATURE+ runs (FFM backend): no JDK $FFM_FEATURE+ was found (or" \
+    "FFM_JAVA_HOME=none), so the jar has no META-INF/versions/$FFM_FEATURE; set FFM_JAVA_HOME to one"
 fi
 exit $failed
