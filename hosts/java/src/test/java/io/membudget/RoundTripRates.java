@@ -7,12 +7,21 @@ import io.membudget.internal.NativeAbi;
  * Round trips per second through the library: {@code requestBuffer} + {@code close}, and
  * {@code reserve} + {@code release}, each beside the same calls straight through the backend
  * ({@link NativeAbi}, no wrapper objects) in the same run, so the ratio is the library's cost.
- * Every call's status is checked (a failure throws and ends the run). A quick rate for
+ * Each is the median of {@value #ROUNDS} rounds that alternate the loops. Every call's status
+ * is checked (a failure throws and ends the run). A quick rate for
  * comparison with the other hosts, not a benchmark: run it on an idle machine for numbers worth
  * quoting.
  */
 public final class RoundTripRates {
+    private static final int ROUNDS = 5;
+
     private RoundTripRates() {}
+
+    private static long median(long[] xs) {
+        long[] s = xs.clone();
+        java.util.Arrays.sort(s);
+        return s[s.length / 2];
+    }
 
     /** Arguments: a label for the lines (the JVM and backend), and optionally the round trips. */
     public static void main(String[] args) {
@@ -28,17 +37,26 @@ public final class RoundTripRates {
                 reservations(budget, n / 10);
                 rawReservations(abi, rt, n / 10);
             }
-            long t0 = System.nanoTime();
-            buffers(pool, n);
-            long t1 = System.nanoTime();
-            rawBuffers(abi, lp, n);
-            long t2 = System.nanoTime();
-            reservations(budget, n);
-            long t3 = System.nanoTime();
-            rawReservations(abi, rt, n);
-            long t4 = System.nanoTime();
-            print(label, "buffer_request+recycle", n, t1 - t0, t2 - t1);
-            print(label, "reserve+release", n, t3 - t2, t4 - t3);
+            // Rounds alternate the loops, so load from other processes hits all alike; medians.
+            int per = n / ROUNDS;
+            long[][] t = new long[4][ROUNDS];
+            for (int r = 0; r < ROUNDS; r++) {
+                long t0 = System.nanoTime();
+                buffers(pool, per);
+                long t1 = System.nanoTime();
+                rawBuffers(abi, lp, per);
+                long t2 = System.nanoTime();
+                reservations(budget, per);
+                long t3 = System.nanoTime();
+                rawReservations(abi, rt, per);
+                long t4 = System.nanoTime();
+                t[0][r] = t1 - t0;
+                t[1][r] = t2 - t1;
+                t[2][r] = t3 - t2;
+                t[3][r] = t4 - t3;
+            }
+            print(label, "buffer_request+recycle", per, median(t[0]), median(t[1]));
+            print(label, "reserve+release", per, median(t[2]), median(t[3]));
             if (budget.usage(Category.DIRECT).used() != 0) {
                 throw new AssertionError("direct memory not balanced after the run");
             }
