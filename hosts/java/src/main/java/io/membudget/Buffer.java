@@ -58,24 +58,35 @@ public final class Buffer implements AutoCloseable {
         ensureLent();
         MemoryView v = view;
         if (v == null) {
-            boolean revocable = BufferViews.revoke();
-            MemoryView fresh = abi.view(address, capacity, revocable);
-            if (revocable && !fresh.revocable()) {
-                BufferViews.cannotRevoke(abi.name());
-            }
-            if (VIEW.compareAndSet(this, null, fresh)) {
-                v = fresh;
-            } else {
-                fresh.revoke(); // another thread's view won
-                v = view;
-            }
-            if (recycled != 0) {
-                // Closed meanwhile: close() may have looked before the view was published.
-                v.revoke();
-                ensureLent();
-            }
+            v = makeView();
         }
         return v.byteBuffer();
+    }
+
+    private MemoryView makeView() {
+        boolean revocable = BufferViews.revoke();
+        MemoryView fresh = abi.view(address, capacity, revocable);
+        if (!fresh.revocable()) {
+            if (revocable) {
+                BufferViews.cannotRevoke(abi.name());
+            }
+            // Nothing to withdraw on close, so no race with it to guard against.
+            VIEW.lazySet(this, fresh);
+            return fresh;
+        }
+        MemoryView v;
+        if (VIEW.compareAndSet(this, null, fresh)) {
+            v = fresh;
+        } else {
+            fresh.revoke(); // another thread's view won
+            v = view;
+        }
+        if (recycled != 0) {
+            // Closed meanwhile: close() may have looked before the view was published.
+            v.revoke();
+            ensureLent();
+        }
+        return v;
     }
 
     /** Bytes in the buffer (the plan's segment size). */

@@ -445,11 +445,13 @@ final class FfmAbi implements NativeAbi {
         return revocable ? new ScopedView(address, length) : new PlainView(address, length);
     }
 
-    /** A segment of the global scope: as cheap as JNA's view, and as unrevocable. */
+    /** All of the address space, to slice views from (one restricted call, not one per view). */
+    private static final MemorySegment EVERYTHING = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+
+    /** A slice of the global scope: as cheap as JNA's view, and as unrevocable. */
     private record PlainView(ByteBuffer byteBuffer) implements MemoryView {
         PlainView(long address, long length) {
-            this(MemorySegment.ofAddress(address).reinterpret(length).asByteBuffer()
-                    .order(ByteOrder.nativeOrder()));
+            this(EVERYTHING.asSlice(address, length).asByteBuffer().order(ByteOrder.nativeOrder()));
         }
 
         @Override
