@@ -36,7 +36,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code long[]}/{@code byte[]} themselves, so the hot path allocates no native memory.
  * {@code mb_buffer_recycle} is not critical, because it may run another pool's
  * {@code on_available} callback, an upcall into Java, on the recycling thread; neither are
- * calls that may block, wait for locks held across callbacks, read files or map memory.
+ * calls that may block, read files or map memory. A critical call may still wait briefly for a
+ * pool's lock; that is safe because the library never runs a callback while holding one (the
+ * buffer pools fire wakers and listeners after releasing their locks), so the holder never needs
+ * a safepoint to let go. Changing that in the library would make these calls unsafe to link
+ * critical.
  *
  * <p>A revocable {@link #view} is a segment of its own shared {@link Arena}: revoking it closes
  * the arena, after which the JDK refuses every access through its {@code ByteBuffer}. Closing a
