@@ -31,7 +31,10 @@ public final class RoundTripRates {
             NativeAbi abi = Backends.abi();
             long rt = budget.token();
             long lp = pool.token();
-            for (int warm = 0; warm < 2; warm++) { // the JIT compiles every loop before timing
+            // The JIT compiles every loop before timing: at least 3 warm-up rounds and 2 seconds
+            // (C2 needs that long for the library's call tree on a loaded 2-core machine).
+            long warmUntil = System.nanoTime() + 2_000_000_000L;
+            for (int warm = 0; warm < 3 || System.nanoTime() < warmUntil; warm++) {
                 buffers(pool, n / 10);
                 rawBuffers(abi, lp, n / 10);
                 reservations(budget, n / 10);
