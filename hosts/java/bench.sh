@@ -11,7 +11,7 @@
 # runs on the default java with JNA only, and says so.
 #
 # Usage: hosts/java/bench.sh [--rounds N] [--warmup N] [--ops N] [--kinds same,write,two]
-#                            [--backends ffm,jna] [--jfr FILE]
+#                            [--backends ffm,jna|none] [--jfr FILE]
 #   --jfr FILE  also record a Java Flight Recorder profile (method samples) into FILE
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
     --jfr) JFR="$2"; shift 2 ;;
     --rounds | --warmup | --ops | --backends | --kinds) ARGS+=("$1" "$2"); shift 2 ;;
     *) echo "usage: hosts/java/bench.sh [--rounds N] [--warmup N] [--ops N] [--kinds same,write,two]" \
-         "[--backends ffm,jna] [--jfr FILE]" >&2
+         "[--backends ffm,jna|none] [--jfr FILE]" >&2
        exit 2 ;;
   esac
 done

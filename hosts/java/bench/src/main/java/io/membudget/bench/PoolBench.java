@@ -22,7 +22,7 @@ import java.util.Map;
  *
  * <p>Arguments: {@code --membudget-classpath <paths>} (the membudget jar, JNA and the
  * {@link Loops} implementation compiled against them; each backend gets its own class loader
- * over it), {@code --backends ffm,jna}, {@code --rounds N}, {@code --warmup N},
+ * over it), {@code --backends ffm,jna} ({@code none}: Flink alone), {@code --rounds N}, {@code --warmup N},
  * {@code --ops N} (round trips per round, one thread; two threads do half),
  * {@code --kinds same,write,two} (which loops).
  */
@@ -72,7 +72,9 @@ public final class PoolBench {
         List<Loops> pools = new ArrayList<>();
         pools.add(new FlinkLoops());
         for (String backend : backends) {
-            pools.add(membudget(classpath, backend));
+            if (!backend.equals("none")) { // Flink alone, for a profile of it
+                pools.add(membudget(classpath, backend));
+            }
         }
         try {
             for (Kind kind : Kind.values()) {
