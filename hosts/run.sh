@@ -2,10 +2,12 @@
 # The host suites (part of scripts/test): builds libmembudget (release profile, so the rates mean
 # something), then runs
 #   - the C ABI test (C has no host library): dynamic and static linking, then under valgrind;
-#   - the Java, .NET and Python libraries' own tests (hosts/<lang>/test.sh);
+#   - the Java, .NET and Python libraries' own tests (hosts/<lang>/test.sh); Java's run on
+#     Java 17 with JNA, and on Java 22+ with the Foreign Function & Memory backend and with JNA;
 #   - the README's host programs, compiled and run exactly as printed (hosts/readme_snippets.py).
 # Each prints "N passed, N failed". A suite that fails, or cannot build or run (a missing
-# toolchain, a missing file), fails the run; nothing is skipped.
+# toolchain, a missing file), fails the run. The one thing skipped, with a line saying so, is
+# the Java 22+ runs on a machine without a JDK 22+ (none is in Debian 12; see hosts/java).
 # `--perf` also prints round trips per second (buffer request+recycle, reserve+release) per host,
 # through each library and through the raw ABI from C.
 # Works from a fresh clone (scripts/install-deps installs the toolchains); the library is found

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Builds the membudget jar with the JDK (javac + jar; JNA from Debian's libjna-java), bundling
-# libmembudget.so at META-INF/native/<os>-<arch>/, then runs its JUnit 5 tests (Debian's junit5)
-# through the JUnit Platform launcher, which prints "N passed, N failed".
+# Builds the membudget jar (hosts/java/build.sh), then runs its JUnit 5 tests (Debian's junit5)
+# through the JUnit Platform launcher, which prints "N passed, N failed", once per backend:
+#   - Java 17 (the default `java`) with JNA;
+#   - Java 22+ with the Foreign Function & Memory backend (the jar's default there), and with
+#     JNA forced (-Dmembudget.backend=jna).
+# Without a Java 22+ JDK (see build.sh) the FFM runs are skipped with a message saying so; the
+# JNA run always happens. `--perf` also prints round trips per second per run.
 #
 # Usage: hosts/java/test.sh LIB_DIR OUT_DIR [--perf]
 #   LIB_DIR  directory holding libmembudget.so (a release build)
@@ -14,25 +18,12 @@ PERF="${3:-}"
 J=/usr/share/java
 VERSION="$(sed -n 's:^  <version>\(.*\)</version>:\1:p' "$HERE/pom.xml" | head -1)"
 JAR="$OUT/membudget-$VERSION.jar"
+FFM_FEATURE=22
 
-rm -rf "$OUT/classes" "$OUT/test-classes" "$OUT/native"
-mkdir -p "$OUT/classes" "$OUT/test-classes"
-javac --release 17 -Xlint:all -Werror -d "$OUT/classes" -cp "$J/jna.jar" \
-  $(find "$HERE/src/main/java" -name '*.java')
-
-PLATFORM="$(java -XshowSettings:properties -version 2>&1 |
-  awk '/os.arch =/ {a=$3} END {
-    if (a == "amd64" || a == "x86_64") a = "x86-64";
-    if (a == "arm64") a = "aarch64";
-    print "linux-" a }')"
-mkdir -p "$OUT/native/META-INF/native/$PLATFORM"
-cp "$LIB_DIR/libmembudget.so" "$OUT/native/META-INF/native/$PLATFORM/"
-cat >"$OUT/MANIFEST.MF" <<MF
-Automatic-Module-Name: io.membudget
-Implementation-Title: membudget
-Implementation-Version: $VERSION
-MF
-jar --create --file "$JAR" --manifest "$OUT/MANIFEST.MF" -C "$OUT/classes" . -C "$OUT/native" .
+"$HERE/build.sh" "$LIB_DIR" "$OUT"
+FFM_JDK="$(cat "$OUT/ffm-java-home")"
+rm -rf "$OUT/test-classes"
+mkdir -p "$OUT/test-classes"
 
 TEST_CP="$JAR:$J/jna.jar:$J/junit-jupiter-api.jar:$J/junit-platform-commons.jar"
 TEST_CP="$TEST_CP:$J/junit-platform-launcher.jar:$J/junit-platform-engine.jar:$J/opentest4j.jar"
@@ -40,7 +31,31 @@ TEST_CP="$TEST_CP:$J/apiguardian-api.jar"
 javac --release 17 -Xlint:all -Werror -d "$OUT/test-classes" -cp "$TEST_CP" \
   $(find "$HERE/src/test/java" -name '*.java')
 RUN_CP="$OUT/test-classes:$TEST_CP:$J/junit-jupiter-engine.jar"
-java -cp "$RUN_CP" -Dmembudget.library.path="$LIB_DIR" io.membudget.TestMain
-if [ "$PERF" = "--perf" ]; then
-  java -cp "$RUN_CP" -Dmembudget.library.path="$LIB_DIR" io.membudget.RoundTripRates
+
+failed=0
+# run LABEL JAVA BACKEND [JVM options...]: the suite (and --perf rates) on one JVM and backend.
+# BACKEND is what the tests must find loaded (membudget.test.backend); -Dmembudget.backend is
+# passed only when given in the options, so the default choice is what is tested otherwise.
+run() {
+  local label="$1" java="$2" backend="$3"
+  shift 3
+  echo "-- Java: $label"
+  local opts=(-cp "$RUN_CP" -Dmembudget.library.path="$LIB_DIR" -Dmembudget.test.backend="$backend" "$@")
+  "$java" "${opts[@]}" io.membudget.TestMain || failed=1
+  if [ "$PERF" = "--perf" ]; then
+    "$java" "${opts[@]}" io.membudget.RoundTripRates "$label" || failed=1
+  fi
+}
+run "Java $(java -XshowSettings:properties -version 2>&1 | sed -n 's/.*java.specification.version = //p'), JNA" \
+  java jna
+if [ -n "$FFM_JDK" ]; then
+  FFM_JAVA="$FFM_JDK/bin/java"
+  V="$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$FFM_JDK/release")"
+  NATIVE_ACCESS=(--enable-native-access=ALL-UNNAMED)
+  run "Java $V, FFM" "$FFM_JAVA" ffm "${NATIVE_ACCESS[@]}"
+  run "Java $V, JNA forced" "$FFM_JAVA" jna "${NATIVE_ACCESS[@]}" -Dmembudget.backend=jna
+else
+  echo "-- Java: SKIPPED the Java $FFM_FEATURE+ runs (FFM backend): no JDK $FFM_FEATURE+ was found (or" \
+    "FFM_JAVA_HOME=none), so the jar has no META-INF/versions/$FFM_FEATURE; set FFM_JAVA_HOME to one"
 fi
+exit $failed

@@ -1,8 +1,10 @@
 package io.membudget;
 
+import io.membudget.internal.MemoryView;
 import io.membudget.internal.NativeAbi;
 import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 
 /**
  * A network buffer lent by a {@link LocalBufferPool}: {@link #capacity()} bytes of a memory
@@ -13,8 +15,14 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
  * <p>After close the buffer is invalid: {@link #byteBuffer()} throws
  * {@link InvalidHandleException}, {@link #recycle()} throws it with the library's message, and a
  * second {@link #close()} does nothing. A {@code ByteBuffer} obtained earlier must not be used
- * after close: JNA cannot revoke it, and the memory then belongs to another buffer (or, once the
- * runtime is closed too, may be unmapped).
+ * after close: the memory then belongs to another buffer (or, once the runtime is closed too, may
+ * be unmapped). To have such use caught, run with {@code -Dmembudget.revokeBufferViews=true} on
+ * Java 22+ (the Foreign Function &amp; Memory backend): closing then revokes the
+ * {@code ByteBuffer}, and every later access through it, its slices and duplicates throws
+ * {@link IllegalStateException}. That costs a JVM-wide thread handshake per closed buffer (tens
+ * of microseconds), so it is off by default; JNA (Java 17-21) cannot revoke at all. With
+ * revocation on, if an I/O operation on another thread still holds the {@code ByteBuffer},
+ * closing throws {@link IllegalStateException} and the buffer stays lent (close it again after).
  *
  * <p>A buffer outlives its pool and runtime: it stays valid until closed. Not thread-safe except
  * {@link #close()}/{@link #recycle()}, which may race: exactly one recycles. Unclosed buffers are
@@ -23,13 +31,15 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 public final class Buffer implements AutoCloseable {
     private static final AtomicIntegerFieldUpdater<Buffer> RECYCLED =
             AtomicIntegerFieldUpdater.newUpdater(Buffer.class, "recycled");
+    private static final AtomicReferenceFieldUpdater<Buffer, MemoryView> VIEW =
+            AtomicReferenceFieldUpdater.newUpdater(Buffer.class, MemoryView.class, "view");
 
     private final NativeAbi abi;
     private final long address;
     private final int capacity;
     private final long id;
     private volatile int recycled;
-    private ByteBuffer view;
+    private volatile MemoryView view;
 
     Buffer(NativeAbi abi, long address, long capacity, long id) {
         this.abi = abi;
@@ -46,10 +56,35 @@ public final class Buffer implements AutoCloseable {
      */
     public ByteBuffer byteBuffer() {
         ensureLent();
-        ByteBuffer v = view;
+        MemoryView v = view;
         if (v == null) {
-            v = abi.view(address, capacity);
-            view = v;
+            v = makeView();
+        }
+        return v.byteBuffer();
+    }
+
+    private MemoryView makeView() {
+        boolean revocable = BufferViews.revoke();
+        MemoryView fresh = abi.view(address, capacity, revocable);
+        if (!fresh.revocable()) {
+            if (revocable) {
+                BufferViews.cannotRevoke(abi.name());
+            }
+            // Nothing to withdraw on close, so no race with it to guard against.
+            VIEW.lazySet(this, fresh);
+            return fresh;
+        }
+        MemoryView v;
+        if (VIEW.compareAndSet(this, null, fresh)) {
+            v = fresh;
+        } else {
+            fresh.revoke(); // another thread's view won
+            v = view;
+        }
+        if (recycled != 0) {
+            // Closed meanwhile: close() may have looked before the view was published.
+            v.revoke();
+            ensureLent();
         }
         return v;
     }
@@ -81,7 +116,8 @@ public final class Buffer implements AutoCloseable {
      * @throws InvalidHandleException with the library's message if it was already recycled
      */
     public void recycle() {
-        RECYCLED.set(this, 1);
+        int was = RECYCLED.getAndSet(this, 1);
+        withdrawView(was);
         int rc = abi.bufferRecycle(id); // a second time the library refuses the stale id
         if (rc != Status.OK) {
             throw Status.exception(rc, abi.lastErrorMessage());
@@ -92,9 +128,23 @@ public final class Buffer implements AutoCloseable {
     @Override
     public void close() {
         if (RECYCLED.compareAndSet(this, 0, 1)) {
+            withdrawView(0);
             int rc = abi.bufferRecycle(id);
             if (rc != Status.OK) {
                 throw Status.exception(rc, abi.lastErrorMessage());
+            }
+        }
+    }
+
+    /** Revokes the view (if one was made) before the segment goes back; undoes the flag if it cannot. */
+    private void withdrawView(int was) {
+        MemoryView v = view;
+        if (v != null) {
+            try {
+                v.revoke();
+            } catch (IllegalStateException e) {
+                recycled = was;
+                throw e;
             }
         }
     }

@@ -2,6 +2,7 @@ package io.membudget;
 
 import io.membudget.internal.NativeAbi;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.Set;
@@ -46,17 +47,22 @@ public final class ManagedMemory {
                     + MAX_PAGES_PER_CALL + " pages per call");
         }
         long[] out = new long[3 * count];
-        int rc = abi.managedAllocatePages(runtime, owner, count, out);
-        if (rc != Status.OK) {
-            throw Status.exception(rc, abi.lastErrorMessage(), Category.MANAGED, -1);
-        }
-        Set<ManagedPage> mine = lent.computeIfAbsent(owner, o -> ConcurrentHashMap.newKeySet());
         List<ManagedPage> pages = new ArrayList<>(count);
-        for (int i = 0; i < count; i++) {
-            ManagedPage p = new ManagedPage(this, owner, out[3 * i], out[3 * i + 1], out[3 * i + 2]);
-            mine.add(p);
-            pages.add(p);
-        }
+        // Per owner, allocation and releaseAll run one at a time (the map's lock for the key), so
+        // a page is never lent by the library without being tracked here, or the reverse.
+        lent.compute(owner, (o, mine) -> {
+            int rc = abi.managedAllocatePages(runtime, owner, count, out);
+            if (rc != Status.OK) {
+                throw Status.exception(rc, abi.lastErrorMessage(), Category.MANAGED, -1);
+            }
+            Set<ManagedPage> set = mine != null ? mine : ConcurrentHashMap.newKeySet();
+            for (int i = 0; i < count; i++) {
+                ManagedPage p = new ManagedPage(this, owner, out[3 * i], out[3 * i + 1], out[3 * i + 2]);
+                set.add(p);
+                pages.add(p);
+            }
+            return set.isEmpty() ? null : set;
+        });
         return Collections.unmodifiableList(pages);
     }
 
@@ -65,13 +71,36 @@ public final class ManagedMemory {
      * they become invalid. An owner with no pages is fine.
      */
     public void releaseAll(long owner) {
-        int rc = abi.managedReleaseAll(runtime, owner);
-        if (rc != Status.OK) {
-            throw Status.exception(rc, abi.lastErrorMessage());
-        }
-        Set<ManagedPage> pages = lent.remove(owner);
-        if (pages != null) {
-            pages.forEach(ManagedPage::markReleased);
+        lent.compute(owner, (o, pages) -> {
+            if (pages != null) {
+                withdrawAll(pages); // throws with every page still lent and tracked
+            }
+            int rc = abi.managedReleaseAll(runtime, owner);
+            if (rc != Status.OK) {
+                throw Status.exception(rc, abi.lastErrorMessage());
+            }
+            return null;
+        });
+    }
+
+    /**
+     * Marks {@code pages} released and revokes their views before the library takes them back;
+     * all or nothing.
+     *
+     * @throws IllegalStateException if an operation on another thread holds one page's view:
+     *     every page then stays lent
+     */
+    private static void withdrawAll(Collection<ManagedPage> pages) {
+        List<ManagedPage> done = new ArrayList<>(pages.size());
+        try {
+            for (ManagedPage p : pages) {
+                if (p.withdraw() == 0) {
+                    done.add(p);
+                }
+            }
+        } catch (IllegalStateException e) {
+            done.forEach(ManagedPage::restore);
+            throw e;
         }
     }
 
@@ -93,13 +122,16 @@ public final class ManagedMemory {
         return abi;
     }
 
-    /** The runtime is closing: every page it lent becomes invalid. */
+    /**
+     * The runtime is closing: every page it lent becomes invalid (views revoked first).
+     *
+     * @throws IllegalStateException if an operation on another thread holds a page's view:
+     *     nothing is released then, and the runtime must stay open
+     */
     void shutDown() {
-        for (Long owner : lent.keySet()) {
-            Set<ManagedPage> pages = lent.remove(owner);
-            if (pages != null) {
-                pages.forEach(ManagedPage::markReleased);
-            }
-        }
+        List<ManagedPage> all = new ArrayList<>();
+        lent.values().forEach(all::addAll);
+        withdrawAll(all);
+        lent.clear();
     }
 }

@@ -1,7 +1,9 @@
 package io.membudget;
 
+import io.membudget.internal.MemoryView;
 import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 
 /**
  * One managed memory page lent to an owner: {@link #size()} bytes written and read in place
@@ -10,11 +12,17 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
  * <p>After release (by {@link #close()}, {@link #release()}, {@link ManagedMemory#releaseAll} of
  * its owner, or closing the runtime) the page is invalid: {@link #byteBuffer()} throws
  * {@link InvalidHandleException}, {@link #release()} throws it with the library's message, and
- * {@link #close()} does nothing. A {@code ByteBuffer} obtained earlier must not be used then.
+ * {@link #close()} does nothing. A {@code ByteBuffer} obtained earlier is withdrawn before the page
+ * goes back: on the Foreign Function &amp; Memory backend (Java 22+) every later access through it
+ * throws {@link IllegalStateException}; JNA (Java 17-21) cannot revoke it, so there it must not be
+ * used then. If an I/O operation on another thread still holds the {@code ByteBuffer}, releasing
+ * throws {@link IllegalStateException} and the page stays lent.
  */
 public final class ManagedPage implements AutoCloseable {
     private static final AtomicIntegerFieldUpdater<ManagedPage> RELEASED =
             AtomicIntegerFieldUpdater.newUpdater(ManagedPage.class, "released");
+    private static final AtomicReferenceFieldUpdater<ManagedPage, MemoryView> VIEW =
+            AtomicReferenceFieldUpdater.newUpdater(ManagedPage.class, MemoryView.class, "view");
 
     private final ManagedMemory memory;
     private final long owner;
@@ -22,7 +30,7 @@ public final class ManagedPage implements AutoCloseable {
     private final int size;
     private final long id;
     private volatile int released;
-    private ByteBuffer view;
+    private volatile MemoryView view;
 
     ManagedPage(ManagedMemory memory, long owner, long address, long size, long id) {
         this.memory = memory;
@@ -39,16 +47,30 @@ public final class ManagedPage implements AutoCloseable {
      * @throws InvalidHandleException if the page was released
      */
     public ByteBuffer byteBuffer() {
+        ensureLent();
+        MemoryView v = view;
+        if (v == null) {
+            MemoryView fresh = memory.abi().view(address, size, true); // rare: worth revoking
+            if (VIEW.compareAndSet(this, null, fresh)) {
+                v = fresh;
+            } else {
+                fresh.revoke(); // another thread's view won
+                v = view;
+            }
+            if (released != 0) {
+                // Released meanwhile: the releasing thread may have looked before it was published.
+                v.revoke();
+                ensureLent();
+            }
+        }
+        return v.byteBuffer();
+    }
+
+    private void ensureLent() {
         if (released != 0) {
             throw new InvalidHandleException("invalid segment id 0x" + Long.toHexString(id)
                     + ": the managed page was already released");
         }
-        ByteBuffer v = view;
-        if (v == null) {
-            v = memory.abi().view(address, size);
-            view = v;
-        }
-        return v;
     }
 
     /** Bytes in the page (the plan's segment size). */
@@ -77,8 +99,8 @@ public final class ManagedPage implements AutoCloseable {
      * @throws InvalidHandleException with the library's message if it was already released
      */
     public void release() {
-        RELEASED.set(this, 1);
-        int rc = memory.release(this);
+        withdraw();
+        int rc = memory.release(this); // a second time the library refuses the stale id
         if (rc != Status.OK) {
             throw Status.exception(rc, memory.abi().lastErrorMessage());
         }
@@ -87,7 +109,7 @@ public final class ManagedPage implements AutoCloseable {
     /** Returns the page if it is still lent; a second call does nothing. */
     @Override
     public void close() {
-        if (RELEASED.compareAndSet(this, 0, 1)) {
+        if (withdraw() == 0) {
             int rc = memory.release(this);
             // Released meanwhile by releaseAll or the runtime's close on another thread: done.
             if (rc != Status.OK && rc != Status.ERR_INVALID_HANDLE) {
@@ -96,8 +118,30 @@ public final class ManagedPage implements AutoCloseable {
         }
     }
 
-    void markReleased() {
-        RELEASED.set(this, 1);
+    /**
+     * Marks the page released and revokes its view, before the library takes the page back.
+     * Returns the previous state (1: it was already released).
+     *
+     * @throws IllegalStateException if an operation on another thread holds the view; the page
+     *     then stays lent
+     */
+    int withdraw() {
+        int was = RELEASED.getAndSet(this, 1);
+        MemoryView v = view;
+        if (v != null) {
+            try {
+                v.revoke();
+            } catch (IllegalStateException e) {
+                released = was;
+                throw e;
+            }
+        }
+        return was;
+    }
+
+    /** Undoes {@link #withdraw()} when a bulk release is abandoned; the page stays lent. */
+    void restore() {
+        released = 0;
     }
 
     @Override

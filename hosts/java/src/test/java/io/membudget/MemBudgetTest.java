@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.membudget.internal.Backends;
-import io.membudget.internal.NativeLibraryLocator;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -85,11 +84,7 @@ class MemBudgetTest {
 
     @Test
     void theEnvironmentIsReadWhenAsked() throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"),
-                "-D" + NativeLibraryLocator.PROPERTY + "=" + System.getProperty(NativeLibraryLocator.PROPERTY),
-                EnvironmentProbe.class.getName());
+        ProcessBuilder pb = new ProcessBuilder(ChildJvm.command(EnvironmentProbe.class));
         pb.environment().put("MEMBUDGET_TASKMANAGER_MEMORY_PROCESS_SIZE", "3g");
         pb.redirectErrorStream(true);
         Process p = pb.start();

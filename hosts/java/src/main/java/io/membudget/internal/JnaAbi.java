@@ -282,8 +282,26 @@ public final class JnaAbi implements NativeAbi {
     }
 
     @Override
-    public ByteBuffer view(long address, long length) {
-        return new Pointer(address).getByteBuffer(0, length);
+    public MemoryView view(long address, long length, boolean revocable) {
+        return new Unrevocable(new Pointer(address).getByteBuffer(0, length));
+    }
+
+    /** JNA's views are plain JNI direct buffers: nothing can withdraw them. */
+    private record Unrevocable(ByteBuffer byteBuffer) implements MemoryView {
+        @Override
+        public boolean revocable() {
+            return false;
+        }
+
+        @Override
+        public void revoke() {
+            // Nothing to do: a JNI direct buffer cannot be invalidated.
+        }
+    }
+
+    @Override
+    public String name() {
+        return "jna";
     }
 
     @Override

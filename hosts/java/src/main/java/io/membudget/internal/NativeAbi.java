@@ -1,15 +1,14 @@
 package io.membudget.internal;
 
-import java.nio.ByteBuffer;
-
 /**
  * The C ABI of libmembudget ({@code membudget.h}) as seen from Java: one method per C function,
  * handles and ids as {@code long} tokens, every method returning the C status code.
  *
  * <p>Not API: the public classes in {@code io.membudget} turn statuses into exceptions and
  * tokens into objects. This interface exists so that the binding technology can change without
- * touching them: {@link JnaAbi} (JNA direct mapping, Java 17+) today, a Foreign Function &amp;
- * Memory backend on Java 22+ later. {@link Backends#abi()} picks the implementation.
+ * touching them: {@code FfmAbi} (the Foreign Function &amp; Memory API, Java 22+, in the jar's
+ * {@code META-INF/versions/22}) and {@link JnaAbi} (JNA direct mapping, Java 17+).
+ * {@link Backends#abi()} picks the implementation.
  *
  * <p>Out-parameters are small arrays the caller allocates; their layout is documented per method.
  * Implementations must be thread-safe and must not throw for a non-zero status: the status is
@@ -82,8 +81,15 @@ public interface NativeAbi {
     /** {@code mb_managed_release_all}. */
     int managedReleaseAll(long runtime, long owner);
 
-    /** A direct {@link ByteBuffer} over {@code length} bytes at {@code address} (no copy). */
-    ByteBuffer view(long address, long length);
+    /**
+     * A view over {@code length} bytes at {@code address} (no copy). With {@code revocable} and a
+     * backend that can ({@link MemoryView#revocable()}), {@link MemoryView#revoke()} withdraws it;
+     * otherwise it stays usable.
+     */
+    MemoryView view(long address, long length, boolean revocable);
+
+    /** The backend's name: {@code "ffm"} or {@code "jna"} (the values of {@link Backends#PROPERTY}). */
+    String name();
 
     /** Where the backend loaded libmembudget from, for messages. */
     String librarySource();
