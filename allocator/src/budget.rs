@@ -129,14 +129,22 @@ pub struct Budget {
     pub(crate) total: Counter,
     /// Threads holding allowances of this budget (the process budget's registry).
     threads: Option<&'static Registry>,
-    /// Bit `i` set: category `i` has a fault probability above zero.
-    pub(crate) fault_mask: AtomicU8,
+    /// `epoch << 8 | fault mask`. Bit `i` of the low byte set: category `i` has a fault
+    /// probability above zero. The epoch counts quota and mode changes: allowances granted in an
+    /// older epoch are void (see [`crate::allowance`]), so a change applies to them at once.
+    /// Threads compare their slot's epoch with this one word on every allocation.
+    pub(crate) gate: AtomicU64,
     pub(crate) fault_seed: AtomicU64,
     /// The role of the installed quotas ([`role_code`]); read only when a request is refused.
     role: AtomicU8,
 }
 
 /// `Role` as the byte a [`Budget`] stores.
+/// One step of the epoch in [`Budget::gate`] (the low byte is the fault mask).
+pub(crate) const EPOCH_ONE: u64 = 1 << 8;
+/// The fault-mask byte of [`Budget::gate`].
+pub(crate) const FAULT_MASK: u64 = 0xFF;
+
 const fn role_code(role: Role) -> u8 {
     match role {
         Role::TaskManager => 0,
@@ -172,7 +180,7 @@ impl Budget {
             ],
             total: counter_unlimited!(),
             threads,
-            fault_mask: AtomicU8::new(0),
+            gate: AtomicU64::new(0),
             fault_seed: AtomicU64::new(crate::fault::DEFAULT_SEED),
             role: AtomicU8::new(role_code(Role::TaskManager)),
         }
@@ -184,7 +192,7 @@ impl Budget {
             categories: core::array::from_fn(|_| counter_unlimited!()),
             total: counter_unlimited!(),
             threads,
-            fault_mask: AtomicU8::new(0),
+            gate: AtomicU64::new(0),
             fault_seed: AtomicU64::new(crate::fault::DEFAULT_SEED),
             role: AtomicU8::new(role_code(Role::TaskManager)),
         }
@@ -233,7 +241,10 @@ impl Budget {
     }
 
     /// Installs new quotas, and their role: from now on a refusal names that role's
-    /// configuration keys. Lowering a quota below current use is allowed.
+    /// configuration keys. Lowering a quota below current use is allowed: every request made
+    /// after this returns — including one a thread would serve from an allowance it drew
+    /// earlier — is checked against the new quotas, so new requests fail until use drops below
+    /// them.
     pub fn set_quotas(&self, quotas: Quotas) {
         for c in Category::ALL {
             self.categories[c.index()]
@@ -242,6 +253,15 @@ impl Budget {
         }
         self.total.quota.store(quotas.total(), Ordering::Relaxed);
         self.role.store(role_code(quotas.role()), Ordering::Relaxed);
+        self.new_epoch();
+    }
+
+    /// Voids every allowance granted so far: each thread returns its allowances before its
+    /// next charge and draws again under the quotas and modes in force now.
+    fn new_epoch(&self) {
+        // Release: pairs with the Acquire load in `Budget::refill`, so a thread that sees the
+        // new epoch also sees the quotas and modes stored before it.
+        self.gate.fetch_add(EPOCH_ONE, Ordering::Release);
     }
 
     /// The quotas in force, with their role.
@@ -258,7 +278,9 @@ impl Budget {
         role_from_code(self.role.load(Ordering::Relaxed))
     }
 
-    /// Sets whether `category` enforces its quota or only tracks.
+    /// Sets whether `category` enforces its quota or only tracks. Switching to
+    /// [`QuotaMode::Enforce`] applies at once, like [`set_quotas`](Self::set_quotas): allowances
+    /// drawn while tracking are void.
     pub fn set_mode(&self, category: Category, mode: QuotaMode) {
         let v = match mode {
             QuotaMode::Enforce => 0,
@@ -267,6 +289,17 @@ impl Budget {
         self.categories[category.index()]
             .mode
             .store(v, Ordering::Relaxed);
+        self.new_epoch();
+    }
+
+    /// Whether `category` is over its quota or the process total over its limit now (claimed
+    /// bytes, allowances included), while enforcing: then freed bytes must not become
+    /// allowances that a later request could spend.
+    pub(crate) fn over_quota(&self, category: Category) -> bool {
+        let counter = &self.categories[category.index()];
+        counter.mode.load(Ordering::Relaxed) == 0
+            && (counter.claimed.load(Ordering::Relaxed) > counter.quota.load(Ordering::Relaxed)
+                || self.total_claimed() > self.total_quota())
     }
 
     /// The mode of `category`.

@@ -256,9 +256,11 @@ impl Mimalloc {
         // SAFETY: `offset ≤ align`, so `ptr` and the `size` bytes after it lie within the
         // `total = size + align` bytes of `raw`.
         let ptr = unsafe { raw.add(offset) };
-        // SAFETY: `offset ≥ 8`, so the `usize` just before `ptr` is inside the raw block too; it
-        // is aligned because `ptr` is (to at least 64 KiB).
-        unsafe { ptr.cast::<usize>().sub(1).write(raw as usize) };
+        // `offset ≥ 8`, so the `usize` just before `ptr` is inside the raw block too; it is
+        // aligned because `ptr` is (to at least 64 KiB).
+        let slot = ptr.cast::<usize>().wrapping_sub(1);
+        // SAFETY: `slot` is an aligned `usize` inside the raw block (above).
+        unsafe { slot.write(raw as usize) };
         ptr
     }
 
@@ -268,8 +270,10 @@ impl Mimalloc {
     /// `ptr` was returned by [`heap_alloc_overaligned`](Self::heap_alloc_overaligned).
     #[inline]
     unsafe fn overaligned_raw(ptr: *mut u8) -> *mut c_void {
-        // SAFETY: `heap_alloc_overaligned` stored the raw pointer in the `usize` before `ptr`.
-        unsafe { ptr.cast::<usize>().sub(1).read() as *mut c_void }
+        let slot = ptr.cast::<usize>().wrapping_sub(1);
+        // SAFETY: `heap_alloc_overaligned` stored the raw pointer in this aligned `usize` before
+        // `ptr`, inside the live raw block.
+        unsafe { slot.read() as *mut c_void }
     }
 
     /// Whether the block at `ptr` with `layout` was aligned by hand (a non-heap category's block

@@ -28,6 +28,12 @@ fn arena_count() -> usize {
     0
 }
 
+/// Whether `c`'s usage can be checked to the byte here: the heap category also counts what the
+/// test harness and `thread::spawn` allocate meanwhile.
+fn exact(c: Category) -> bool {
+    c != Category::Heap
+}
+
 /// A block's address, sendable to the freeing thread.
 struct Block(usize, Layout);
 
@@ -66,7 +72,9 @@ fn every_category_serves_every_alignment_freed_on_another_thread() {
                 }
                 // SAFETY: `size` bytes at `p` are ours.
                 unsafe { p.write_bytes(0xA5, size) };
-                assert_eq!(b.used(c) - before, size as u64, "{c}: charge of {layout:?}");
+                if exact(c) {
+                    assert_eq!(b.used(c) - before, size as u64, "{c}: charge of {layout:?}");
+                }
                 let block = Block(p as usize, layout);
                 // Freed on another thread, in the heap scope.
                 std::thread::spawn(move || {
@@ -76,11 +84,17 @@ fn every_category_serves_every_alignment_freed_on_another_thread() {
                 })
                 .join()
                 .unwrap();
-                assert_eq!(b.used(c), before, "{c}: credit of {layout:?}");
+                if exact(c) {
+                    assert_eq!(b.used(c), before, "{c}: credit of {layout:?}");
+                }
             }
         }
     }
-    assert_eq!(arena_count(), arenas, "no arena was added by these allocations");
+    assert_eq!(
+        arena_count(),
+        arenas,
+        "no arena was added by these allocations"
+    );
 }
 
 #[test]
@@ -110,14 +124,20 @@ fn overaligned_blocks_reallocate_within_their_category() {
             assert!(unsafe { std::slice::from_raw_parts(q, 100) }
                 .iter()
                 .all(|&x| x == 7));
-            assert_eq!(b.used(c) - before, 5 * align as u64);
+            if exact(c) {
+                assert_eq!(b.used(c) - before, 5 * align as u64);
+            }
             // SAFETY: as above.
             let r = unsafe { A.realloc(q, grown, 10) };
             assert!(!r.is_null() && r as usize % align == 0);
-            assert_eq!(b.used(c) - before, 10);
+            if exact(c) {
+                assert_eq!(b.used(c) - before, 10);
+            }
             // SAFETY: a live block of 10 bytes with this alignment, freed once.
             unsafe { A.dealloc(r, Layout::from_size_align(10, align).unwrap()) };
-            assert_eq!(b.used(c), before);
+            if exact(c) {
+                assert_eq!(b.used(c), before);
+            }
         }
     }
 }
@@ -143,7 +163,9 @@ fn refused_requests_do_not_grow_arenas() {
                 // SAFETY: a live block with `layout` (the heap may map it virtually).
                 unsafe { A.dealloc(p, layout) };
             }
-            assert_eq!(b.used(c), before, "{c}: a refusal charges nothing");
+            if exact(c) {
+                assert_eq!(b.used(c), before, "{c}: a refusal charges nothing");
+            }
         }
     }
     assert_eq!(arena_count(), arenas);
