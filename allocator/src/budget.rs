@@ -45,6 +45,8 @@ pub(crate) struct Counter {
     quota: AtomicU64,
     failures: AtomicU64,
     pub(crate) injected: AtomicU64,
+    /// Releases refused for being larger than the claim (caller bugs).
+    release_errors: AtomicU64,
     mode: AtomicU8,
     /// Fault probability scaled to `u64` (0 = off).
     pub(crate) fault_threshold: AtomicU64,
@@ -60,6 +62,7 @@ macro_rules! counter_unlimited {
             quota: AtomicU64::new(u64::MAX),
             failures: AtomicU64::new(0),
             injected: AtomicU64::new(0),
+            release_errors: AtomicU64::new(0),
             mode: AtomicU8::new(0),
             fault_threshold: AtomicU64::new(0),
             fault_seq: AtomicU64::new(0),
@@ -97,13 +100,30 @@ impl Counter {
         }
     }
 
+    /// Subtracts `bytes` from `claimed` if it holds at least that much; else changes nothing.
+    fn sub_if_at_least(&self, bytes: u64) -> bool {
+        let mut cur = self.claimed.load(Ordering::Relaxed);
+        loop {
+            let Some(new) = cur.checked_sub(bytes) else {
+                return false;
+            };
+            match self
+                .claimed
+                .compare_exchange_weak(cur, new, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return true,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
     fn sub_clamped(&self, bytes: u64) -> u64 {
         let mut cur = self.claimed.load(Ordering::Relaxed);
         loop {
             let take = cur.min(bytes);
             match self.claimed.compare_exchange_weak(
                 cur,
-                cur - take,
+                cur.wrapping_sub(take), // `take ≤ cur`
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
@@ -367,8 +387,9 @@ impl Budget {
                 Ok(())
             }
             Err(total_used) => {
-                // Undo the category charge: the request failed as a whole.
-                counter.claimed.fetch_sub(bytes, Ordering::Relaxed);
+                // Undo the category charge: the request failed as a whole (`claimed` holds at
+                // least the `bytes` just added).
+                counter.sub_clamped(bytes);
                 Err((total_used, total_quota, Limit::Process))
             }
         }
@@ -392,16 +413,32 @@ impl Budget {
         QuotaExceeded::new(category, bytes, used, quota, limit).with_role(self.role())
     }
 
-    /// Credits `bytes` back to `category`. Releasing more than is charged clamps at zero (and is
-    /// a caller bug: debug builds assert).
+    /// Credits `bytes` back to `category`.
+    ///
+    /// Releasing more than `category` has claimed (for the process budget: charged plus the
+    /// allowances threads hold, which are not scanned on this path) is a caller bug: then
+    /// nothing is released (the budget is unchanged) and the attempt is counted in
+    /// [`release_errors`](Self::release_errors), so a test can assert that none happened.
     #[inline]
     pub fn release(&self, category: Category, bytes: u64) {
-        let released = self.categories[category.index()].sub_clamped(bytes);
-        debug_assert_eq!(
-            released, bytes,
-            "released more {category} memory than charged"
-        );
-        self.total.sub_clamped(released);
+        if bytes == 0 {
+            return;
+        }
+        let counter = &self.categories[category.index()];
+        if counter.sub_if_at_least(bytes) {
+            // The total holds at least every category's claim.
+            self.total.sub_clamped(bytes);
+        } else {
+            counter.release_errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Releases of `category` refused because they were larger than what was charged (caller
+    /// bugs; see [`release`](Self::release)).
+    pub fn release_errors(&self, category: Category) -> u64 {
+        self.categories[category.index()]
+            .release_errors
+            .load(Ordering::Relaxed)
     }
 
     /// [`release`](Self::release) without the debug assertion, for the allocator's paths (which
@@ -575,6 +612,22 @@ mod tests {
         b.try_charge(Category::Heap, u64::MAX - 1).unwrap();
         assert!(b.try_charge(Category::Heap, 2).is_err());
         assert_eq!(b.used(Category::Heap), u64::MAX - 1);
+    }
+
+    #[test]
+    fn releasing_more_than_charged_changes_nothing_and_is_counted() {
+        let b = Budget::unlimited();
+        b.try_charge(Category::Direct, 100).unwrap();
+        b.release(Category::Direct, 101);
+        b.release(Category::Direct, u64::MAX);
+        b.release(Category::Heap, 1);
+        assert_eq!(b.used(Category::Direct), 100);
+        assert_eq!(b.total_used(), 100);
+        assert_eq!(b.release_errors(Category::Direct), 2);
+        assert_eq!(b.release_errors(Category::Heap), 1);
+        b.release(Category::Direct, 100);
+        assert_eq!((b.used(Category::Direct), b.total_used()), (0, 0));
+        assert_eq!(b.release_errors(Category::Direct), 2);
     }
 
     #[test]
