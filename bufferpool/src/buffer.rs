@@ -333,7 +333,9 @@ impl Drop for Buffer {
                 cache_pool(keep);
             }
             Owner::Exclusive(_) => Self::recycle_exclusive(slot),
-            Owner::Free => unreachable!("a buffer of a free segment was dropped"),
+            Owner::Free => crate::violation::report(format_args!(
+                "a buffer of free segment {index} was dropped"
+            )),
         }
     }
 }

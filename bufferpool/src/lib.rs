@@ -51,6 +51,7 @@ mod queue;
 mod redistribute;
 mod slot;
 mod sync;
+mod violation;
 
 pub use availability::AvailableFuture;
 pub use buffer::Buffer;
@@ -59,3 +60,4 @@ pub use error::{BufferPoolError, EXCLUSIVE_BUFFERS_REQUEST_TIMEOUT_KEY};
 pub use listener::BufferListener;
 pub use local_pool::LocalBufferPool;
 pub use network_pool::{NetworkBufferPool, NetworkBufferPoolConfig, DEFAULT_REQUEST_TIMEOUT};
+pub use violation::invariant_violations;

@@ -22,6 +22,7 @@ use crate::network_pool::GlobalInner;
 use crate::queue::IndexQueue;
 use crate::slot::{Owner, NO_CHANNEL};
 use crate::sync::{fence, lock, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::violation::report;
 use crate::Buffer;
 use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
@@ -149,18 +150,18 @@ impl LocalInner {
                 Err(now) => r = now,
             }
         }
-        match self.global.request_pooled() {
-            Some(i) => {
-                let me = self
-                    .me
-                    .upgrade()
-                    .expect("a pool method runs with a live pool");
+        match (self.global.request_pooled(), self.me.upgrade()) {
+            (Some(i), Some(me)) => {
                 // SAFETY: just popped from the global free list: we hold it exclusively.
                 let old = unsafe { self.global.slot(i).set_owner(Owner::Local(me)) };
                 debug_assert!(matches!(old, Owner::Free));
                 Some(i)
             }
-            None => {
+            (got, _) => {
+                // No segment, or the pool is being dropped (no handle can use it any more).
+                if let Some(i) = got {
+                    self.global.recycle_pooled(i);
+                }
                 self.requested.fetch_sub(1, Ordering::Relaxed);
                 None
             }
@@ -207,7 +208,10 @@ impl LocalInner {
             return;
         }
         if let Err(i) = self.idle.push(index) {
-            unreachable!("idle list overflow with segment {i}: a segment was recycled twice");
+            report(format_args!(
+                "idle list overflow with segment {i}: a segment was recycled twice"
+            ));
+            return;
         }
         // Orders the push before the SeqCst loads below; pairs with the fences in
         // `update_availability`, `add_buffer_listener` and `lazy_destroy` (availability
@@ -224,7 +228,9 @@ impl LocalInner {
 
     fn count_channel(&self, channel: u32) {
         let max = self.config.max_buffers_per_channel;
-        if self.subpartition_counts[channel as usize].fetch_add(1, Ordering::Relaxed) + 1 == max {
+        // A count never reaches `usize::MAX` (segments are fewer than 2³²): no wrap.
+        let before = self.subpartition_counts[channel as usize].fetch_add(1, Ordering::Relaxed);
+        if before.wrapping_add(1) == max {
             self.unavailable_subpartitions
                 .fetch_add(1, Ordering::SeqCst);
             self.update_availability();
@@ -340,7 +346,8 @@ impl LocalInner {
 
     fn push_idle(&self, index: u32) {
         if let Err(i) = self.idle.push(index) {
-            unreachable!("idle list overflow with segment {i}");
+            report(format_args!("idle list overflow with segment {i}"));
+            return;
         }
         // SeqCst fence: pairs with `lazy_destroy`'s.
         fence(Ordering::SeqCst);
@@ -446,13 +453,17 @@ impl LocalInner {
         if have >= n {
             return Ok(());
         }
+        // `have < n`: no wrap.
         let indices = self
             .global
-            .take_blocking(n - have, self.global.request_timeout())?;
-        let me = self
-            .me
-            .upgrade()
-            .expect("a pool method runs with a live pool");
+            .take_blocking(n.wrapping_sub(have), self.global.request_timeout())?;
+        let Some(me) = self.me.upgrade() else {
+            // The pool is being dropped: no handle can use these.
+            for i in indices {
+                self.global.recycle_pooled(i);
+            }
+            return Err(BufferPoolError::PoolDestroyed);
+        };
         for i in indices {
             self.requested.fetch_add(1, Ordering::SeqCst);
             // SAFETY: popped from the global free list: we hold it exclusively.
@@ -563,6 +574,14 @@ impl LocalBufferPool {
     #[inline]
     pub fn is_available(&self) -> bool {
         self.inner.availability.is_available()
+    }
+
+    /// Waiters registered for this pool's availability now: threads blocked in a
+    /// `request_buffer_blocking*` call and pending [`available`](Self::available) futures
+    /// (each registers before it parks, so a waiter counted here is woken by the next
+    /// recycle). For tests and diagnostics.
+    pub fn waiters(&self) -> usize {
+        self.inner.availability.waiter_count()
     }
 
     /// A future completing when a request may succeed (or the pool was destroyed); usable from
