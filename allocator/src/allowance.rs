@@ -128,7 +128,9 @@ impl Registry {
                     .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
                     .is_ok()
             {
-                self.high_water.fetch_max(i + 1, Ordering::Relaxed);
+                // `i < slots.len()`: no overflow.
+                self.high_water
+                    .fetch_max(i.wrapping_add(1), Ordering::Relaxed);
                 return Some(slot);
             }
         }

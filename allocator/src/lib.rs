@@ -99,29 +99,38 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 #[cfg(not(membudget_loom))]
+#[deny(clippy::arithmetic_side_effects)]
 mod allocator;
+#[deny(clippy::arithmetic_side_effects)]
 mod allowance;
 #[cfg(not(membudget_loom))]
 mod backing;
+#[deny(clippy::arithmetic_side_effects)]
 mod budget;
 mod error;
+#[deny(clippy::arithmetic_side_effects)]
 mod fault;
 #[cfg(not(membudget_loom))]
+#[deny(clippy::arithmetic_side_effects)]
 mod local;
 #[cfg(all(feature = "metrics", not(membudget_loom)))]
 mod metrics;
 #[cfg(all(feature = "mimalloc", not(membudget_loom)))]
+#[deny(clippy::arithmetic_side_effects)]
 mod mimalloc;
+#[deny(clippy::arithmetic_side_effects)]
 mod reservation;
 #[cfg(not(membudget_loom))]
 mod scope;
 mod shared;
 #[cfg(not(membudget_loom))]
+#[deny(clippy::arithmetic_side_effects)]
 mod snapshot;
 mod sync;
 #[cfg(not(membudget_loom))]
 mod sys;
 #[cfg(not(membudget_loom))]
+#[deny(clippy::arithmetic_side_effects)]
 mod system;
 
 #[cfg(not(membudget_loom))]

@@ -195,7 +195,8 @@ impl Mimalloc {
         r.len.store(len, Ordering::Relaxed);
         r.category.store(category.code(), Ordering::Relaxed);
         // Release: publishes the entry to `category_at`'s Acquire.
-        RANGE_COUNT.store(n + 1, Ordering::Release);
+        // `n < MAX_ARENAS`: no overflow.
+        RANGE_COUNT.store(n.wrapping_add(1), Ordering::Release);
         LAST_ARENA[category.index()].store(size, Ordering::Relaxed);
         // Release: publishes the heap (and the range before it) to `heap`'s Acquire.
         HEAPS[category.index()].store(heap, Ordering::Release);

@@ -37,7 +37,7 @@ pub(crate) fn wait_available(availability: &Availability, deadline: Option<Insta
                 if now >= d {
                     break false;
                 }
-                park_timeout(d - now);
+                park_timeout(d.saturating_duration_since(now));
             }
         }
     };

@@ -166,12 +166,15 @@ impl Buffer {
     /// If the buffer is shared or read-only.
     pub fn append(&mut self, bytes: &[u8]) -> usize {
         let at = self.size();
-        let n = bytes.len().min(self.capacity() - at);
+        // `size ≤ capacity` always: no wrap.
+        let n = bytes.len().min(self.capacity().wrapping_sub(at));
         let dst = self
             .as_mut_slice()
             .expect("append needs the only, writable handle to a buffer");
-        dst[at..at + n].copy_from_slice(&bytes[..n]);
-        self.size = (at + n) as u32;
+        // `at + n ≤ capacity` (< 4 GiB): no overflow.
+        let end = at.wrapping_add(n);
+        dst[at..end].copy_from_slice(&bytes[..n]);
+        self.size = end as u32;
         n
     }
 
@@ -198,7 +201,7 @@ impl Buffer {
     /// If the window is not within `[0, size)`.
     pub fn read_only_slice(&self, index: usize, len: usize) -> Buffer {
         assert!(
-            index <= self.size() && len <= self.size() - index,
+            index <= self.size() && len <= self.size().wrapping_sub(index),
             "slice of {len} bytes at {index} is out of bounds for a buffer of size {}",
             self.size
         );

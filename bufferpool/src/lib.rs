@@ -39,16 +39,24 @@
 //! ```
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[deny(clippy::arithmetic_side_effects)]
 mod availability;
+#[deny(clippy::arithmetic_side_effects)]
 mod blocking;
+#[deny(clippy::arithmetic_side_effects)]
 mod buffer;
+#[deny(clippy::arithmetic_side_effects)]
 mod config;
 mod error;
 mod listener;
+#[deny(clippy::arithmetic_side_effects)]
 mod local_pool;
+#[deny(clippy::arithmetic_side_effects)]
 mod network_pool;
+#[deny(clippy::arithmetic_side_effects)]
 mod queue;
 mod redistribute;
+#[deny(clippy::arithmetic_side_effects)]
 mod slot;
 mod sync;
 mod violation;

@@ -142,7 +142,8 @@ impl LocalInner {
             }
             match self.requested.compare_exchange_weak(
                 r,
-                r + 1,
+                // `r < limit ≤ usize::MAX`: no overflow.
+                r.wrapping_add(1),
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
@@ -186,7 +187,8 @@ impl LocalInner {
             }
             match self
                 .requested
-                .compare_exchange_weak(r, r - 1, Ordering::SeqCst, Ordering::SeqCst)
+                // `r > 0`: no wrap.
+                .compare_exchange_weak(r, r.wrapping_sub(1), Ordering::SeqCst, Ordering::SeqCst)
             {
                 Ok(_) => return true,
                 Err(now) => r = now,

@@ -279,7 +279,10 @@ impl GlobalInner {
             .map(|r| r.config.estimated_requested() as u128)
             .sum();
         // `requested ≤ pools × usize::MAX`, far below `u128::MAX / 100`.
-        (requested.saturating_mul(100) / total as u128).min(usize::MAX as u128) as usize
+        (requested.saturating_mul(100))
+            .checked_div(total as u128)
+            .unwrap_or(0)
+            .min(usize::MAX as u128) as usize
     }
 }
 

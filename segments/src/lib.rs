@@ -54,14 +54,20 @@
 
 mod accessors;
 mod bulk;
+#[deny(clippy::arithmetic_side_effects)]
 mod capacity;
 mod error;
+#[deny(clippy::arithmetic_side_effects)]
 mod manager;
 mod owner;
+#[deny(clippy::arithmetic_side_effects)]
 mod page_source;
+#[deny(clippy::arithmetic_side_effects)]
 mod segment;
+#[deny(clippy::arithmetic_side_effects)]
 mod shared_resource;
 mod sync;
+#[deny(clippy::arithmetic_side_effects)]
 mod sys;
 
 pub use error::{InvalidFraction, MemoryAllocationError, SegmentError, SharedResourceError};

@@ -42,7 +42,7 @@ impl PageOwner for PageAccount {
         // SAFETY: forwarded contract, as in `return_page`.
         unsafe { self.source.give_back_many(ptrs) };
         self.capacity
-            .give((ptrs.len() * self.source.page_size()) as u64);
+            .give((ptrs.len() as u64).saturating_mul(self.source.page_size() as u64));
     }
 }
 
@@ -160,7 +160,8 @@ impl MemoryManager {
             inner: Arc::new(ManagerInner {
                 capacity: Arc::new(Capacity::new(total_bytes)),
                 page_size,
-                total_pages: total_bytes / page_size as u64,
+                // `page_size` is validated non-zero by the source.
+                total_pages: total_bytes.checked_div(page_size as u64).unwrap_or(0),
                 source,
                 owners: Mutex::new(Owners::default()),
                 shared: SharedTable::default(),
@@ -205,7 +206,7 @@ impl MemoryManager {
             return Err(MemoryAllocationError::InsufficientPages {
                 owner,
                 requested,
-                available_pages: available / inner.page_size as u64,
+                available_pages: available.checked_div(inner.page_size as u64).unwrap_or(0),
                 available,
                 total: inner.capacity.total(),
             });
@@ -245,7 +246,7 @@ impl MemoryManager {
                 "Owner {owner} released its managed memory while {alive} pages ({} bytes) are \
                  still held by live segments; they return when dropped. This usually indicates \
                  a memory leak.",
-                alive * self.inner.page_size as u64
+                alive.saturating_mul(self.inner.page_size as u64)
             );
         }
         alive
@@ -333,7 +334,7 @@ impl MemoryManager {
         let usage = OwnerUsage {
             owner,
             pages,
-            page_bytes: pages * self.inner.page_size as u64,
+            page_bytes: pages.saturating_mul(self.inner.page_size as u64),
             reserved_bytes: reserved,
         };
         if pages > 0 || reserved > 0 {
@@ -355,7 +356,7 @@ impl MemoryManager {
         OwnerUsage {
             owner,
             pages,
-            page_bytes: pages * self.inner.page_size as u64,
+            page_bytes: pages.saturating_mul(self.inner.page_size as u64),
             reserved_bytes: owners.bytes.get(&owner).copied().unwrap_or(0),
         }
     }

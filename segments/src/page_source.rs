@@ -199,7 +199,7 @@ impl PageSource {
                 category: config.category,
                 budget: config.budget,
                 chunk_size,
-                retain_pages: AtomicUsize::new(config.retain_bytes / page),
+                retain_pages: AtomicUsize::new(config.retain_bytes.checked_div(page).unwrap_or(0)),
                 huge_pages: config.huge_pages,
                 free: Mutex::new(FreeList {
                     pages: Vec::new(),
@@ -288,7 +288,9 @@ impl PageSource {
 
     /// Pages carved from all chunks so far (`bytes_mapped / page_size`).
     pub fn pages_total(&self) -> usize {
-        self.bytes_mapped() / self.inner.page_size
+        self.bytes_mapped()
+            .checked_div(self.inner.page_size)
+            .unwrap_or(0)
     }
 
     /// Bytes mapped from the OS (usable part of all chunks).
@@ -515,7 +517,8 @@ impl SourceInner {
                 }
             };
             let base = chunk.base();
-            let pages = chunk.len() / self.page_size;
+            // Validated non-zero page size.
+            let pages = chunk.len().checked_div(self.page_size).unwrap_or(0);
             let mut free = self.lock_free_list();
             if free.pages.try_reserve(pages).is_err() || chunks.try_reserve(1).is_err() {
                 // The chunk is unmapped as it drops; nothing of it was handed out.

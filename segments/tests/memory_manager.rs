@@ -554,7 +554,7 @@ fn shared_resource_initializers_may_get_other_resources() {
     let (tx, rx) = std::sync::mpsc::channel();
     let mm2 = mm.clone();
     // On another thread, so a deadlock fails the test instead of hanging it.
-    std::thread::spawn(move || {
+    let t = std::thread::spawn(move || {
         let outer = mm2
             .get_shared_memory_resource::<_, String, _>("outer", 0.5, |bytes| {
                 let inner = mm2
@@ -580,6 +580,7 @@ fn shared_resource_initializers_may_get_other_resources() {
     let (outer_bytes, inner_bytes) = rx
         .recv_timeout(std::time::Duration::from_secs(10))
         .expect("the initializer deadlocked");
+    t.join().unwrap();
     assert_eq!((outer_bytes, inner_bytes), (TOTAL / 2, TOTAL / 4));
     assert!(mm.verify_empty());
     assert_eq!(budget.used(Category::Managed), 0);
