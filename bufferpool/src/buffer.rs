@@ -1,5 +1,6 @@
 //! `Buffer`: an RAII, reference-counted handle to one network segment.
 
+use crate::error::BufferPoolError;
 use crate::local_pool::LocalInner;
 use crate::slot::{Owner, Slot};
 use crate::sync::{fence, Ordering};
@@ -103,15 +104,28 @@ impl Buffer {
     /// Sets the writer index.
     ///
     /// # Panics
-    /// If `size > capacity`, or `size < reader_index`.
+    /// If `size > capacity`, or `size < reader_index` (see [`try_set_size`](Self::try_set_size)).
     pub fn set_size(&mut self, size: usize) {
-        assert!(
-            size <= self.capacity() && size >= self.reader_index(),
-            "buffer size {size} must be within [reader index {}, capacity {}]",
-            self.reader,
-            self.capacity
-        );
+        if let Err(e) = self.try_set_size(size) {
+            panic!("{e}");
+        }
+    }
+
+    /// Sets the writer index.
+    ///
+    /// # Errors
+    /// [`BufferPoolError::InvalidArgument`] if `size > capacity` or `size < reader_index`; the
+    /// buffer is unchanged then.
+    pub fn try_set_size(&mut self, size: usize) -> Result<(), BufferPoolError> {
+        if size > self.capacity() || size < self.reader_index() {
+            return Err(BufferPoolError::InvalidArgument(format!(
+                "buffer size {size} must be within [reader index {}, capacity {}]",
+                self.reader, self.capacity
+            )));
+        }
+        // `size ≤ capacity < 2³²`.
         self.size = size as u32;
+        Ok(())
     }
 
     /// The reader index: bytes consumed so far.
@@ -123,14 +137,27 @@ impl Buffer {
     /// Sets the reader index.
     ///
     /// # Panics
-    /// If `index > size`.
+    /// If `index > size` (see [`try_set_reader_index`](Self::try_set_reader_index)).
     pub fn set_reader_index(&mut self, index: usize) {
-        assert!(
-            index <= self.size(),
-            "reader index {index} must not exceed the buffer size {}",
-            self.size
-        );
+        if let Err(e) = self.try_set_reader_index(index) {
+            panic!("{e}");
+        }
+    }
+
+    /// Sets the reader index.
+    ///
+    /// # Errors
+    /// [`BufferPoolError::InvalidArgument`] if `index > size`; the buffer is unchanged then.
+    pub fn try_set_reader_index(&mut self, index: usize) -> Result<(), BufferPoolError> {
+        if index > self.size() {
+            return Err(BufferPoolError::InvalidArgument(format!(
+                "reader index {index} must not exceed the buffer size {}",
+                self.size
+            )));
+        }
+        // `index ≤ size < 2³²`.
         self.reader = index as u32;
+        Ok(())
     }
 
     /// The written bytes `[0, size)`.
@@ -198,13 +225,26 @@ impl Buffer {
     /// A read-only handle to `[index, index + len)` of the written bytes, sharing the count.
     ///
     /// # Panics
-    /// If the window is not within `[0, size)`.
+    /// If the window is not within `[0, size)` (see
+    /// [`try_read_only_slice`](Self::try_read_only_slice)).
     pub fn read_only_slice(&self, index: usize, len: usize) -> Buffer {
-        assert!(
-            index <= self.size() && len <= self.size().wrapping_sub(index),
-            "slice of {len} bytes at {index} is out of bounds for a buffer of size {}",
-            self.size
-        );
+        match self.try_read_only_slice(index, len) {
+            Ok(b) => b,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// A read-only handle to `[index, index + len)` of the written bytes, sharing the count.
+    ///
+    /// # Errors
+    /// [`BufferPoolError::InvalidArgument`] if the window is not within `[0, size)`.
+    pub fn try_read_only_slice(&self, index: usize, len: usize) -> Result<Buffer, BufferPoolError> {
+        if index > self.size() || len > self.size().wrapping_sub(index) {
+            return Err(BufferPoolError::InvalidArgument(format!(
+                "slice of {len} bytes at {index} is out of bounds for a buffer of size {}",
+                self.size
+            )));
+        }
         let mut b = self.retain();
         // SAFETY: `index ≤ size ≤ capacity`, so the pointer stays within the segment.
         let start = unsafe { self.data.as_ptr().add(index) };
@@ -213,7 +253,7 @@ impl Buffer {
         b.size = len as u32;
         b.reader = 0;
         b.read_only = true;
-        b
+        Ok(b)
     }
 
     /// Handles sharing this segment.

@@ -367,7 +367,9 @@ impl MemoryManager {
     /// [`InvalidFraction`] unless `0 < fraction <= 1`.
     pub fn compute_memory_size(&self, fraction: f64) -> Result<u64, InvalidFraction> {
         validate_fraction(fraction)?;
-        Ok((self.inner.capacity.total() as f64 * fraction).floor() as u64)
+        let total = self.inner.capacity.total();
+        // Totals above 2⁵³ round up in `f64`: never more than the total.
+        Ok(((total as f64 * fraction).floor() as u64).min(total))
     }
 
     /// Pages `fraction` of all pages amounts to (rounded down).
@@ -376,7 +378,8 @@ impl MemoryManager {
     /// [`InvalidFraction`] unless `0 < fraction <= 1`.
     pub fn compute_number_of_pages(&self, fraction: f64) -> Result<u64, InvalidFraction> {
         validate_fraction(fraction)?;
-        Ok((self.inner.total_pages as f64 * fraction).floor() as u64)
+        let pages = self.inner.total_pages;
+        Ok(((pages as f64 * fraction).floor() as u64).min(pages))
     }
 
     /// Bytes not handed out (as pages, reservations or shared resources).
