@@ -4,7 +4,6 @@ use crate::error::BufferPoolError;
 use crate::local_pool::LocalInner;
 use crate::slot::{Owner, Slot};
 use crate::sync::{fence, Ordering};
-#[cfg(not(membudget_loom))]
 use core::cell::Cell;
 use core::fmt;
 use std::ptr::NonNull;
@@ -300,17 +299,22 @@ thread_local! {
     static LAST_POOL: Cell<Option<Arc<LocalInner>>> = const { Cell::new(None) };
 }
 
+// Under loom, the same cache in loom's thread-local storage: one per model thread, dropped when
+// that thread (or the model execution) ends, so the shipped caching logic below is modelled.
+#[cfg(membudget_loom)]
+loom::thread_local! {
+    /// The pool this thread recycled into last, kept alive by this strong reference.
+    static LAST_POOL: Cell<Option<Arc<LocalInner>>> = Cell::new(None);
+}
+
 /// A strong reference to `owner` that keeps the pool alive for the whole recycle: once the
 /// segment is in the idle list another thread may move it on (dropping the slot's reference to
 /// the pool) while `recycle` still reads the pool's flags. It comes from a per-thread cache of
 /// the last pool recycled into, so the common case (same pool as last time) costs no
 /// reference-count traffic; a different pool costs one clone. The cache holds at most one pool
-/// per thread (its segments all go back as usual; only the small pool struct lingers until the
-/// thread recycles into another pool or exits).
-///
-/// Under loom every model thread shares one OS thread (and a cache would outlive the model
-/// execution), so loom builds always clone.
-#[cfg(not(membudget_loom))]
+/// per thread (its segments all go back as usual; only the small pool struct — and, through
+/// it, the network pool's slot headers — lingers until the thread recycles into another pool
+/// or exits). A destroyed pool is not cached.
 #[inline]
 fn keep_alive(owner: &Arc<LocalInner>) -> Arc<LocalInner> {
     match LAST_POOL.try_with(Cell::take).ok().flatten() {
@@ -322,22 +326,15 @@ fn keep_alive(owner: &Arc<LocalInner>) -> Arc<LocalInner> {
     }
 }
 
-/// Puts the pool just recycled into back in the per-thread cache.
-#[cfg(not(membudget_loom))]
+/// Puts the pool just recycled into back in the per-thread cache (unless it is destroyed:
+/// then nothing of it is kept alive by this thread).
 #[inline]
 fn cache_pool(pool: Arc<LocalInner>) {
+    if pool.is_destroyed_relaxed() {
+        return;
+    }
     // During thread teardown the cache is gone and the closure (with `pool`) is just dropped.
     let _ = LAST_POOL.try_with(move |c| c.set(Some(pool)));
-}
-
-#[cfg(membudget_loom)]
-fn keep_alive(owner: &Arc<LocalInner>) -> Arc<LocalInner> {
-    Arc::clone(owner)
-}
-
-#[cfg(membudget_loom)]
-fn cache_pool(pool: Arc<LocalInner>) {
-    drop(pool);
 }
 
 impl Clone for Buffer {

@@ -95,6 +95,12 @@ impl LocalInner {
         self.destroyed.load(Ordering::SeqCst)
     }
 
+    /// Whether the pool was destroyed, without ordering (a hint for the recycle cache).
+    #[inline]
+    pub(crate) fn is_destroyed_relaxed(&self) -> bool {
+        self.destroyed.load(Ordering::Relaxed)
+    }
+
     /// Requests one buffer (for `channel`, or [`NO_CHANNEL`]).
     #[inline]
     pub(crate) fn request(&self, channel: u32) -> Result<Option<Buffer>, BufferPoolError> {
