@@ -2,6 +2,7 @@
 //! alive, every local pool they hold answers "destroyed", buffers they still hold stay valid
 //! until dropped, the network budget is balanced, and the memory is back with the OS (RSS
 //! within a few MiB of where it started). One test per binary: it measures the process RSS.
+#![cfg(not(membudget_loom))]
 
 mod common;
 

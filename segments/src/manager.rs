@@ -7,6 +7,7 @@ use crate::page_source::SourceInner;
 use crate::page_source::{validate_page_size, DEFAULT_CHUNK_SIZE};
 use crate::segment::PageOwner;
 use crate::shared_resource::SharedTable;
+use crate::sync::{AtomicBool, Mutex, MutexGuard, Ordering};
 use crate::{
     InvalidFraction, MemoryAllocationError, MemorySegment, OwnerId, PageSource, PageSourceConfig,
     SegmentError,
@@ -16,8 +17,7 @@ use membudget_allocator::SharedBudget;
 use membudget_core::Category;
 use std::collections::HashMap;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 /// Pages one owner holds. Every page given to the owner holds an `Arc` of this (so the pages
 /// alive are its strong count minus the table's reference) and returns through it, so a page

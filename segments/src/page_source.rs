@@ -1,13 +1,13 @@
 //! `PageSource`: page-aligned pages carved from large anonymous mappings, charged to a budget.
 
 use crate::segment::PageOwner;
+use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::sys::{self, Chunk};
 use crate::{MemorySegment, SegmentError};
 use membudget_allocator::SharedBudget;
 use membudget_core::Category;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Default page size: 32 KiB, as Flink's `taskmanager.memory.segment-size`.
 pub const DEFAULT_PAGE_SIZE: usize = 32 * 1024;
@@ -447,7 +447,7 @@ impl SourceInner {
     }
 
     #[inline]
-    fn lock_free_list(&self) -> std::sync::MutexGuard<'_, FreeList> {
+    fn lock_free_list(&self) -> MutexGuard<'_, FreeList> {
         // No code panics while holding the lock, so a poisoned list is still consistent.
         self.free.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -613,7 +613,7 @@ impl SourceInner {
         self.budget.release(self.category, bytes);
     }
 
-    fn lock_chunks(&self) -> std::sync::MutexGuard<'_, Vec<Chunk>> {
+    fn lock_chunks(&self) -> MutexGuard<'_, Vec<Chunk>> {
         // Chunks are pushed and removed whole, so a poisoned list is still consistent.
         self.chunks.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -9,11 +9,11 @@
 //! deadlock.
 
 use crate::manager::{validate_fraction, ManagerInner, TakeError};
+use crate::sync::{current_thread, Condvar, Mutex, MutexGuard, ThreadId};
 use crate::{MemoryAllocationError, MemoryManager, SharedResourceError};
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::ThreadId;
+use std::sync::Arc;
 
 /// A shared resource in the manager's table.
 pub(crate) enum SharedSlot {
@@ -198,7 +198,7 @@ impl MemoryManager {
         F: FnOnce(u64) -> Result<T, E>,
     {
         let inner = &self.inner;
-        let me = std::thread::current().id();
+        let me = current_thread();
         let mut table = inner.shared_table();
         loop {
             match table.get_mut(kind) {

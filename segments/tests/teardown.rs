@@ -3,6 +3,7 @@
 //! still hold stay valid until dropped, and the memory is back with the OS (RSS within a few MiB
 //! of where it started) — already while those threads hold a page and a handle. One test per
 //! binary: it measures the process RSS.
+#![cfg(not(membudget_loom))]
 
 use membudget_allocator::{process_rss, Budget, Category, Quotas, SharedBudget};
 use membudget_segments::{MemoryAllocationError, MemoryManager, MemorySegment, OwnerId};
