@@ -15,6 +15,8 @@ use std::time::Duration;
 const SEG: usize = 32 * 1024;
 const SEGMENTS: usize = 2048; // 64 MiB
 const MIB: u64 = 1 << 20;
+/// How long the test waits for a worker before it fails (instead of hanging).
+const WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 enum Order {
     Check,
@@ -71,7 +73,7 @@ fn dropping_the_network_pool_destroys_dependents_and_returns_memory() {
         }));
     }
     for _ in 0..4 {
-        done_rx.recv().unwrap();
+        done_rx.recv_timeout(WAIT).expect("a worker failed");
     }
     let rss_used = process_rss().unwrap();
     assert!(
@@ -83,7 +85,7 @@ fn dropping_the_network_pool_destroys_dependents_and_returns_memory() {
         o.send(Order::Check).unwrap();
     }
     for _ in 0..4 {
-        let (ok, kept) = answer_rx.recv().unwrap();
+        let (ok, kept) = answer_rx.recv_timeout(WAIT).expect("a worker failed");
         assert!(
             ok,
             "a local pool of a dropped network pool must answer destroyed"
@@ -105,7 +107,7 @@ fn dropping_the_network_pool_destroys_dependents_and_returns_memory() {
         o.send(Order::DropHeld).unwrap();
     }
     for _ in 0..4 {
-        answer_rx.recv().unwrap();
+        answer_rx.recv_timeout(WAIT).expect("a worker failed");
     }
     // The threads are still alive (waiting for orders).
     assert!(threads.iter().all(|t| !t.is_finished()));

@@ -12,6 +12,8 @@ use std::sync::mpsc;
 const PAGE: usize = 32 * 1024;
 const TOTAL: u64 = 64 << 20;
 const MIB: u64 = 1 << 20;
+/// How long the test waits for a worker before it fails (instead of hanging).
+const WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 enum Order {
     Check,
@@ -29,7 +31,8 @@ fn shutdown_and_drop_return_everything_with_threads_alive() {
     let (answer_tx, answer_rx) = mpsc::channel::<bool>();
     let mut orders = Vec::new();
     let mut threads = Vec::new();
-    let pages_each = (TOTAL as usize / PAGE) / 4;
+    // One page each is left for the byte reservations.
+    let pages_each = (TOTAL as usize / PAGE) / 4 - 1;
     for t in 0..4u64 {
         let mm = mm.clone();
         let (order_tx, order_rx) = mpsc::channel::<Order>();
@@ -72,7 +75,7 @@ fn shutdown_and_drop_return_everything_with_threads_alive() {
         }));
     }
     for _ in 0..4 {
-        done_rx.recv().unwrap();
+        done_rx.recv_timeout(WAIT).expect("a worker failed");
     }
     let rss_used = process_rss().unwrap();
     assert!(rss_used > rss_before + 48 * MIB, "pages were resident");
@@ -83,7 +86,7 @@ fn shutdown_and_drop_return_everything_with_threads_alive() {
     }
     for _ in 0..4 {
         assert!(
-            answer_rx.recv().unwrap(),
+            answer_rx.recv_timeout(WAIT).expect("a worker failed"),
             "a handle of a shut-down manager must refuse"
         );
     }
@@ -101,7 +104,7 @@ fn shutdown_and_drop_return_everything_with_threads_alive() {
         o.send(Order::Drop).unwrap();
     }
     for _ in 0..4 {
-        answer_rx.recv().unwrap();
+        answer_rx.recv_timeout(WAIT).expect("a worker failed");
     }
     assert!(
         threads.iter().all(|t| !t.is_finished()),
