@@ -77,6 +77,8 @@ impl<'a> Reservation<'a> {
     /// [`QuotaExceeded`] if growing fails (the size is then unchanged).
     pub fn try_resize(&mut self, bytes: u64) -> Result<(), QuotaExceeded> {
         match bytes.checked_sub(self.size) {
+            // The same size: nothing to charge, even while the category is over its quota.
+            Some(0) => Ok(()),
             Some(more) => self.try_grow(more),
             None => {
                 // `bytes < size`: no wrap.

@@ -34,8 +34,14 @@ fn lowering_a_quota_voids_allowances_already_drawn() {
         let used = b.used(Category::Managed);
         b.set_quotas(Quotas::unlimited().with(Category::Managed, MIB as u64));
         let mut v: Vec<u8> = Vec::new();
+        let failures = b.failures(Category::Managed);
         let e = with_category(Category::Managed, || v.try_reserve_exact(1000));
         assert!(e.is_err(), "a request over the lowered quota must fail");
+        assert_eq!(
+            b.failures(Category::Managed),
+            failures + 1,
+            "refused by the quota"
+        );
         assert_eq!(b.used(Category::Managed), used, "nothing was charged");
         drop(big);
         // Use is below the quota again: requests succeed.
@@ -60,7 +66,13 @@ fn switching_from_track_to_enforce_applies_at_once() {
         let used = b.used(Category::Overhead);
         b.set_mode(Category::Overhead, QuotaMode::Enforce);
         let mut v: Vec<u8> = Vec::new();
+        let failures = b.failures(Category::Overhead);
         assert!(with_category(Category::Overhead, || v.try_reserve_exact(64)).is_err());
+        assert_eq!(
+            b.failures(Category::Overhead),
+            failures + 1,
+            "refused by the quota"
+        );
         // Freeing while over the quota keeps nothing back for later requests.
         drop(small);
         assert!(with_category(Category::Overhead, || v.try_reserve_exact(64)).is_err());

@@ -267,7 +267,8 @@ fn fractions_follow_flink_validation() {
             e.to_string(),
             format!("The fraction of memory to allocate should be within (0, 1], was: {bad}")
         );
-        assert!(mm.compute_number_of_pages(bad).is_err());
+        let e = mm.compute_number_of_pages(bad).unwrap_err();
+        assert_eq!(e.fraction.to_bits(), bad.to_bits());
     }
     assert_eq!(mm.compute_memory_size(1.0).unwrap(), TOTAL);
     assert_eq!(
@@ -409,7 +410,8 @@ fn shared_resource_memory_is_released_even_if_closing_fails() {
         .unwrap();
     let mm2 = mm.clone();
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || lease.close()));
-    assert!(r.is_err(), "the close failure propagates");
+    let payload = r.expect_err("the close failure propagates");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"close failed"));
     assert!(mm2.verify_empty(), "but the memory was released");
     assert_eq!(budget.used(Category::Managed), 0);
     // The table is usable afterwards.
@@ -473,7 +475,8 @@ fn shared_resource_init_panic_gives_the_memory_back() {
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         mm.get_shared_memory_resource::<u64, String, _>("boom", 0.5, |_| panic!("init panicked"))
     }));
-    assert!(r.is_err());
+    let payload = r.expect_err("the init panic propagates");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"init panicked"));
     assert!(mm.verify_empty());
     assert_eq!(budget.used(Category::Managed), 0);
     let l = mm

@@ -79,7 +79,8 @@ fn quota_refusal_takes_nothing() {
     assert_eq!(b.used(Category::Network), 2 * PAGE as u64);
     assert_eq!(s.pages_outstanding(), 2);
     let one = s.try_allocate().unwrap();
-    assert!(s.try_allocate().is_err());
+    let e = s.try_allocate().unwrap_err();
+    assert!(matches!(e, SegmentError::Quota(_)), "{e}");
     drop((held, one));
     assert_eq!(b.used(Category::Network), 0);
 }
