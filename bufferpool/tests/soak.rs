@@ -184,7 +184,11 @@ fn worker(
     while Instant::now() < deadline {
         // Finish what other threads handed over.
         while let Ok(h) = rx.try_recv() {
-            drop(h);
+            match h {
+                Handoff::Block(v) => assert_eq!(v.len(), 1, "a block handed over intact"),
+                Handoff::Buffer(b) => assert_eq!(b.size(), 8, "a buffer handed over intact"),
+                Handoff::Pages(p) => assert!(!p.is_empty()),
+            }
         }
         ops += 1;
         match rng.below(10) {
