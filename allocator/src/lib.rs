@@ -90,6 +90,13 @@
 //! the quota). The process budget's [`Budget::peak`] is the high-water mark of `claimed` (used
 //! plus allowances at that moment).
 //!
+//! Quota changes apply at once, also to allowances already drawn: [`Budget::set_quotas`] and
+//! [`Budget::set_mode`] start a new *epoch*, and a thread whose allowances are from an older
+//! epoch returns them before its next charge (the check is the same one load the allocation
+//! path already makes for fault injection). While a category is over a lowered quota, freed
+//! bytes go back to the shared counter instead of becoming allowance, so no request succeeds
+//! until use is below the quota.
+//!
 //! ## Testing hosts
 //!
 //! [`Budget::set_fault_probability`] (or `MEMBUDGET_FAULT_PROBABILITY=network=0.001,heap=0`,
