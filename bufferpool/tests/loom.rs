@@ -1,5 +1,16 @@
 //! Loom model checks of the lock-free request/recycle/availability paths
 //! (`RUSTFLAGS="--cfg membudget_loom" cargo test --release -p membudget-bufferpool --test loom`).
+//!
+//! What is modelled: the shipped pools — `LocalBufferPool`/`NetworkBufferPool` request, recycle,
+//! redistribution, listeners, destruction, the availability flag and its wakers, the blocking
+//! wait — over loom atomics, mutexes and parking (`src/sync.rs`); the free lists are a port of
+//! crossbeam's `ArrayQueue` algorithm onto loom atomics and cells (`src/queue.rs`; loom treats
+//! `SeqCst` accesses as `AcqRel`, so the production no-op `fence_after_push` is modelled as the
+//! `SeqCst` fence it stands for); the per-thread `LAST_POOL` recycle cache runs in loom's
+//! thread-local storage. Not modelled: `std::sync::Arc`/`Weak` reference counts (loom's `Arc`
+//! has no `Weak`/`new_cyclic`; std's are trusted, and loom still interleaves every atomic of
+//! ours around them), and the slot headers' `UnsafeCell`s are std cells (the ownership protocol
+//! of `slot.rs` is argued in prose, not checked by loom's cell tracking).
 #![cfg(membudget_loom)]
 
 use loom::thread;
