@@ -188,3 +188,25 @@ fn listener_registration_racing_recycle_gets_the_buffer_exactly_once() {
         }
     });
 }
+
+/// The per-thread recycle cache: one thread recycles two buffers into a pool (the second time
+/// through its cached reference) while another destroys the pool; both segments end up in the
+/// global pool exactly once, and nothing keeps the destroyed pool cached.
+#[test]
+fn cached_recycles_racing_destroy_return_every_segment_once() {
+    loom::model(|| {
+        let net = network(2);
+        let pool = net.create_buffer_pool(2, 2).unwrap();
+        let a = pool.request_buffer().unwrap().unwrap();
+        let b = pool.request_buffer().unwrap().unwrap();
+        let t = thread::spawn(move || {
+            drop(a);
+            drop(b);
+        });
+        pool.lazy_destroy();
+        t.join().unwrap();
+        drop(pool);
+        assert_eq!(net.available_segments(), 2);
+        assert_eq!(membudget_bufferpool::invariant_violations(), 0);
+    });
+}

@@ -88,7 +88,11 @@ fn mixed_traffic_with_injected_failures_leaves_nothing_behind() {
             .with(Category::Direct, 64 * MIB)
             .with(Category::Overhead, 16 * MIB),
     );
-    budget.set_fault_seed(0x50a6);
+    let seed = std::env::var("MEMBUDGET_SOAK_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x50a6);
+    budget.set_fault_seed(seed);
     for c in FAULTED {
         budget.set_fault_probability(c, 0.001);
     }
@@ -124,7 +128,12 @@ fn mixed_traffic_with_injected_failures_leaves_nothing_behind() {
     assert_eq!(
         net.available_segments(),
         SEGMENTS,
-        "every network segment is back"
+        "every network segment is back (pools {}, required {}, invariant violations {}, \
+         network used {} bytes)",
+        net.registered_pools(),
+        net.required_segments(),
+        invariant_violations(),
+        budget.used(Category::Network)
     );
     assert_eq!(net.registered_pools(), 0);
     assert_eq!(net.required_segments(), 0);
