@@ -75,7 +75,7 @@ pub use manager::{MemoryManager, OwnerUsage};
 pub use owner::OwnerId;
 pub use page_source::{
     PageSource, PageSourceConfig, DEFAULT_CHUNK_SIZE, DEFAULT_PAGE_SIZE, DEFAULT_RETAIN_BYTES,
-    MIN_PAGE_SIZE,
+    MAX_PAGE_SIZE, MIN_PAGE_SIZE,
 };
 pub use segment::MemorySegment;
 pub use shared_resource::SharedResourceLease;
