@@ -116,17 +116,19 @@ unsafe impl<B: Backing> GlobalAlloc for QuotaAllocator<B> {
         // SAFETY: `ptr` is a live block of ours allocated with `layout` (GlobalAlloc contract).
         let category = unsafe { self.backing.category_of(ptr, layout) };
         let (old, new) = (layout.size() as u64, new_size as u64);
-        if new > old && !local::charge(category, new - old) {
+        // Only the difference is charged or credited; each is taken only when positive.
+        let (grow, shrink) = (new.saturating_sub(old), old.saturating_sub(new));
+        if grow > 0 && !local::charge(category, grow) {
             return null_mut();
         }
         // SAFETY: forwarded GlobalAlloc contract; `category` is the block's.
         let p = unsafe { self.backing.reallocate(ptr, layout, category, new_size) };
         if p.is_null() {
-            if new > old {
-                local::credit(category, new - old);
+            if grow > 0 {
+                local::credit(category, grow);
             }
-        } else if old > new {
-            local::credit(category, old - new);
+        } else if shrink > 0 {
+            local::credit(category, shrink);
         }
         p
     }

@@ -17,7 +17,19 @@
 //!
 //! Every reader computes `used` as `claimed` minus a sum of non-negative `held` values, so even a
 //! read racing with grants and returns is at most `claimed`, which never exceeds the quota.
+//!
+//! Quota changes apply to allowances already granted. A slot records the budget's *epoch* its
+//! allowances were granted in; [`Budget::set_quotas`] and [`Budget::set_mode`] start a new
+//! epoch. Allocation and free compare the slot's epoch with the budget's (one load of a word
+//! that is written only on such changes, folded into the fault-injection check), and a thread
+//! whose allowances are from an older epoch returns all of them before it charges or keeps
+//! anything, then draws again under the new quotas. So no request made after a quota was
+//! lowered is served from an allowance drawn before. Allowances of threads that neither
+//! allocate nor free stay claimed (they cannot be spent) until those threads next do, or exit.
+//! While a category is over its quota, freed bytes are returned to the shared counter, not
+//! kept as allowance, so nothing can be charged until use is below the quota again.
 
+use crate::budget::FAULT_MASK;
 use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::{Budget, Category, Limit};
 
@@ -39,6 +51,8 @@ pub(crate) const SLOT_COUNT: usize = 512;
 pub struct Slot {
     held: [AtomicU64; Category::COUNT],
     cap: [AtomicU64; Category::COUNT],
+    /// The budget epoch (`gate` with a zero fault byte) the allowances were granted in.
+    epoch: AtomicU64,
     in_use: AtomicBool,
 }
 
@@ -49,6 +63,7 @@ impl Slot {
         Slot {
             held: [const { AtomicU64::new(0) }; Category::COUNT],
             cap: [const { AtomicU64::new(0) }; Category::COUNT],
+            epoch: AtomicU64::new(0),
             in_use: AtomicBool::new(false),
         }
     }
@@ -59,6 +74,7 @@ impl Slot {
         Slot {
             held: core::array::from_fn(|_| AtomicU64::new(0)),
             cap: core::array::from_fn(|_| AtomicU64::new(0)),
+            epoch: AtomicU64::new(0),
             in_use: AtomicBool::new(false),
         }
     }
@@ -112,7 +128,9 @@ impl Registry {
                     .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
                     .is_ok()
             {
-                self.high_water.fetch_max(i + 1, Ordering::Relaxed);
+                // `i < slots.len()`: no overflow.
+                self.high_water
+                    .fetch_max(i.wrapping_add(1), Ordering::Relaxed);
                 return Some(slot);
             }
         }
@@ -143,33 +161,66 @@ impl Budget {
     pub(crate) fn charge_local(&self, slot: &Slot, category: Category, bytes: u64) -> bool {
         let held = &slot.held[category.index()];
         let h = held.load(Ordering::Relaxed);
-        if h >= bytes && !self.faults_armed() {
-            held.store(h - bytes, Ordering::Relaxed);
+        // One compare covers both reasons to leave the fast path: the slot's allowances are
+        // from an older epoch, or faults are armed (a non-zero low byte never matches a slot's
+        // epoch). Relaxed: only compared; `refill` re-reads it with Acquire.
+        if h >= bytes && slot.epoch.load(Ordering::Relaxed) == self.gate.load(Ordering::Relaxed) {
+            // `h ≥ bytes`: no wrap.
+            held.store(h.wrapping_sub(bytes), Ordering::Relaxed);
             return true;
         }
         self.refill(slot, category, bytes)
     }
 
+    /// Returns every allowance of `slot` if it is from an older epoch than `gate`'s, and
+    /// moves the slot to the current epoch.
+    #[inline]
+    fn sync_epoch(&self, slot: &Slot, gate: u64) {
+        let epoch = gate & !FAULT_MASK;
+        if slot.epoch.load(Ordering::Relaxed) != epoch {
+            self.return_all(slot);
+            slot.epoch.store(epoch, Ordering::Relaxed);
+        }
+    }
+
+    /// Returns everything `slot` holds to the shared counters.
+    fn return_all(&self, slot: &Slot) {
+        for c in Category::ALL {
+            let i = c.index();
+            let h = slot.held[i].load(Ordering::Relaxed);
+            // Lower `held` before returning: a reader in between sees `used` at most `claimed`.
+            slot.held[i].store(0, Ordering::Relaxed);
+            slot.cap[i].store(0, Ordering::Relaxed);
+            self.release_claim(c, h);
+        }
+    }
+
     #[cold]
     #[inline(never)]
     fn refill(&self, slot: &Slot, category: Category, bytes: u64) -> bool {
-        if self.inject_fault(category) {
+        // Acquire: pairs with the Release in `Budget::new_epoch`, so the quotas read below are
+        // at least those of the epoch seen here.
+        let gate = self.gate.load(Ordering::Acquire);
+        self.sync_epoch(slot, gate);
+        if gate & FAULT_MASK != 0 && self.inject_fault(category) {
             self.refuse(category, bytes, self.claimed(category), 0, Limit::Injected);
             return false;
         }
         let held = &slot.held[category.index()];
         let h = held.load(Ordering::Relaxed);
         if h >= bytes {
-            held.store(h - bytes, Ordering::Relaxed);
+            held.store(h.wrapping_sub(bytes), Ordering::Relaxed);
             return true;
         }
-        let need = bytes - h;
+        // `h < bytes`: no wrap.
+        let need = bytes.wrapping_sub(h);
         let quantum = self.quantum(category);
         // Claim first, then publish the allowance: a reader in between sees `used` too high,
         // never above `claimed`.
         if need < quantum && self.claim(category, quantum).is_ok() {
-            held.store(h + quantum - bytes, Ordering::Relaxed);
-            slot.cap[category.index()].store(2 * quantum, Ordering::Relaxed);
+            // `h + quantum - bytes = quantum - need`, positive since `need < quantum`.
+            held.store(quantum.wrapping_sub(need), Ordering::Relaxed);
+            slot.cap[category.index()].store(quantum.saturating_mul(2), Ordering::Relaxed);
             return true;
         }
         match self.claim(category, need) {
@@ -190,8 +241,11 @@ impl Budget {
     pub(crate) fn credit_local(&self, slot: &Slot, category: Category, bytes: u64) {
         let i = category.index();
         let h = slot.held[i].load(Ordering::Relaxed);
+        // Kept only within the cap and in the current epoch (fault bits do not matter here).
+        let current =
+            slot.epoch.load(Ordering::Relaxed) == self.gate.load(Ordering::Relaxed) & !FAULT_MASK;
         match h.checked_add(bytes) {
-            Some(n) if n <= slot.cap[i].load(Ordering::Relaxed) => {
+            Some(n) if current && n <= slot.cap[i].load(Ordering::Relaxed) => {
                 slot.held[i].store(n, Ordering::Relaxed);
             }
             _ => self.give_back(slot, category, bytes),
@@ -201,27 +255,31 @@ impl Budget {
     #[cold]
     #[inline(never)]
     fn give_back(&self, slot: &Slot, category: Category, bytes: u64) {
+        // Acquire: as in `refill`.
+        self.sync_epoch(slot, self.gate.load(Ordering::Acquire));
         let i = category.index();
         let h = slot.held[i].load(Ordering::Relaxed);
-        let quantum = self.quantum(category);
         let total = h.saturating_add(bytes);
-        let keep = total.min(quantum);
+        // Over the quota (it was lowered below use), freed bytes go back: kept, they could be
+        // spent by a later request although use is still above the quota.
+        let (keep, cap) = if self.over_quota(category) {
+            (0, 0)
+        } else {
+            let quantum = self.quantum(category);
+            (total.min(quantum), quantum.saturating_mul(2))
+        };
         // Lower `held` to what is kept before returning the rest: a reader in between sees
         // `used` at most `claimed`.
         slot.held[i].store(keep, Ordering::Relaxed);
-        slot.cap[i].store(2 * quantum, Ordering::Relaxed);
-        self.release_claim(category, total - keep);
+        slot.cap[i].store(cap, Ordering::Relaxed);
+        // `keep ≤ total`: no wrap.
+        self.release_claim(category, total.wrapping_sub(keep));
     }
 
     /// Returns everything `slot` holds to the shared counters and frees the slot (thread exit).
     pub(crate) fn retire(&self, slot: &Slot) {
-        for c in Category::ALL {
-            let i = c.index();
-            let h = slot.held[i].load(Ordering::Relaxed);
-            slot.held[i].store(0, Ordering::Relaxed);
-            slot.cap[i].store(0, Ordering::Relaxed);
-            self.release_claim(c, h);
-        }
+        self.return_all(slot);
+        slot.epoch.store(0, Ordering::Relaxed);
         // Release: the next owner's Acquire in `Registry::acquire` sees the zeroed slot.
         slot.in_use.store(false, Ordering::Release);
     }

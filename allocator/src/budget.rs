@@ -45,6 +45,8 @@ pub(crate) struct Counter {
     quota: AtomicU64,
     failures: AtomicU64,
     pub(crate) injected: AtomicU64,
+    /// Releases refused for being larger than the claim (caller bugs).
+    release_errors: AtomicU64,
     mode: AtomicU8,
     /// Fault probability scaled to `u64` (0 = off).
     pub(crate) fault_threshold: AtomicU64,
@@ -60,6 +62,7 @@ macro_rules! counter_unlimited {
             quota: AtomicU64::new(u64::MAX),
             failures: AtomicU64::new(0),
             injected: AtomicU64::new(0),
+            release_errors: AtomicU64::new(0),
             mode: AtomicU8::new(0),
             fault_threshold: AtomicU64::new(0),
             fault_seq: AtomicU64::new(0),
@@ -97,13 +100,30 @@ impl Counter {
         }
     }
 
+    /// Subtracts `bytes` from `claimed` if it holds at least that much; else changes nothing.
+    fn sub_if_at_least(&self, bytes: u64) -> bool {
+        let mut cur = self.claimed.load(Ordering::Relaxed);
+        loop {
+            let Some(new) = cur.checked_sub(bytes) else {
+                return false;
+            };
+            match self
+                .claimed
+                .compare_exchange_weak(cur, new, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return true,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
     fn sub_clamped(&self, bytes: u64) -> u64 {
         let mut cur = self.claimed.load(Ordering::Relaxed);
         loop {
             let take = cur.min(bytes);
             match self.claimed.compare_exchange_weak(
                 cur,
-                cur - take,
+                cur.wrapping_sub(take), // `take ≤ cur`
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
@@ -129,14 +149,22 @@ pub struct Budget {
     pub(crate) total: Counter,
     /// Threads holding allowances of this budget (the process budget's registry).
     threads: Option<&'static Registry>,
-    /// Bit `i` set: category `i` has a fault probability above zero.
-    pub(crate) fault_mask: AtomicU8,
+    /// `epoch << 8 | fault mask`. Bit `i` of the low byte set: category `i` has a fault
+    /// probability above zero. The epoch counts quota and mode changes: allowances granted in an
+    /// older epoch are void (see [`crate::allowance`]), so a change applies to them at once.
+    /// Threads compare their slot's epoch with this one word on every allocation.
+    pub(crate) gate: AtomicU64,
     pub(crate) fault_seed: AtomicU64,
     /// The role of the installed quotas ([`role_code`]); read only when a request is refused.
     role: AtomicU8,
 }
 
 /// `Role` as the byte a [`Budget`] stores.
+/// One step of the epoch in [`Budget::gate`] (the low byte is the fault mask).
+pub(crate) const EPOCH_ONE: u64 = 1 << 8;
+/// The fault-mask byte of [`Budget::gate`].
+pub(crate) const FAULT_MASK: u64 = 0xFF;
+
 const fn role_code(role: Role) -> u8 {
     match role {
         Role::TaskManager => 0,
@@ -172,7 +200,7 @@ impl Budget {
             ],
             total: counter_unlimited!(),
             threads,
-            fault_mask: AtomicU8::new(0),
+            gate: AtomicU64::new(0),
             fault_seed: AtomicU64::new(crate::fault::DEFAULT_SEED),
             role: AtomicU8::new(role_code(Role::TaskManager)),
         }
@@ -184,7 +212,7 @@ impl Budget {
             categories: core::array::from_fn(|_| counter_unlimited!()),
             total: counter_unlimited!(),
             threads,
-            fault_mask: AtomicU8::new(0),
+            gate: AtomicU64::new(0),
             fault_seed: AtomicU64::new(crate::fault::DEFAULT_SEED),
             role: AtomicU8::new(role_code(Role::TaskManager)),
         }
@@ -233,7 +261,10 @@ impl Budget {
     }
 
     /// Installs new quotas, and their role: from now on a refusal names that role's
-    /// configuration keys. Lowering a quota below current use is allowed.
+    /// configuration keys. Lowering a quota below current use is allowed: every request made
+    /// after this returns — including one a thread would serve from an allowance it drew
+    /// earlier — is checked against the new quotas, so new requests fail until use drops below
+    /// them.
     pub fn set_quotas(&self, quotas: Quotas) {
         for c in Category::ALL {
             self.categories[c.index()]
@@ -242,6 +273,15 @@ impl Budget {
         }
         self.total.quota.store(quotas.total(), Ordering::Relaxed);
         self.role.store(role_code(quotas.role()), Ordering::Relaxed);
+        self.new_epoch();
+    }
+
+    /// Voids every allowance granted so far: each thread returns its allowances before its
+    /// next charge and draws again under the quotas and modes in force now.
+    fn new_epoch(&self) {
+        // Release: pairs with the Acquire load in `Budget::refill`, so a thread that sees the
+        // new epoch also sees the quotas and modes stored before it.
+        self.gate.fetch_add(EPOCH_ONE, Ordering::Release);
     }
 
     /// The quotas in force, with their role.
@@ -258,7 +298,9 @@ impl Budget {
         role_from_code(self.role.load(Ordering::Relaxed))
     }
 
-    /// Sets whether `category` enforces its quota or only tracks.
+    /// Sets whether `category` enforces its quota or only tracks. Switching to
+    /// [`QuotaMode::Enforce`] applies at once, like [`set_quotas`](Self::set_quotas): allowances
+    /// drawn while tracking are void.
     pub fn set_mode(&self, category: Category, mode: QuotaMode) {
         let v = match mode {
             QuotaMode::Enforce => 0,
@@ -267,6 +309,17 @@ impl Budget {
         self.categories[category.index()]
             .mode
             .store(v, Ordering::Relaxed);
+        self.new_epoch();
+    }
+
+    /// Whether `category` is over its quota or the process total over its limit now (claimed
+    /// bytes, allowances included), while enforcing: then freed bytes must not become
+    /// allowances that a later request could spend.
+    pub(crate) fn over_quota(&self, category: Category) -> bool {
+        let counter = &self.categories[category.index()];
+        counter.mode.load(Ordering::Relaxed) == 0
+            && (counter.claimed.load(Ordering::Relaxed) > counter.quota.load(Ordering::Relaxed)
+                || self.total_claimed() > self.total_quota())
     }
 
     /// The mode of `category`.
@@ -334,8 +387,9 @@ impl Budget {
                 Ok(())
             }
             Err(total_used) => {
-                // Undo the category charge: the request failed as a whole.
-                counter.claimed.fetch_sub(bytes, Ordering::Relaxed);
+                // Undo the category charge: the request failed as a whole (`claimed` holds at
+                // least the `bytes` just added).
+                counter.sub_clamped(bytes);
                 Err((total_used, total_quota, Limit::Process))
             }
         }
@@ -359,16 +413,32 @@ impl Budget {
         QuotaExceeded::new(category, bytes, used, quota, limit).with_role(self.role())
     }
 
-    /// Credits `bytes` back to `category`. Releasing more than is charged clamps at zero (and is
-    /// a caller bug: debug builds assert).
+    /// Credits `bytes` back to `category`.
+    ///
+    /// Releasing more than `category` has claimed (for the process budget: charged plus the
+    /// allowances threads hold, which are not scanned on this path) is a caller bug: then
+    /// nothing is released (the budget is unchanged) and the attempt is counted in
+    /// [`release_errors`](Self::release_errors), so a test can assert that none happened.
     #[inline]
     pub fn release(&self, category: Category, bytes: u64) {
-        let released = self.categories[category.index()].sub_clamped(bytes);
-        debug_assert_eq!(
-            released, bytes,
-            "released more {category} memory than charged"
-        );
-        self.total.sub_clamped(released);
+        if bytes == 0 {
+            return;
+        }
+        let counter = &self.categories[category.index()];
+        if counter.sub_if_at_least(bytes) {
+            // The total holds at least every category's claim.
+            self.total.sub_clamped(bytes);
+        } else {
+            counter.release_errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Releases of `category` refused because they were larger than what was charged (caller
+    /// bugs; see [`release`](Self::release)).
+    pub fn release_errors(&self, category: Category) -> u64 {
+        self.categories[category.index()]
+            .release_errors
+            .load(Ordering::Relaxed)
     }
 
     /// [`release`](Self::release) without the debug assertion, for the allocator's paths (which
@@ -542,6 +612,22 @@ mod tests {
         b.try_charge(Category::Heap, u64::MAX - 1).unwrap();
         assert!(b.try_charge(Category::Heap, 2).is_err());
         assert_eq!(b.used(Category::Heap), u64::MAX - 1);
+    }
+
+    #[test]
+    fn releasing_more_than_charged_changes_nothing_and_is_counted() {
+        let b = Budget::unlimited();
+        b.try_charge(Category::Direct, 100).unwrap();
+        b.release(Category::Direct, 101);
+        b.release(Category::Direct, u64::MAX);
+        b.release(Category::Heap, 1);
+        assert_eq!(b.used(Category::Direct), 100);
+        assert_eq!(b.total_used(), 100);
+        assert_eq!(b.release_errors(Category::Direct), 2);
+        assert_eq!(b.release_errors(Category::Heap), 1);
+        b.release(Category::Direct, 100);
+        assert_eq!((b.used(Category::Direct), b.total_used()), (0, 0));
+        assert_eq!(b.release_errors(Category::Direct), 2);
     }
 
     #[test]

@@ -58,7 +58,7 @@ impl Budget {
     /// Whether any category has a fault probability above zero.
     #[inline]
     pub(crate) fn faults_armed(&self) -> bool {
-        self.fault_mask.load(Ordering::Relaxed) != 0
+        self.gate.load(Ordering::Relaxed) & crate::budget::FAULT_MASK != 0
     }
 
     /// Decides whether to fail this request of `category` on purpose.
@@ -95,11 +95,13 @@ impl Budget {
         self.categories[category.index()]
             .fault_threshold
             .store(t, Ordering::Relaxed);
-        let bit = 1u8 << category.code();
+        let bit = 1u64 << category.code();
+        // Relaxed: the threshold is read after the mask by the same slow path; a request racing
+        // with the change may or may not be subject to it.
         if t == 0 {
-            self.fault_mask.fetch_and(!bit, Ordering::Relaxed);
+            self.gate.fetch_and(!bit, Ordering::Relaxed);
         } else {
-            self.fault_mask.fetch_or(bit, Ordering::Relaxed);
+            self.gate.fetch_or(bit, Ordering::Relaxed);
         }
     }
 

@@ -90,6 +90,13 @@
 //! the quota). The process budget's [`Budget::peak`] is the high-water mark of `claimed` (used
 //! plus allowances at that moment).
 //!
+//! Quota changes apply at once, also to allowances already drawn: [`Budget::set_quotas`] and
+//! [`Budget::set_mode`] start a new *epoch*, and a thread whose allowances are from an older
+//! epoch returns them before its next charge (the check is the same one load the allocation
+//! path already makes for fault injection). While a category is over a lowered quota, freed
+//! bytes go back to the shared counter instead of becoming allowance, so no request succeeds
+//! until use is below the quota.
+//!
 //! ## Testing hosts
 //!
 //! [`Budget::set_fault_probability`] (or `MEMBUDGET_FAULT_PROBABILITY=network=0.001,heap=0`,
@@ -99,29 +106,38 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 #[cfg(not(membudget_loom))]
+#[deny(clippy::arithmetic_side_effects)]
 mod allocator;
+#[deny(clippy::arithmetic_side_effects)]
 mod allowance;
 #[cfg(not(membudget_loom))]
 mod backing;
+#[deny(clippy::arithmetic_side_effects)]
 mod budget;
 mod error;
+#[deny(clippy::arithmetic_side_effects)]
 mod fault;
 #[cfg(not(membudget_loom))]
+#[deny(clippy::arithmetic_side_effects)]
 mod local;
 #[cfg(all(feature = "metrics", not(membudget_loom)))]
 mod metrics;
 #[cfg(all(feature = "mimalloc", not(membudget_loom)))]
+#[deny(clippy::arithmetic_side_effects)]
 mod mimalloc;
+#[deny(clippy::arithmetic_side_effects)]
 mod reservation;
 #[cfg(not(membudget_loom))]
 mod scope;
 mod shared;
 #[cfg(not(membudget_loom))]
+#[deny(clippy::arithmetic_side_effects)]
 mod snapshot;
 mod sync;
 #[cfg(not(membudget_loom))]
 mod sys;
 #[cfg(not(membudget_loom))]
+#[deny(clippy::arithmetic_side_effects)]
 mod system;
 
 #[cfg(not(membudget_loom))]

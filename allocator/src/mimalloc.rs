@@ -21,7 +21,20 @@
 //! [`MAX_ARENAS`] in all); older blocks stay where they are and are still found by range. When
 //! no arena can be added (all [`MAX_ARENAS`] used, or a block above 8 GiB that no 16 GiB arena
 //! holds with room to spare) the allocation returns null like any out-of-memory, and its charge
-//! is undone.
+//! is undone. A failed allocation grows the arenas at most once: if a fresh arena cannot serve
+//! the request either, no further arena would, so it fails without reserving more.
+//!
+//! Alignments above [`NATIVE_ALIGN_MAX`] (64 KiB) are served by mimalloc from fresh OS memory
+//! outside any arena, which an arena-bound heap may not use, so such blocks of a non-heap
+//! category are over-allocated in the category's arena instead and aligned by hand:
+//!
+//! ```text
+//!   raw (from the arena heap)          ptr (aligned to layout.align())
+//!   | . . . . . . . . . . . . . |raw|  block of layout.size() bytes ...  | slack |
+//!   '------ < align bytes ------'  ^ the raw pointer, stored just before ptr
+//! ```
+//!
+//! Freeing such a block (known from its layout's alignment and its arena address) frees `raw`.
 
 use crate::{Backing, Category};
 use core::alloc::Layout;
@@ -35,6 +48,12 @@ pub const MAX_ARENAS: usize = 32;
 const ARENA_MIN: usize = 1 << 30;
 const ARENA_MAX: usize = 16 << 30;
 const ARENA_UNLIMITED: usize = 4 << 30;
+/// Largest alignment mimalloc serves inside an arena (its `MI_PAGE_MAX_OVERALLOC_ALIGN`, one
+/// arena slice: 64 KiB on 64-bit targets). Larger alignments are over-allocated by hand.
+const NATIVE_ALIGN_MAX: usize = 8 * 1024 * core::mem::size_of::<usize>();
+/// Alignment of the raw block under a hand-aligned one (mimalloc's minimum; enough for the
+/// stored raw pointer).
+const RAW_ALIGN: usize = 16;
 
 unsafe extern "C" {
     /// Start and size of an arena (in the mimalloc library, not declared by libmimalloc-sys).
@@ -82,6 +101,30 @@ impl Mimalloc {
                 r.len.load(Ordering::Relaxed),
             )
         })
+    }
+
+    /// Returns memory freed so far to the operating system now, instead of after mimalloc's
+    /// purge delay (it otherwise purges free pages about a second later, and only when it next
+    /// runs): collects the calling thread's heaps — the default one and each category's — and
+    /// forces a purge of every arena's free pages. Call it after a teardown (pools dropped,
+    /// threads joined) to bring the resident size back down. Safe from any thread; costs a walk
+    /// over the calling thread's pages.
+    ///
+    /// # Examples
+    /// ```
+    /// membudget_allocator::Mimalloc.collect();
+    /// ```
+    pub fn collect(&self) {
+        for c in Category::ALL {
+            let heap = Self::heap(c);
+            if !heap.is_null() {
+                // SAFETY: a live heap (heaps are never deleted); mimalloc collects the calling
+                // thread's part of it.
+                unsafe { mi::mi_heap_collect(heap, true) };
+            }
+        }
+        // SAFETY: plain FFI; forces the purge of free arena pages process-wide.
+        unsafe { mi::mi_collect(true) };
     }
 
     /// The category whose arena contains `addr`, or [`Category::Heap`].
@@ -176,7 +219,8 @@ impl Mimalloc {
         r.len.store(len, Ordering::Relaxed);
         r.category.store(category.code(), Ordering::Relaxed);
         // Release: publishes the entry to `category_at`'s Acquire.
-        RANGE_COUNT.store(n + 1, Ordering::Release);
+        // `n < MAX_ARENAS`: no overflow.
+        RANGE_COUNT.store(n.wrapping_add(1), Ordering::Release);
         LAST_ARENA[category.index()].store(size, Ordering::Relaxed);
         // Release: publishes the heap (and the range before it) to `heap`'s Acquire.
         HEAPS[category.index()].store(heap, Ordering::Release);
@@ -185,6 +229,10 @@ impl Mimalloc {
 
     #[inline]
     unsafe fn heap_alloc(heap: *mut mi::mi_heap_t, layout: Layout, zeroed: bool) -> *mut u8 {
+        if layout.align() > NATIVE_ALIGN_MAX {
+            // SAFETY: forwarded: a live heap and a non-zero size.
+            return unsafe { Self::heap_alloc_overaligned(heap, layout, zeroed) };
+        }
         if zeroed {
             // SAFETY: `heap` is a live heap (heaps are never deleted); size is non-zero.
             unsafe { mi::mi_heap_zalloc_aligned(heap, layout.size(), layout.align()) as *mut u8 }
@@ -194,15 +242,84 @@ impl Mimalloc {
         }
     }
 
+    /// Bytes of the raw block under a hand-aligned block of `layout`: room for the block at any
+    /// `align` boundary after the stored raw pointer (`None` if that overflows).
+    #[inline]
+    fn overaligned_raw_size(layout: Layout) -> Option<usize> {
+        layout.size().checked_add(layout.align())
+    }
+
+    /// A block of `layout` (alignment above [`NATIVE_ALIGN_MAX`]) carved by hand from a larger
+    /// raw block of `heap`, with the raw pointer stored just before it (module docs).
+    #[cold]
+    #[inline(never)]
+    unsafe fn heap_alloc_overaligned(
+        heap: *mut mi::mi_heap_t,
+        layout: Layout,
+        zeroed: bool,
+    ) -> *mut u8 {
+        let Some(total) = Self::overaligned_raw_size(layout) else {
+            return null_mut();
+        };
+        let raw = if zeroed {
+            // SAFETY: a live heap; `total` is non-zero.
+            unsafe { mi::mi_heap_zalloc_aligned(heap, total, RAW_ALIGN) as *mut u8 }
+        } else {
+            // SAFETY: as above.
+            unsafe { mi::mi_heap_malloc_aligned(heap, total, RAW_ALIGN) as *mut u8 }
+        };
+        if raw.is_null() {
+            return raw;
+        }
+        // `raw + 8` is 8 past a 16-aligned address, so the next multiple of `align` (≥ 64 KiB)
+        // is at most `align - 8` further: `ptr ≤ raw + align`, `ptr + size ≤ raw + total`.
+        let offset = raw
+            .wrapping_add(core::mem::size_of::<usize>())
+            .align_offset(layout.align())
+            .wrapping_add(core::mem::size_of::<usize>());
+        debug_assert!(offset <= layout.align());
+        // SAFETY: `offset ≤ align`, so `ptr` and the `size` bytes after it lie within the
+        // `total = size + align` bytes of `raw`.
+        let ptr = unsafe { raw.add(offset) };
+        // `offset ≥ 8`, so the `usize` just before `ptr` is inside the raw block too; it is
+        // aligned because `ptr` is (to at least 64 KiB).
+        let slot = ptr.cast::<usize>().wrapping_sub(1);
+        // SAFETY: `slot` is an aligned `usize` inside the raw block (above).
+        unsafe { slot.write(raw as usize) };
+        ptr
+    }
+
+    /// The raw block under a hand-aligned block.
+    ///
+    /// # Safety
+    /// `ptr` was returned by [`heap_alloc_overaligned`](Self::heap_alloc_overaligned).
+    #[inline]
+    unsafe fn overaligned_raw(ptr: *mut u8) -> *mut c_void {
+        let slot = ptr.cast::<usize>().wrapping_sub(1);
+        // SAFETY: `heap_alloc_overaligned` stored the raw pointer in this aligned `usize` before
+        // `ptr`, inside the live raw block.
+        unsafe { slot.read() as *mut c_void }
+    }
+
+    /// Whether the block at `ptr` with `layout` was aligned by hand (a non-heap category's block
+    /// with an alignment above [`NATIVE_ALIGN_MAX`]).
+    #[inline]
+    fn is_overaligned(&self, ptr: *mut u8, layout: Layout) -> bool {
+        layout.align() > NATIVE_ALIGN_MAX && self.category_at(ptr as usize) != Category::Heap
+    }
+
     #[cold]
     #[inline(never)]
     unsafe fn allocate_in_arena(category: Category, layout: Layout, zeroed: bool) -> *mut u8 {
         let mut heap = Self::heap(category);
+        // A fresh arena that cannot serve the request means no arena can: grow at most once, so
+        // a request mimalloc refuses for another reason leaves no arenas behind.
+        let mut grown = false;
         loop {
             if !heap.is_null() {
                 // SAFETY: a live heap; the caller guarantees a non-zero size.
                 let p = unsafe { Self::heap_alloc(heap, layout, zeroed) };
-                if !p.is_null() {
+                if !p.is_null() || grown {
                     return p;
                 }
             }
@@ -210,6 +327,7 @@ impl Mimalloc {
             if heap.is_null() {
                 return null_mut();
             }
+            grown = true;
         }
     }
 }
@@ -242,9 +360,15 @@ unsafe impl Backing for Mimalloc {
     }
 
     #[inline]
-    unsafe fn deallocate(&self, ptr: *mut u8, _layout: Layout) {
-        // SAFETY: `ptr` is a live mimalloc block (caller); mimalloc frees from any thread.
-        unsafe { mi::mi_free(ptr as *mut c_void) }
+    unsafe fn deallocate(&self, ptr: *mut u8, layout: Layout) {
+        let block = if self.is_overaligned(ptr, layout) {
+            // SAFETY: a non-heap block with such an alignment was aligned by hand.
+            unsafe { Self::overaligned_raw(ptr) }
+        } else {
+            ptr as *mut c_void
+        };
+        // SAFETY: `block` is a live mimalloc block (caller); mimalloc frees from any thread.
+        unsafe { mi::mi_free(block) }
     }
 
     #[inline]
@@ -261,7 +385,12 @@ unsafe impl Backing for Mimalloc {
                 mi::mi_realloc_aligned(ptr as *mut c_void, new_size, layout.align()) as *mut u8
             };
         }
+        if layout.align() > NATIVE_ALIGN_MAX {
+            // SAFETY: forwarded contract.
+            return unsafe { self.reallocate_overaligned(ptr, layout, category, new_size) };
+        }
         let mut heap = Self::heap(category);
+        let mut grown = false;
         loop {
             if heap.is_null() {
                 return null_mut();
@@ -271,10 +400,42 @@ unsafe impl Backing for Mimalloc {
             let p = unsafe {
                 mi::mi_heap_realloc_aligned(heap, ptr as *mut c_void, new_size, layout.align())
             } as *mut u8;
-            if !p.is_null() {
+            if !p.is_null() || grown {
                 return p;
             }
             heap = Self::grow(category, heap, new_size.saturating_add(layout.align()));
+            grown = true;
         }
+    }
+}
+
+impl Mimalloc {
+    /// Reallocates a hand-aligned block: a new block of the same category and alignment, the
+    /// common prefix copied, the old block freed (the old block untouched on failure).
+    ///
+    /// # Safety
+    /// As [`Backing::reallocate`], for a non-heap block with an alignment above
+    /// [`NATIVE_ALIGN_MAX`].
+    #[cold]
+    #[inline(never)]
+    unsafe fn reallocate_overaligned(
+        &self,
+        ptr: *mut u8,
+        layout: Layout,
+        category: Category,
+        new_size: usize,
+    ) -> *mut u8 {
+        let Ok(new_layout) = Layout::from_size_align(new_size, layout.align()) else {
+            return null_mut();
+        };
+        // SAFETY: `new_size` is non-zero (GlobalAlloc contract); `category` is not the heap.
+        let new = unsafe { Self::allocate_in_arena(category, new_layout, false) };
+        if !new.is_null() {
+            // SAFETY: both blocks are live, distinct, and at least `min(old, new)` bytes long.
+            unsafe { core::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size)) };
+            // SAFETY: `ptr` is a live block of ours with `layout`; it is dead afterwards.
+            unsafe { self.deallocate(ptr, layout) };
+        }
+        new
     }
 }

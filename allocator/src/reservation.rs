@@ -63,10 +63,10 @@ impl<'a> Reservation<'a> {
     /// Gives back `bytes` of the reservation, or returns `Err(size)` unchanged if it holds
     /// fewer than `bytes`.
     pub fn try_shrink(&mut self, bytes: u64) -> Result<(), u64> {
-        if bytes > self.size {
+        let Some(rest) = self.size.checked_sub(bytes) else {
             return Err(self.size);
-        }
-        self.size -= bytes;
+        };
+        self.size = rest;
         self.budget.release(self.category, bytes);
         Ok(())
     }
@@ -76,26 +76,37 @@ impl<'a> Reservation<'a> {
     /// # Errors
     /// [`QuotaExceeded`] if growing fails (the size is then unchanged).
     pub fn try_resize(&mut self, bytes: u64) -> Result<(), QuotaExceeded> {
-        if bytes >= self.size {
-            self.try_grow(bytes - self.size)
-        } else {
-            self.shrink(self.size - bytes);
-            Ok(())
+        match bytes.checked_sub(self.size) {
+            // The same size: nothing to charge, even while the category is over its quota.
+            Some(0) => Ok(()),
+            Some(more) => self.try_grow(more),
+            None => {
+                // `bytes < size`: no wrap.
+                let less = self.size.wrapping_sub(bytes);
+                self.size = bytes;
+                self.budget.release(self.category, less);
+                Ok(())
+            }
         }
     }
 
     /// Moves `bytes` of this reservation into a new one of the same budget and category.
     ///
     /// # Panics
-    /// If `bytes` is more than the reservation holds.
+    /// If `bytes` is more than the reservation holds (see [`try_split`](Self::try_split)).
     pub fn split(&mut self, bytes: u64) -> Reservation<'a> {
-        assert!(
-            bytes <= self.size,
-            "cannot split {bytes} bytes off a reservation of {} bytes",
-            self.size
-        );
-        self.size -= bytes;
-        Reservation::new(self.budget, self.category, bytes)
+        match self.try_split(bytes) {
+            Ok(r) => r,
+            Err(size) => panic!("cannot split {bytes} bytes off a reservation of {size} bytes"),
+        }
+    }
+
+    /// Moves `bytes` of this reservation into a new one, or returns `Err(size)` unchanged if it
+    /// holds fewer than `bytes`.
+    pub fn try_split(&mut self, bytes: u64) -> Result<Reservation<'a>, u64> {
+        let rest = self.size.checked_sub(bytes).ok_or(self.size)?;
+        self.size = rest;
+        Ok(Reservation::new(self.budget, self.category, bytes))
     }
 
     /// Releases everything held and returns how many bytes that was; the reservation stays

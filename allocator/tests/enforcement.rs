@@ -32,7 +32,14 @@ fn try_reserve_over_quota_fails_then_succeeds_after_freeing() {
             let mut a: Vec<u8> = Vec::new();
             a.try_reserve_exact(5 * MIB).unwrap();
             let mut c: Vec<u8> = Vec::new();
-            assert!(c.try_reserve_exact(4 * MIB).is_err(), "5 + 4 MiB > 8 MiB");
+            let failures = Budget::global().failures(Category::Direct);
+            let e = c.try_reserve_exact(4 * MIB).unwrap_err();
+            assert!(format!("{e:?}").contains("AllocError"), "{e:?}");
+            assert_eq!(
+                Budget::global().failures(Category::Direct),
+                failures + 1,
+                "5 + 4 MiB > 8 MiB: refused by the quota"
+            );
             drop(a);
             c.try_reserve_exact(4 * MIB).unwrap();
             c.try_reserve_exact(8 * MIB).unwrap(); // exactly the quota, through realloc
@@ -59,8 +66,14 @@ fn process_total_is_enforced_too() {
     b.set_quotas(Quotas::unlimited().with_total(heap_now + 64 * MIB as u64));
     std::thread::spawn(|| {
         let mut v: Vec<u8> = Vec::new();
+        let failures = Budget::global().failures(Category::Network);
         let r = with_category(Category::Network, || v.try_reserve_exact(128 * MIB));
-        assert!(r.is_err());
+        assert!(format!("{:?}", r.unwrap_err()).contains("AllocError"));
+        assert_eq!(
+            Budget::global().failures(Category::Network),
+            failures + 1,
+            "refused by the process total"
+        );
     })
     .join()
     .unwrap();
@@ -158,7 +171,8 @@ fn injected_faults_refuse_allocations_and_are_counted() {
     let b = Budget::global();
     b.set_fault_probability(Category::Managed, 1.0);
     let mut v: Vec<u8> = Vec::new();
-    assert!(with_category(Category::Managed, || v.try_reserve(100)).is_err());
+    let e = with_category(Category::Managed, || v.try_reserve(100)).unwrap_err();
+    assert!(format!("{e:?}").contains("AllocError"), "{e:?}");
     assert_eq!(b.injected_failures(Category::Managed), 1);
     b.set_fault_probability(Category::Managed, 0.0);
     assert!(with_category(Category::Managed, || v.try_reserve(100)).is_ok());

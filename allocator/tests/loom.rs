@@ -1,5 +1,12 @@
 //! Loom model checks of the budget's concurrent charge/release
 //! (`RUSTFLAGS="--cfg membudget_loom" cargo test --release -p membudget-allocator --test loom`).
+//!
+//! What is modelled: the shipped `Budget` counters (checked CAS charges, releases), and the
+//! shipped per-thread allowance code (`Budget::charge_local`/`credit_local`/`retire` — what the
+//! global allocator calls on allocation, free and thread exit) over loom atomics, including the
+//! epoch that voids allowances when quotas change. Not modelled: the thread-local and pthread-key
+//! plumbing in `local.rs` that finds a thread's slot (plain per-thread state, no atomics), and
+//! the mimalloc backing (C).
 #![cfg(membudget_loom)]
 
 use loom::sync::Arc;
@@ -112,6 +119,54 @@ mod allowances {
             b.release(Category::Direct, 7);
             assert_eq!(b.used(Category::Direct), 0);
             assert_eq!(b.total_used(), 0);
+        });
+    }
+
+    /// A quota lowered on one thread applies to allowances another thread drew before: a
+    /// charge that happens after the change (here: after a message sent once it returned) is
+    /// refused although the thread still holds unspent allowance, and a free while over the
+    /// quota keeps nothing back; a racing reader never sees `used` above what was claimed.
+    #[test]
+    fn lowered_quota_voids_allowances_drawn_before() {
+        loom::model(|| {
+            let b = Arc::new(budget_with_registry(
+                Quotas::unlimited().with(Category::Managed, 1 << 20),
+                registry(2),
+            ));
+            let slot = b.registry_for_tests().acquire().unwrap();
+            // 1 KiB draws a 32 KiB allowance (1 MiB / 32).
+            assert!(charge(&b, slot, Category::Managed, KIB));
+            assert!(b.allowances(Category::Managed) > 8 * KIB);
+            let (tx, rx) = loom::sync::mpsc::channel();
+            let worker = {
+                let b = b.clone();
+                thread::spawn(move || {
+                    rx.recv().unwrap();
+                    let ok = charge(&b, slot, Category::Managed, 4 * KIB);
+                    credit(&b, slot, Category::Managed, KIB);
+                    let again = charge(&b, slot, Category::Managed, KIB);
+                    retire(&b, slot);
+                    (ok, again)
+                })
+            };
+            let reader = {
+                let b = b.clone();
+                thread::spawn(move || b.used(Category::Managed) <= 64 * KIB)
+            };
+            b.set_quotas(Quotas::unlimited().with(Category::Managed, 512));
+            tx.send(()).unwrap();
+            let (ok, again) = worker.join().unwrap();
+            assert!(reader.join().unwrap());
+            assert!(
+                !ok,
+                "a charge after the quota was lowered used an old allowance"
+            );
+            assert!(
+                !again,
+                "a byte freed while over the quota was kept as allowance"
+            );
+            assert_eq!(b.used(Category::Managed), 0);
+            assert_eq!(b.allowances(Category::Managed), 0);
         });
     }
 }

@@ -73,7 +73,13 @@ fn attribution_realloc_and_enforcement_with_system_backing() {
 
     b.set_quotas(Quotas::unlimited().with(Category::Managed, 1000));
     let mut v: Vec<u8> = Vec::new();
+    let failures = b.failures(Category::Managed);
     assert!(with_category(Category::Managed, || v.try_reserve_exact(1001)).is_err());
+    assert_eq!(
+        b.failures(Category::Managed),
+        failures + 1,
+        "refused by the quota"
+    );
     assert!(with_category(Category::Managed, || v.try_reserve_exact(1000)).is_ok());
     drop(v);
     assert_eq!(b.used(Category::Managed), 0);

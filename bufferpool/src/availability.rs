@@ -95,7 +95,8 @@ impl Availability {
     /// Adds a waiter under the lock (keeps `waiting` in step with the list).
     fn push_waiter(&self, w: &mut Waiters, waker: Waker) -> u64 {
         let id = w.next_id;
-        w.next_id += 1;
+        // 2⁶⁴ registrations never happen: wrapping is only a formality.
+        w.next_id = w.next_id.wrapping_add(1);
         w.list.push((id, waker));
         self.waiting.fetch_add(1, Ordering::SeqCst);
         // SeqCst fence: pairs with the one in `wake_all`; the caller re-checks the flag next.

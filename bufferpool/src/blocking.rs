@@ -54,7 +54,10 @@ pub(crate) fn wait_available(availability: &Availability, deadline: Option<Insta
                     }
                     // (Loom has no timed wait: there this waits for the wake; the model tests'
                     // deadlines lie far in the future.)
-                    woken = match wakeup.signal.wait_timeout(woken, d - now) {
+                    woken = match wakeup
+                        .signal
+                        .wait_timeout(woken, d.saturating_duration_since(now))
+                    {
                         Ok((g, _)) => g,
                         Err(e) => e.into_inner().0,
                     };

@@ -1,9 +1,9 @@
 //! `Buffer`: an RAII, reference-counted handle to one network segment.
 
+use crate::error::BufferPoolError;
 use crate::local_pool::LocalInner;
 use crate::slot::{Owner, Slot};
 use crate::sync::{fence, Ordering};
-#[cfg(not(membudget_loom))]
 use core::cell::Cell;
 use core::fmt;
 use std::ptr::NonNull;
@@ -103,15 +103,28 @@ impl Buffer {
     /// Sets the writer index.
     ///
     /// # Panics
-    /// If `size > capacity`, or `size < reader_index`.
+    /// If `size > capacity`, or `size < reader_index` (see [`try_set_size`](Self::try_set_size)).
     pub fn set_size(&mut self, size: usize) {
-        assert!(
-            size <= self.capacity() && size >= self.reader_index(),
-            "buffer size {size} must be within [reader index {}, capacity {}]",
-            self.reader,
-            self.capacity
-        );
+        if let Err(e) = self.try_set_size(size) {
+            panic!("{e}");
+        }
+    }
+
+    /// Sets the writer index.
+    ///
+    /// # Errors
+    /// [`BufferPoolError::InvalidArgument`] if `size > capacity` or `size < reader_index`; the
+    /// buffer is unchanged then.
+    pub fn try_set_size(&mut self, size: usize) -> Result<(), BufferPoolError> {
+        if size > self.capacity() || size < self.reader_index() {
+            return Err(BufferPoolError::InvalidArgument(format!(
+                "buffer size {size} must be within [reader index {}, capacity {}]",
+                self.reader, self.capacity
+            )));
+        }
+        // `size ≤ capacity < 2³²`.
         self.size = size as u32;
+        Ok(())
     }
 
     /// The reader index: bytes consumed so far.
@@ -123,14 +136,27 @@ impl Buffer {
     /// Sets the reader index.
     ///
     /// # Panics
-    /// If `index > size`.
+    /// If `index > size` (see [`try_set_reader_index`](Self::try_set_reader_index)).
     pub fn set_reader_index(&mut self, index: usize) {
-        assert!(
-            index <= self.size(),
-            "reader index {index} must not exceed the buffer size {}",
-            self.size
-        );
+        if let Err(e) = self.try_set_reader_index(index) {
+            panic!("{e}");
+        }
+    }
+
+    /// Sets the reader index.
+    ///
+    /// # Errors
+    /// [`BufferPoolError::InvalidArgument`] if `index > size`; the buffer is unchanged then.
+    pub fn try_set_reader_index(&mut self, index: usize) -> Result<(), BufferPoolError> {
+        if index > self.size() {
+            return Err(BufferPoolError::InvalidArgument(format!(
+                "reader index {index} must not exceed the buffer size {}",
+                self.size
+            )));
+        }
+        // `index ≤ size < 2³²`.
         self.reader = index as u32;
+        Ok(())
     }
 
     /// The written bytes `[0, size)`.
@@ -166,12 +192,15 @@ impl Buffer {
     /// If the buffer is shared or read-only.
     pub fn append(&mut self, bytes: &[u8]) -> usize {
         let at = self.size();
-        let n = bytes.len().min(self.capacity() - at);
+        // `size ≤ capacity` always: no wrap.
+        let n = bytes.len().min(self.capacity().wrapping_sub(at));
         let dst = self
             .as_mut_slice()
             .expect("append needs the only, writable handle to a buffer");
-        dst[at..at + n].copy_from_slice(&bytes[..n]);
-        self.size = (at + n) as u32;
+        // `at + n ≤ capacity` (< 4 GiB): no overflow.
+        let end = at.wrapping_add(n);
+        dst[at..end].copy_from_slice(&bytes[..n]);
+        self.size = end as u32;
         n
     }
 
@@ -195,13 +224,26 @@ impl Buffer {
     /// A read-only handle to `[index, index + len)` of the written bytes, sharing the count.
     ///
     /// # Panics
-    /// If the window is not within `[0, size)`.
+    /// If the window is not within `[0, size)` (see
+    /// [`try_read_only_slice`](Self::try_read_only_slice)).
     pub fn read_only_slice(&self, index: usize, len: usize) -> Buffer {
-        assert!(
-            index <= self.size() && len <= self.size() - index,
-            "slice of {len} bytes at {index} is out of bounds for a buffer of size {}",
-            self.size
-        );
+        match self.try_read_only_slice(index, len) {
+            Ok(b) => b,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// A read-only handle to `[index, index + len)` of the written bytes, sharing the count.
+    ///
+    /// # Errors
+    /// [`BufferPoolError::InvalidArgument`] if the window is not within `[0, size)`.
+    pub fn try_read_only_slice(&self, index: usize, len: usize) -> Result<Buffer, BufferPoolError> {
+        if index > self.size() || len > self.size().wrapping_sub(index) {
+            return Err(BufferPoolError::InvalidArgument(format!(
+                "slice of {len} bytes at {index} is out of bounds for a buffer of size {}",
+                self.size
+            )));
+        }
         let mut b = self.retain();
         // SAFETY: `index ≤ size ≤ capacity`, so the pointer stays within the segment.
         let start = unsafe { self.data.as_ptr().add(index) };
@@ -210,7 +252,7 @@ impl Buffer {
         b.size = len as u32;
         b.reader = 0;
         b.read_only = true;
-        b
+        Ok(b)
     }
 
     /// Handles sharing this segment.
@@ -257,17 +299,22 @@ thread_local! {
     static LAST_POOL: Cell<Option<Arc<LocalInner>>> = const { Cell::new(None) };
 }
 
+// Under loom, the same cache in loom's thread-local storage: one per model thread, dropped when
+// that thread (or the model execution) ends, so the shipped caching logic below is modelled.
+#[cfg(membudget_loom)]
+loom::thread_local! {
+    /// The pool this thread recycled into last, kept alive by this strong reference.
+    static LAST_POOL: Cell<Option<Arc<LocalInner>>> = Cell::new(None);
+}
+
 /// A strong reference to `owner` that keeps the pool alive for the whole recycle: once the
 /// segment is in the idle list another thread may move it on (dropping the slot's reference to
 /// the pool) while `recycle` still reads the pool's flags. It comes from a per-thread cache of
 /// the last pool recycled into, so the common case (same pool as last time) costs no
 /// reference-count traffic; a different pool costs one clone. The cache holds at most one pool
-/// per thread (its segments all go back as usual; only the small pool struct lingers until the
-/// thread recycles into another pool or exits).
-///
-/// Under loom every model thread shares one OS thread (and a cache would outlive the model
-/// execution), so loom builds always clone.
-#[cfg(not(membudget_loom))]
+/// per thread (its segments all go back as usual; only the small pool struct — and, through
+/// it, the network pool's slot headers — lingers until the thread recycles into another pool
+/// or exits). A destroyed pool is not cached.
 #[inline]
 fn keep_alive(owner: &Arc<LocalInner>) -> Arc<LocalInner> {
     match LAST_POOL.try_with(Cell::take).ok().flatten() {
@@ -279,22 +326,15 @@ fn keep_alive(owner: &Arc<LocalInner>) -> Arc<LocalInner> {
     }
 }
 
-/// Puts the pool just recycled into back in the per-thread cache.
-#[cfg(not(membudget_loom))]
+/// Puts the pool just recycled into back in the per-thread cache (unless it is destroyed:
+/// then nothing of it is kept alive by this thread).
 #[inline]
 fn cache_pool(pool: Arc<LocalInner>) {
+    if pool.is_destroyed_relaxed() {
+        return;
+    }
     // During thread teardown the cache is gone and the closure (with `pool`) is just dropped.
     let _ = LAST_POOL.try_with(move |c| c.set(Some(pool)));
-}
-
-#[cfg(membudget_loom)]
-fn keep_alive(owner: &Arc<LocalInner>) -> Arc<LocalInner> {
-    Arc::clone(owner)
-}
-
-#[cfg(membudget_loom)]
-fn cache_pool(pool: Arc<LocalInner>) {
-    drop(pool);
 }
 
 impl Clone for Buffer {
@@ -333,7 +373,9 @@ impl Drop for Buffer {
                 cache_pool(keep);
             }
             Owner::Exclusive(_) => Self::recycle_exclusive(slot),
-            Owner::Free => unreachable!("a buffer of a free segment was dropped"),
+            Owner::Free => crate::violation::report(format_args!(
+                "a buffer of free segment {index} was dropped"
+            )),
         }
     }
 }

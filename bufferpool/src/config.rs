@@ -94,7 +94,7 @@ impl BufferPoolConfig {
                 self.max_buffers_per_channel
             ));
         }
-        if self.num_subpartitions > u32::MAX as usize - 1 {
+        if self.num_subpartitions >= u32::MAX as usize {
             return bad(format!(
                 "Number of subpartitions ({}) should be less than {}.",
                 self.num_subpartitions,

@@ -39,18 +39,27 @@
 //! ```
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[deny(clippy::arithmetic_side_effects)]
 mod availability;
+#[deny(clippy::arithmetic_side_effects)]
 mod blocking;
+#[deny(clippy::arithmetic_side_effects)]
 mod buffer;
+#[deny(clippy::arithmetic_side_effects)]
 mod config;
 mod error;
 mod listener;
+#[deny(clippy::arithmetic_side_effects)]
 mod local_pool;
+#[deny(clippy::arithmetic_side_effects)]
 mod network_pool;
+#[deny(clippy::arithmetic_side_effects)]
 mod queue;
 mod redistribute;
+#[deny(clippy::arithmetic_side_effects)]
 mod slot;
 mod sync;
+mod violation;
 
 pub use availability::AvailableFuture;
 pub use buffer::Buffer;
@@ -59,3 +68,4 @@ pub use error::{BufferPoolError, EXCLUSIVE_BUFFERS_REQUEST_TIMEOUT_KEY};
 pub use listener::BufferListener;
 pub use local_pool::LocalBufferPool;
 pub use network_pool::{NetworkBufferPool, NetworkBufferPoolConfig, DEFAULT_REQUEST_TIMEOUT};
+pub use violation::invariant_violations;

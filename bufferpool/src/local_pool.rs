@@ -40,6 +40,7 @@ use crate::network_pool::GlobalInner;
 use crate::queue::IndexQueue;
 use crate::slot::{Owner, NO_CHANNEL};
 use crate::sync::{fence, lock, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::violation::report;
 use crate::Buffer;
 use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
@@ -114,6 +115,12 @@ impl LocalInner {
         self.destroyed.load(Ordering::SeqCst)
     }
 
+    /// Whether the pool was destroyed, without ordering (a hint for the recycle cache).
+    #[inline]
+    pub(crate) fn is_destroyed_relaxed(&self) -> bool {
+        self.destroyed.load(Ordering::Relaxed)
+    }
+
     /// Requests one buffer (for `channel`, or [`NO_CHANNEL`]).
     #[inline]
     pub(crate) fn request(&self, channel: u32) -> Result<Option<Buffer>, BufferPoolError> {
@@ -161,7 +168,8 @@ impl LocalInner {
             }
             match self.requested.compare_exchange_weak(
                 r,
-                r + 1,
+                // `r < limit ≤ usize::MAX`: no overflow.
+                r.wrapping_add(1),
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
@@ -169,18 +177,18 @@ impl LocalInner {
                 Err(now) => r = now,
             }
         }
-        match self.global.request_pooled() {
-            Some(i) => {
-                let me = self
-                    .me
-                    .upgrade()
-                    .expect("a pool method runs with a live pool");
+        match (self.global.request_pooled(), self.me.upgrade()) {
+            (Some(i), Some(me)) => {
                 // SAFETY: just popped from the global free list: we hold it exclusively.
                 let old = unsafe { self.global.slot(i).set_owner(Owner::Local(me)) };
                 debug_assert!(matches!(old, Owner::Free));
                 Some(i)
             }
-            None => {
+            (got, _) => {
+                // No segment, or the pool is being dropped (no handle can use it any more).
+                if let Some(i) = got {
+                    self.global.recycle_pooled(i);
+                }
                 self.requested.fetch_sub(1, Ordering::Relaxed);
                 None
             }
@@ -211,7 +219,7 @@ impl LocalInner {
             }
             match self.requested.compare_exchange_weak(
                 r,
-                r - 1,
+                r.wrapping_sub(1), // `r > 0`: no wrap.
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
@@ -235,7 +243,10 @@ impl LocalInner {
             return;
         }
         if let Err(i) = self.idle.push(index) {
-            unreachable!("idle list overflow with segment {i}: a segment was recycled twice");
+            report(format_args!(
+                "idle list overflow with segment {i}: a segment was recycled twice"
+            ));
+            return;
         }
         // Orders the push before the SeqCst loads below: the producer side of (A), (L), (D)
         // and (S), pairing with the fences in `update_availability`, `add_buffer_listener`,
@@ -253,7 +264,9 @@ impl LocalInner {
 
     fn count_channel(&self, channel: u32) {
         let max = self.config.max_buffers_per_channel;
-        if self.subpartition_counts[channel as usize].fetch_add(1, Ordering::Relaxed) + 1 == max {
+        // A count never reaches `usize::MAX` (segments are fewer than 2³²): no wrap.
+        let before = self.subpartition_counts[channel as usize].fetch_add(1, Ordering::Relaxed);
+        if before.wrapping_add(1) == max {
             // SeqCst: the (A) consumer's change, re-checked by `update_availability` next.
             self.unavailable_subpartitions
                 .fetch_add(1, Ordering::SeqCst);
@@ -380,7 +393,8 @@ impl LocalInner {
 
     fn push_idle(&self, index: u32) {
         if let Err(i) = self.idle.push(index) {
-            unreachable!("idle list overflow with segment {i}");
+            report(format_args!("idle list overflow with segment {i}"));
+            return;
         }
         // SeqCst fence: the pusher's side of (D); pairs with `lazy_destroy`'s.
         fence(Ordering::SeqCst);
@@ -501,13 +515,17 @@ impl LocalInner {
         if have >= n {
             return Ok(());
         }
+        // `have < n`: no wrap.
         let indices = self
             .global
-            .take_blocking(n - have, self.global.request_timeout())?;
-        let me = self
-            .me
-            .upgrade()
-            .expect("a pool method runs with a live pool");
+            .take_blocking(n.wrapping_sub(have), self.global.request_timeout())?;
+        let Some(me) = self.me.upgrade() else {
+            // The pool is being dropped: no handle can use these.
+            for i in indices {
+                self.global.recycle_pooled(i);
+            }
+            return Err(BufferPoolError::PoolDestroyed);
+        };
         for i in indices {
             self.requested.fetch_add(1, Ordering::SeqCst);
             // SAFETY: popped from the global free list: we hold it exclusively.

@@ -10,6 +10,7 @@ use crate::queue::IndexQueue;
 use crate::redistribute::{redistribute, PoolShape};
 use crate::slot::{Owner, Slot};
 use crate::sync::{fence, lock, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::violation::report;
 use crate::Buffer;
 use membudget_allocator::SharedBudget;
 use membudget_core::{Category, MemorySize};
@@ -131,9 +132,10 @@ impl GlobalInner {
             return;
         }
         if let Err(i) = self.free.push(index) {
-            unreachable!(
+            report(format_args!(
                 "global free list overflow with segment {i}: a segment was recycled twice"
-            );
+            ));
+            return;
         }
         // Orders the push before the SeqCst loads below; pairs with the fences in
         // `mark_unavailable` and `destroy`.
@@ -158,7 +160,9 @@ impl GlobalInner {
         n: usize,
         timeout: Duration,
     ) -> Result<Vec<u32>, BufferPoolError> {
-        let deadline = Instant::now() + timeout;
+        // A timeout too long to be a deadline (e.g. `Duration::MAX`) waits without one.
+        let deadline = Instant::now().checked_add(timeout);
+        // `n ≤ total` (checked by the callers), so this reservation is small.
         let mut got = Vec::with_capacity(n);
         let result = loop {
             if got.len() >= n {
@@ -171,14 +175,14 @@ impl GlobalInner {
                 got.push(i);
                 continue;
             }
-            if Instant::now() >= deadline {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
                 break Err(BufferPoolError::Timeout {
                     timeout,
                     total: self.total(),
                     segment_size: self.segment_size,
                 });
             }
-            wait_available(&self.availability, Some(deadline));
+            wait_available(&self.availability, deadline);
         };
         match result {
             Ok(()) => Ok(got),
@@ -191,11 +195,32 @@ impl GlobalInner {
         }
     }
 
+    /// `required + n`, or the "insufficient buffers" error if that passes the total (or
+    /// overflows).
+    fn require_more(&self, f: &Factory, n: usize) -> Result<usize, BufferPoolError> {
+        let total = self.total();
+        match f.required.checked_add(n) {
+            Some(r) if r <= total => Ok(r),
+            _ => Err(BufferPoolError::InsufficientBuffers {
+                required: n,
+                available: total.saturating_sub(f.required),
+                total,
+                segment_size: self.segment_size,
+            }),
+        }
+    }
+
+    /// Bytes of `n` segments (segments are below 4 GiB and fewer than 2³², so no overflow).
+    fn bytes(&self, n: usize) -> u64 {
+        (n as u64).saturating_mul(self.segment_size as u64)
+    }
+
     /// Gives back `n` exclusive segments' worth of requirement and redistributes.
     pub(crate) fn revert_required(&self, n: usize) {
         let touched = {
             let mut f = lock(&self.factory);
-            f.required -= n;
+            // `n` was added by the caller's successful request: no wrap.
+            f.required = f.required.saturating_sub(n);
             self.redistribute_locked(&mut f)
         };
         reconcile_all(touched);
@@ -209,7 +234,7 @@ impl GlobalInner {
                 return;
             };
             let r = f.pools.remove(pos);
-            f.required -= r.config.min;
+            f.required = f.required.saturating_sub(r.config.min);
             self.redistribute_locked(&mut f)
         };
         reconcile_all(touched);
@@ -253,8 +278,23 @@ impl GlobalInner {
             .iter()
             .map(|r| r.config.estimated_requested() as u128)
             .sum();
-        (100 * requested / total as u128).min(usize::MAX as u128) as usize
+        // `requested ≤ pools × usize::MAX`, far below `u128::MAX / 100`.
+        (requested.saturating_mul(100))
+            .checked_div(total as u128)
+            .unwrap_or(0)
+            .min(usize::MAX as u128) as usize
     }
+}
+
+/// Segment indices are `u32`, with `u32::MAX` reserved.
+fn check_segment_count(n: usize) -> Result<(), BufferPoolError> {
+    if n >= u32::MAX as usize {
+        return Err(BufferPoolError::InvalidArgument(format!(
+            "Number of network buffers ({n}) must be less than {}.",
+            u32::MAX
+        )));
+    }
+    Ok(())
 }
 
 fn reconcile_all(pools: Vec<Arc<LocalInner>>) {
@@ -289,7 +329,7 @@ fn reconcile_all(pools: Vec<Arc<LocalInner>>) {
 /// # Ok::<(), membudget_bufferpool::BufferPoolError>(())
 /// ```
 pub struct NetworkBufferPool {
-    inner: Arc<GlobalInner>,
+    pub(crate) inner: Arc<GlobalInner>,
 }
 
 impl NetworkBufferPool {
@@ -316,13 +356,25 @@ impl NetworkBufferPool {
     /// # Errors
     /// As [`new`](Self::new).
     pub fn with_config(config: NetworkBufferPoolConfig) -> Result<Self, BufferPoolError> {
-        let required = config.num_segments as u64 * config.segment_size as u64;
-        let source = PageSource::new(PageSourceConfig::new(
+        check_segment_count(config.num_segments)?;
+        let required = (config.num_segments as u64)
+            .checked_mul(config.segment_size as u64)
+            .ok_or_else(|| {
+                BufferPoolError::InvalidArgument(format!(
+                    "Network memory of {} segments of {} bytes each overflows 64 bits.",
+                    config.num_segments, config.segment_size
+                ))
+            })?;
+        let mut source_config = PageSourceConfig::new(
             config.segment_size,
             Category::Network,
             config.budget.clone(),
-        ))
-        .map_err(|e| BufferPoolError::InvalidArgument(e.to_string()))?;
+        );
+        // Segments are taken once, up front, and come back only when the pool is destroyed:
+        // then their memory goes straight back to the OS instead of being kept for reuse.
+        source_config.retain_bytes = 0;
+        let source = PageSource::new(source_config)
+            .map_err(|e| BufferPoolError::InvalidArgument(e.to_string()))?;
         let segments = source.try_allocate_many(config.num_segments).map_err(|e| {
             BufferPoolError::OutOfMemory {
                 required,
@@ -330,7 +382,7 @@ impl NetworkBufferPool {
                 cause: e.to_string(),
             }
         })?;
-        Self::from_segments(segments, config.request_timeout)
+        Self::build(segments, config.segment_size, config.request_timeout)
     }
 
     /// A pool over segments allocated elsewhere (all the same size); whatever they are charged
@@ -343,14 +395,17 @@ impl NetworkBufferPool {
         segments: Vec<MemorySegment>,
         request_timeout: Duration,
     ) -> Result<Self, BufferPoolError> {
-        if segments.len() >= u32::MAX as usize {
-            return Err(BufferPoolError::InvalidArgument(format!(
-                "Number of network buffers ({}) must be less than {}.",
-                segments.len(),
-                u32::MAX
-            )));
-        }
         let segment_size = segments.first().map_or(0, |s| s.size());
+        Self::build(segments, segment_size, request_timeout)
+    }
+
+    /// A pool over `segments`, each `segment_size` bytes (also when there are none).
+    fn build(
+        segments: Vec<MemorySegment>,
+        segment_size: usize,
+        request_timeout: Duration,
+    ) -> Result<Self, BufferPoolError> {
+        check_segment_count(segments.len())?;
         if let Some(bad) = segments.iter().find(|s| s.size() != segment_size) {
             return Err(BufferPoolError::InvalidArgument(format!(
                 "All network segments must have the same size: found {} and {} bytes.",
@@ -365,13 +420,13 @@ impl NetworkBufferPool {
         }
         let n = segments.len();
         let free = IndexQueue::new(n);
-        let slots: Box<[Slot]> = segments
-            .into_iter()
-            .enumerate()
-            .map(|(i, s)| Slot::new(i as u32, s))
+        // `n < u32::MAX` (checked above), so every index fits.
+        let slots: Box<[Slot]> = (0..=u32::MAX)
+            .zip(segments)
+            .map(|(i, s)| Slot::new(i, s))
             .collect();
-        for i in 0..n {
-            let _ = free.push(i as u32);
+        for i in (0..=u32::MAX).take(n) {
+            let _ = free.push(i);
         }
         Ok(NetworkBufferPool {
             inner: Arc::new(GlobalInner {
@@ -420,16 +475,7 @@ impl NetworkBufferPool {
             if self.inner.is_destroyed() {
                 return Err(BufferPoolError::NetworkPoolDestroyed);
             }
-            let total = self.inner.total();
-            if f.required + config.min > total {
-                return Err(BufferPoolError::InsufficientBuffers {
-                    required: config.min,
-                    available: total - f.required,
-                    total,
-                    segment_size: self.inner.segment_size,
-                });
-            }
-            f.required += config.min;
+            f.required = self.inner.require_more(&f, config.min)?;
             let id = self.inner.next_pool_id.fetch_add(1, Ordering::Relaxed);
             let inner = LocalInner::new(self.inner.clone(), id, config);
             f.pools.push(Registered {
@@ -469,16 +515,7 @@ impl NetworkBufferPool {
             if n == 0 {
                 return Ok(Vec::new());
             }
-            let total = self.inner.total();
-            if f.required + n > total {
-                return Err(BufferPoolError::InsufficientBuffers {
-                    required: n,
-                    available: total - f.required,
-                    total,
-                    segment_size: self.inner.segment_size,
-                });
-            }
-            f.required += n;
+            f.required = self.inner.require_more(&f, n)?;
             self.inner.redistribute_locked(&mut f)
         };
         reconcile_all(touched);
@@ -539,14 +576,13 @@ impl NetworkBufferPool {
         }
         let mut f = lock(&self.inner.factory);
         // Pools whose handles and buffers were all gone could not be upgraded above.
-        let dead: usize = f
+        let dead = f
             .pools
             .iter()
             .filter(|r| r.pool.strong_count() == 0)
-            .map(|r| r.config.min)
-            .sum();
+            .fold(0usize, |a, r| a.saturating_add(r.config.min));
         f.pools.retain(|r| r.pool.strong_count() > 0);
-        f.required -= dead;
+        f.required = f.required.saturating_sub(dead);
         if !f.pools.is_empty() || f.required > 0 {
             return Err(BufferPoolError::NotEmpty {
                 pools: f.pools.len(),
@@ -583,17 +619,17 @@ impl NetworkBufferPool {
 
     /// Total bytes.
     pub fn total_memory(&self) -> u64 {
-        self.total_segments() as u64 * self.inner.segment_size as u64
+        self.inner.bytes(self.total_segments())
     }
 
     /// Free bytes.
     pub fn available_memory(&self) -> u64 {
-        self.available_segments() as u64 * self.inner.segment_size as u64
+        self.inner.bytes(self.available_segments())
     }
 
     /// Used bytes.
     pub fn used_memory(&self) -> u64 {
-        self.used_segments() as u64 * self.inner.segment_size as u64
+        self.inner.bytes(self.used_segments())
     }
 
     /// Local pools registered.
@@ -669,6 +705,14 @@ impl NetworkBufferPool {
         if let Some(w) = self.usage_warning() {
             log::warn!("{w}");
         }
+    }
+
+    /// Waiters registered for a free pooled segment now: threads blocked in
+    /// [`request_unpooled`](Self::request_unpooled) or a local pool's `reserve_segments`,
+    /// pending [`available`](Self::available) futures, and local pools subscribed to refill
+    /// themselves. For tests and diagnostics.
+    pub fn num_waiters(&self) -> usize {
+        self.inner.availability.waiter_count()
     }
 
     /// Whether a pooled segment is free now (one load).

@@ -5,6 +5,13 @@
 //! proportion to each pool's expected size, clamped to `[min, max]`; the difference the
 //! clamping caused is then handed out to (or taken back from) pools with room, again in
 //! proportion to expected size, until nothing is left or no pool can move.
+//!
+//! Overflow review (this module is exempt from `clippy::arithmetic_side_effects`, which the
+//! other size-handling modules deny): every quantity is computed in `u128`/`i128` from `usize`
+//! inputs. Sums run over fewer than 2³² pools of values below 2⁶⁴, so they stay below 2⁹⁶ and
+//! their differences fit in `i128`; the two products (`expected × to_share` and
+//! `want × expected`, up to 2⁶⁴ × 2⁹⁶) could pass `u128`, so they saturate; a saturated share is
+//! clamped to the pool's max anyway. Narrowing casts clamp to `usize::MAX`.
 
 /// The sizing-relevant shape of one resizable pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,7 +37,8 @@ pub(crate) fn redistribute(available: usize, pools: &[PoolShape]) -> Vec<usize> 
     let mut sizes: Vec<usize> = pools
         .iter()
         .map(|p| {
-            let share = (p.expected as u128 * to_share)
+            let share = (p.expected as u128)
+                .saturating_mul(to_share)
                 .checked_div(total_weight)
                 .unwrap_or(0);
             (share.min(usize::MAX as u128) as usize).clamp(p.min, p.max)
@@ -73,7 +81,9 @@ fn settle(delta: i128, pools: &[PoolShape], sizes: &mut [usize]) -> i128 {
             continue;
         }
         // ceil(want * expected / weight), at most what is still to move.
-        let piece = (want * pools[i].expected as u128).div_ceil(weight);
+        let piece = want
+            .saturating_mul(pools[i].expected as u128)
+            .div_ceil(weight);
         let piece = piece.min(want - moved);
         let cur = sizes[i] as u128;
         let new = if grow {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{block_on, network, poll_once, wait_for_waiters};
+use common::{block_on, network, poll_once, wait_for_waiters, wait_until};
 use membudget_bufferpool::{Buffer, BufferListener, BufferPoolConfig, BufferPoolError};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -178,7 +178,8 @@ fn destroy_wakes_a_blocked_requester_with_the_error() {
     let held = pool.request_buffer().unwrap().unwrap();
     std::thread::scope(|s| {
         let h = s.spawn(|| pool.request_buffer_blocking());
-        std::thread::sleep(Duration::from_millis(30));
+        wait_until("the requester waits", || pool.num_waiters() == 1);
+        assert!(!h.is_finished(), "the requester is blocked");
         pool.lazy_destroy();
         let r = h.join().unwrap();
         assert!(matches!(r, Err(BufferPoolError::PoolDestroyed)), "{r:?}");
@@ -194,7 +195,8 @@ fn blocking_request_parks_until_a_buffer_is_recycled() {
     let idx = held.segment_index();
     std::thread::scope(|s| {
         let h = s.spawn(|| pool.request_buffer_blocking().map(|b| b.segment_index()));
-        std::thread::sleep(Duration::from_millis(30));
+        wait_until("the requester waits", || pool.num_waiters() == 1);
+        assert!(!h.is_finished(), "the requester is blocked");
         drop(held);
         assert_eq!(h.join().unwrap().unwrap(), idx);
     });
@@ -287,11 +289,13 @@ fn available_future_completes_when_a_buffer_comes_back() {
     assert_eq!(poll_once(&mut fut), Poll::Ready(()));
     std::thread::scope(|s| {
         let held = pool.request_buffer().unwrap().unwrap();
+        let pool = &pool;
         s.spawn(move || {
-            std::thread::sleep(Duration::from_millis(20));
+            wait_until("the future waits", || pool.num_waiters() == 1);
             drop(held);
         });
         block_on(pool.available());
+        assert_eq!(pool.num_waiters(), 0, "the woken future unregistered");
         assert!(pool.request_buffer().unwrap().is_some());
     });
 }

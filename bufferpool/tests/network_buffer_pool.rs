@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{budget, network, network_used, poll_once, SEG};
+use common::{budget, network, network_used, poll_once, wait_until, SEG};
 use membudget_allocator::{Budget, Category, Quotas, SharedBudget};
 use membudget_bufferpool::{BufferPoolConfig, BufferPoolError, NetworkBufferPool, UNBOUNDED};
 use std::task::Poll;
@@ -131,9 +131,11 @@ fn exclusive_request_waits_for_recycled_buffers() {
     let held: Vec<_> = (0..4)
         .map(|_| pool.request_buffer().unwrap().unwrap())
         .collect();
+    let before = net.num_waiters();
     std::thread::scope(|s| {
         let h = s.spawn(|| net.request_unpooled(2, Duration::from_secs(10)));
-        std::thread::sleep(Duration::from_millis(20));
+        wait_until("the exclusive request waits", || net.num_waiters() > before);
+        assert!(!h.is_finished(), "the request is blocked");
         drop(held);
         let got = h.join().unwrap().unwrap();
         assert_eq!(got.len(), 2);
@@ -183,8 +185,9 @@ fn available_future_is_woken_from_another_thread() {
     let net = network(1);
     let ex = net.request_unpooled(1, Duration::from_secs(1)).unwrap();
     std::thread::scope(|s| {
+        let net = &net;
         s.spawn(move || {
-            std::thread::sleep(Duration::from_millis(20));
+            wait_until("the future waits", || net.num_waiters() == 1);
             drop(ex);
         });
         common::block_on(net.available());
@@ -301,4 +304,92 @@ fn usage_warning_prints_sizes_like_flink_at_unit_boundaries() {
         "{w}"
     );
     drop(pool);
+}
+
+#[test]
+fn hostile_counts_are_clear_errors_and_change_nothing() {
+    let b = budget();
+    let net = NetworkBufferPool::new(10, SEG, b.clone()).unwrap();
+    let _pool = net.create_buffer_pool(2, 4).unwrap();
+    // A minimum that overflows `required + min`.
+    let err = net.create_buffer_pool(usize::MAX, UNBOUNDED).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BufferPoolError::InsufficientBuffers {
+                required: usize::MAX,
+                available: 8,
+                total: 10,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // An exclusive request that overflows `required + n`.
+    let err = net
+        .request_unpooled(usize::MAX, Duration::from_secs(1))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BufferPoolError::InsufficientBuffers {
+                required: usize::MAX,
+                available: 8,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // A timeout too long to be a deadline waits without one (here: not at all).
+    let got = net.request_unpooled(1, Duration::MAX).unwrap();
+    drop(got);
+    assert_eq!(net.required_segments(), 2);
+    assert_eq!(net.registered_pools(), 1);
+    assert_eq!(network_used(&b), 10 * SEG as u64);
+    drop(net);
+    assert_eq!(network_used(&b), 0);
+    assert_eq!(membudget_bufferpool::invariant_violations(), 0);
+}
+
+#[test]
+fn hostile_pool_sizes_are_refused_before_anything_is_allocated() {
+    let b = budget();
+    let err = NetworkBufferPool::new(usize::MAX, 4096, b.clone()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "Number of network buffers ({}) must be less than 4294967295.",
+            usize::MAX
+        )
+    );
+    let err = NetworkBufferPool::new(u32::MAX as usize, 4096, b.clone()).unwrap_err();
+    assert!(
+        matches!(err, BufferPoolError::InvalidArgument(_)),
+        "{err:?}"
+    );
+    for bad in [0usize, 1, 4095, usize::MAX] {
+        let err = NetworkBufferPool::new(1, bad, b.clone()).unwrap_err();
+        assert!(
+            err.to_string().starts_with(&format!(
+                "Invalid page size ('taskmanager.memory.segment-size'): {bad}."
+            )),
+            "{err}"
+        );
+    }
+    assert_eq!(network_used(&b), 0);
+}
+
+#[test]
+fn an_empty_pool_reports_its_configured_segment_size() {
+    let net = NetworkBufferPool::new(0, 32768, budget()).unwrap();
+    assert_eq!(net.segment_size(), 32768);
+    assert_eq!(net.total_segments(), 0);
+    let err = net.create_buffer_pool(1, 1).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Insufficient number of network buffers: required 1, but only 0 available. The total \
+         number of network buffers is currently set to 0 of 32768 bytes each. You can increase \
+         this number by setting the configuration keys 'taskmanager.memory.network.fraction', \
+         'taskmanager.memory.network.min', and 'taskmanager.memory.network.max'."
+    );
 }

@@ -24,12 +24,12 @@ impl Capacity {
         // Relaxed: the counter publishes no other memory; each RMW sees the latest value.
         let mut cur = self.available.load(Ordering::Relaxed);
         loop {
-            if cur < bytes {
+            let Some(rest) = cur.checked_sub(bytes) else {
                 return Err(cur);
-            }
+            };
             match self.available.compare_exchange_weak(
                 cur,
-                cur - bytes,
+                rest,
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
@@ -44,7 +44,7 @@ impl Capacity {
     pub(crate) fn give(&self, bytes: u64) {
         let before = self.available.fetch_add(bytes, Ordering::Relaxed);
         debug_assert!(
-            before + bytes <= self.total,
+            before.checked_add(bytes).is_some_and(|a| a <= self.total),
             "managed memory given back twice: {before} + {bytes} > {}",
             self.total
         );

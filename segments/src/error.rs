@@ -47,6 +47,17 @@ pub enum SegmentError {
         #[source]
         source: io::Error,
     },
+    /// More pages were requested at once than the address space can hold.
+    #[error(
+        "Cannot take {requested} pages of {page_size} bytes: together they would exceed the \
+         address space. Request fewer pages."
+    )]
+    TooManyPages {
+        /// Pages requested.
+        requested: usize,
+        /// Bytes per page.
+        page_size: usize,
+    },
     /// A configuration value is out of range.
     #[error("Invalid {what}: {value}. {requirement}")]
     InvalidConfig {
@@ -172,6 +183,15 @@ pub enum SharedResourceError<E> {
         /// The initializer's error.
         #[source]
         source: E,
+    },
+    /// `kind`'s initializer asked for `kind` itself (it would wait for itself forever).
+    #[error(
+        "The shared memory resource '{kind}' was requested by its own initializer; an \
+         initializer may only get resources of other types."
+    )]
+    Reentrant {
+        /// The resource type string.
+        kind: String,
     },
     /// A resource of this type string exists with a different Rust type.
     #[error(

@@ -54,14 +54,20 @@
 
 mod accessors;
 mod bulk;
+#[deny(clippy::arithmetic_side_effects)]
 mod capacity;
 mod error;
+#[deny(clippy::arithmetic_side_effects)]
 mod manager;
 mod owner;
+#[deny(clippy::arithmetic_side_effects)]
 mod page_source;
+#[deny(clippy::arithmetic_side_effects)]
 mod segment;
+#[deny(clippy::arithmetic_side_effects)]
 mod shared_resource;
 mod sync;
+#[deny(clippy::arithmetic_side_effects)]
 mod sys;
 
 pub use error::{InvalidFraction, MemoryAllocationError, SegmentError, SharedResourceError};
@@ -69,7 +75,7 @@ pub use manager::{MemoryManager, OwnerUsage};
 pub use owner::OwnerId;
 pub use page_source::{
     PageSource, PageSourceConfig, DEFAULT_CHUNK_SIZE, DEFAULT_PAGE_SIZE, DEFAULT_RETAIN_BYTES,
-    MIN_PAGE_SIZE,
+    MAX_PAGE_SIZE, MIN_PAGE_SIZE,
 };
 pub use segment::MemorySegment;
 pub use shared_resource::SharedResourceLease;

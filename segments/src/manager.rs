@@ -6,7 +6,8 @@ use crate::owner::BuildOwnerHasher;
 use crate::page_source::SourceInner;
 use crate::page_source::{validate_page_size, DEFAULT_CHUNK_SIZE};
 use crate::segment::PageOwner;
-use crate::shared_resource::SharedSlot;
+use crate::shared_resource::SharedTable;
+use crate::sync::{AtomicBool, Mutex, MutexGuard, Ordering};
 use crate::{
     InvalidFraction, MemoryAllocationError, MemorySegment, OwnerId, PageSource, PageSourceConfig,
     SegmentError,
@@ -16,8 +17,7 @@ use membudget_allocator::SharedBudget;
 use membudget_core::Category;
 use std::collections::HashMap;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 /// Pages one owner holds. Every page given to the owner holds an `Arc` of this (so the pages
 /// alive are its strong count minus the table's reference) and returns through it, so a page
@@ -42,7 +42,7 @@ impl PageOwner for PageAccount {
         // SAFETY: forwarded contract, as in `return_page`.
         unsafe { self.source.give_back_many(ptrs) };
         self.capacity
-            .give((ptrs.len() * self.source.page_size()) as u64);
+            .give((ptrs.len() as u64).saturating_mul(self.source.page_size() as u64));
     }
 }
 
@@ -80,7 +80,7 @@ pub(crate) struct ManagerInner {
     page_size: usize,
     total_pages: u64,
     owners: Mutex<Owners>,
-    pub(crate) shared: Mutex<HashMap<String, SharedSlot>>,
+    pub(crate) shared: SharedTable,
     shut_down: AtomicBool,
 }
 
@@ -160,10 +160,11 @@ impl MemoryManager {
             inner: Arc::new(ManagerInner {
                 capacity: Arc::new(Capacity::new(total_bytes)),
                 page_size,
-                total_pages: total_bytes / page_size as u64,
+                // `page_size` is validated non-zero by the source.
+                total_pages: total_bytes.checked_div(page_size as u64).unwrap_or(0),
                 source,
                 owners: Mutex::new(Owners::default()),
-                shared: Mutex::new(HashMap::new()),
+                shared: SharedTable::default(),
                 shut_down: AtomicBool::new(false),
             }),
         })
@@ -199,12 +200,13 @@ impl MemoryManager {
                 max: inner.total_pages,
             });
         }
-        let bytes = requested * inner.page_size as u64;
+        // `requested ≤ total_pages = total / page_size`: no overflow.
+        let bytes = requested.saturating_mul(inner.page_size as u64);
         if let Err(available) = inner.capacity.try_take(bytes) {
             return Err(MemoryAllocationError::InsufficientPages {
                 owner,
                 requested,
-                available_pages: available / inner.page_size as u64,
+                available_pages: available.checked_div(inner.page_size as u64).unwrap_or(0),
                 available,
                 total: inner.capacity.total(),
             });
@@ -244,7 +246,7 @@ impl MemoryManager {
                 "Owner {owner} released its managed memory while {alive} pages ({} bytes) are \
                  still held by live segments; they return when dropped. This usually indicates \
                  a memory leak.",
-                alive * self.inner.page_size as u64
+                alive.saturating_mul(self.inner.page_size as u64)
             );
         }
         alive
@@ -273,7 +275,10 @@ impl MemoryManager {
         inner
             .take_bytes(bytes)
             .map_err(|e| e.for_owner(owner, bytes, inner.capacity.total()))?;
-        *inner.owners().bytes.entry(owner).or_insert(0) += bytes;
+        let mut owners = inner.owners();
+        let held = owners.bytes.entry(owner).or_insert(0);
+        // The capacity bounds every owner's sum by the total: no overflow.
+        *held = held.saturating_add(bytes);
         Ok(())
     }
 
@@ -294,10 +299,11 @@ impl MemoryManager {
                 );
             }
             let released = held.min(bytes);
-            if held - released == 0 {
+            let rest = held.saturating_sub(released);
+            if rest == 0 {
                 owners.bytes.remove(&owner);
             } else {
-                owners.bytes.insert(owner, held - released);
+                owners.bytes.insert(owner, rest);
             }
             released
         };
@@ -328,7 +334,7 @@ impl MemoryManager {
         let usage = OwnerUsage {
             owner,
             pages,
-            page_bytes: pages * self.inner.page_size as u64,
+            page_bytes: pages.saturating_mul(self.inner.page_size as u64),
             reserved_bytes: reserved,
         };
         if pages > 0 || reserved > 0 {
@@ -350,7 +356,7 @@ impl MemoryManager {
         OwnerUsage {
             owner,
             pages,
-            page_bytes: pages * self.inner.page_size as u64,
+            page_bytes: pages.saturating_mul(self.inner.page_size as u64),
             reserved_bytes: owners.bytes.get(&owner).copied().unwrap_or(0),
         }
     }
@@ -361,7 +367,9 @@ impl MemoryManager {
     /// [`InvalidFraction`] unless `0 < fraction <= 1`.
     pub fn compute_memory_size(&self, fraction: f64) -> Result<u64, InvalidFraction> {
         validate_fraction(fraction)?;
-        Ok((self.inner.capacity.total() as f64 * fraction).floor() as u64)
+        let total = self.inner.capacity.total();
+        // Totals above 2⁵³ round up in `f64`: never more than the total.
+        Ok(((total as f64 * fraction).floor() as u64).min(total))
     }
 
     /// Pages `fraction` of all pages amounts to (rounded down).
@@ -370,7 +378,8 @@ impl MemoryManager {
     /// [`InvalidFraction`] unless `0 < fraction <= 1`.
     pub fn compute_number_of_pages(&self, fraction: f64) -> Result<u64, InvalidFraction> {
         validate_fraction(fraction)?;
-        Ok((self.inner.total_pages as f64 * fraction).floor() as u64)
+        let pages = self.inner.total_pages;
+        Ok(((pages as f64 * fraction).floor() as u64).min(pages))
     }
 
     /// Bytes not handed out (as pages, reservations or shared resources).
@@ -398,26 +407,15 @@ impl MemoryManager {
         &self.inner.source
     }
 
-    /// Refuses all further requests and releases every byte reservation. Idempotent.
+    /// Refuses all further requests, releases every byte reservation and gives the idle pages'
+    /// memory back to the operating system (see [`PageSource::release_idle_memory`]). Idempotent.
+    /// Dropping the last handle of a manager does the same.
     ///
-    /// Live pages stay valid and are credited when dropped (the page source outlives them);
-    /// shared resources release their memory when their last lease closes.
+    /// Live pages stay valid and are credited when dropped (the page source outlives them, and
+    /// purges each page as it comes back); shared resources release their memory when their
+    /// last lease closes.
     pub fn shutdown(&self) {
-        if self.inner.shut_down.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let owners = std::mem::take(&mut *self.inner.owners());
-        let reserved: u64 = owners.bytes.values().sum();
-        self.inner.give_bytes(reserved);
-        let pages: u64 = owners.pages.values().map(|a| a.alive(1)).sum();
-        if pages > 0 || reserved > 0 {
-            warn!(
-                "Memory manager shut down while {pages} pages ({} bytes) were still held by live \
-                 segments (returned when dropped) and {reserved} bytes were reserved (released \
-                 now). This usually indicates a memory leak.",
-                pages * self.inner.page_size as u64
-            );
-        }
+        self.inner.shut_down();
     }
 
     /// Whether [`shutdown`](Self::shutdown) was called.
@@ -464,6 +462,33 @@ impl TakeError {
 }
 
 impl ManagerInner {
+    /// See [`MemoryManager::shutdown`].
+    fn shut_down(&self) {
+        if self.shut_down.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let owners = std::mem::take(&mut *self.owners());
+        let reserved = owners
+            .bytes
+            .values()
+            .fold(0u64, |a, &b| a.saturating_add(b));
+        self.give_bytes(reserved);
+        let pages = owners
+            .pages
+            .values()
+            .fold(0u64, |a, p| a.saturating_add(p.alive(1)));
+        drop(owners);
+        self.source.release_idle_memory();
+        if pages > 0 || reserved > 0 {
+            warn!(
+                "Memory manager shut down while {pages} pages ({} bytes) were still held by live \
+                 segments (returned when dropped) and {reserved} bytes were reserved (released \
+                 now). This usually indicates a memory leak.",
+                pages.saturating_mul(self.page_size as u64)
+            );
+        }
+    }
+
     fn owners(&self) -> MutexGuard<'_, Owners> {
         // The maps stay consistent across a panic (every update is a single insert/remove).
         self.owners.lock().unwrap_or_else(|e| e.into_inner())
@@ -507,6 +532,14 @@ impl ManagerInner {
 
     pub(crate) fn is_shut_down(&self) -> bool {
         self.shut_down.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for ManagerInner {
+    /// The last handle (manager clone or shared-resource lease) is gone: shut down, so byte
+    /// reservations nobody can release any more leave the budget and idle memory the OS.
+    fn drop(&mut self) {
+        self.shut_down();
     }
 }
 

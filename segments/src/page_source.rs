@@ -1,13 +1,13 @@
 //! `PageSource`: page-aligned pages carved from large anonymous mappings, charged to a budget.
 
 use crate::segment::PageOwner;
+use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::sys::{self, Chunk};
 use crate::{MemorySegment, SegmentError};
 use membudget_allocator::SharedBudget;
 use membudget_core::Category;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Default page size: 32 KiB, as Flink's `taskmanager.memory.segment-size`.
 pub const DEFAULT_PAGE_SIZE: usize = 32 * 1024;
@@ -19,6 +19,8 @@ pub const DEFAULT_CHUNK_SIZE: usize = 4 * 1024 * 1024;
 pub const DEFAULT_RETAIN_BYTES: usize = 64 * 1024 * 1024;
 /// Largest chunk accepted (1 TiB).
 const MAX_CHUNK_SIZE: usize = 1 << 40;
+/// Largest page size accepted (1 GiB; Flink's segments are Java arrays, below 2 GiB).
+pub const MAX_PAGE_SIZE: usize = 1 << 30;
 
 /// Settings of a [`PageSource`].
 ///
@@ -62,13 +64,21 @@ impl PageSourceConfig {
     }
 }
 
-/// Checks that `page_size` is a power of two of at least 4 KiB.
+/// Checks that `page_size` is a power of two of at least 4 KiB and at most 1 GiB.
 pub(crate) fn validate_page_size(page_size: usize) -> Result<(), SegmentError> {
+    let what = "page size ('taskmanager.memory.segment-size')";
     if page_size < MIN_PAGE_SIZE || !page_size.is_power_of_two() {
         return Err(SegmentError::InvalidConfig {
-            what: "page size ('taskmanager.memory.segment-size')",
+            what,
             value: page_size as u64,
             requirement: "It must be a power of two of at least 4096 bytes.",
+        });
+    }
+    if page_size > MAX_PAGE_SIZE {
+        return Err(SegmentError::InvalidConfig {
+            what,
+            value: page_size as u64,
+            requirement: "It must be at most 1073741824 bytes (1 GiB).",
         });
     }
     Ok(())
@@ -101,7 +111,9 @@ pub(crate) struct SourceInner {
     category: Category,
     budget: SharedBudget,
     chunk_size: usize,
-    retain_pages: usize,
+    /// Idle pages kept resident at most (0 once the source's owner shut down: see
+    /// [`PageSource::release_idle_memory`]).
+    retain_pages: AtomicUsize,
     huge_pages: bool,
     /// Held for a few instructions per take/return: pop or push of a plain `Vec`.
     free: Mutex<FreeList>,
@@ -175,14 +187,19 @@ impl PageSource {
             });
         }
         let page = config.page_size;
-        let chunk_size = config.chunk_size.max(page).div_ceil(page) * page;
+        // Whole pages, at least one: at most 1 TiB + 1 GiB, so no overflow.
+        let chunk_size = config
+            .chunk_size
+            .max(page)
+            .div_ceil(page)
+            .saturating_mul(page);
         Ok(PageSource {
             inner: Arc::new(SourceInner {
                 page_size: page,
                 category: config.category,
                 budget: config.budget,
                 chunk_size,
-                retain_pages: config.retain_bytes / page,
+                retain_pages: AtomicUsize::new(config.retain_bytes.checked_div(page).unwrap_or(0)),
                 huge_pages: config.huge_pages,
                 free: Mutex::new(FreeList {
                     pages: Vec::new(),
@@ -209,7 +226,10 @@ impl PageSource {
     /// Takes `n` pages, all or nothing, charging `n * page_size` bytes at once.
     ///
     /// # Errors
-    /// As [`try_allocate`](Self::try_allocate); on error no page is taken and nothing charged.
+    /// As [`try_allocate`](Self::try_allocate), and [`SegmentError::TooManyPages`] if `n` pages
+    /// cannot exist in the address space (nothing is charged then); [`SegmentError::Os`] also
+    /// when the list of `n` segments cannot be allocated. On error no page is taken and nothing
+    /// stays charged.
     pub fn try_allocate_many(&self, n: usize) -> Result<Vec<MemorySegment>, SegmentError> {
         self.inner.try_take_many(n, None)
     }
@@ -268,7 +288,9 @@ impl PageSource {
 
     /// Pages carved from all chunks so far (`bytes_mapped / page_size`).
     pub fn pages_total(&self) -> usize {
-        self.bytes_mapped() / self.inner.page_size
+        self.bytes_mapped()
+            .checked_div(self.inner.page_size)
+            .unwrap_or(0)
     }
 
     /// Bytes mapped from the OS (usable part of all chunks).
@@ -279,6 +301,15 @@ impl PageSource {
     /// Bytes per chunk (after rounding to whole pages).
     pub fn chunk_size(&self) -> usize {
         self.inner.chunk_size
+    }
+
+    /// Gives idle memory back to the operating system: unmaps every chunk whose pages are all
+    /// idle, and purges (`MADV_DONTNEED`) the idle pages of the others; from now on pages that
+    /// come back are purged at once instead of kept resident (`retain_bytes` becomes 0). Used
+    /// when the owner of the source shuts down while segments may still be out. Returns the
+    /// bytes unmapped. Pages can still be taken afterwards (new chunks are mapped as needed).
+    pub fn release_idle_memory(&self) -> usize {
+        self.inner.release_idle_memory()
     }
 }
 
@@ -347,23 +378,31 @@ impl SourceInner {
             }
             return Ok(out);
         }
-        let bytes = (n as u64).saturating_mul(self.page_size as u64);
+        let bytes = self.bytes_of(n)?;
+        // Room for the result before anything is charged or taken: a list nobody can allocate
+        // is refused, not a panic or an abort halfway.
+        let mut out: Vec<MemorySegment> = Vec::new();
+        let mut ptrs: Vec<NonNull<u8>> = Vec::new();
+        if out.try_reserve_exact(n).is_err() || ptrs.try_reserve_exact(n).is_err() {
+            return Err(self.no_memory_for_list(n));
+        }
         self.budget.try_charge(self.category, bytes)?;
-        let mut ptrs: Vec<NonNull<u8>> = Vec::with_capacity(n);
         let mut got = {
             let mut free = self.lock_free_list();
             let k = n.min(free.pages.len());
-            let start = free.pages.len() - k;
+            // `k ≤ len`: no wrap.
+            let start = free.pages.len().wrapping_sub(k);
             let resident = free.pages[start..].iter().filter(|p| p.resident).count();
-            free.resident -= resident;
+            free.resident = free.resident.saturating_sub(resident);
             ptrs.extend(free.pages.drain(start..).map(|p| p.ptr));
             self.publish(&free);
             k
         };
         if got < n {
-            match self.take_slow(n - got) {
+            // `got < n`: no wrap.
+            match self.take_slow(n.wrapping_sub(got)) {
                 Ok(more) => {
-                    got += more.len();
+                    got = got.saturating_add(more.len());
                     ptrs.extend(more);
                 }
                 Err(e) => {
@@ -374,17 +413,41 @@ impl SourceInner {
             }
         }
         debug_assert_eq!(got, n);
-        let last = ptrs.pop().expect("n > 1 pages");
-        let mut out: Vec<MemorySegment> = ptrs
-            .into_iter()
-            .map(|ptr| MemorySegment::from_page(ptr, self.page_size, owner.clone()))
-            .collect();
+        let Some(last) = ptrs.pop() else {
+            // Unreachable (n > 1 pages were taken); nothing to hand out.
+            return Ok(out);
+        };
+        out.extend(
+            ptrs.into_iter()
+                .map(|ptr| MemorySegment::from_page(ptr, self.page_size, owner.clone())),
+        );
         out.push(MemorySegment::from_page(last, self.page_size, owner));
         Ok(out)
     }
 
+    /// Bytes of `n` pages, or [`SegmentError::TooManyPages`] if they cannot fit in the address
+    /// space.
+    fn bytes_of(&self, n: usize) -> Result<u64, SegmentError> {
+        n.checked_mul(self.page_size)
+            .filter(|&b| b <= isize::MAX as usize)
+            .map(|b| b as u64)
+            .ok_or(SegmentError::TooManyPages {
+                requested: n,
+                page_size: self.page_size,
+            })
+    }
+
+    #[cold]
+    fn no_memory_for_list(&self, n: usize) -> SegmentError {
+        SegmentError::Os {
+            category: self.category,
+            bytes: n.saturating_mul(core::mem::size_of::<MemorySegment>()),
+            source: std::io::Error::from(std::io::ErrorKind::OutOfMemory),
+        }
+    }
+
     #[inline]
-    fn lock_free_list(&self) -> std::sync::MutexGuard<'_, FreeList> {
+    fn lock_free_list(&self) -> MutexGuard<'_, FreeList> {
         // No code panics while holding the lock, so a poisoned list is still consistent.
         self.free.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -393,7 +456,7 @@ impl SourceInner {
     #[inline]
     fn took(&self, free: &mut FreeList, p: FreePage) {
         if p.resident {
-            free.resident -= 1;
+            free.resident = free.resident.saturating_sub(1);
         }
         self.publish(free);
     }
@@ -412,7 +475,7 @@ impl SourceInner {
             ptr,
             resident: true,
         }));
-        free.resident += ptrs.len();
+        free.resident = free.resident.saturating_add(ptrs.len());
         self.publish(&free);
     }
 
@@ -420,8 +483,11 @@ impl SourceInner {
     #[cold]
     #[inline(never)]
     fn take_slow(&self, n: usize) -> Result<Vec<NonNull<u8>>, SegmentError> {
-        let mut out = Vec::with_capacity(n);
-        let mut chunks = self.chunks.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::new();
+        if out.try_reserve_exact(n).is_err() {
+            return Err(self.no_memory_for_list(n));
+        }
+        let mut chunks = self.lock_chunks();
         while out.len() < n {
             // Pages returned (or mapped by another thread) while we waited come first.
             {
@@ -429,7 +495,7 @@ impl SourceInner {
                 while out.len() < n {
                     let Some(p) = free.pages.pop() else { break };
                     if p.resident {
-                        free.resident -= 1;
+                        free.resident = free.resident.saturating_sub(1);
                     }
                     out.push(p.ptr);
                 }
@@ -451,14 +517,27 @@ impl SourceInner {
                 }
             };
             let base = chunk.base();
-            let pages = chunk.len() / self.page_size;
-            self.mapped.fetch_add(chunk.len(), Ordering::Relaxed);
+            // Validated non-zero page size.
+            let pages = chunk.len().checked_div(self.page_size).unwrap_or(0);
             let mut free = self.lock_free_list();
+            if free.pages.try_reserve(pages).is_err() || chunks.try_reserve(1).is_err() {
+                // The chunk is unmapped as it drops; nothing of it was handed out.
+                drop((free, chunks, chunk));
+                self.put_back(&out);
+                return Err(SegmentError::Os {
+                    category: self.category,
+                    bytes: self.chunk_size,
+                    source: std::io::Error::from(std::io::ErrorKind::OutOfMemory),
+                });
+            }
+            self.mapped.fetch_add(chunk.len(), Ordering::Relaxed);
             // Pushed in reverse so the first page is popped first; fresh pages are untouched,
             // so not resident.
             for i in (0..pages).rev() {
-                // SAFETY: `i * page_size < chunk.len()`, so the page start lies inside the chunk.
-                let ptr = unsafe { base.add(i * self.page_size) };
+                // `i * page_size < chunk.len()`: no overflow.
+                let offset = i.wrapping_mul(self.page_size);
+                // SAFETY: `offset < chunk.len()`, so the page start lies inside the chunk.
+                let ptr = unsafe { base.add(offset) };
                 free.pages.push(FreePage {
                     ptr,
                     resident: false,
@@ -479,7 +558,8 @@ impl SourceInner {
     pub(crate) unsafe fn give_back(&self, ptr: NonNull<u8>) {
         // Racy read of the mirror: the high-water mark is a soft limit, and the syscall must not
         // run under the lock.
-        let resident = self.idle_resident.load(Ordering::Relaxed) < self.retain_pages;
+        let resident =
+            self.idle_resident.load(Ordering::Relaxed) < self.retain_pages.load(Ordering::Relaxed);
         if !resident {
             // SAFETY: the page lies in one of our chunks, which live as long as `self`, and the
             // caller no longer accesses it.
@@ -489,7 +569,7 @@ impl SourceInner {
             // The mutex orders our last writes to the page before the next owner's first access.
             let mut free = self.lock_free_list();
             free.pages.push(FreePage { ptr, resident });
-            free.resident += resident as usize;
+            free.resident = free.resident.saturating_add(usize::from(resident));
             self.publish(&free);
         }
         self.budget.release(self.category, self.page_size as u64);
@@ -512,6 +592,7 @@ impl SourceInner {
         }
         let room = self
             .retain_pages
+            .load(Ordering::Relaxed)
             .saturating_sub(self.idle_resident.load(Ordering::Relaxed));
         for &ptr in ptrs.iter().skip(room) {
             // SAFETY: the page lies in one of our chunks and is no longer accessed (caller).
@@ -524,11 +605,57 @@ impl SourceInner {
                     ptr,
                     resident: i < room,
                 }));
-            free.resident += room.min(ptrs.len());
+            free.resident = free.resident.saturating_add(room.min(ptrs.len()));
             self.publish(&free);
         }
-        self.budget
-            .release(self.category, (ptrs.len() * self.page_size) as u64);
+        // These pages were charged together or one by one, `len × page_size` bytes in all.
+        let bytes = (ptrs.len() as u64).saturating_mul(self.page_size as u64);
+        self.budget.release(self.category, bytes);
+    }
+
+    fn lock_chunks(&self) -> MutexGuard<'_, Vec<Chunk>> {
+        // Chunks are pushed and removed whole, so a poisoned list is still consistent.
+        self.chunks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// See [`PageSource::release_idle_memory`].
+    pub(crate) fn release_idle_memory(&self) -> usize {
+        self.retain_pages.store(0, Ordering::Relaxed);
+        let mut chunks = self.lock_chunks();
+        let mut free = self.lock_free_list();
+        let page = self.page_size;
+        let mut unmapped = 0usize;
+        chunks.retain(|chunk| {
+            let start = chunk.base().as_ptr() as usize;
+            let inside = |p: &FreePage| (p.ptr.as_ptr() as usize).wrapping_sub(start) < chunk.len();
+            let idle = free.pages.iter().filter(|p| inside(p)).count();
+            if idle.saturating_mul(page) == chunk.len() {
+                // Every page of the chunk is idle: nobody can reach it once it leaves the list.
+                let gone = free
+                    .pages
+                    .iter()
+                    .filter(|p| inside(p) && p.resident)
+                    .count();
+                free.pages.retain(|p| !inside(p));
+                free.resident = free.resident.saturating_sub(gone);
+                unmapped = unmapped.saturating_add(chunk.len());
+                false
+            } else {
+                true
+            }
+        });
+        for p in free.pages.iter_mut().filter(|p| p.resident) {
+            // SAFETY: an idle page (in the free list, which we hold) of a live chunk.
+            unsafe { sys::purge(p.ptr, page) };
+            p.resident = false;
+        }
+        free.resident = 0;
+        self.publish(&free);
+        self.mapped.fetch_sub(unmapped, Ordering::Relaxed);
+        drop(free);
+        // Unmapped as the removed chunks drop (with the chunk lock still held, so no taker maps
+        // or counts meanwhile).
+        unmapped
     }
 }
 

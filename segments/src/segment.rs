@@ -57,7 +57,8 @@ pub(crate) fn return_all(segments: impl IntoIterator<Item = MemorySegment>) {
             }
         }
         batch[len] = ptr;
-        len += 1;
+        // `len < BATCH`: no overflow.
+        len = len.wrapping_add(1);
     }
     if let Some(c) = &current {
         flush(c, &batch[..len]);

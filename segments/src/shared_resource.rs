@@ -1,17 +1,41 @@
 //! Shared memory resources: one per type string, created once from a fraction of managed
 //! memory, lease-counted, freed when the last lease closes.
+//!
+//! The initializer runs with no lock held (Flink runs it under a re-entrant lock): while it
+//! runs, the table holds an "initializing" entry for its type, so other callers of that type
+//! wait for it (on a condition variable) instead of creating a second one, callers of other
+//! types are not held up, and an initializer may itself get resources of other types. An
+//! initializer that asks for its own type gets [`SharedResourceError::Reentrant`] instead of a
+//! deadlock.
 
 use crate::manager::{validate_fraction, ManagerInner, TakeError};
+use crate::sync::{current_thread, Condvar, Mutex, MutexGuard, ThreadId};
 use crate::{MemoryAllocationError, MemoryManager, SharedResourceError};
 use std::any::Any;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A shared resource in the manager's table.
-pub(crate) struct SharedSlot {
-    resource: Arc<dyn Any + Send + Sync>,
-    type_name: &'static str,
-    leases: usize,
-    bytes: u64,
+pub(crate) enum SharedSlot {
+    /// Being created by `init` on thread `by`; callers of the type wait.
+    Initializing {
+        /// The thread running the initializer.
+        by: ThreadId,
+    },
+    /// Created; `leases` handles are open.
+    Ready {
+        resource: Arc<dyn Any + Send + Sync>,
+        type_name: &'static str,
+        leases: usize,
+        bytes: u64,
+    },
+}
+
+/// The table of shared resources, and the condition its waiters wait on.
+#[derive(Default)]
+pub(crate) struct SharedTable {
+    slots: Mutex<HashMap<String, SharedSlot>>,
+    changed: Condvar,
 }
 
 /// A lease on a shared memory resource (Flink's `OpaqueMemoryResource`). Dereferences to the
@@ -48,22 +72,25 @@ impl<T: Send + Sync + 'static> SharedResourceLease<T> {
         let last = {
             let mut table = self.manager.shared_table();
             match table.get_mut(&self.kind) {
-                Some(slot) if slot.leases > 1 => {
-                    slot.leases -= 1;
+                Some(SharedSlot::Ready { leases, .. }) if *leases > 1 => {
+                    *leases = leases.saturating_sub(1);
                     None
                 }
-                Some(_) => table.remove(&self.kind),
-                None => None,
+                Some(SharedSlot::Ready { .. }) => table.remove(&self.kind),
+                _ => None,
             }
         };
-        if let Some(slot) = last {
+        if let Some(SharedSlot::Ready {
+            resource, bytes, ..
+        }) = last
+        {
             // Releases the memory when this scope ends, even if dropping the resource panics.
             let _release = ReleaseOnDrop {
                 manager: &self.manager,
-                bytes: slot.bytes,
+                bytes,
             };
             drop(mine);
-            drop(slot.resource);
+            drop(resource);
         }
     }
 }
@@ -104,12 +131,26 @@ impl Drop for ReleaseOnDrop<'_> {
     }
 }
 
+/// Removes an "initializing" entry whose initializer failed or panicked, gives its memory back
+/// and wakes the waiters (one of them then initializes).
+struct AbandonOnDrop<'a> {
+    manager: &'a ManagerInner,
+    kind: &'a str,
+    bytes: u64,
+}
+
+impl Drop for AbandonOnDrop<'_> {
+    fn drop(&mut self) {
+        self.manager.shared_table().remove(self.kind);
+        self.manager.shared.changed.notify_all();
+        self.manager.give_bytes(self.bytes);
+    }
+}
+
 impl ManagerInner {
-    fn shared_table(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, SharedSlot>> {
-        // The table is consistent across a panic: initializers run before anything is inserted.
-        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    fn shared_table(&self) -> MutexGuard<'_, HashMap<String, SharedSlot>> {
+        // The table is consistent across a panic: every update is one insert or remove.
+        self.shared.slots.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -119,11 +160,16 @@ impl MemoryManager {
     /// `(fraction)` is reserved for it. Every call returns a new lease; the resource and its
     /// memory are released when the last lease closes. Later calls ignore `fraction` and `init`.
     ///
+    /// `init` runs without any lock of the manager held, so it may get shared resources of
+    /// other types; concurrent callers of the same type wait for it and then share its result
+    /// (or, if it fails, one of them initializes next).
+    ///
     /// # Errors
     /// - [`SharedResourceError::Allocation`] if the manager is shut down, `fraction` is not in
     ///   `(0, 1]`, or the memory cannot be reserved;
     /// - [`SharedResourceError::Init`] if `init` fails (its reservation is undone);
-    /// - [`SharedResourceError::TypeMismatch`] if `kind` exists with another Rust type.
+    /// - [`SharedResourceError::TypeMismatch`] if `kind` exists with another Rust type;
+    /// - [`SharedResourceError::Reentrant`] if called for `kind` from `kind`'s own `init`.
     ///
     /// # Examples
     /// ```
@@ -152,22 +198,45 @@ impl MemoryManager {
         F: FnOnce(u64) -> Result<T, E>,
     {
         let inner = &self.inner;
+        let me = current_thread();
         let mut table = inner.shared_table();
-        if let Some(slot) = table.get_mut(kind) {
-            let resource = slot.resource.clone().downcast::<T>().map_err(|_| {
-                SharedResourceError::TypeMismatch {
-                    kind: kind.to_owned(),
-                    existing: slot.type_name,
-                    requested: std::any::type_name::<T>(),
+        loop {
+            match table.get_mut(kind) {
+                Some(SharedSlot::Ready {
+                    resource,
+                    type_name,
+                    leases,
+                    bytes,
+                }) => {
+                    let resource = resource.clone().downcast::<T>().map_err(|_| {
+                        SharedResourceError::TypeMismatch {
+                            kind: kind.to_owned(),
+                            existing: type_name,
+                            requested: std::any::type_name::<T>(),
+                        }
+                    })?;
+                    *leases = leases.saturating_add(1);
+                    return Ok(SharedResourceLease {
+                        resource: Some(resource),
+                        kind: kind.to_owned(),
+                        bytes: *bytes,
+                        manager: inner.clone(),
+                    });
                 }
-            })?;
-            slot.leases += 1;
-            return Ok(SharedResourceLease {
-                resource: Some(resource),
-                kind: kind.to_owned(),
-                bytes: slot.bytes,
-                manager: inner.clone(),
-            });
+                Some(SharedSlot::Initializing { by }) if *by == me => {
+                    return Err(SharedResourceError::Reentrant {
+                        kind: kind.to_owned(),
+                    });
+                }
+                Some(SharedSlot::Initializing { .. }) => {
+                    table = inner
+                        .shared
+                        .changed
+                        .wait(table)
+                        .unwrap_or_else(|e| e.into_inner());
+                }
+                None => break,
+            }
         }
         if inner.is_shut_down() {
             return Err(MemoryAllocationError::ShutDownShared {
@@ -188,10 +257,13 @@ impl MemoryManager {
             },
             TakeError::Budget(e) => MemoryAllocationError::Source(e),
         })?;
-        // The table lock is held while `init` runs, so one resource per type is ever created.
-        // If `init` fails or panics, the guard gives the memory back.
-        let undo = ReleaseOnDrop {
+        table.insert(kind.to_owned(), SharedSlot::Initializing { by: me });
+        drop(table);
+        // `init` runs with no lock held. If it fails or panics, the guard removes the entry,
+        // gives the memory back and wakes the waiters.
+        let abandon = AbandonOnDrop {
             manager: inner,
+            kind,
             bytes,
         };
         let resource = match init(bytes) {
@@ -203,16 +275,17 @@ impl MemoryManager {
                 });
             }
         };
-        core::mem::forget(undo);
-        table.insert(
+        core::mem::forget(abandon);
+        inner.shared_table().insert(
             kind.to_owned(),
-            SharedSlot {
+            SharedSlot::Ready {
                 resource: resource.clone(),
                 type_name: std::any::type_name::<T>(),
                 leases: 1,
                 bytes,
             },
         );
+        inner.shared.changed.notify_all();
         Ok(SharedResourceLease {
             resource: Some(resource),
             kind: kind.to_owned(),

@@ -53,7 +53,7 @@ impl Chunk {
     /// Maps `len` bytes whose start is aligned to `align` (a power of two). `len` must be a
     /// multiple of `align` and non-zero.
     pub(crate) fn map(len: usize, align: usize, huge_pages: bool) -> io::Result<Chunk> {
-        debug_assert!(align.is_power_of_two() && len > 0 && len % align == 0);
+        debug_assert!(align.is_power_of_two() && len > 0 && len & (align.wrapping_sub(1)) == 0);
         #[cfg(not(miri))]
         {
             let os = os_page_size();
@@ -143,7 +143,9 @@ pub(crate) unsafe fn purge(ptr: NonNull<u8>, len: usize) {
     #[cfg(not(miri))]
     {
         let os = os_page_size();
-        if (ptr.as_ptr() as usize) % os == 0 && len % os == 0 {
+        // `os` is a power of two (the OS page size).
+        let mask = os.wrapping_sub(1);
+        if (ptr.as_ptr() as usize) & mask == 0 && len & mask == 0 {
             // SAFETY: the range is inside a private anonymous mapping owned by a live chunk
             // (caller's contract) and idle; MADV_DONTNEED only drops its contents.
             let _ = unsafe { libc::madvise(ptr.as_ptr().cast(), len, libc::MADV_DONTNEED) };

@@ -267,7 +267,8 @@ fn fractions_follow_flink_validation() {
             e.to_string(),
             format!("The fraction of memory to allocate should be within (0, 1], was: {bad}")
         );
-        assert!(mm.compute_number_of_pages(bad).is_err());
+        let e = mm.compute_number_of_pages(bad).unwrap_err();
+        assert_eq!(e.fraction.to_bits(), bad.to_bits());
     }
     assert_eq!(mm.compute_memory_size(1.0).unwrap(), TOTAL);
     assert_eq!(
@@ -409,7 +410,8 @@ fn shared_resource_memory_is_released_even_if_closing_fails() {
         .unwrap();
     let mm2 = mm.clone();
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || lease.close()));
-    assert!(r.is_err(), "the close failure propagates");
+    let payload = r.expect_err("the close failure propagates");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"close failed"));
     assert!(mm2.verify_empty(), "but the memory was released");
     assert_eq!(budget.used(Category::Managed), 0);
     // The table is usable afterwards.
@@ -473,11 +475,155 @@ fn shared_resource_init_panic_gives_the_memory_back() {
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         mm.get_shared_memory_resource::<u64, String, _>("boom", 0.5, |_| panic!("init panicked"))
     }));
-    assert!(r.is_err());
+    let payload = r.expect_err("the init panic propagates");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"init panicked"));
     assert!(mm.verify_empty());
     assert_eq!(budget.used(Category::Managed), 0);
     let l = mm
         .get_shared_memory_resource::<u64, String, _>("boom", 0.5, Ok)
         .unwrap();
     assert_eq!(*l, TOTAL / 2);
+}
+
+fn managed_budget() -> SharedBudget {
+    SharedBudget::from(Budget::new(
+        Quotas::unlimited().with(Category::Managed, TOTAL),
+    ))
+}
+
+#[test]
+fn dropping_the_last_handle_releases_reservations_and_idle_memory() {
+    let budget = managed_budget();
+    let mm = MemoryManager::new(TOTAL, PAGE, budget.clone()).unwrap();
+    mm.reserve_memory(OwnerId(1), 1000).unwrap();
+    let mut pages = mm.allocate_pages(OwnerId(2), 4).unwrap();
+    let kept = pages.pop().unwrap();
+    drop(pages);
+    let clone = mm.clone();
+    drop(mm);
+    assert_eq!(
+        budget.used(Category::Managed),
+        1000 + PAGE as u64,
+        "a clone is alive"
+    );
+    let source = clone.page_source().clone();
+    drop(clone);
+    // The manager is gone: its reservation left the budget; the live page stays valid.
+    assert_eq!(budget.used(Category::Managed), PAGE as u64);
+    assert_eq!(
+        source.pages_idle_resident(),
+        0,
+        "idle pages went back to the OS"
+    );
+    kept.get_u8(0);
+    drop(kept);
+    assert_eq!(budget.used(Category::Managed), 0);
+    assert_eq!(source.pages_idle_resident(), 0);
+}
+
+#[test]
+fn shutdown_answers_shut_down_to_every_handle_and_returns_idle_memory() {
+    let budget = managed_budget();
+    let mm = MemoryManager::new(TOTAL, PAGE, budget.clone()).unwrap();
+    drop(mm.allocate_pages(OwnerId(1), PAGES as usize).unwrap());
+    let other = mm.clone();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            mm.shutdown();
+        });
+    });
+    assert!(matches!(
+        other.allocate_pages(OwnerId(1), 1),
+        Err(MemoryAllocationError::ShutDown { .. })
+    ));
+    assert!(matches!(
+        other.reserve_memory(OwnerId(1), 1),
+        Err(MemoryAllocationError::ShutDown { .. })
+    ));
+    assert_eq!(
+        other.page_source().bytes_mapped(),
+        0,
+        "every idle chunk was unmapped"
+    );
+    assert_eq!(budget.used(Category::Managed), 0);
+}
+
+/// An initializer may get shared resources of other types (Flink's lock is re-entrant); one of
+/// its own type is refused instead of deadlocking.
+#[test]
+fn shared_resource_initializers_may_get_other_resources() {
+    let budget = managed_budget();
+    let mm = MemoryManager::new(TOTAL, PAGE, budget.clone()).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mm2 = mm.clone();
+    // On another thread, so a deadlock fails the test instead of hanging it.
+    let t = std::thread::spawn(move || {
+        let outer = mm2
+            .get_shared_memory_resource::<_, String, _>("outer", 0.5, |bytes| {
+                let inner = mm2
+                    .get_shared_memory_resource::<u64, String, _>("inner", 0.25, Ok)
+                    .map_err(|e| e.to_string())?;
+                let again = mm2.get_shared_memory_resource::<u64, String, _>("outer", 0.5, Ok);
+                let err = again.map(|_| ()).unwrap_err();
+                assert!(
+                    matches!(err, SharedResourceError::Reentrant { .. }),
+                    "{err:?}"
+                );
+                assert_eq!(
+                    err.to_string(),
+                    "The shared memory resource 'outer' was requested by its own initializer; \
+                     an initializer may only get resources of other types."
+                );
+                Ok((bytes, inner))
+            })
+            .unwrap();
+        tx.send((outer.0, outer.1.size())).unwrap();
+        drop(outer);
+    });
+    let (outer_bytes, inner_bytes) = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the initializer deadlocked");
+    t.join().unwrap();
+    assert_eq!((outer_bytes, inner_bytes), (TOTAL / 2, TOTAL / 4));
+    assert!(mm.verify_empty());
+    assert_eq!(budget.used(Category::Managed), 0);
+}
+
+/// Concurrent first callers of one type share one initialization; a failed initialization
+/// lets the next caller try.
+#[test]
+fn concurrent_callers_share_one_initialization() {
+    let budget = managed_budget();
+    let mm = MemoryManager::new(TOTAL, PAGE, budget.clone()).unwrap();
+    let inits = AtomicUsize::new(0);
+    let barrier = std::sync::Barrier::new(4);
+    let leases: Vec<_> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    mm.get_shared_memory_resource::<u64, String, _>("cache", 0.5, |b| {
+                        inits.fetch_add(1, Ordering::SeqCst);
+                        std::thread::yield_now();
+                        Ok(b)
+                    })
+                    .unwrap()
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(inits.load(Ordering::SeqCst), 1);
+    assert!(leases.iter().all(|l| **l == TOTAL / 2));
+    assert_eq!(mm.available_memory(), TOTAL / 2);
+    drop(leases);
+    assert!(mm.verify_empty());
+    let failed = mm.get_shared_memory_resource::<u64, &str, _>("x", 0.5, |_| Err("boom"));
+    assert!(matches!(failed, Err(SharedResourceError::Init { .. })));
+    let ok = mm
+        .get_shared_memory_resource::<u64, &str, _>("x", 0.5, Ok)
+        .unwrap();
+    assert_eq!(*ok, TOTAL / 2);
+    drop(ok);
+    assert_eq!(budget.used(Category::Managed), 0);
 }

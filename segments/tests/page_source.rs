@@ -79,7 +79,8 @@ fn quota_refusal_takes_nothing() {
     assert_eq!(b.used(Category::Network), 2 * PAGE as u64);
     assert_eq!(s.pages_outstanding(), 2);
     let one = s.try_allocate().unwrap();
-    assert!(s.try_allocate().is_err());
+    let e = s.try_allocate().unwrap_err();
+    assert!(matches!(e, SegmentError::Quota(_)), "{e}");
     drop((held, one));
     assert_eq!(b.used(Category::Network), 0);
 }
@@ -199,4 +200,97 @@ fn batched_release_respects_the_high_water_mark() {
     if cfg!(not(miri)) {
         assert_eq!(zeroed, 5, "pages past the mark were given back to the OS");
     }
+}
+
+#[test]
+fn absurd_page_counts_are_refused_without_a_charge() {
+    // An unlimited budget: only the request's own size can refuse it.
+    let b = budget(u64::MAX);
+    let s = source(&b, 4 * PAGE, usize::MAX);
+    for n in [
+        usize::MAX,
+        usize::MAX / PAGE + 1,
+        isize::MAX as usize / PAGE + 1,
+    ] {
+        let e = s.try_allocate_many(n).unwrap_err();
+        assert!(
+            matches!(e, SegmentError::TooManyPages { requested, page_size: PAGE } if requested == n),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "Cannot take {n} pages of 4096 bytes: together they would exceed the address \
+                 space. Request fewer pages."
+            )
+        );
+        assert_eq!(
+            b.used(Category::Network),
+            0,
+            "nothing stays charged for {n}"
+        );
+    }
+    // Addressable, but no list of that many segments can be allocated: a clean error too.
+    // (Miri cannot simulate an allocation failure: it stops as out of resources.)
+    if cfg!(not(miri)) {
+        let n = isize::MAX as usize / PAGE;
+        let e = s.try_allocate_many(n).unwrap_err();
+        assert!(matches!(e, SegmentError::Os { .. }), "{e:?}");
+        assert_eq!(b.used(Category::Network), 0);
+    }
+    assert_eq!(s.pages_outstanding(), 0);
+    assert_eq!(s.bytes_mapped(), 0, "nothing was mapped");
+    // The source still works.
+    drop(s.try_allocate_many(3).unwrap());
+    assert_eq!(b.used(Category::Network), 0);
+}
+
+#[test]
+fn page_sizes_above_one_gib_are_rejected() {
+    for bad in [2usize << 30, 1 << 40, 1 << 63] {
+        let c = PageSourceConfig::new(bad, Category::Managed, SharedBudget::global());
+        let e = PageSource::new(c).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "Invalid page size ('taskmanager.memory.segment-size'): {bad}. \
+                 It must be at most 1073741824 bytes (1 GiB)."
+            )
+        );
+    }
+    let mut c = PageSourceConfig::new(PAGE, Category::Managed, SharedBudget::global());
+    c.chunk_size = usize::MAX;
+    let e = PageSource::new(c).unwrap_err();
+    assert!(e.to_string().ends_with("It must be at most 1 TiB."), "{e}");
+}
+
+#[test]
+fn release_idle_memory_unmaps_idle_chunks_and_purges_the_rest() {
+    let b = budget(u64::MAX);
+    let s = source(&b, 4 * PAGE, usize::MAX);
+    let mut pages = s.try_allocate_many(12).unwrap();
+    for p in &mut pages {
+        p.as_mut_slice().fill(0xEE);
+    }
+    // Keep one page of the middle chunk; the other two chunks become wholly idle.
+    let kept = pages.remove(5);
+    drop(pages);
+    assert_eq!(s.bytes_mapped(), 12 * PAGE);
+    assert_eq!(s.release_idle_memory(), 8 * PAGE);
+    assert_eq!(s.bytes_mapped(), 4 * PAGE);
+    assert_eq!(s.pages_idle(), 3);
+    assert_eq!(s.pages_idle_resident(), 0, "the rest was purged");
+    drop(kept);
+    assert_eq!(
+        s.pages_idle_resident(),
+        0,
+        "pages coming back are purged too"
+    );
+    assert_eq!(s.release_idle_memory(), 4 * PAGE);
+    assert_eq!(s.bytes_mapped(), 0);
+    // Pages can still be taken.
+    let again = s.try_allocate_many(2).unwrap();
+    assert_eq!(s.bytes_mapped(), 4 * PAGE);
+    drop(again);
+    assert_eq!(b.used(Category::Network), 0);
 }

@@ -49,6 +49,18 @@ pub fn block_on<F: Future>(f: F) -> F::Output {
     }
 }
 
+/// Waits (yielding, no fixed sleep) until `cond` holds; fails the test after 10 s.
+pub fn wait_until(what: &str, cond: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        std::thread::yield_now();
+    }
+}
+
 /// Polls `f` once with a no-op waker.
 pub fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
     let waker = Waker::noop();

@@ -1,0 +1,137 @@
+//! Loom model checks of the page source and the memory manager
+//! (`RUSTFLAGS="--cfg membudget_loom" cargo test --release -p membudget-segments --test loom`).
+//!
+//! What is modelled: the shipped `PageSource` (its free-list and chunk locks, the lock-free
+//! counters, chunk mapping, returns from any thread), the `MemoryManager`'s lock-free capacity,
+//! owner table and per-owner page accounts, and the shared-resource table with its condition
+//! variable — all over loom's atomics, mutexes and condvars (`src/sync.rs`). The budget charged
+//! is the allocator crate's, over loom atomics too. Not modelled: `std::sync::Arc` reference
+//! counts (loom's `Arc` has no `Weak` or unsized coercion to `Arc<dyn PageOwner>`; std's are
+//! trusted), and the memory inside pages (plain bytes written by one owner at a time).
+#![cfg(membudget_loom)]
+
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::Arc;
+use loom::thread;
+use membudget_allocator::{Budget, Category, Quotas, SharedBudget};
+use membudget_segments::{MemoryManager, OwnerId, PageSource, PageSourceConfig};
+
+const PAGE: usize = 4096;
+
+fn budget(quota: u64) -> SharedBudget {
+    SharedBudget::from(Budget::new(
+        Quotas::unlimited()
+            .with(Category::Managed, quota)
+            .with(Category::Network, quota),
+    ))
+}
+
+/// Two threads take and return pages of one source (the first take maps the only chunk): no
+/// page is handed out twice, and at the end every page is idle and nothing is charged.
+#[test]
+fn page_source_takes_and_returns_across_threads() {
+    loom::model(|| {
+        let b = budget(2 * PAGE as u64);
+        let mut c = PageSourceConfig::new(PAGE, Category::Network, b.clone());
+        c.chunk_size = 2 * PAGE;
+        let s = PageSource::new(c).unwrap();
+        let hs: Vec<_> = (0..2u64)
+            .map(|t| {
+                let s = s.clone();
+                thread::spawn(move || {
+                    let mut p = s.try_allocate().unwrap();
+                    p.put_u64(0, t);
+                    thread::yield_now();
+                    assert_eq!(p.get_u64(0), t, "a page was shared");
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        assert_eq!(b.used(Category::Network), 0);
+        assert_eq!(s.pages_outstanding(), 0);
+        assert_eq!(s.pages_idle(), s.pages_total());
+        assert_eq!(s.bytes_mapped(), 2 * PAGE, "one chunk, mapped once");
+    });
+}
+
+/// Two owners race for the last page while a third thread releases the first owner: exactly
+/// one allocation succeeds, and every byte comes back exactly once.
+#[test]
+fn manager_allocations_race_for_the_last_page() {
+    loom::model(|| {
+        let b = budget(PAGE as u64);
+        let mm = MemoryManager::new(PAGE as u64, PAGE, b.clone()).unwrap();
+        let hs: Vec<_> = (0..2u64)
+            .map(|o| {
+                let mm = mm.clone();
+                thread::spawn(move || {
+                    let r = mm.allocate_pages(OwnerId(o), 1);
+                    let ok = r.is_ok();
+                    drop(r);
+                    mm.release_all(OwnerId(o));
+                    ok
+                })
+            })
+            .collect();
+        let ok: Vec<bool> = hs.into_iter().map(|h| h.join().unwrap()).collect();
+        assert!(ok.iter().any(|x| *x), "one of them gets the page");
+        assert!(mm.verify_empty());
+        assert_eq!(b.used(Category::Managed), 0);
+    });
+}
+
+/// A page dropped on another thread after its owner was released credits the manager, the
+/// budget and the source exactly once, racing with a reservation of the same bytes.
+#[test]
+fn pages_return_exactly_once_after_release_all() {
+    loom::model(|| {
+        let b = budget(2 * PAGE as u64);
+        let mm = MemoryManager::new(2 * PAGE as u64, PAGE, b.clone()).unwrap();
+        let page = mm.allocate_pages(OwnerId(1), 1).unwrap().pop().unwrap();
+        let dropper = thread::spawn(move || drop(page));
+        mm.release_all(OwnerId(1));
+        let reserved = mm.reserve_memory(OwnerId(2), 2 * PAGE as u64).is_ok();
+        dropper.join().unwrap();
+        if reserved {
+            assert_eq!(b.used(Category::Managed), 2 * PAGE as u64);
+            mm.release_all_memory(OwnerId(2));
+        }
+        assert!(mm.verify_empty());
+        assert_eq!(b.used(Category::Managed), 0);
+        assert_eq!(mm.page_source().pages_outstanding(), 0);
+    });
+}
+
+/// Concurrent first callers of one shared resource: one initialization (run without the
+/// table lock), both get a lease on it, and the memory is back once both close.
+#[test]
+fn shared_resource_is_initialized_once() {
+    loom::model(|| {
+        let b = budget(4 * PAGE as u64);
+        let mm = MemoryManager::new(4 * PAGE as u64, PAGE, b.clone()).unwrap();
+        let inits = Arc::new(AtomicUsize::new(0));
+        let hs: Vec<_> = (0..2)
+            .map(|_| {
+                let (mm, inits) = (mm.clone(), inits.clone());
+                thread::spawn(move || {
+                    let lease = mm
+                        .get_shared_memory_resource::<u64, String, _>("cache", 0.5, |bytes| {
+                            inits.fetch_add(1, Ordering::Relaxed);
+                            Ok(bytes)
+                        })
+                        .unwrap();
+                    // Kept open until both threads are joined.
+                    lease
+                })
+            })
+            .collect();
+        let leases: Vec<_> = hs.into_iter().map(|h| h.join().unwrap()).collect();
+        assert!(leases.iter().all(|l| **l == 2 * PAGE as u64));
+        assert_eq!(inits.load(Ordering::Relaxed), 1);
+        drop(leases);
+        assert!(mm.verify_empty());
+        assert_eq!(b.used(Category::Managed), 0);
+    });
+}
