@@ -84,7 +84,7 @@ public final class Buffer implements AutoCloseable {
         RECYCLED.set(this, 1);
         int rc = abi.bufferRecycle(id); // a second time the library refuses the stale id
         if (rc != Status.OK) {
-            throw Status.exception(rc, abi.lastErrorMessage());
+            throw Status.failure(abi, rc);
         }
     }
 
@@ -94,7 +94,7 @@ public final class Buffer implements AutoCloseable {
         if (RECYCLED.compareAndSet(this, 0, 1)) {
             int rc = abi.bufferRecycle(id);
             if (rc != Status.OK) {
-                throw Status.exception(rc, abi.lastErrorMessage());
+                throw Status.failure(abi, rc);
             }
         }
     }

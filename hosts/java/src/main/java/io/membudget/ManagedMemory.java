@@ -48,7 +48,7 @@ public final class ManagedMemory {
         long[] out = new long[3 * count];
         int rc = abi.managedAllocatePages(runtime, owner, count, out);
         if (rc != Status.OK) {
-            throw Status.exception(rc, abi.lastErrorMessage(), Category.MANAGED, -1);
+            throw Status.failure(abi, rc, Category.MANAGED, -1);
         }
         Set<ManagedPage> mine = lent.computeIfAbsent(owner, o -> ConcurrentHashMap.newKeySet());
         List<ManagedPage> pages = new ArrayList<>(count);
@@ -67,7 +67,7 @@ public final class ManagedMemory {
     public void releaseAll(long owner) {
         int rc = abi.managedReleaseAll(runtime, owner);
         if (rc != Status.OK) {
-            throw Status.exception(rc, abi.lastErrorMessage());
+            throw Status.failure(abi, rc);
         }
         Set<ManagedPage> pages = lent.remove(owner);
         if (pages != null) {

@@ -80,7 +80,7 @@ public final class ManagedPage implements AutoCloseable {
         RELEASED.set(this, 1);
         int rc = memory.release(this);
         if (rc != Status.OK) {
-            throw Status.exception(rc, memory.abi().lastErrorMessage());
+            throw Status.failure(memory.abi(), rc);
         }
     }
 
@@ -91,7 +91,7 @@ public final class ManagedPage implements AutoCloseable {
             int rc = memory.release(this);
             // Released meanwhile by releaseAll or the runtime's close on another thread: done.
             if (rc != Status.OK && rc != Status.ERR_INVALID_HANDLE) {
-                throw Status.exception(rc, memory.abi().lastErrorMessage());
+                throw Status.failure(memory.abi(), rc);
             }
         }
     }
