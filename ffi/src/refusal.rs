@@ -275,6 +275,48 @@ mod tests {
     }
 
     #[test]
+    fn only_whole_fields_within_struct_size_are_written() {
+        set_last(
+            Some(Refusal::of_pool(
+                Category::Network,
+                1,
+                2,
+                3,
+                Role::JobManager,
+            )),
+            "the message",
+        );
+        let mut r = mb_refusal {
+            struct_size: 20,
+            used: 99,
+            ..Default::default()
+        };
+        // SAFETY: a valid struct, larger than it claims.
+        assert_eq!(unsafe { mb_last_refusal(&mut r) }, MB_OK);
+        assert_eq!(
+            (r.struct_size, r.category, r.requested, r.used),
+            (20, 3, 1, 99)
+        );
+        let mut r = mb_refusal::default();
+        // SAFETY: a valid struct.
+        assert_eq!(unsafe { mb_last_refusal(&mut r) }, MB_OK);
+        assert_eq!((r.used, r.quota, r.limit, r.role), (2, 3, MB_LIMIT_POOL, 1));
+        let text = |c: &[c_char]| {
+            let bytes: Vec<u8> = c
+                .iter()
+                .take_while(|b| **b != 0)
+                .map(|b| *b as u8)
+                .collect();
+            String::from_utf8(bytes).unwrap()
+        };
+        assert_eq!(text(&r.key), "jobmanager.memory.off-heap.size");
+        assert_eq!(text(&r.message), "the message");
+        set_last(None, "");
+        // SAFETY: as above.
+        assert_eq!(unsafe { mb_last_refusal(&mut r) }, MB_ERR_UNAVAILABLE);
+    }
+
+    #[test]
     fn keys_follow_role_and_limit() {
         let r = Refusal::of_pool(Category::Managed, 1, 2, 3, Role::TaskManager);
         assert_eq!(r.key(), "taskmanager.memory.managed.fraction");

@@ -104,6 +104,18 @@ namespace Membudget.Tests
             Assert.Contains("\nCaused by: fraction must be in range [0, 1)\n", verbose);
         }
 
+        [Test]
+        public void OutOfRangeOptionsAreTheLibrarysInvalidArgument()
+        {
+            var o = Runtimes.OneGiB();
+            o.Host = (HostProfile)9;
+            var e = Assert.Throws<InvalidArgumentException>(() => new MemBudget(o));
+            Assert.Contains("options->host is 9; use 0 (MB_HOST_JVM)", e.Message);
+            o = Runtimes.OneGiB();
+            o.FlinkVersion = (FlinkVersion)7;
+            Assert.Throws<InvalidArgumentException>(() => new MemBudget(o));
+        }
+
         private static readonly string[] QuotaVariables =
         {
             "MEMBUDGET_QUOTA_ROLE", "MEMBUDGET_QUOTA_HEAP", "MEMBUDGET_QUOTA_DIRECT",
