@@ -410,7 +410,10 @@ impl Budget {
         if limit == Limit::Injected {
             counter.injected.fetch_add(1, Ordering::Relaxed);
         }
-        QuotaExceeded::new(category, bytes, used, quota, limit).with_role(self.role())
+        let refusal =
+            QuotaExceeded::new(category, bytes, used, quota, limit).with_role(self.role());
+        crate::refusal::record(&refusal);
+        refusal
     }
 
     /// Credits `bytes` back to `category`.

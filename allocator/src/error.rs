@@ -58,6 +58,16 @@ impl QuotaExceeded {
         self.role = role;
         self
     }
+
+    /// The configuration key of `role`'s process to raise so that such a request fits (the
+    /// first key `Display` names), or `None` for a failure injected for testing.
+    pub fn key(&self) -> Option<&'static str> {
+        match self.limit {
+            Limit::Category => Some(IncreaseHint::category(self.role, self.category).key()),
+            Limit::Process => Some(IncreaseHint::process(self.role).key()),
+            Limit::Injected => None,
+        }
+    }
 }
 
 impl fmt::Display for QuotaExceeded {

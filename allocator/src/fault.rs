@@ -11,9 +11,9 @@ use crate::{Budget, Category, FaultSpecError};
 pub(crate) const DEFAULT_SEED: u64 = 0x6d62_5f66_6175_6c74;
 
 /// The environment variable with per-category probabilities: `network=0.001,heap=0`.
-pub const FAULT_ENV: &str = "MEMBUDGET_FAULT_PROBABILITY";
+pub const FAULT_ENV: &str = membudget_core::FAULT_PROBABILITY_ENV;
 /// The environment variable with the seed (a decimal `u64`).
-pub const FAULT_SEED_ENV: &str = "MEMBUDGET_FAULT_SEED";
+pub const FAULT_SEED_ENV: &str = membudget_core::FAULT_SEED_ENV;
 
 #[inline]
 fn splitmix64(mut x: u64) -> u64 {

@@ -22,18 +22,21 @@
 //! # The global allocator
 //!
 //! ```no_run
-//! use membudget_allocator::{Budget, Category, CategoryScope, QuotaAllocator, Quotas};
+//! use membudget_allocator::{install, Budget, Category, CategoryScope, QuotaAllocator, Quotas};
 //!
 //! #[global_allocator]
 //! static A: QuotaAllocator = QuotaAllocator::new();
 //!
-//! Budget::global().set_quotas(Quotas::unlimited().with(Category::Network, 64 << 20));
-//! let buf: Vec<u8> = {
-//!     let _g = Category::Network.enter(); // allocations here are network memory
-//!     Vec::with_capacity(1 << 20)
-//! };
-//! assert!(Budget::global().used(Category::Network) >= 1 << 20);
-//! drop(buf); // credited to network, whichever thread or scope drops it
+//! fn main() -> Result<(), membudget_allocator::InstallError> {
+//!     install(Quotas::unlimited().with(Category::Network, 64 << 20))?; // or plan.quotas()
+//!     let buf: Vec<u8> = {
+//!         let _g = Category::Network.enter(); // allocations here are network memory
+//!         Vec::with_capacity(1 << 20)
+//!     };
+//!     assert!(Budget::global().used(Category::Network) >= 1 << 20);
+//!     drop(buf); // credited to network, whichever thread or scope drops it
+//!     Ok(())
+//! }
 //! ```
 //!
 //! [`QuotaAllocator`] charges every block to the calling thread's category ([`Category::Heap`]
@@ -42,6 +45,14 @@
 //! total — so `Vec::try_reserve` gets an `Err` and infallible collections reach
 //! `handle_alloc_error`. Before quotas are installed it only tracks. It never panics and never
 //! allocates on its own path, and works before `main` and in thread-local destructors.
+//!
+//! [`install`] puts a plan's quotas into the process budget (checking that the `QuotaAllocator`
+//! is the global allocator and that nothing already uses more than its quota);
+//! [`install_from_env`] takes them from the `MEMBUDGET_QUOTA_*` variables `membudget plan
+//! --format env` exports. After a refusal, [`last_refusal`] says which category and quota said
+//! no (std's `TryReserveError` cannot), and [`report_refusals`] (or
+//! `MEMBUDGET_REPORT_REFUSALS=1`) writes each refusal to stderr as it happens, so a process that
+//! aborts on an infallible allocation says which quota killed it.
 //!
 //! ## Exact attribution without a header
 //!
@@ -118,6 +129,8 @@ mod error;
 #[deny(clippy::arithmetic_side_effects)]
 mod fault;
 #[cfg(not(membudget_loom))]
+mod install;
+#[cfg(not(membudget_loom))]
 #[deny(clippy::arithmetic_side_effects)]
 mod local;
 #[cfg(all(feature = "metrics", not(membudget_loom)))]
@@ -125,6 +138,7 @@ mod metrics;
 #[cfg(all(feature = "mimalloc", not(membudget_loom)))]
 #[deny(clippy::arithmetic_side_effects)]
 mod mimalloc;
+mod refusal;
 #[deny(clippy::arithmetic_side_effects)]
 mod reservation;
 #[cfg(not(membudget_loom))]
@@ -148,6 +162,8 @@ pub use budget::{Budget, CategoryUsage, QuotaMode};
 pub use error::{FaultSpecError, Limit, QuotaExceeded};
 pub use fault::{FAULT_ENV, FAULT_SEED_ENV};
 #[cfg(not(membudget_loom))]
+pub use install::{install, install_from_env, InstallError};
+#[cfg(not(membudget_loom))]
 pub use local::current_category;
 /// The vocabulary shared with the plan: re-exported so budgets are usable with this crate alone.
 pub use membudget_core::{Category, Quotas, Role};
@@ -155,6 +171,7 @@ pub use membudget_core::{Category, Quotas, Role};
 pub use metrics::record_metrics;
 #[cfg(all(feature = "mimalloc", not(membudget_loom)))]
 pub use mimalloc::{Mimalloc, MAX_ARENAS};
+pub use refusal::{last_refusal, report_refusals, reporting_refusals, take_last_refusal};
 pub use reservation::Reservation;
 #[cfg(not(membudget_loom))]
 pub use scope::{with_category, CategoryGuard, CategoryScope};

@@ -108,6 +108,15 @@ pub(crate) fn credit(category: Category, bytes: u64) {
     }
 }
 
+/// Whether the global allocator has charged anything on the calling thread: every allocation
+/// through [`QuotaAllocator`](crate::QuotaAllocator) registers its thread first (slot or
+/// direct). `true` when the thread-local is gone, as nothing can be told then.
+pub(crate) fn thread_seen_by_allocator() -> bool {
+    LOCAL
+        .try_with(|l| l.slot.get() != UNREGISTERED)
+        .unwrap_or(true)
+}
+
 /// Gives the calling thread a slot of the process budget's registry and arranges for it to be
 /// retired at thread exit. Allocates nothing through the Rust allocator.
 fn register(l: &Local) -> bool {

@@ -352,9 +352,14 @@ fn readme_bench_commands() {
         .next()
         .unwrap();
     let mut checked = 0;
+    let mut in_sh = false;
     for line in section.lines() {
-        // Commands are indented code lines or `$ ` prompts inside the sample output.
-        if !(line.starts_with("    ") || line.starts_with("$ ")) {
+        // Commands are the lines of ```sh blocks, or `$ ` prompts inside the sample output.
+        if line.starts_with("```") {
+            in_sh = line == "```sh";
+            continue;
+        }
+        if !(in_sh || line.starts_with("$ ")) {
             continue;
         }
         let Some(at) = line

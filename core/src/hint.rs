@@ -49,6 +49,37 @@ impl IncreaseHint {
             category: None,
         }
     }
+
+    /// The one configuration key to raise first: the first key the sentence names (a
+    /// JobManager's managed or network shortage names its off-heap size, where such memory
+    /// belongs in a JobManager).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use membudget_core::{Category, IncreaseHint, Role};
+    ///
+    /// let hint = IncreaseHint::category(Role::TaskManager, Category::Heap);
+    /// assert_eq!(hint.key(), "taskmanager.memory.task.heap.size");
+    /// assert_eq!(IncreaseHint::process(Role::JobManager).key(), "jobmanager.memory.process.size");
+    /// ```
+    pub const fn key(&self) -> &'static str {
+        let Some(category) = self.category else {
+            return self.role.process_size_key();
+        };
+        match (self.role, category) {
+            (Role::TaskManager, Category::Heap) => TM_TASK_HEAP_MEMORY,
+            (Role::TaskManager, Category::Direct) => TM_TASK_OFF_HEAP_MEMORY,
+            (Role::TaskManager, Category::Managed) => TM_MANAGED_MEMORY_FRACTION,
+            (Role::TaskManager, Category::Network) => TM_NETWORK_MEMORY_FRACTION,
+            (Role::TaskManager, Category::Overhead) => TM_JVM_OVERHEAD_FRACTION,
+            (Role::JobManager, Category::Heap) => JM_JVM_HEAP_MEMORY,
+            (Role::JobManager, Category::Direct | Category::Managed | Category::Network) => {
+                JM_OFF_HEAP_MEMORY
+            }
+            (Role::JobManager, Category::Overhead) => JM_JVM_OVERHEAD_FRACTION,
+        }
+    }
 }
 
 impl fmt::Display for IncreaseHint {
@@ -119,6 +150,21 @@ mod tests {
             IncreaseHint::process(Role::TaskManager).to_string(),
             "Increase 'taskmanager.memory.process.size'."
         );
+    }
+
+    #[test]
+    fn key_is_the_first_key_the_sentence_names() {
+        for role in Role::ALL {
+            let hints = Category::ALL
+                .into_iter()
+                .map(|c| IncreaseHint::category(role, c))
+                .chain([IncreaseHint::process(role)]);
+            for hint in hints {
+                let text = hint.to_string();
+                let first = text.split('\'').nth(1).unwrap();
+                assert_eq!(hint.key(), first, "{text}");
+            }
+        }
     }
 
     #[test]

@@ -35,6 +35,7 @@
 #![forbid(unsafe_code)]
 
 mod category;
+mod env_vars;
 mod hint;
 pub mod java_num;
 pub mod keys;
@@ -44,6 +45,10 @@ mod quotas;
 mod role;
 
 pub use category::Category;
+pub use env_vars::{
+    is_non_option_var, BLESS_ENV, BUNDLE_LIBRARY_ENV, FAULT_PROBABILITY_ENV, FAULT_SEED_ENV,
+    LIBRARY_ENV, NON_OPTION_VARS, REPORT_REFUSALS_ENV,
+};
 pub use hint::IncreaseHint;
 pub use memory_size::{MemorySize, MemorySizeParseError};
 pub use quota_env::{

@@ -68,6 +68,25 @@
 // The operating system refused memory (mmap/malloc failed) although the quota allowed it.
 #define MB_ERR_OUT_OF_MEMORY -11
 
+// The limit that refused: the category's quota.
+#define MB_LIMIT_CATEGORY 0
+
+// The limit that refused: the process total (all categories together).
+#define MB_LIMIT_PROCESS 1
+
+// Not a limit: a failure injected for testing (`MEMBUDGET_FAULT_PROBABILITY`).
+#define MB_LIMIT_INJECTED 2
+
+// The limit that refused: the runtime's pool of the category is used up (its network buffers,
+// or its managed memory, both sized by the plan's quota).
+#define MB_LIMIT_POOL 3
+
+// Bytes of `mb_refusal::key`, NUL included.
+#define MB_REFUSAL_KEY_LEN 64
+
+// Bytes of `mb_refusal::message`, NUL included.
+#define MB_REFUSAL_MESSAGE_LEN 1024
+
 // `timeout_ms` value that waits without a time limit.
 #define MB_WAIT_FOREVER UINT32_MAX
 
@@ -85,9 +104,58 @@
 // owned by the runtime.
 #define MB_RUNTIME_GLOBAL_BUDGET 1
 
+// Flink version: plan with Flink 1.20's semantics (the default).
+#define MB_FLINK_1_20 0
+
+// Flink version: plan with Flink 2.x's semantics (2.0 to 2.3: the removed legacy keys are not
+// applied).
+#define MB_FLINK_2 1
+
+// Deployment: Flink's standalone scripts (the default; legacy heap keys map to the Flink or
+// heap size).
+#define MB_DEPLOYMENT_STANDALONE 0
+
+// Deployment: native Kubernetes (legacy heap keys map to the process size).
+#define MB_DEPLOYMENT_KUBERNETES 1
+
+// Deployment: YARN (legacy heap keys map to the process size).
+#define MB_DEPLOYMENT_YARN 2
+
+// Host profile: a JVM (the default): Flink's quotas as they are.
+#define MB_HOST_JVM 0
+
+// Host profile: a .NET runtime (the heap quota is the GC heap's hard limit).
+#define MB_HOST_DOTNET 1
+
+// Host profile: a native process (no metaspace: its share moves to the heap quota).
+#define MB_HOST_NATIVE 2
+
+// Config file format: from a conventional file name (`flink-conf.yaml`, `config.yaml`,
+// `*.json`), else guessed from the content with a plan warning saying so (the default).
+#define MB_CONFIG_FORMAT_AUTO 0
+
+// Config file format: Flink's flat `flink-conf.yaml`.
+#define MB_CONFIG_FORMAT_FLINK_CONF 1
+
+// Config file format: Flink 1.19+/2.x nested `config.yaml`.
+#define MB_CONFIG_FORMAT_CONFIG_YAML 2
+
+// Config file format: .NET `appsettings.json`.
+#define MB_CONFIG_FORMAT_JSON 3
+
+// Quota source: derive the plan from the options and enforce its quotas (the default).
+#define MB_QUOTAS_FROM_PLAN 0
+
+// Quota source: enforce the `MEMBUDGET_QUOTA_*` variables of the process environment (what
+// `membudget plan --format env` exports); no plan is derived (see `mb_runtime_options`).
+#define MB_QUOTAS_FROM_ENVIRONMENT 1
+
 // The ABI version this library implements: `major << 16 | minor`. A host built against
 // major `M` works with any library of major `M` and a minor at least its own.
-#define MB_ABI_VERSION (1 << 16)
+//
+// 1.1 added the plan options and the quota source of `mb_runtime_options` (from
+// `config_section` on), `mb_last_refusal` and `mb_report_refusals`.
+#define MB_ABI_VERSION ((1 << 16) | 1)
 
 // An opaque local buffer pool handle (a generation-checked token, not an address).
 typedef struct mb_local_pool mb_local_pool;
@@ -134,6 +202,31 @@ typedef struct mb_segment {
   uint64_t id;
 } mb_segment;
 
+// The refusal behind the thread's last `MB_ERR_QUOTA_EXCEEDED` (`mb_last_refusal`). Set
+// `struct_size` before the call; only the fields that fit in it are written.
+typedef struct mb_refusal {
+  // `sizeof(mb_refusal)` as the host knows it (left unchanged by the call).
+  uint32_t struct_size;
+  // The category of the request (`MB_CATEGORY_*`).
+  uint32_t category;
+  // Bytes requested.
+  uint64_t requested;
+  // Bytes in use under the limit that refused, when it refused.
+  uint64_t used;
+  // That limit in bytes.
+  uint64_t quota;
+  // Which limit refused: `MB_LIMIT_*`.
+  uint32_t limit;
+  // Whose keys `key` and `message` name: `MB_ROLE_TASKMANAGER` or `MB_ROLE_JOBMANAGER`.
+  uint32_t role;
+  // The configuration key to raise so such a request fits, NUL-terminated (empty for an
+  // injected failure).
+  char key[MB_REFUSAL_KEY_LEN];
+  // The error message the refused call set, NUL-terminated; cut at a character boundary if
+  // longer (the whole text is `mb_last_error_message`'s right after the call).
+  char message[MB_REFUSAL_MESSAGE_LEN];
+} mb_refusal;
+
 // A network buffer lent to the host: `capacity` writable bytes at `ptr`, until
 // `mb_buffer_recycle(id)`. Ids carry a generation: recycling twice is an error.
 typedef struct mb_buffer {
@@ -152,11 +245,19 @@ typedef struct mb_buffer {
 typedef void (*mb_buffer_callback)(void *ctx, int32_t status, const struct mb_buffer *buffer);
 
 // Options for `mb_runtime_new`. A zero-initialised struct with `struct_size` set is the
-// default: a TaskManager plan from Flink's defaults, the container limit applied, the process
-// environment ignored, an isolated budget.
+// default: a TaskManager plan from Flink's defaults with Flink 1.20's semantics for a JVM in a
+// standalone deployment, the container limit applied, the process environment ignored, values
+// that are not applied reported as plan warnings, one-line errors, an isolated budget.
 //
 // Fields past `struct_size` (a host compiled against an older, shorter struct) keep their
-// defaults, so the struct can grow.
+// defaults, so the struct can grow. The fields from `config_section` on are ABI 1.1.
+//
+// With `quota_source = MB_QUOTAS_FROM_ENVIRONMENT` no plan is derived: the runtime enforces the
+// `MEMBUDGET_QUOTA_*` variables, its managed memory is `MEMBUDGET_QUOTA_MANAGED` bytes and its
+// network buffers split `MEMBUDGET_QUOTA_NETWORK` into Flink's default 32 KiB segments (both
+// variables must be set; `MEMBUDGET_QUOTA_ROLE` must match `role`). Every plan option must
+// then keep its default (it would not be applied), and `mb_plan_json`/`mb_jvm_args` answer
+// `MB_ERR_UNAVAILABLE`.
 typedef struct mb_runtime_options {
   // `sizeof(mb_runtime_options)` as the host knows it.
   uint32_t struct_size;
@@ -175,6 +276,27 @@ typedef struct mb_runtime_options {
   uint32_t use_environment;
   // Bit set of `MB_RUNTIME_*` flags.
   uint32_t flags;
+  // The section of `appsettings*.json` to read (`Outer:Inner` for a nested one; case is
+  // ignored), UTF-8, or NULL for the conventional top-level `"Flink"` section (or the whole
+  // document when there is none).
+  const char *config_section;
+  // How to read `config_file`: `MB_CONFIG_FORMAT_*` (0: by its name, else guessed).
+  uint32_t config_format;
+  // `MB_FLINK_1_20` (0) or `MB_FLINK_2` (1): whose semantics the plan follows.
+  uint32_t flink_version;
+  // `MB_DEPLOYMENT_*` (0: standalone): how legacy heap keys are mapped.
+  uint32_t deployment;
+  // `MB_HOST_*` (0: JVM): how the five quotas are drawn for the runtime enforcing them.
+  uint32_t host;
+  // 1: a value that would not be applied (a file without memory options, a skipped line, an
+  // unknown memory key, a key Flink 2.x ignores) fails with `MB_ERR_CONFIG`; 0: it is a plan
+  // warning (see `mb_plan_json`).
+  uint32_t strict;
+  // 1: configuration errors in Flink's layout (the message, `Caused by:` lines, the keys to
+  // change); 0: one line.
+  uint32_t verbose_errors;
+  // `MB_QUOTAS_FROM_PLAN` (0) or `MB_QUOTAS_FROM_ENVIRONMENT` (1).
+  uint32_t quota_source;
 } mb_runtime_options;
 
 #ifdef __cplusplus
@@ -276,6 +398,29 @@ int32_t mb_managed_release(const struct mb_runtime *rt, uint64_t segment_id);
 // None: every argument is checked. The pages must no longer be used by the host.
 int32_t mb_managed_release_all(const struct mb_runtime *rt, uint64_t owner);
 
+// Fills `*out` with the details of the refusal behind the calling thread's last
+// `MB_ERR_QUOTA_EXCEEDED`: the category, bytes requested, used and the limit, which limit
+// (`MB_LIMIT_*`), the role, the configuration key to raise, and the message. A host calls it
+// right after a call failed with `MB_ERR_QUOTA_EXCEEDED` to fill its exception. Later
+// successful calls leave it (like `errno`); it never changes the last error message. Fields
+// past `out->struct_size` are not written. Never blocks.
+//
+// Returns `MB_OK`, `MB_ERR_UNAVAILABLE` (no call failed with `MB_ERR_QUOTA_EXCEEDED` on this
+// thread yet), `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_ARGUMENT` (`struct_size` below 8).
+//
+// # Safety
+// `out` is NULL or valid for reads of its `struct_size` field and writes of `struct_size`
+// bytes.
+int32_t mb_last_refusal(struct mb_refusal *out);
+
+// Writes one line to stderr at each refused request from now on (`enabled` 1) or stops
+// (`enabled` 0), for every budget in the process — the runtimes' and the Rust global
+// allocator's — overriding `MEMBUDGET_REPORT_REFUSALS`. The line is the refusal's message after
+// `membudget: `; writing it never allocates. Never blocks.
+//
+// Returns `MB_OK` or `MB_ERR_INVALID_ARGUMENT` (`enabled` not 0 or 1).
+int32_t mb_report_refusals(uint32_t enabled);
+
 // Creates a local pool on the runtime's network buffers, guaranteed `min_buffers` and holding
 // at most `max_buffers` (`MB_UNBOUNDED` for no bound); buffers beyond the minimums are shared
 // out among pools like Flink does. Never blocks.
@@ -346,12 +491,14 @@ int32_t mb_local_pool_on_available(const struct mb_local_pool *pool, mb_buffer_c
 int32_t mb_buffer_recycle(uint64_t buffer_id);
 
 // Creates a runtime: derives the memory plan from `options` (see `mb_runtime_options`; NULL
-// means all defaults), installs its quotas into the runtime's budget and sets up the managed
-// memory and network buffer pools sized by the plan. `*out` receives the handle.
+// means all defaults) — or, with `MB_QUOTAS_FROM_ENVIRONMENT`, takes the quotas `membudget
+// plan --format env` exported — installs its quotas into the runtime's budget and sets up the
+// managed memory and network buffer pools sized by them. `*out` receives the handle.
 //
-// Returns `MB_OK`, `MB_ERR_CONFIG` (the message is the same as the CLI's),
-// `MB_ERR_INVALID_ARGUMENT`, `MB_ERR_NULL_POINTER`. May block briefly reading the config file
-// and cgroup files.
+// Returns `MB_OK`, `MB_ERR_CONFIG` (the message is the same as the CLI's; with `strict`, also
+// for a value that would not be applied; with quotas from the environment, a malformed or
+// missing `MEMBUDGET_QUOTA_*` variable), `MB_ERR_INVALID_ARGUMENT`, `MB_ERR_NULL_POINTER`.
+// May block briefly reading the config file and cgroup files.
 //
 // # Safety
 // `options` is NULL or a valid `mb_runtime_options` of `options->struct_size` bytes whose
@@ -375,7 +522,8 @@ int32_t mb_runtime_free(struct mb_runtime *rt);
 // `buf = NULL, len = 0` to learn it. Never blocks.
 //
 // Returns `MB_OK`, `MB_ERR_BUFFER_TOO_SMALL` (truncated; `*needed` says how much),
-// `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
+// `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`, `MB_ERR_UNAVAILABLE` (the runtime's quotas
+// come from the environment: it has no plan; `*needed` is not written).
 //
 // # Safety
 // `buf` is NULL or valid for writes of `len` bytes; `needed` is NULL or valid for a write.

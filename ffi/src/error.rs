@@ -5,6 +5,7 @@
 //! that names the thing, the value, the limit and the key to change; read it with
 //! [`mb_last_error_message`]. Successful calls leave the message alone (like `errno`).
 
+use crate::refusal::Refusal;
 use crate::registry::Lookup;
 use core::ffi::c_char;
 use core::fmt;
@@ -46,6 +47,8 @@ pub(crate) struct Error(Box<ErrorInner>);
 struct ErrorInner {
     status: i32,
     message: String,
+    /// What refused, for `MB_ERR_QUOTA_EXCEEDED` (`mb_last_refusal`).
+    refusal: Option<Refusal>,
 }
 
 const _: () = assert!(core::mem::size_of::<Result<(), Error>>() == 8);
@@ -57,7 +60,15 @@ impl Error {
         Error(Box::new(ErrorInner {
             status,
             message: message.into(),
+            refusal: None,
         }))
+    }
+
+    /// The same error carrying what refused (for `mb_last_refusal`).
+    #[must_use]
+    pub(crate) fn with_refusal(mut self, refusal: Refusal) -> Self {
+        self.0.refusal = Some(refusal);
+        self
     }
 
     /// `MB_ERR_INVALID_ARGUMENT` with `message`.
@@ -107,15 +118,23 @@ impl Error {
     #[cold]
     #[inline(never)]
     pub(crate) fn record(self) -> i32 {
-        set_last_error(&self.0.message);
-        self.0.status
+        let ErrorInner {
+            status,
+            message,
+            refusal,
+        } = *self.0;
+        set_last_error(&message);
+        if status == MB_ERR_QUOTA_EXCEEDED {
+            crate::refusal::set_last(refusal, &message);
+        }
+        status
     }
 }
 
 impl From<QuotaExceeded> for Error {
     #[cold]
     fn from(e: QuotaExceeded) -> Self {
-        Error::new(MB_ERR_QUOTA_EXCEEDED, e.to_string())
+        Error::new(MB_ERR_QUOTA_EXCEEDED, e.to_string()).with_refusal(Refusal::of_budget(&e))
     }
 }
 

@@ -75,6 +75,8 @@ mod error;
 mod managed;
 #[cfg(not(membudget_loom))]
 mod managed_memory;
+#[cfg(not(membudget_loom))]
+mod refusal;
 
 #[cfg(not(membudget_loom))]
 mod local_pool;
@@ -134,7 +136,16 @@ pub use managed::{mb_managed_allocate_pages, mb_managed_release, mb_managed_rele
 pub use managed_memory::mb_segment;
 #[cfg(not(membudget_loom))]
 pub use options::{
-    mb_runtime_options, MB_ROLE_JOBMANAGER, MB_ROLE_TASKMANAGER, MB_RUNTIME_GLOBAL_BUDGET,
+    mb_runtime_options, MB_CONFIG_FORMAT_AUTO, MB_CONFIG_FORMAT_CONFIG_YAML,
+    MB_CONFIG_FORMAT_FLINK_CONF, MB_CONFIG_FORMAT_JSON, MB_DEPLOYMENT_KUBERNETES,
+    MB_DEPLOYMENT_STANDALONE, MB_DEPLOYMENT_YARN, MB_FLINK_1_20, MB_FLINK_2, MB_HOST_DOTNET,
+    MB_HOST_JVM, MB_HOST_NATIVE, MB_QUOTAS_FROM_ENVIRONMENT, MB_QUOTAS_FROM_PLAN,
+    MB_ROLE_JOBMANAGER, MB_ROLE_TASKMANAGER, MB_RUNTIME_GLOBAL_BUDGET,
+};
+#[cfg(not(membudget_loom))]
+pub use refusal::{
+    mb_last_refusal, mb_refusal, mb_report_refusals, MB_LIMIT_CATEGORY, MB_LIMIT_INJECTED,
+    MB_LIMIT_POOL, MB_LIMIT_PROCESS, MB_REFUSAL_KEY_LEN, MB_REFUSAL_MESSAGE_LEN,
 };
 #[cfg(not(membudget_loom))]
 pub use runtime::{mb_jvm_args, mb_plan_json, mb_runtime, mb_runtime_free, mb_runtime_new};

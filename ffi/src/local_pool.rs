@@ -9,8 +9,10 @@ use crate::error::{
 };
 use crate::handle::{Cache, Handle, Handles};
 use crate::panic::boundary;
+use crate::refusal::Refusal;
 use crate::runtime::{mb_runtime, Runtime, RUNTIMES};
 use core::ffi::c_void;
+use membudget_allocator::{Category, Role};
 use membudget_bufferpool::{Buffer, BufferListener, BufferPoolError, LocalBufferPool, UNBOUNDED};
 use std::sync::Arc;
 use std::thread::LocalKey;
@@ -63,7 +65,29 @@ fn pool_error(call: Call, e: BufferPoolError) -> Error {
         BufferPoolError::OutOfMemory { .. } => MB_ERR_OUT_OF_MEMORY,
         _ => MB_ERR_INVALID_ARGUMENT,
     };
-    call.error(status, e)
+    let refusal = match &e {
+        BufferPoolError::InsufficientBuffers {
+            required,
+            available,
+            total,
+            segment_size,
+        } => {
+            let bytes = |n: usize| (n as u64).saturating_mul(*segment_size as u64);
+            Some(Refusal::of_pool(
+                Category::Network,
+                bytes(*required),
+                bytes(total.saturating_sub(*available)),
+                bytes(*total),
+                Role::TaskManager, // only a TaskManager has network buffers
+            ))
+        }
+        _ => None,
+    };
+    let error = call.error(status, e);
+    match refusal {
+        Some(r) => error.with_refusal(r),
+        None => error,
+    }
 }
 
 /// Creates a local pool on the runtime's network buffers, guaranteed `min_buffers` and holding

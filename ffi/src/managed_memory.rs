@@ -10,7 +10,8 @@ use crate::error::{
     MB_ERR_QUOTA_EXCEEDED,
 };
 use crate::handle::Ids;
-use membudget_allocator::SharedBudget;
+use crate::refusal::Refusal;
+use membudget_allocator::{Category, Role, SharedBudget};
 use membudget_segments::{MemoryAllocationError, MemoryManager, MemorySegment, SegmentError};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -66,6 +67,8 @@ impl Ledger {
 pub(crate) struct ManagedMemory {
     manager: MemoryManager,
     ledger: Arc<Ledger>,
+    /// Whose keys a refusal names (the role of the runtime's quotas).
+    role: Role,
 }
 
 impl ManagedMemory {
@@ -77,11 +80,13 @@ impl ManagedMemory {
     ) -> Result<ManagedMemory, Error> {
         let page_size = usize::try_from(page_size)
             .map_err(|_| Error::invalid(format!("segment size {page_size} is too large")))?;
+        let role = budget.role();
         let manager = MemoryManager::new(total, page_size, budget)
             .map_err(|e| Error::new(MB_ERR_CONFIG, e.to_string()))?;
         Ok(ManagedMemory {
             manager,
             ledger: Arc::default(),
+            role,
         })
     }
 
@@ -100,7 +105,7 @@ impl ManagedMemory {
         let pages = self
             .manager
             .allocate_pages(owner, n)
-            .map_err(|e| allocation_error(call, e))?;
+            .map_err(|e| self.allocation_error(call, e))?;
         let mut out = Vec::with_capacity(pages.len());
         let mut ledger = self.ledger.lock();
         for mut segment in pages {
@@ -180,6 +185,51 @@ impl ManagedMemory {
 impl Drop for ManagedMemory {
     fn drop(&mut self) {
         self.release_everything();
+    }
+}
+
+impl ManagedMemory {
+    #[cold]
+    fn allocation_error(&self, call: Call, e: MemoryAllocationError) -> Error {
+        let refusal = self.refusal(&e);
+        let error = allocation_error(call, e);
+        match refusal {
+            Some(r) => error.with_refusal(r),
+            None => error,
+        }
+    }
+
+    /// What refused a request that failed with `e`, for `mb_last_refusal`.
+    fn refusal(&self, e: &MemoryAllocationError) -> Option<Refusal> {
+        let page = self.manager.page_size() as u64;
+        let total = self.manager.total_memory();
+        let pool = |requested: u64, available: u64| {
+            Refusal::of_pool(
+                Category::Managed,
+                requested,
+                total.saturating_sub(available),
+                total,
+                self.role,
+            )
+        };
+        match e {
+            MemoryAllocationError::TooManyPages { requested, .. } => Some(pool(
+                requested.saturating_mul(page),
+                self.manager.available_memory(),
+            )),
+            MemoryAllocationError::InsufficientPages {
+                requested,
+                available,
+                ..
+            } => Some(pool(requested.saturating_mul(page), *available)),
+            MemoryAllocationError::InsufficientBytes {
+                requested,
+                available,
+                ..
+            } => Some(pool(*requested, *available)),
+            MemoryAllocationError::Source(SegmentError::Quota(q)) => Some(Refusal::of_budget(q)),
+            _ => None,
+        }
     }
 }
 

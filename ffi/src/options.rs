@@ -2,6 +2,8 @@
 
 use crate::error::Error;
 use core::ffi::{c_char, CStr};
+use membudget_model::config::FileFormat;
+use membudget_model::{Deployment, FlinkVersion, HostProfile};
 use std::path::PathBuf;
 
 /// Role: a TaskManager plan (the default).
@@ -14,12 +16,57 @@ pub const MB_ROLE_JOBMANAGER: u32 = 1;
 /// owned by the runtime.
 pub const MB_RUNTIME_GLOBAL_BUDGET: u32 = 1;
 
+/// Flink version: plan with Flink 1.20's semantics (the default).
+pub const MB_FLINK_1_20: u32 = 0;
+/// Flink version: plan with Flink 2.x's semantics (2.0 to 2.3: the removed legacy keys are not
+/// applied).
+pub const MB_FLINK_2: u32 = 1;
+
+/// Deployment: Flink's standalone scripts (the default; legacy heap keys map to the Flink or
+/// heap size).
+pub const MB_DEPLOYMENT_STANDALONE: u32 = 0;
+/// Deployment: native Kubernetes (legacy heap keys map to the process size).
+pub const MB_DEPLOYMENT_KUBERNETES: u32 = 1;
+/// Deployment: YARN (legacy heap keys map to the process size).
+pub const MB_DEPLOYMENT_YARN: u32 = 2;
+
+/// Host profile: a JVM (the default): Flink's quotas as they are.
+pub const MB_HOST_JVM: u32 = 0;
+/// Host profile: a .NET runtime (the heap quota is the GC heap's hard limit).
+pub const MB_HOST_DOTNET: u32 = 1;
+/// Host profile: a native process (no metaspace: its share moves to the heap quota).
+pub const MB_HOST_NATIVE: u32 = 2;
+
+/// Config file format: from a conventional file name (`flink-conf.yaml`, `config.yaml`,
+/// `*.json`), else guessed from the content with a plan warning saying so (the default).
+pub const MB_CONFIG_FORMAT_AUTO: u32 = 0;
+/// Config file format: Flink's flat `flink-conf.yaml`.
+pub const MB_CONFIG_FORMAT_FLINK_CONF: u32 = 1;
+/// Config file format: Flink 1.19+/2.x nested `config.yaml`.
+pub const MB_CONFIG_FORMAT_CONFIG_YAML: u32 = 2;
+/// Config file format: .NET `appsettings.json`.
+pub const MB_CONFIG_FORMAT_JSON: u32 = 3;
+
+/// Quota source: derive the plan from the options and enforce its quotas (the default).
+pub const MB_QUOTAS_FROM_PLAN: u32 = 0;
+/// Quota source: enforce the `MEMBUDGET_QUOTA_*` variables of the process environment (what
+/// `membudget plan --format env` exports); no plan is derived (see `mb_runtime_options`).
+pub const MB_QUOTAS_FROM_ENVIRONMENT: u32 = 1;
+
 /// Options for `mb_runtime_new`. A zero-initialised struct with `struct_size` set is the
-/// default: a TaskManager plan from Flink's defaults, the container limit applied, the process
-/// environment ignored, an isolated budget.
+/// default: a TaskManager plan from Flink's defaults with Flink 1.20's semantics for a JVM in a
+/// standalone deployment, the container limit applied, the process environment ignored, values
+/// that are not applied reported as plan warnings, one-line errors, an isolated budget.
 ///
 /// Fields past `struct_size` (a host compiled against an older, shorter struct) keep their
-/// defaults, so the struct can grow.
+/// defaults, so the struct can grow. The fields from `config_section` on are ABI 1.1.
+///
+/// With `quota_source = MB_QUOTAS_FROM_ENVIRONMENT` no plan is derived: the runtime enforces the
+/// `MEMBUDGET_QUOTA_*` variables, its managed memory is `MEMBUDGET_QUOTA_MANAGED` bytes and its
+/// network buffers split `MEMBUDGET_QUOTA_NETWORK` into Flink's default 32 KiB segments (both
+/// variables must be set; `MEMBUDGET_QUOTA_ROLE` must match `role`). Every plan option must
+/// then keep its default (it would not be applied), and `mb_plan_json`/`mb_jvm_args` answer
+/// `MB_ERR_UNAVAILABLE`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct mb_runtime_options {
@@ -40,9 +87,30 @@ pub struct mb_runtime_options {
     pub use_environment: u32,
     /// Bit set of `MB_RUNTIME_*` flags.
     pub flags: u32,
+    /// The section of `appsettings*.json` to read (`Outer:Inner` for a nested one; case is
+    /// ignored), UTF-8, or NULL for the conventional top-level `"Flink"` section (or the whole
+    /// document when there is none).
+    pub config_section: *const c_char,
+    /// How to read `config_file`: `MB_CONFIG_FORMAT_*` (0: by its name, else guessed).
+    pub config_format: u32,
+    /// `MB_FLINK_1_20` (0) or `MB_FLINK_2` (1): whose semantics the plan follows.
+    pub flink_version: u32,
+    /// `MB_DEPLOYMENT_*` (0: standalone): how legacy heap keys are mapped.
+    pub deployment: u32,
+    /// `MB_HOST_*` (0: JVM): how the five quotas are drawn for the runtime enforcing them.
+    pub host: u32,
+    /// 1: a value that would not be applied (a file without memory options, a skipped line, an
+    /// unknown memory key, a key Flink 2.x ignores) fails with `MB_ERR_CONFIG`; 0: it is a plan
+    /// warning (see `mb_plan_json`).
+    pub strict: u32,
+    /// 1: configuration errors in Flink's layout (the message, `Caused by:` lines, the keys to
+    /// change); 0: one line.
+    pub verbose_errors: u32,
+    /// `MB_QUOTAS_FROM_PLAN` (0) or `MB_QUOTAS_FROM_ENVIRONMENT` (1).
+    pub quota_source: u32,
 }
 
-const _: () = assert!(core::mem::size_of::<mb_runtime_options>() == 40);
+const _: () = assert!(core::mem::size_of::<mb_runtime_options>() == 80);
 
 impl Default for mb_runtime_options {
     fn default() -> Self {
@@ -55,6 +123,14 @@ impl Default for mb_runtime_options {
             ignore_container: 0,
             use_environment: 0,
             flags: 0,
+            config_section: core::ptr::null(),
+            config_format: MB_CONFIG_FORMAT_AUTO,
+            flink_version: MB_FLINK_1_20,
+            deployment: MB_DEPLOYMENT_STANDALONE,
+            host: MB_HOST_JVM,
+            strict: 0,
+            verbose_errors: 0,
+            quota_source: MB_QUOTAS_FROM_PLAN,
         }
     }
 }
@@ -77,6 +153,20 @@ pub(crate) struct RuntimeOptions {
     pub(crate) container: bool,
     pub(crate) environment: bool,
     pub(crate) global_budget: bool,
+    pub(crate) plan: PlanOptions,
+    pub(crate) verbose_errors: bool,
+    pub(crate) quotas_from_environment: bool,
+}
+
+/// The plan options of ABI 1.1, as the model takes them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PlanOptions {
+    pub(crate) config_section: Option<String>,
+    pub(crate) config_format: Option<FileFormat>,
+    pub(crate) flink_version: FlinkVersion,
+    pub(crate) deployment: Deployment,
+    pub(crate) host: HostProfile,
+    pub(crate) strict: bool,
 }
 
 /// Most `key=value` properties accepted (a guard against garbage lengths).
@@ -170,13 +260,149 @@ impl RuntimeOptions {
                 o.flags & !known
             )));
         }
-        Ok(RuntimeOptions {
+        // SAFETY: `o`'s strings are NUL-terminated per this function's contract.
+        let plan = unsafe { PlanOptions::read(&o) }?;
+        let quotas_from_environment = match o.quota_source {
+            MB_QUOTAS_FROM_PLAN => false,
+            MB_QUOTAS_FROM_ENVIRONMENT => true,
+            v => return Err(out_of_range("quota_source", v, QUOTA_SOURCES)),
+        };
+        let options = RuntimeOptions {
             role,
             config_file,
             properties,
             container: o.ignore_container == 0,
             environment: o.use_environment != 0,
             global_budget: o.flags & MB_RUNTIME_GLOBAL_BUDGET != 0,
+            plan,
+            verbose_errors: switch("verbose_errors", o.verbose_errors)?,
+            quotas_from_environment,
+        };
+        if quotas_from_environment {
+            options.check_no_plan_options()?;
+        }
+        if options.config_file.is_none() {
+            let field = if options.plan.config_section.is_some() {
+                Some("config_section")
+            } else if options.plan.config_format.is_some() {
+                Some("config_format")
+            } else {
+                None
+            };
+            if let Some(field) = field {
+                return Err(Error::invalid(format!(
+                    "mb_runtime_new: options->{field} is set but options->config_file is NULL, \
+                     so it would not be applied; set config_file, or leave {field} at its default"
+                )));
+            }
+        }
+        Ok(options)
+    }
+
+    /// With quotas from the environment no plan is derived: a plan option other than its
+    /// default would silently not be applied, so it is an error.
+    fn check_no_plan_options(&self) -> Result<(), Error> {
+        let set = if self.config_file.is_some() {
+            Some("config_file is set")
+        } else if !self.properties.is_empty() {
+            Some("properties_len is not 0")
+        } else if self.environment {
+            Some("use_environment is 1")
+        } else if self.plan != PlanOptions::default() {
+            Some(
+                "config_section, config_format, flink_version, deployment, host or strict is not \
+                 its default",
+            )
+        } else {
+            None
+        };
+        match set {
+            Some(what) => Err(Error::invalid(format!(
+                "mb_runtime_new: options->{what}, but options->quota_source is \
+                 MB_QUOTAS_FROM_ENVIRONMENT: the quotas come from MEMBUDGET_QUOTA_* and no plan \
+                 is derived, so it would not be applied; leave it at its default, or use \
+                 MB_QUOTAS_FROM_PLAN"
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+const CONFIG_FORMATS: &str = "0 (MB_CONFIG_FORMAT_AUTO), 1 (MB_CONFIG_FORMAT_FLINK_CONF), 2 \
+                              (MB_CONFIG_FORMAT_CONFIG_YAML) or 3 (MB_CONFIG_FORMAT_JSON)";
+const FLINK_VERSIONS: &str = "0 (MB_FLINK_1_20) or 1 (MB_FLINK_2)";
+const DEPLOYMENTS: &str = "0 (MB_DEPLOYMENT_STANDALONE), 1 (MB_DEPLOYMENT_KUBERNETES) or 2 \
+                           (MB_DEPLOYMENT_YARN)";
+const HOSTS: &str = "0 (MB_HOST_JVM), 1 (MB_HOST_DOTNET) or 2 (MB_HOST_NATIVE)";
+const QUOTA_SOURCES: &str = "0 (MB_QUOTAS_FROM_PLAN) or 1 (MB_QUOTAS_FROM_ENVIRONMENT)";
+
+/// `MB_ERR_INVALID_ARGUMENT` for `options->field` holding `value`, none of `valid`.
+#[cold]
+fn out_of_range(field: &str, value: u32, valid: &str) -> Error {
+    Error::invalid(format!(
+        "mb_runtime_new: options->{field} is {value}; use {valid}"
+    ))
+}
+
+/// A 0/1 field.
+fn switch(field: &str, value: u32) -> Result<bool, Error> {
+    match value {
+        0 => Ok(false),
+        1 => Ok(true),
+        v => Err(out_of_range(field, v, "0 or 1")),
+    }
+}
+
+impl PlanOptions {
+    /// The ABI 1.1 plan fields of `o`.
+    ///
+    /// # Safety
+    /// `o.config_section` is NULL or NUL-terminated.
+    unsafe fn read(o: &mb_runtime_options) -> Result<PlanOptions, Error> {
+        let config_section = if o.config_section.is_null() {
+            None
+        } else {
+            // SAFETY: non-null and NUL-terminated per this function's contract.
+            let s = unsafe { utf8(o.config_section, "options->config_section")? };
+            if s.trim().is_empty() {
+                return Err(Error::invalid(format!(
+                    "mb_runtime_new: options->config_section is '{s}'; name a section (e.g. \
+                     'Flink' or 'Outer:Inner'), or pass NULL for the conventional one"
+                )));
+            }
+            Some(s.to_owned())
+        };
+        let config_format = match o.config_format {
+            MB_CONFIG_FORMAT_AUTO => None,
+            MB_CONFIG_FORMAT_FLINK_CONF => Some(FileFormat::FlinkConf),
+            MB_CONFIG_FORMAT_CONFIG_YAML => Some(FileFormat::NestedYaml),
+            MB_CONFIG_FORMAT_JSON => Some(FileFormat::AppSettingsJson),
+            v => return Err(out_of_range("config_format", v, CONFIG_FORMATS)),
+        };
+        let flink_version = match o.flink_version {
+            MB_FLINK_1_20 => FlinkVersion::V1_20,
+            MB_FLINK_2 => FlinkVersion::V2,
+            v => return Err(out_of_range("flink_version", v, FLINK_VERSIONS)),
+        };
+        let deployment = match o.deployment {
+            MB_DEPLOYMENT_STANDALONE => Deployment::Standalone,
+            MB_DEPLOYMENT_KUBERNETES => Deployment::Kubernetes,
+            MB_DEPLOYMENT_YARN => Deployment::Yarn,
+            v => return Err(out_of_range("deployment", v, DEPLOYMENTS)),
+        };
+        let host = match o.host {
+            MB_HOST_JVM => HostProfile::Jvm,
+            MB_HOST_DOTNET => HostProfile::Dotnet,
+            MB_HOST_NATIVE => HostProfile::Native,
+            v => return Err(out_of_range("host", v, HOSTS)),
+        };
+        Ok(PlanOptions {
+            config_section,
+            config_format,
+            flink_version,
+            deployment,
+            host,
+            strict: switch("strict", o.strict)?,
         })
     }
 }

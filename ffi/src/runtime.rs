@@ -1,7 +1,9 @@
 //! The runtime handle: one memory plan, the budget it installs, and the pools that charge it.
 
 use crate::call::Call;
-use crate::error::{Error, MB_ERR_BUFFER_TOO_SMALL, MB_ERR_CONFIG, MB_ERR_OUT_OF_MEMORY};
+use crate::error::{
+    Error, MB_ERR_BUFFER_TOO_SMALL, MB_ERR_CONFIG, MB_ERR_OUT_OF_MEMORY, MB_ERR_UNAVAILABLE,
+};
 use crate::handle::{Cache, Handle, Handles};
 use crate::host_memory::HostMemory;
 use crate::managed_memory::ManagedMemory;
@@ -48,8 +50,9 @@ pub(crate) struct Runtime {
     network: Option<NetworkBufferPool>,
     managed: ManagedMemory,
     host: HostMemory,
-    plan_json: String,
-    jvm_args: String,
+    /// `None`: quotas from the environment, no plan.
+    plan_json: Option<String>,
+    jvm_args: Option<String>,
     budget: SharedBudget,
 }
 
@@ -135,12 +138,14 @@ impl Drop for Runtime {
 }
 
 /// Creates a runtime: derives the memory plan from `options` (see `mb_runtime_options`; NULL
-/// means all defaults), installs its quotas into the runtime's budget and sets up the managed
-/// memory and network buffer pools sized by the plan. `*out` receives the handle.
+/// means all defaults) — or, with `MB_QUOTAS_FROM_ENVIRONMENT`, takes the quotas `membudget
+/// plan --format env` exported — installs its quotas into the runtime's budget and sets up the
+/// managed memory and network buffer pools sized by them. `*out` receives the handle.
 ///
-/// Returns `MB_OK`, `MB_ERR_CONFIG` (the message is the same as the CLI's),
-/// `MB_ERR_INVALID_ARGUMENT`, `MB_ERR_NULL_POINTER`. May block briefly reading the config file
-/// and cgroup files.
+/// Returns `MB_OK`, `MB_ERR_CONFIG` (the message is the same as the CLI's; with `strict`, also
+/// for a value that would not be applied; with quotas from the environment, a malformed or
+/// missing `MEMBUDGET_QUOTA_*` variable), `MB_ERR_INVALID_ARGUMENT`, `MB_ERR_NULL_POINTER`.
+/// May block briefly reading the config file and cgroup files.
 ///
 /// # Safety
 /// `options` is NULL or a valid `mb_runtime_options` of `options->struct_size` bytes whose
@@ -188,7 +193,8 @@ pub unsafe extern "C" fn mb_runtime_free(rt: *mut mb_runtime) -> i32 {
 /// `buf = NULL, len = 0` to learn it. Never blocks.
 ///
 /// Returns `MB_OK`, `MB_ERR_BUFFER_TOO_SMALL` (truncated; `*needed` says how much),
-/// `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
+/// `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`, `MB_ERR_UNAVAILABLE` (the runtime's quotas
+/// come from the environment: it has no plan; `*needed` is not written).
 ///
 /// # Safety
 /// `buf` is NULL or valid for writes of `len` bytes; `needed` is NULL or valid for a write.
@@ -201,8 +207,9 @@ pub unsafe extern "C" fn mb_plan_json(
 ) -> i32 {
     boundary("mb_plan_json", |call| {
         let r = RUNTIMES.get(call, rt)?;
+        let json = r.plan_json.as_deref().ok_or_else(|| no_plan(call))?;
         // SAFETY: forwarded from this function's contract.
-        unsafe { copy_out(call, "plan JSON", &r.plan_json, buf, len, needed) }
+        unsafe { copy_out(call, "plan JSON", json, buf, len, needed) }
     })
 }
 
@@ -221,9 +228,20 @@ pub unsafe extern "C" fn mb_jvm_args(
 ) -> i32 {
     boundary("mb_jvm_args", |call| {
         let r = RUNTIMES.get(call, rt)?;
+        let args = r.jvm_args.as_deref().ok_or_else(|| no_plan(call))?;
         // SAFETY: forwarded from this function's contract.
-        unsafe { copy_out(call, "JVM arguments", &r.jvm_args, buf, len, needed) }
+        unsafe { copy_out(call, "JVM arguments", args, buf, len, needed) }
     })
+}
+
+/// `MB_ERR_UNAVAILABLE`: a runtime whose quotas come from the environment has no plan.
+#[cold]
+fn no_plan(call: Call) -> Error {
+    call.error(
+        MB_ERR_UNAVAILABLE,
+        "the runtime's quotas come from the environment (MEMBUDGET_QUOTA_*), so it has no plan; \
+         mb_usage gives its quotas",
+    )
 }
 
 /// # Safety

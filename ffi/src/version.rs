@@ -2,7 +2,10 @@
 
 /// The ABI version this library implements: `major << 16 | minor`. A host built against
 /// major `M` works with any library of major `M` and a minor at least its own.
-pub const MB_ABI_VERSION: i32 = 1 << 16;
+///
+/// 1.1 added the plan options and the quota source of `mb_runtime_options` (from
+/// `config_section` on), `mb_last_refusal` and `mb_report_refusals`.
+pub const MB_ABI_VERSION: i32 = (1 << 16) | 1;
 
 /// Returns `MB_ABI_VERSION`. The one function whose result is not a status: it is always
 /// positive, so it cannot be mistaken for an error. Never blocks.

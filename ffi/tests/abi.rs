@@ -513,3 +513,457 @@ fn freeing_the_runtime_first_shuts_its_pools_down() {
         assert_eq!(mb_local_pool_free(pool), MB_OK);
     }
 }
+
+/// A change to a runtime's options.
+type Edit = fn(&mut mb_runtime_options);
+
+/// A runtime of `props` (no container, no environment) with `edit` applied to its options.
+fn runtime_opts(
+    props: &[&str],
+    edit: impl FnOnce(&mut mb_runtime_options),
+) -> Result<*mut mb_runtime, (i32, String)> {
+    let owned: Vec<std::ffi::CString> = props
+        .iter()
+        .map(|s| std::ffi::CString::new(*s).unwrap())
+        .collect();
+    let ptrs: Vec<*const c_char> = owned.iter().map(|c| c.as_ptr()).collect();
+    let mut opts = mb_runtime_options {
+        properties: ptrs.as_ptr(),
+        properties_len: ptrs.len() as u32,
+        ignore_container: 1,
+        ..Default::default()
+    };
+    edit(&mut opts);
+    let mut rt = null_mut();
+    // SAFETY: valid options (the strings outlive the call) and out-pointer.
+    match unsafe { mb_runtime_new(&opts, &mut rt) } {
+        MB_OK => Ok(rt),
+        rc => Err((rc, last_error())),
+    }
+}
+
+/// The runtime's plan as JSON text.
+fn plan_json(rt: *const mb_runtime) -> String {
+    let mut need = 0;
+    // SAFETY: a size query, then a buffer of that size.
+    unsafe {
+        mb_plan_json(rt, null_mut(), 0, &mut need);
+        let mut buf = vec![0u8; need];
+        assert_eq!(
+            mb_plan_json(rt, buf.as_mut_ptr().cast(), need, &mut need),
+            MB_OK
+        );
+        String::from_utf8(buf[..need - 1].to_vec()).unwrap()
+    }
+}
+
+/// The runtime's plan, parsed.
+fn plan_value(rt: *const mb_runtime) -> serde_json::Value {
+    serde_json::from_str(&plan_json(rt)).unwrap()
+}
+
+fn free(rt: *mut mb_runtime) {
+    // SAFETY: a live handle of this test.
+    assert_eq!(unsafe { mb_runtime_free(rt) }, MB_OK);
+}
+
+#[test]
+fn abi_version_is_1_1() {
+    assert_eq!(mb_abi_version() >> 16, 1);
+    assert_eq!(mb_abi_version() & 0xFFFF, 1);
+    assert_eq!(core::mem::size_of::<mb_runtime_options>(), 80);
+}
+
+/// The plan options of ABI 1.1 reach the plan: each runtime enforces what `PlanRequest` with
+/// the same options plans.
+#[test]
+fn plan_options_reach_the_plan() {
+    use membudget_model::{Deployment, FlinkVersion, HostProfile, PlanRequest, Role};
+    let request = |props: &[(&str, &str)]| {
+        let mut r = PlanRequest::new(Role::TaskManager)
+            .container(false)
+            .distribution_defaults(false)
+            .environment(false);
+        for (k, v) in props {
+            r = r.property(*k, *v);
+        }
+        r
+    };
+    type Case = (&'static str, &'static [&'static str], Edit, PlanRequest);
+    let cases: [Case; 4] = [
+        (
+            "host native",
+            &["taskmanager.memory.process.size=1g"],
+            |o| o.host = MB_HOST_NATIVE,
+            request(&[("taskmanager.memory.process.size", "1g")]).host(HostProfile::Native),
+        ),
+        (
+            "host dotnet",
+            &["taskmanager.memory.process.size=1g"],
+            |o| o.host = MB_HOST_DOTNET,
+            request(&[("taskmanager.memory.process.size", "1g")]).host(HostProfile::Dotnet),
+        ),
+        (
+            "kubernetes legacy heap",
+            &["taskmanager.heap.size=2g"],
+            |o| o.deployment = MB_DEPLOYMENT_KUBERNETES,
+            request(&[("taskmanager.heap.size", "2g")]).deployment(Deployment::Kubernetes),
+        ),
+        (
+            "flink 2 ignores numberOfBuffers",
+            &[
+                "taskmanager.memory.process.size=4g",
+                "taskmanager.network.numberOfBuffers=4096",
+            ],
+            |o| o.flink_version = MB_FLINK_2,
+            request(&[
+                ("taskmanager.memory.process.size", "4g"),
+                ("taskmanager.network.numberOfBuffers", "4096"),
+            ])
+            .flink_version(FlinkVersion::V2),
+        ),
+    ];
+    for (name, props, edit, request) in cases {
+        let plan = request.plan().unwrap();
+        let rt = runtime_opts(props, edit).unwrap();
+        for (i, c) in [
+            MB_CATEGORY_HEAP,
+            MB_CATEGORY_DIRECT,
+            MB_CATEGORY_MANAGED,
+            MB_CATEGORY_NETWORK,
+            MB_CATEGORY_OVERHEAD,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            assert_eq!(
+                usage(rt, c).quota,
+                plan.quotas().per_category()[i],
+                "{name}: category {c}"
+            );
+        }
+        assert_eq!(plan_json(rt), plan.to_json_string(), "{name}");
+        free(rt);
+    }
+    // The same legacy key, standalone: a different plan.
+    let rt = runtime_opts(&["taskmanager.heap.size=2g"], |_| {}).unwrap();
+    assert_ne!(plan_value(rt)["total_process_memory"], 2u64 << 30);
+    free(rt);
+}
+
+#[test]
+fn config_format_and_section() {
+    let dir = std::env::temp_dir().join(format!("mb-abi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("settings.conf");
+    std::fs::write(
+        &file,
+        r#"{"Custom": {"taskmanager.memory.process.size": "2g"}}"#,
+    )
+    .unwrap();
+    let path = std::ffi::CString::new(file.to_str().unwrap()).unwrap();
+    let rt = runtime_opts(&[], |o| {
+        o.config_file = path.as_ptr();
+        o.config_format = MB_CONFIG_FORMAT_JSON;
+        o.config_section = c"Custom".as_ptr();
+    })
+    .unwrap();
+    assert_eq!(plan_value(rt)["total_process_memory"], 2u64 << 30);
+    free(rt);
+    let (rc, msg) = runtime_opts(&[], |o| {
+        o.config_file = path.as_ptr();
+        o.config_format = MB_CONFIG_FORMAT_JSON;
+        o.config_section = c"Other".as_ptr();
+    })
+    .unwrap_err();
+    assert_eq!(rc, MB_ERR_CONFIG, "{msg}");
+    assert!(msg.contains("there is no section 'Other'"), "{msg}");
+    // A section without memory options is a warning, and under strict an error.
+    std::fs::write(&file, r#"{"Custom": {"logging.level": "info"}}"#).unwrap();
+    let props = ["taskmanager.memory.process.size=1g"];
+    let with_section = |o: &mut mb_runtime_options| {
+        o.config_file = path.as_ptr();
+        o.config_format = MB_CONFIG_FORMAT_JSON;
+        o.config_section = c"custom".as_ptr();
+    };
+    let rt = runtime_opts(&props, with_section).unwrap();
+    let warnings = plan_value(rt)["warnings"].to_string();
+    assert!(warnings.contains("settings.conf"), "{warnings}");
+    free(rt);
+    let (rc, msg) = runtime_opts(&props, |o| {
+        with_section(o);
+        o.strict = 1;
+    })
+    .unwrap_err();
+    assert_eq!(rc, MB_ERR_CONFIG, "{msg}");
+    assert!(
+        msg.contains("settings.conf") && msg.contains("strict"),
+        "{msg}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn strict_and_verbose() {
+    let props = [
+        "taskmanager.memory.process.size=1g",
+        "taskmanager.memory.foo.bar=1",
+    ];
+    // Not strict: the unknown key is a plan warning.
+    let rt = runtime_opts(&props, |_| {}).unwrap();
+    let warnings = plan_value(rt)["warnings"].to_string();
+    assert!(
+        warnings.contains("'taskmanager.memory.foo.bar'"),
+        "{warnings}"
+    );
+    free(rt);
+    let (rc, msg) = runtime_opts(&props, |o| o.strict = 1).unwrap_err();
+    assert_eq!(rc, MB_ERR_CONFIG);
+    assert_eq!(
+        msg,
+        "Key 'taskmanager.memory.foo.bar' (given with -D) is not a memory option membudget \
+         knows; ignored (as Flink ignores keys it does not know). (--strict: a value that is \
+         not applied is an error)"
+    );
+
+    let bad = [
+        "taskmanager.memory.process.size=1g",
+        "taskmanager.memory.managed.fraction=1.5",
+    ];
+    let (_, one_line) = runtime_opts(&bad, |_| {}).unwrap_err();
+    let (rc, verbose) = runtime_opts(&bad, |o| o.verbose_errors = 1).unwrap_err();
+    assert_eq!(rc, MB_ERR_CONFIG);
+    assert!(!one_line.contains('\n'), "{one_line}");
+    assert!(
+        verbose.contains("\nCaused by: fraction must be in range [0, 1)\n"),
+        "{verbose}"
+    );
+    assert!(
+        verbose.ends_with("Keys to change: 'taskmanager.memory.managed.fraction'"),
+        "{verbose}"
+    );
+}
+
+#[test]
+fn bad_plan_options_name_the_field() {
+    let props = ["taskmanager.memory.process.size=1g"];
+    let cases: [(Edit, &str); 8] = [
+        (
+            |o| o.flink_version = 3,
+            "options->flink_version is 3; use 0 (MB_FLINK_1_20) or 1 (MB_FLINK_2)",
+        ),
+        (
+            |o| o.deployment = 3,
+            "options->deployment is 3; use 0 (MB_DEPLOYMENT_STANDALONE)",
+        ),
+        (|o| o.host = 9, "options->host is 9; use 0 (MB_HOST_JVM)"),
+        (|o| o.strict = 2, "options->strict is 2; use 0 or 1"),
+        (
+            |o| o.verbose_errors = 7,
+            "options->verbose_errors is 7; use 0 or 1",
+        ),
+        (
+            |o| o.config_format = 4,
+            "options->config_format is 4; use 0 (MB_CONFIG_FORMAT_AUTO)",
+        ),
+        (
+            |o| o.quota_source = 2,
+            "options->quota_source is 2; use 0 (MB_QUOTAS_FROM_PLAN)",
+        ),
+        (
+            |o| o.config_section = c"Flink".as_ptr(),
+            "options->config_section is set but options->config_file is NULL, so it would not \
+             be applied",
+        ),
+    ];
+    for (edit, expected) in cases {
+        let (rc, msg) = runtime_opts(&props, edit).unwrap_err();
+        assert_eq!(rc, MB_ERR_INVALID_ARGUMENT, "{msg}");
+        assert!(
+            msg.starts_with(&format!("mb_runtime_new: {expected}")),
+            "{msg}"
+        );
+    }
+    let (rc, msg) = runtime_opts(&props, |o| o.config_section = c" ".as_ptr()).unwrap_err();
+    assert_eq!(rc, MB_ERR_INVALID_ARGUMENT, "{msg}");
+    // A host built against ABI 1.0 (a 40-byte struct) keeps every new field at its default.
+    let rt = runtime_opts(&props, |o| {
+        o.struct_size = 40;
+        o.host = 9;
+        o.strict = 2;
+    })
+    .unwrap();
+    assert_eq!(plan_value(rt)["host"], "jvm");
+    free(rt);
+}
+
+fn refusal() -> Result<mb_refusal, i32> {
+    let mut r = mb_refusal::default();
+    // SAFETY: a valid struct.
+    match unsafe { mb_last_refusal(&mut r) } {
+        MB_OK => Ok(r),
+        rc => Err(rc),
+    }
+}
+
+fn text(chars: &[c_char]) -> String {
+    let bytes: Vec<u8> = chars
+        .iter()
+        .take_while(|c| **c != 0)
+        .map(|c| *c as u8)
+        .collect();
+    String::from_utf8(bytes).unwrap()
+}
+
+#[test]
+fn last_refusal_details() {
+    let rt = runtime_with(&[]).unwrap();
+    std::thread::spawn(|| assert_eq!(refusal().unwrap_err(), MB_ERR_UNAVAILABLE))
+        .join()
+        .unwrap();
+    let quota = usage(rt, MB_CATEGORY_DIRECT).quota;
+    // SAFETY: valid handle.
+    unsafe {
+        assert_eq!(mb_reserve(rt, MB_CATEGORY_DIRECT, 1000), MB_OK);
+        assert_eq!(
+            mb_reserve(rt, MB_CATEGORY_DIRECT, quota),
+            MB_ERR_QUOTA_EXCEEDED
+        );
+    }
+    let message = last_error();
+    let r = refusal().unwrap();
+    assert_eq!(
+        (r.category, r.requested, r.used, r.quota, r.limit, r.role),
+        (
+            MB_CATEGORY_DIRECT,
+            quota,
+            1000,
+            quota,
+            MB_LIMIT_CATEGORY,
+            MB_ROLE_TASKMANAGER
+        )
+    );
+    assert_eq!(text(&r.key), "taskmanager.memory.task.off-heap.size");
+    assert_eq!(text(&r.message), message);
+    assert!(
+        message.contains(&format!("(used: 1000, quota: {quota})")),
+        "{message}"
+    );
+
+    // Other errors and successes leave it; asking never changes the last error.
+    // SAFETY: valid handle and deliberately bad arguments.
+    unsafe {
+        assert_eq!(mb_reserve(rt, 9, 1), MB_ERR_INVALID_ARGUMENT);
+        assert_eq!(mb_release(rt, MB_CATEGORY_DIRECT, 1000), MB_OK);
+    }
+    let invalid = last_error();
+    assert_eq!(refusal().unwrap().requested, quota);
+    assert_eq!(last_error(), invalid);
+
+    // Only whole fields within struct_size are written.
+    let mut small = mb_refusal {
+        struct_size: 12,
+        requested: 77,
+        ..Default::default()
+    };
+    // SAFETY: a valid struct, larger than it claims.
+    assert_eq!(unsafe { mb_last_refusal(&mut small) }, MB_OK);
+    assert_eq!(
+        (small.struct_size, small.category, small.requested),
+        (12, 1, 77)
+    );
+    small.struct_size = 4;
+    // SAFETY: as above.
+    unsafe {
+        assert_eq!(mb_last_refusal(&mut small), MB_ERR_INVALID_ARGUMENT);
+        assert_eq!(mb_last_refusal(null_mut()), MB_ERR_NULL_POINTER);
+    }
+    assert_eq!(last_error(), invalid);
+
+    // The runtime's pools: all network buffers, all managed pages.
+    let mut pool = null_mut();
+    let buffers = usage(rt, MB_CATEGORY_NETWORK).quota / 32768;
+    // SAFETY: valid handle and out-pointers.
+    unsafe {
+        assert_eq!(
+            mb_local_pool_new(rt, buffers as u32 + 1, MB_UNBOUNDED, &mut pool),
+            MB_ERR_QUOTA_EXCEEDED
+        );
+    }
+    let r = refusal().unwrap();
+    assert_eq!(
+        (r.category, r.requested, r.used, r.quota, r.limit),
+        (
+            MB_CATEGORY_NETWORK,
+            (buffers + 1) * 32768,
+            0,
+            buffers * 32768,
+            MB_LIMIT_POOL
+        )
+    );
+    assert_eq!(text(&r.key), "taskmanager.memory.network.fraction");
+    assert_eq!(text(&r.message), last_error());
+    let managed = usage(rt, MB_CATEGORY_MANAGED).quota;
+    let pages = (managed / 32768 + 1) as u32;
+    let mut segs = vec![
+        mb_segment {
+            ptr: null_mut(),
+            size: 0,
+            id: 0
+        };
+        pages as usize
+    ];
+    // SAFETY: room for `pages` segments.
+    unsafe {
+        assert_eq!(
+            mb_managed_allocate_pages(rt, 1, pages, segs.as_mut_ptr()),
+            MB_ERR_QUOTA_EXCEEDED
+        );
+    }
+    let r = refusal().unwrap();
+    assert_eq!(
+        (r.category, r.requested, r.used, r.quota, r.limit),
+        (
+            MB_CATEGORY_MANAGED,
+            pages as u64 * 32768,
+            0,
+            managed,
+            MB_LIMIT_POOL
+        )
+    );
+    assert_eq!(text(&r.key), "taskmanager.memory.managed.fraction");
+    free(rt);
+}
+
+#[test]
+fn jobmanager_refusals_name_jobmanager_keys() {
+    let rt = runtime_opts(&["jobmanager.memory.process.size=1600m"], |o| {
+        o.role = MB_ROLE_JOBMANAGER
+    })
+    .unwrap();
+    // SAFETY: valid handle.
+    let rc = unsafe { mb_reserve(rt, MB_CATEGORY_NETWORK, 1) };
+    assert_eq!(rc, MB_ERR_QUOTA_EXCEEDED);
+    let r = refusal().unwrap();
+    assert_eq!(
+        (r.role, r.quota, r.limit),
+        (MB_ROLE_JOBMANAGER, 0, MB_LIMIT_CATEGORY)
+    );
+    assert_eq!(text(&r.key), "jobmanager.memory.off-heap.size");
+    let total = usage(rt, MB_CATEGORY_HEAP).quota + usage(rt, MB_CATEGORY_DIRECT).quota;
+    // SAFETY: valid handle.
+    let rc = unsafe { mb_reserve(rt, MB_CATEGORY_OVERHEAD, total + (1 << 30)) };
+    assert_eq!(rc, MB_ERR_QUOTA_EXCEEDED);
+    assert_eq!(
+        text(&refusal().unwrap().key),
+        "jobmanager.memory.jvm-overhead.fraction"
+    );
+    free(rt);
+}
+
+#[test]
+fn report_refusals_switch() {
+    assert_eq!(mb_report_refusals(2), MB_ERR_INVALID_ARGUMENT);
+    assert_eq!(last_error(), "mb_report_refusals: enabled is 2; use 0 or 1");
+    assert_eq!(mb_report_refusals(0), MB_OK);
+}

@@ -230,6 +230,109 @@ struct waiter {
   mb_buffer buf;
 };
 
+static void test_refusal(void) {
+  mb_runtime *rt = new_runtime(NULL);
+  mb_refusal r;
+  memset(&r, 0, sizeof r);
+  r.struct_size = sizeof r;
+  uint64_t quota = usage_of(rt, MB_CATEGORY_DIRECT).quota;
+  CHECK_RC(mb_reserve(rt, MB_CATEGORY_DIRECT, 4096), MB_OK);
+  CHECK_RC(mb_reserve(rt, MB_CATEGORY_DIRECT, quota), MB_ERR_QUOTA_EXCEEDED);
+  char message[1024];
+  snprintf(message, sizeof message, "%s", last_error());
+  CHECK_RC(mb_last_refusal(&r), MB_OK);
+  CHECK(r.struct_size == sizeof r && r.category == MB_CATEGORY_DIRECT);
+  CHECK(r.requested == quota && r.used == 4096 && r.quota == quota);
+  CHECK(r.limit == MB_LIMIT_CATEGORY && r.role == MB_ROLE_TASKMANAGER);
+  CHECK(strcmp(r.key, "taskmanager.memory.task.off-heap.size") == 0);
+  CHECK(strcmp(r.message, message) == 0);
+  /* Another error does not replace it, nor does asking change the last error. */
+  CHECK_RC(mb_reserve(rt, 9, 1), MB_ERR_INVALID_ARGUMENT);
+  CHECK_RC(mb_last_refusal(&r), MB_OK);
+  CHECK(r.requested == quota);
+  CHECK(strstr(last_error(), "category 9") != NULL);
+  CHECK_RC(mb_last_refusal(NULL), MB_ERR_NULL_POINTER);
+  r.struct_size = 4;
+  CHECK_RC(mb_last_refusal(&r), MB_ERR_INVALID_ARGUMENT);
+  /* The network buffers are a pool of the plan's size. */
+  mb_local_pool *pool = NULL;
+  CHECK_RC(mb_local_pool_new(rt, 2049, MB_UNBOUNDED, &pool), MB_ERR_QUOTA_EXCEEDED);
+  r.struct_size = sizeof r;
+  CHECK_RC(mb_last_refusal(&r), MB_OK);
+  CHECK(r.category == MB_CATEGORY_NETWORK && r.limit == MB_LIMIT_POOL);
+  CHECK(r.requested == 2049ull * 32768 && r.quota == 2048ull * 32768);
+  CHECK(strcmp(r.key, "taskmanager.memory.network.fraction") == 0);
+  CHECK_RC(mb_report_refusals(2), MB_ERR_INVALID_ARGUMENT);
+  CHECK_RC(mb_report_refusals(0), MB_OK);
+  CHECK_RC(mb_runtime_free(rt), MB_OK);
+}
+
+static void test_plan_options(void) {
+  const char *props[2] = {"taskmanager.memory.process.size=4g",
+                          "taskmanager.network.numberOfBuffers=4096"};
+  mb_runtime_options opts;
+  memset(&opts, 0, sizeof opts);
+  opts.struct_size = sizeof opts;
+  opts.properties = props;
+  opts.properties_len = 2;
+  opts.ignore_container = 1;
+  mb_runtime *v1 = NULL, *v2 = NULL;
+  CHECK_RC(mb_runtime_new(&opts, &v1), MB_OK);
+  opts.flink_version = MB_FLINK_2;
+  opts.host = MB_HOST_NATIVE;
+  CHECK_RC(mb_runtime_new(&opts, &v2), MB_OK);
+  /* Flink 1.20 sizes the network by numberOfBuffers; 2.x ignores it (a plan warning). */
+  CHECK(usage_of(v1, MB_CATEGORY_NETWORK).quota == 4096ull * 32768);
+  CHECK(usage_of(v2, MB_CATEGORY_NETWORK).quota != 4096ull * 32768);
+  /* native: metaspace (256 MiB) moves from the overhead quota to the heap quota. */
+  CHECK(usage_of(v2, MB_CATEGORY_OVERHEAD).quota + (256u << 20) ==
+        usage_of(v1, MB_CATEGORY_OVERHEAD).quota);
+  size_t needed = 0;
+  char json[8192];
+  CHECK_RC(mb_plan_json(v2, json, sizeof json, &needed), MB_OK);
+  CHECK(strstr(json, "\"host\": \"native\"") != NULL);
+  CHECK(strstr(json, "taskmanager.network.numberOfBuffers") != NULL);
+  CHECK_RC(mb_runtime_free(v1), MB_OK);
+  CHECK_RC(mb_runtime_free(v2), MB_OK);
+  opts.strict = 1; /* the ignored key is now an error */
+  CHECK_RC(mb_runtime_new(&opts, &v2), MB_ERR_CONFIG);
+  CHECK(strstr(last_error(), "taskmanager.network.numberOfBuffers") != NULL);
+  opts.strict = 2;
+  CHECK_RC(mb_runtime_new(&opts, &v2), MB_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(last_error(), "options->strict is 2") != NULL);
+}
+
+static void test_env_quotas(void) {
+  mb_runtime_options opts;
+  memset(&opts, 0, sizeof opts);
+  opts.struct_size = sizeof opts;
+  opts.quota_source = MB_QUOTAS_FROM_ENVIRONMENT;
+  mb_runtime *rt = NULL;
+  CHECK_RC(mb_runtime_new(&opts, &rt), MB_ERR_CONFIG);
+  CHECK(strstr(last_error(), "MEMBUDGET_QUOTA_MANAGED is not set") != NULL);
+  /* What `membudget plan --format env` exports, set by hand (single-threaded here). */
+  setenv("MEMBUDGET_QUOTA_ROLE", "taskmanager", 1);
+  setenv("MEMBUDGET_QUOTA_HEAP", "64m", 1);
+  setenv("MEMBUDGET_QUOTA_DIRECT", "1m", 1);
+  setenv("MEMBUDGET_QUOTA_MANAGED", "2m", 1);
+  setenv("MEMBUDGET_QUOTA_NETWORK", "1m", 1);
+  CHECK_RC(mb_runtime_new(&opts, &rt), MB_OK);
+  CHECK(usage_of(rt, MB_CATEGORY_DIRECT).quota == 1u << 20);
+  CHECK(usage_of(rt, MB_CATEGORY_OVERHEAD).quota == UINT64_MAX);
+  mb_local_pool *pool = NULL;
+  CHECK_RC(mb_local_pool_new(rt, 32, 32, &pool), MB_OK); /* 1 MiB of 32 KiB buffers */
+  CHECK_RC(mb_local_pool_free(pool), MB_OK);
+  CHECK_RC(mb_plan_json(rt, NULL, 0, NULL), MB_ERR_UNAVAILABLE);
+  CHECK_RC(mb_runtime_free(rt), MB_OK);
+  setenv("MEMBUDGET_QUOTA_NETWROK", "1m", 1);
+  CHECK_RC(mb_runtime_new(&opts, &rt), MB_ERR_CONFIG);
+  CHECK(strstr(last_error(), "Unknown quota variable MEMBUDGET_QUOTA_NETWROK") != NULL);
+  const char *names[] = {"MEMBUDGET_QUOTA_ROLE",    "MEMBUDGET_QUOTA_HEAP",
+                         "MEMBUDGET_QUOTA_DIRECT",  "MEMBUDGET_QUOTA_MANAGED",
+                         "MEMBUDGET_QUOTA_NETWORK", "MEMBUDGET_QUOTA_NETWROK"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) unsetenv(names[i]);
+}
+
 static void *wait_for_buffer(void *arg) {
   struct waiter *w = arg;
   w->rc = mb_buffer_request_timeout(w->pool, w->timeout_ms, &w->buf);
@@ -398,6 +501,9 @@ int main(int argc, char **argv) {
   test_runtime();
   test_budget();
   test_managed();
+  test_refusal();
+  test_plan_options();
+  test_env_quotas();
   test_buffers();
   test_threads(quick ? 200 : 20000);
   if (do_perf) perf();

@@ -182,6 +182,11 @@ fn membudget_env_vars() {
             ("MEMBUDGET_TASKMANAGER_MEMORY_PROCESS_SIZE", "1536m"),
             ("MEMBUDGET_QUOTA_HEAP", "12345"), // read by hosts, not an option
             ("MEMBUDGET_FAULT_PROBABILITY", "network=0.001"),
+            ("MEMBUDGET_FAULT_SEED", "7"),
+            ("MEMBUDGET_REPORT_REFUSALS", "1"),
+            ("MEMBUDGET_LIBRARY", "/opt/membudget/lib"), // the Python host's
+            ("MEMBUDGET_BUNDLE_LIBRARY", "/tmp/libmembudget.so"),
+            ("MEMBUDGET_BLESS", "1"),
             ("HOME", "/root"),
         ])
         .plan()

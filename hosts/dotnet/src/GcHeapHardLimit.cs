@@ -7,7 +7,8 @@ namespace Membudget
     /// <summary>
     /// Applies a plan's heap quota to a .NET process it launches as <c>DOTNET_GCHeapHardLimit</c>,
     /// so the child's GC heap is capped at what the budget gives the heap category (the same value
-    /// <c>membudget plan --format env</c> exports).
+    /// <c>membudget plan --host dotnet --format env</c> exports; make the budget with
+    /// <see cref="MemBudgetOptions.Host"/> = <see cref="HostProfile.Dotnet"/>).
     /// </summary>
     /// <remarks>
     /// The .NET runtime reads GC settings from the environment at start-up, in hexadecimal; a

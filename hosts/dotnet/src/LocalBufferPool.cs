@@ -95,7 +95,7 @@ namespace Membudget
             if (rc != Status.Ok)
             {
                 ctx.Free(); // refused: the callback will never run
-                throw Status.Exception(rc, NativeMethods.LastErrorMessage());
+                throw Status.Failure(rc);
             }
             return pending.Completion.Task;
         }

@@ -43,7 +43,7 @@ namespace Membudget
             int rc = NativeMethods.mb_managed_allocate_pages(runtime, owner, count, raw);
             if (rc != Status.Ok)
             {
-                throw Status.Exception(rc, NativeMethods.LastErrorMessage(), Category.Managed);
+                throw Status.Failure(rc, Category.Managed);
             }
             var pages = new List<ManagedPage>((int)count);
             lock (lent)

@@ -28,7 +28,11 @@ namespace Membudget
         public static event EventHandler<MemBudgetException> ReleaseFailed;
 
         /// <summary>Derives the plan from <paramref name="options"/> and creates the runtime.</summary>
-        /// <exception cref="IllegalConfigurationException">The configuration is invalid (Flink's message).</exception>
+        /// <exception cref="IllegalConfigurationException">The configuration is invalid (Flink's message);
+        /// when strict, also a value that would not be applied; with quotas from the environment, a
+        /// malformed or missing <c>MEMBUDGET_QUOTA_*</c> variable.</exception>
+        /// <exception cref="InvalidArgumentException">The library refused an option (e.g. a plan
+        /// option together with quotas from the environment).</exception>
         /// <exception cref="DllNotFoundException">libmembudget cannot be found (see the README).</exception>
         public MemBudget(MemBudgetOptions options)
         {
@@ -37,7 +41,7 @@ namespace Membudget
                 throw new ArgumentNullException("options");
             }
             var strings = new IntPtr[options.Properties.Count];
-            IntPtr array = IntPtr.Zero, config = IntPtr.Zero;
+            IntPtr array = IntPtr.Zero, config = IntPtr.Zero, section = IntPtr.Zero;
             try
             {
                 for (int i = 0; i < strings.Length; i++)
@@ -54,6 +58,11 @@ namespace Membudget
                     MemBudgetOptions.RequireText("ConfigFile", options.ConfigFile);
                     config = Utf8(options.ConfigFile);
                 }
+                if (options.ConfigSection != null)
+                {
+                    MemBudgetOptions.RequireText("ConfigSection", options.ConfigSection);
+                    section = Utf8(options.ConfigSection);
+                }
                 var o = new NativeMethods.RuntimeOptions
                 {
                     StructSize = (uint)Marshal.SizeOf(typeof(NativeMethods.RuntimeOptions)),
@@ -64,6 +73,14 @@ namespace Membudget
                     IgnoreContainer = options.IgnoreContainer ? 1u : 0u,
                     UseEnvironment = options.UseEnvironment ? 1u : 0u,
                     Flags = options.GlobalBudget ? 1u : 0u,
+                    ConfigSection = section,
+                    ConfigFormat = (uint)options.ConfigFormat,
+                    FlinkVersion = (uint)options.FlinkVersion,
+                    Deployment = (uint)options.Deployment,
+                    Host = (uint)options.Host,
+                    Strict = options.Strict ? 1u : 0u,
+                    VerboseErrors = options.VerboseErrors ? 1u : 0u,
+                    QuotaSource = options.QuotasFromEnvironment ? 1u : 0u,
                 };
                 IntPtr rt;
                 Status.Check(NativeMethods.mb_runtime_new(ref o, out rt));
@@ -78,6 +95,7 @@ namespace Membudget
                 }
                 Marshal.FreeHGlobal(array);
                 Marshal.FreeHGlobal(config);
+                Marshal.FreeHGlobal(section);
             }
         }
 
@@ -90,6 +108,26 @@ namespace Membudget
                 options.SetDynamic(kv);
             }
             return new MemBudget(options);
+        }
+
+        /// <summary>
+        /// A runtime enforcing the quotas <c>membudget plan --format env</c> exported
+        /// (<c>MEMBUDGET_QUOTA_*</c>) for <paramref name="role"/>; see
+        /// <see cref="MemBudgetOptions.QuotasFromEnvironment"/>.
+        /// </summary>
+        public static MemBudget FromEnvironment(Role role = Role.TaskManager)
+        {
+            return new MemBudget(new MemBudgetOptions { Role = role, QuotasFromEnvironment = true });
+        }
+
+        /// <summary>
+        /// Writes one line to stderr at each refused request from now on (true), or stops, for
+        /// every budget in the process, overriding <c>MEMBUDGET_REPORT_REFUSALS</c>: a process
+        /// that dies of a refusal has said which quota refused (<c>mb_report_refusals</c>).
+        /// </summary>
+        public static void ReportRefusals(bool enabled)
+        {
+            Status.Check(NativeMethods.mb_report_refusals(enabled ? 1u : 0u));
         }
 
         /// <summary>The loaded library's ABI version, <c>major &lt;&lt; 16 | minor</c> (<c>mb_abi_version</c>).</summary>
@@ -105,6 +143,7 @@ namespace Membudget
         public bool IsDisposed { get { return handle.IsClosed; } }
 
         /// <summary>The plan exactly as <c>membudget plan --format json</c> prints it.</summary>
+        /// <exception cref="UnavailableException">The quotas come from the environment: there is no plan.</exception>
         public string PlanJson() { return NativeMethods.Text(NativeMethods.mb_plan_json, handle.Token); }
 
         /// <summary>The plan's JVM arguments (<c>-Xmx… -Xms… -XX:MaxDirectMemorySize=… -XX:MaxMetaspaceSize=…</c>).</summary>
@@ -128,8 +167,7 @@ namespace Membudget
             int rc = NativeMethods.mb_reserve(handle.Token, (uint)category, bytes);
             if (rc != Status.Ok)
             {
-                throw Status.Exception(rc, NativeMethods.LastErrorMessage(), category,
-                    bytes > long.MaxValue ? -1 : (long)bytes);
+                throw Status.Failure(rc, category, bytes > long.MaxValue ? -1 : (long)bytes);
             }
         }
 

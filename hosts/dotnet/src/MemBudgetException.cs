@@ -16,26 +16,73 @@ namespace Membudget
         public int Status { get; private set; }
     }
 
+    /// <summary>Which limit refused a request (<c>MB_LIMIT_*</c>; see <see cref="QuotaExceededException.Limit"/>).</summary>
+    public enum Limit : uint
+    {
+        /// <summary>The category's quota.</summary>
+        Category = 0,
+        /// <summary>The process total (all categories together).</summary>
+        Process = 1,
+        /// <summary>None: a failure injected for testing (<c>MEMBUDGET_FAULT_PROBABILITY</c>).</summary>
+        Injected = 2,
+        /// <summary>The runtime's pool of the category is used up (its network buffers or managed memory).</summary>
+        Pool = 3,
+    }
+
     /// <summary>
-    /// <c>MB_ERR_QUOTA_EXCEEDED</c>: a quota (a category's, or the process total) would be
-    /// exceeded; nothing was charged. The message names used, quota and the key to increase.
+    /// <c>MB_ERR_QUOTA_EXCEEDED</c>: a quota (a category's, or the process total) or one of the
+    /// runtime's pools would be exceeded; nothing was charged. The message names used, quota and
+    /// the key to increase; the properties carry the same facts as the library reported them
+    /// (<c>mb_last_refusal</c>).
     /// </summary>
     public class QuotaExceededException : MemBudgetException
     {
         /// <summary>With the library's message, the category charged and the bytes asked for
-        /// (null and -1 where the request was for buffers or pages).</summary>
+        /// (null and -1 where not known); the other facts are unknown.</summary>
         public QuotaExceededException(string message, Category? category, long requestedBytes)
+            : this(message, category, requestedBytes, -1, -1, null, null, null)
+        {
+        }
+
+        /// <summary>
+        /// With every fact of the refusal: the library's message, the category, the bytes
+        /// requested, in use and the limit (-1 where unknown, <see cref="long.MaxValue"/> for
+        /// none), which limit refused, whose keys the message names and the key to raise (null
+        /// where unknown or for an injected failure).
+        /// </summary>
+        public QuotaExceededException(string message, Category? category, long requestedBytes,
+            long usedBytes, long quotaBytes, Limit? limit, Role? role, string key)
             : base(Membudget.Status.QuotaExceeded, message)
         {
             Category = category;
             RequestedBytes = requestedBytes;
+            UsedBytes = usedBytes;
+            QuotaBytes = quotaBytes;
+            Limit = limit;
+            Role = role;
+            Key = key;
         }
 
-        /// <summary>The category whose quota refused, or null if the call was not for bytes of one.</summary>
+        /// <summary>The category of the refused request, or null if not known.</summary>
         public Category? Category { get; private set; }
 
-        /// <summary>The bytes the refused call asked for, or -1 if it asked for buffers or pages.</summary>
+        /// <summary>The bytes the refused request asked for, or -1 if not known.</summary>
         public long RequestedBytes { get; private set; }
+
+        /// <summary>Bytes in use under the limit that refused, when it refused; -1 if not known.</summary>
+        public long UsedBytes { get; private set; }
+
+        /// <summary>That limit in bytes (<see cref="long.MaxValue"/>: none), or -1 if not known.</summary>
+        public long QuotaBytes { get; private set; }
+
+        /// <summary>Which limit refused, or null if not known.</summary>
+        public Limit? Limit { get; private set; }
+
+        /// <summary>Whose configuration keys the message names, or null if not known.</summary>
+        public Role? Role { get; private set; }
+
+        /// <summary>The configuration key to raise so such a request fits, or null if not known or injected.</summary>
+        public string Key { get; private set; }
     }
 
     /// <summary><c>MB_ERR_INVALID_ARGUMENT</c>: an argument is out of range (size, count, min above max, ...).</summary>

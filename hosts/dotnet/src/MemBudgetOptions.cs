@@ -26,6 +26,47 @@ namespace Membudget
         /// <summary>Install the quotas into the process-wide budget Rust code in the process charges.</summary>
         public bool GlobalBudget { get; set; }
 
+        /// <summary>
+        /// The section of an <c>appsettings.json</c> to read (<c>Outer:Inner</c> for a nested one;
+        /// case is ignored) instead of its top-level <c>"Flink"</c> section, or null. Needs
+        /// <see cref="ConfigFile"/>: without one the library refuses it (it would not be applied).
+        /// </summary>
+        public string ConfigSection { get; set; }
+
+        /// <summary>How to read <see cref="ConfigFile"/> (<see cref="Membudget.ConfigFormat.Auto"/> by default).</summary>
+        public ConfigFormat ConfigFormat { get; set; }
+
+        /// <summary>Whose semantics the plan follows (<see cref="Membudget.FlinkVersion.V1_20"/> by default).</summary>
+        public FlinkVersion FlinkVersion { get; set; }
+
+        /// <summary>The deployment's legacy heap-key mapping (<see cref="Membudget.Deployment.Standalone"/> by default).</summary>
+        public Deployment Deployment { get; set; }
+
+        /// <summary>
+        /// The runtime the quotas are drawn for (<see cref="HostProfile.Jvm"/> by default; a .NET
+        /// process enforcing its own budget sets <see cref="HostProfile.Dotnet"/>).
+        /// </summary>
+        public HostProfile Host { get; set; }
+
+        /// <summary>
+        /// A value that would not be applied (a file without memory options, a skipped line, an
+        /// unknown memory key, a key Flink 2.x ignores) is an <see cref="IllegalConfigurationException"/>
+        /// instead of a plan warning. Off by default.
+        /// </summary>
+        public bool Strict { get; set; }
+
+        /// <summary>Configuration errors in Flink's layout (the message, <c>Caused by:</c> lines, the keys to change); one line by default.</summary>
+        public bool VerboseErrors { get; set; }
+
+        /// <summary>
+        /// Enforce the <c>MEMBUDGET_QUOTA_*</c> variables of the process environment (what
+        /// <c>membudget plan --format env</c> exports) instead of deriving a plan: managed memory
+        /// and network buffers (32 KiB each) are sized by them; <see cref="MemBudget.PlanJson"/>
+        /// and <see cref="MemBudget.JvmArgs"/> are then unavailable. Every plan option must keep
+        /// its default and <see cref="Role"/> must match <c>MEMBUDGET_QUOTA_ROLE</c>.
+        /// </summary>
+        public bool QuotasFromEnvironment { get; set; }
+
         /// <summary>The options as <c>key=value</c> strings, in the order given.</summary>
         public IList<string> Properties { get { return properties.AsReadOnly(); } }
 

@@ -30,7 +30,21 @@ namespace Membudget
             public uint IgnoreContainer;
             public uint UseEnvironment;
             public uint Flags;
+            // ABI 1.1
+            public IntPtr ConfigSection;
+            public uint ConfigFormat;
+            public uint FlinkVersion;
+            public uint Deployment;
+            public uint Host;
+            public uint Strict;
+            public uint VerboseErrors;
+            public uint QuotaSource;
         }
+
+        /// <summary><c>sizeof(mb_refusal)</c>: 40 bytes of fields, <c>key[64]</c>, <c>message[1024]</c>.</summary>
+        internal const int RefusalSize = 1128;
+        internal const int RefusalKey = 40;
+        internal const int RefusalMessage = 104;
 
         [StructLayout(LayoutKind.Sequential)]
         internal struct CategoryUsage
@@ -66,6 +80,12 @@ namespace Membudget
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern int mb_last_error_message(byte[] buf, UIntPtr len, out UIntPtr needed);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_last_refusal(IntPtr refusal);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_report_refusals(uint enabled);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern int mb_runtime_new(ref RuntimeOptions options, out IntPtr rt);
@@ -132,6 +152,48 @@ namespace Membudget
             return Encoding.UTF8.GetString(buf, 0, len);
         }
 
+        /// <summary>
+        /// The refusal behind the calling thread's last <c>MB_ERR_QUOTA_EXCEEDED</c>
+        /// (<c>mb_last_refusal</c>) as an exception with <paramref name="message"/>, or null if the
+        /// library has none.
+        /// </summary>
+        internal static QuotaExceededException LastRefusal(string message)
+        {
+            IntPtr r = Marshal.AllocHGlobal(RefusalSize);
+            try
+            {
+                Marshal.WriteInt32(r, 0, RefusalSize);
+                if (mb_last_refusal(r) != Status.Ok)
+                {
+                    return null;
+                }
+                string key = CString(r, RefusalKey, RefusalMessage - RefusalKey);
+                return new QuotaExceededException(message, (Category)(uint)Marshal.ReadInt32(r, 4),
+                    Saturate(Marshal.ReadInt64(r, 8)), Saturate(Marshal.ReadInt64(r, 16)),
+                    Saturate(Marshal.ReadInt64(r, 24)), (Limit)(uint)Marshal.ReadInt32(r, 32),
+                    (Role)(uint)Marshal.ReadInt32(r, 36), key.Length == 0 ? null : key);
+            }
+            finally
+            {
+                Marshal.FreeHGlobal(r);
+            }
+        }
+
+        /// <summary>An unsigned 64-bit count as a long: <see cref="long.MaxValue"/> past it.</summary>
+        private static long Saturate(long unsigned)
+        {
+            return unsigned < 0 ? long.MaxValue : unsigned;
+        }
+
+        /// <summary>The NUL-terminated UTF-8 text at <paramref name="offset"/>, at most <paramref name="capacity"/> bytes.</summary>
+        private static string CString(IntPtr p, int offset, int capacity)
+        {
+            var bytes = new byte[capacity];
+            Marshal.Copy(IntPtr.Add(p, offset), bytes, 0, capacity);
+            int len = Array.IndexOf(bytes, (byte)0);
+            return Encoding.UTF8.GetString(bytes, 0, len < 0 ? capacity : len);
+        }
+
         internal delegate int TextCall(IntPtr rt, byte[] buf, UIntPtr len, out UIntPtr needed);
 
         /// <summary>The size-query-then-copy protocol of mb_plan_json and mb_jvm_args.</summary>
@@ -141,7 +203,7 @@ namespace Membudget
             int rc = call(rt, null, UIntPtr.Zero, out needed);
             if (rc != Status.Ok && (ulong)needed == 0)
             {
-                throw Status.Exception(rc, LastErrorMessage());
+                throw Status.Failure(rc);
             }
             var buf = new byte[(int)needed];
             Status.Check(call(rt, buf, (UIntPtr)buf.Length, out needed));

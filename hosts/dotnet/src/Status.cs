@@ -42,8 +42,29 @@ namespace Membudget
         {
             if (rc != Ok)
             {
-                throw Exception(rc, NativeMethods.LastErrorMessage());
+                throw Failure(rc);
             }
+        }
+
+        /// <summary>
+        /// The exception for <paramref name="status"/>, just returned by a call on this thread:
+        /// with the library's message and, for a quota refusal, the refusal's facts
+        /// (<c>mb_last_refusal</c>); <paramref name="category"/> and
+        /// <paramref name="requestedBytes"/> are what the call asked for, used if the library has
+        /// no details.
+        /// </summary>
+        internal static MemBudgetException Failure(int status, Category? category = null, long requestedBytes = -1)
+        {
+            string message = NativeMethods.LastErrorMessage();
+            if (status == QuotaExceeded)
+            {
+                var refusal = NativeMethods.LastRefusal(message);
+                if (refusal != null)
+                {
+                    return refusal;
+                }
+            }
+            return Exception(status, message, category, requestedBytes);
         }
     }
 }

@@ -30,7 +30,7 @@ namespace Membudget.Tests
         [Test]
         public void FormatIsWhatTheCliExports()
         {
-            // `membudget plan --format env` for a 1280m Flink memory: DOTNET_GCHeapHardLimit=0x1FFFFFF6
+            // `membudget plan --host dotnet --format env` for a 1280m Flink memory: DOTNET_GCHeapHardLimit=0x1FFFFFF6
             Assert.Equal("0x1FFFFFF6", GcHeapHardLimit.Format(536870902));
         }
 

@@ -65,6 +65,10 @@ namespace Membudget.Tests
                 var e = Assert.Throws<QuotaExceededException>(() => budget.ManagedMemory.AllocatePages(1, 100000));
                 Assert.Equal((Category?)Category.Managed, e.Category);
                 Assert.Contains("taskmanager.memory.managed", e.Message);
+                Assert.Equal(100000L * 32768, e.RequestedBytes);
+                Assert.Equal((long)budget.Usage(Category.Managed).Quota, e.QuotaBytes);
+                Assert.Equal((Limit?)Limit.Pool, e.Limit);
+                Assert.Equal("taskmanager.memory.managed.fraction", e.Key);
                 Assert.Equal(0, budget.ManagedMemory.AllocatePages(1, 0).Count);
                 var big = Assert.Throws<InvalidArgumentException>(() => budget.ManagedMemory.AllocatePages(1, uint.MaxValue));
                 Assert.Contains("at most 16777216 pages per call", big.Message);

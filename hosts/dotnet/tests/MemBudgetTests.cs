@@ -7,9 +7,9 @@ namespace Membudget.Tests
     public class MemBudgetTests
     {
         [Test]
-        public void AbiVersionIsOneDotZero()
+        public void AbiVersionIsOneDotOne()
         {
-            Assert.Equal(1 << 16, MemBudget.AbiVersion);
+            Assert.Equal((1 << 16) | 1, MemBudget.AbiVersion);
         }
 
         [Test]

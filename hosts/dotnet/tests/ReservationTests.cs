@@ -15,6 +15,12 @@ namespace Membudget.Tests
                 Assert.Equal(-1, e.Status);
                 Assert.Equal((Category?)Category.Direct, e.Category);
                 Assert.Equal((long)quota + 1, e.RequestedBytes);
+                // The refusal's own facts, from the library.
+                Assert.Equal(0L, e.UsedBytes);
+                Assert.Equal((long)quota, e.QuotaBytes);
+                Assert.Equal((Limit?)Limit.Category, e.Limit);
+                Assert.Equal((Role?)Role.TaskManager, e.Role);
+                Assert.Equal("taskmanager.memory.task.off-heap.size", e.Key);
                 Assert.Equal(1UL, budget.Usage(Category.Direct).Failures);
             }
         }
@@ -42,9 +48,46 @@ namespace Membudget.Tests
             {
                 var e = Assert.Throws<QuotaExceededException>(() => budget.CreateLocalBufferPool(5000, 6000));
                 Assert.Contains("Insufficient number of network buffers", e.Message);
-                Assert.Equal(null, e.Category);
+                // The plan's network buffers are a pool of 2048: the library says so.
+                Assert.Equal((Category?)Category.Network, e.Category);
+                Assert.Equal(5000L * 32768, e.RequestedBytes);
+                Assert.Equal(2048L * 32768, e.QuotaBytes);
+                Assert.Equal((Limit?)Limit.Pool, e.Limit);
+                Assert.Equal("taskmanager.memory.network.fraction", e.Key);
                 Assert.Throws<InvalidArgumentException>(() => budget.CreateLocalBufferPool(3, 1));
             }
+        }
+
+        [Test]
+        public void JobManagerRefusalsNameJobManagerKeys()
+        {
+            var options = new MemBudgetOptions { Role = Role.JobManager, IgnoreContainer = true }
+                .Set("jobmanager.memory.process.size", "1600m");
+            using (var jm = new MemBudget(options))
+            {
+                var e = Assert.Throws<QuotaExceededException>(() => jm.Reserve(Category.Network, 1));
+                Assert.Equal((Role?)Role.JobManager, e.Role);
+                Assert.Equal(0L, e.QuotaBytes);
+                Assert.Equal("jobmanager.memory.off-heap.size", e.Key);
+                Assert.Contains("A JobManager has no network memory", e.Message);
+            }
+        }
+
+        [Test]
+        public void CallSiteDataIsKeptWhenTheLibraryHasNoDetails()
+        {
+            var e = new QuotaExceededException("m", Category.Heap, 5);
+            Assert.Equal((Category?)Category.Heap, e.Category);
+            Assert.Equal(5L, e.RequestedBytes);
+            Assert.Equal(-1L, e.UsedBytes);
+            Assert.Equal(null, e.Limit);
+            Assert.Equal(null, e.Key);
+        }
+
+        [Test]
+        public void RefusalReportsCanBeSwitched()
+        {
+            MemBudget.ReportRefusals(false);
         }
     }
 }

@@ -69,6 +69,12 @@ def test_over_the_managed_quota_is_quota_exceeded(budget):
     with pytest.raises(mb.QuotaExceededError, match="taskmanager.memory.managed") as e:
         budget.managed_memory.allocate_pages(1, 100000)
     assert e.value.category == mb.Category.MANAGED
+    assert (e.value.requested, e.value.quota, e.value.limit, e.value.key) == (
+        100000 * 32768,
+        budget.usage(mb.Category.MANAGED).quota,
+        mb.Limit.POOL,
+        "taskmanager.memory.managed.fraction",
+    )
     assert budget.usage(mb.Category.MANAGED).used == 0
     assert budget.managed_memory.allocate_pages(1, 0) == []
     with pytest.raises(mb.InvalidArgumentError):

@@ -13,6 +13,14 @@ def test_over_quota_is_quota_exceeded_with_the_message_and_fields(budget):
         f"Increase 'taskmanager.memory.task.off-heap.size'" in str(e.value)
     )
     assert (e.value.status, e.value.category, e.value.requested) == (-1, mb.Category.DIRECT, quota + 1)
+    # The refusal's own facts, from the library.
+    assert (e.value.used, e.value.quota, e.value.limit, e.value.role) == (
+        0,
+        quota,
+        mb.Limit.CATEGORY,
+        mb.Role.TASKMANAGER,
+    )
+    assert e.value.key == "taskmanager.memory.task.off-heap.size"
     u = budget.usage(mb.Category.DIRECT)
     assert (u.used, u.failures) == (0, 1)
 
@@ -42,10 +50,35 @@ def test_sizes_outside_u64_are_refused_not_wrapped(budget):
 def test_pool_minimums_beyond_the_network_are_quota_exceeded(budget):
     with pytest.raises(mb.QuotaExceededError, match="Insufficient number of network buffers") as e:
         budget.create_local_buffer_pool(5000, 6000)
-    assert e.value.category is None and e.value.requested == -1
+    # The plan's network buffers are a pool of 2048: the library says so.
+    assert (e.value.category, e.value.requested, e.value.quota, e.value.limit) == (
+        mb.Category.NETWORK,
+        5000 * 32768,
+        2048 * 32768,
+        mb.Limit.POOL,
+    )
+    assert e.value.key == "taskmanager.memory.network.fraction"
     with pytest.raises(mb.InvalidArgumentError):
         budget.create_local_buffer_pool(3, 1)
     with pytest.raises(mb.InvalidArgumentError):
         budget.create_local_buffer_pool(-1, 1)
     with pytest.raises(mb.InvalidArgumentError):
         budget.create_local_buffer_pool(1, 0xFFFF_FFFF)  # the C "unbounded" value: pass None
+
+
+def test_job_manager_refusals_name_job_manager_keys():
+    with mb.MemBudget(
+        {"jobmanager.memory.process.size": "1600m"}, role=mb.Role.JOBMANAGER, ignore_container=True
+    ) as jm:
+        with pytest.raises(mb.QuotaExceededError, match="A JobManager has no network memory") as e:
+            jm.reserve(mb.Category.NETWORK, 1)
+    assert (e.value.role, e.value.quota, e.value.key) == (
+        mb.Role.JOBMANAGER,
+        0,
+        "jobmanager.memory.off-heap.size",
+    )
+
+
+def test_call_site_data_is_kept_when_the_library_has_no_details():
+    e = mb.QuotaExceededError("m", mb.Category.HEAP, 5)
+    assert (e.category, e.requested, e.used, e.limit, e.key) == (mb.Category.HEAP, 5, None, None, None)

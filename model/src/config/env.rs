@@ -10,8 +10,9 @@
 //! `_`: `MEMBUDGET_TASKMANAGER_MEMORY_PROCESS_SIZE=2g`. Names are resolved against the known
 //! keys (a test checks no two keys share a name), so the mapping is unambiguous. An unknown
 //! `MEMBUDGET_*` variable is an error suggesting the closest name — except the ones other parts
-//! of membudget read: `MEMBUDGET_QUOTA_*` (written by `membudget plan --format env`) and
-//! `MEMBUDGET_FAULT_PROBABILITY` (allocator fault injection).
+//! of membudget read: `MEMBUDGET_QUOTA_*` (written by `membudget plan --format env`) and the
+//! others in [`membudget_core::NON_OPTION_VARS`] (fault injection, refusal reports, where the
+//! Python host finds the library).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -34,7 +35,7 @@ pub const FLINK_JM_HEAP: &str = "FLINK_JM_HEAP";
 
 /// `MEMBUDGET_` variables that belong to other parts of membudget: never options, never errors.
 fn is_reserved(name: &str) -> bool {
-    name.starts_with("MEMBUDGET_QUOTA_") || name == "MEMBUDGET_FAULT_PROBABILITY"
+    membudget_core::is_non_option_var(name)
 }
 
 /// The environment variable that sets `key`: `MEMBUDGET_` + key upper-cased, `.`/`-` → `_`.

@@ -24,6 +24,7 @@ from .errors import (
     IllegalConfigurationError,
     InvalidArgumentError,
     InvalidHandleError,
+    Limit,
     MemBudgetError,
     NativeOutOfMemoryError,
     NativePanicError,
@@ -33,8 +34,9 @@ from .errors import (
     UnavailableError,
 )
 from .managed import ManagedMemory, ManagedPage
+from .options import ConfigFormat, Deployment, FlinkVersion, HostProfile
 from .pool import LocalBufferPool
-from .runtime import MemBudget
+from .runtime import MemBudget, report_refusals
 
 __version__ = "0.1.0"
 
@@ -59,11 +61,16 @@ __all__ = [
     "BufferTooSmallError",
     "Category",
     "CategoryUsage",
+    "ConfigFormat",
+    "Deployment",
     "DestroyedError",
+    "FlinkVersion",
+    "HostProfile",
     "IllegalConfigurationError",
     "InvalidArgumentError",
     "InvalidHandleError",
     "LibraryNotFoundError",
+    "Limit",
     "LocalBufferPool",
     "ManagedMemory",
     "ManagedPage",
@@ -78,4 +85,5 @@ __all__ = [
     "UnavailableError",
     "abi_version",
     "library_source",
+    "report_refusals",
 ]

@@ -7,14 +7,16 @@ import threading
 from typing import Optional
 
 from . import _library
-from .errors import exception_for
+from .errors import QuotaExceededError, exception_for
 
 MB_OK = 0
+MB_ERR_QUOTA_EXCEEDED = -1
 MB_ERR_INVALID_HANDLE = -4
 MB_ERR_BUFFER_TOO_SMALL = -10
 MB_WAIT_FOREVER = 0xFFFF_FFFF
 MB_UNBOUNDED = 0xFFFF_FFFF
 ABI_MAJOR = 1
+ABI_MINOR = 1  # 1.1: plan options, quotas from the environment, refusal details
 
 
 class RuntimeOptions(C.Structure):
@@ -27,6 +29,29 @@ class RuntimeOptions(C.Structure):
         ("ignore_container", C.c_uint32),
         ("use_environment", C.c_uint32),
         ("flags", C.c_uint32),
+        # ABI 1.1
+        ("config_section", C.c_char_p),
+        ("config_format", C.c_uint32),
+        ("flink_version", C.c_uint32),
+        ("deployment", C.c_uint32),
+        ("host", C.c_uint32),
+        ("strict", C.c_uint32),
+        ("verbose_errors", C.c_uint32),
+        ("quota_source", C.c_uint32),
+    ]
+
+
+class Refusal(C.Structure):
+    _fields_ = [
+        ("struct_size", C.c_uint32),
+        ("category", C.c_uint32),
+        ("requested", C.c_uint64),
+        ("used", C.c_uint64),
+        ("quota", C.c_uint64),
+        ("limit", C.c_uint32),
+        ("role", C.c_uint32),
+        ("key", C.c_char * 64),
+        ("message", C.c_char * 1024),
     ]
 
 
@@ -60,6 +85,8 @@ _I32, _U32, _U64, _VP, _SZ = C.c_int32, C.c_uint32, C.c_uint64, C.c_void_p, C.c_
 _SIGNATURES = {
     "mb_abi_version": [],
     "mb_last_error_message": [C.c_char_p, _SZ, C.POINTER(_SZ)],
+    "mb_last_refusal": [C.POINTER(Refusal)],
+    "mb_report_refusals": [_U32],
     "mb_runtime_new": [C.POINTER(RuntimeOptions), C.POINTER(_VP)],
     "mb_runtime_free": [_VP],
     "mb_plan_json": [_VP, C.c_char_p, _SZ, C.POINTER(_SZ)],
@@ -94,10 +121,11 @@ def lib() -> C.CDLL:
                     f = getattr(cdll, name)
                     f.argtypes, f.restype = argtypes, _I32
                 version = cdll.mb_abi_version()
-                if version >> 16 != ABI_MAJOR:
+                if version >> 16 != ABI_MAJOR or version & 0xFFFF < ABI_MINOR:
                     raise _library.LibraryNotFoundError(
                         f"libmembudget ({located.source}) implements ABI "
-                        f"{version >> 16}.{version & 0xFFFF}; this binding needs {ABI_MAJOR}.x"
+                        f"{version >> 16}.{version & 0xFFFF}; this binding needs "
+                        f"{ABI_MAJOR}.{ABI_MINOR} or a later {ABI_MAJOR}.x"
                     )
                 _lib = cdll
     return _lib
@@ -120,8 +148,15 @@ def last_error_message() -> str:
 
 
 def error(rc: int, category=None, requested: int = -1):
-    """The exception for a failed call on this thread."""
-    return exception_for(rc, last_error_message(), category, requested)
+    """The exception for a call that just failed on this thread: the library's message and, for a
+    quota refusal, the refusal's facts (``mb_last_refusal``); ``category`` and ``requested`` are
+    what the call asked for, kept if the library has no details."""
+    message = last_error_message()
+    if rc == MB_ERR_QUOTA_EXCEEDED:
+        r = Refusal(struct_size=C.sizeof(Refusal))
+        if lib().mb_last_refusal(C.byref(r)) == MB_OK:
+            return QuotaExceededError._from_refusal(message, r)
+    return exception_for(rc, message, category, requested)
 
 
 def check(rc: int) -> None:

@@ -1,4 +1,5 @@
 """Exceptions: one per C status, each carrying the library's message and the status code."""
+import enum
 from typing import Optional
 
 
@@ -19,17 +20,75 @@ class MemBudgetError(Exception):
         return str(self)
 
 
+class Limit(enum.IntEnum):
+    """Which limit refused a request (``MB_LIMIT_*``; ``QuotaExceededError.limit``)."""
+
+    CATEGORY = 0
+    """The category's quota."""
+    PROCESS = 1
+    """The process total (all categories together)."""
+    INJECTED = 2
+    """None: a failure injected for testing (``MEMBUDGET_FAULT_PROBABILITY``)."""
+    POOL = 3
+    """The runtime's pool of the category is used up (its network buffers or managed memory)."""
+
+
+_UNLIMITED = 0xFFFF_FFFF_FFFF_FFFF
+
+
 class QuotaExceededError(MemBudgetError):
-    """``MB_ERR_QUOTA_EXCEEDED``: a quota (a category's, or the process total) would be exceeded;
-    nothing was charged. ``category`` and ``requested`` name the refused request (None and -1
-    where it was for buffers or pages)."""
+    """``MB_ERR_QUOTA_EXCEEDED``: a quota (a category's, or the process total) or one of the
+    runtime's pools would be exceeded; nothing was charged. The message names used, quota and the
+    key to increase; the attributes carry the same facts as the library reported them
+    (``mb_last_refusal``), None where not known:
+
+    - ``category``: the category of the request; ``requested``: bytes asked for (-1 if unknown)
+    - ``used``: bytes in use under the limit that refused; ``quota``: that limit
+    - ``limit``: which ``Limit`` refused; ``role``: whose keys the message names
+    - ``key``: the configuration key to raise (None for an injected failure)
+    """
 
     status = -1
 
-    def __init__(self, message: str, category=None, requested: int = -1):
+    def __init__(
+        self,
+        message: str,
+        category=None,
+        requested: int = -1,
+        *,
+        used: Optional[int] = None,
+        quota: Optional[int] = None,
+        limit: Optional[Limit] = None,
+        role=None,
+        key: Optional[str] = None,
+    ):
         super().__init__(message)
         self.category = category
         self.requested = requested
+        self.used = used
+        self.quota = quota
+        self.limit = limit
+        self.role = role
+        self.key = key
+
+    @classmethod
+    def _from_refusal(cls, message: str, r) -> "QuotaExceededError":
+        from .categories import Category, Role
+
+        def known(enum_type, code):
+            return enum_type(code) if code in enum_type._value2member_map_ else code
+
+        key = r.key.decode("utf-8", "replace")
+        return cls(
+            message,
+            known(Category, r.category),
+            r.requested,
+            used=r.used,
+            quota=None if r.quota == _UNLIMITED else r.quota,
+            limit=known(Limit, r.limit),
+            role=known(Role, r.role),
+            key=key or None,
+        )
 
 
 class InvalidArgumentError(MemBudgetError, ValueError):

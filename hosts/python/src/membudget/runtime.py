@@ -7,6 +7,7 @@ from typing import Iterable, Mapping, Optional, Tuple, Union
 from . import _abi
 from .categories import Category, CategoryUsage, Role
 from .errors import InvalidArgumentError
+from .options import ConfigFormat, Deployment, FlinkVersion, HostProfile
 
 Properties = Union[Mapping[str, str], Iterable[Tuple[str, str]]]
 
@@ -26,8 +27,17 @@ class MemBudget:
     closing twice does nothing. A runtime garbage-collected unclosed is freed then, with a
     ``ResourceWarning``.
 
-    Raises ``IllegalConfigurationError`` (Flink's message) for an invalid configuration and
-    ``LibraryNotFoundError`` if libmembudget cannot be loaded.
+    The plan options follow ``membudget plan``: ``flink_version`` (``FlinkVersion``),
+    ``deployment``, ``host`` (``HostProfile``: the runtime the quotas are drawn for),
+    ``strict`` (a value that would not be applied is an error, not a plan warning),
+    ``config_format`` and ``config_section`` (for ``config_file``), ``verbose_errors`` (Flink's
+    multi-line layout). ``quotas_from_environment`` enforces the ``MEMBUDGET_QUOTA_*`` variables
+    ``membudget plan --format env`` exports instead of deriving a plan (see
+    ``from_environment``).
+
+    Raises ``IllegalConfigurationError`` (Flink's message) for an invalid configuration — when
+    ``strict``, also for a value that would not be applied — ``InvalidArgumentError`` for an
+    option the library refuses, and ``LibraryNotFoundError`` if libmembudget cannot be loaded.
     """
 
     def __init__(
@@ -40,6 +50,14 @@ class MemBudget:
         use_environment: bool = False,
         ignore_container: bool = False,
         global_budget: bool = False,
+        flink_version: FlinkVersion = FlinkVersion.V1_20,
+        deployment: Deployment = Deployment.STANDALONE,
+        host: HostProfile = HostProfile.JVM,
+        strict: bool = False,
+        config_format: ConfigFormat = ConfigFormat.AUTO,
+        config_section: Optional[str] = None,
+        verbose_errors: bool = False,
+        quotas_from_environment: bool = False,
     ):
         self._handle = None
         pairs = []
@@ -67,6 +85,14 @@ class MemBudget:
         if config_file is not None:
             config = os.fsdecode(config_file)
             _require_text("config_file", config)
+        if config_section is not None:
+            _require_text("config_section", config_section)
+        codes = {
+            "flink_version": _code(FlinkVersion, flink_version),
+            "deployment": _code(Deployment, deployment),
+            "host": _code(HostProfile, host),
+            "config_format": _code(ConfigFormat, config_format),
+        }
         options = _abi.RuntimeOptions(
             struct_size=C.sizeof(_abi.RuntimeOptions),
             role=int(role),
@@ -76,6 +102,11 @@ class MemBudget:
             ignore_container=int(bool(ignore_container)),
             use_environment=int(bool(use_environment)),
             flags=int(bool(global_budget)),
+            config_section=None if config_section is None else config_section.encode("utf-8"),
+            strict=int(bool(strict)),
+            verbose_errors=int(bool(verbose_errors)),
+            quota_source=int(bool(quotas_from_environment)),
+            **codes,
         )
         handle = C.c_void_p()
         lib = _abi.lib()
@@ -86,6 +117,15 @@ class MemBudget:
         from .managed import ManagedMemory
 
         self._managed = ManagedMemory(self)
+
+    @classmethod
+    def from_environment(cls, role: Role = Role.TASKMANAGER) -> "MemBudget":
+        """A runtime enforcing the quotas ``membudget plan --format env`` exported
+        (``MEMBUDGET_QUOTA_*``) for ``role``: its managed memory and network buffers (32 KiB each)
+        are sized by them, and ``plan_json``/``jvm_args`` raise ``UnavailableError`` (there is no
+        plan). ``role`` must match ``MEMBUDGET_QUOTA_ROLE``. Raises
+        ``IllegalConfigurationError`` naming a malformed or missing variable."""
+        return cls(role=role, quotas_from_environment=True)
 
     @property
     def managed_memory(self) -> "ManagedMemory":  # noqa: F821
@@ -98,7 +138,8 @@ class MemBudget:
         return not self._closed
 
     def plan_json(self) -> str:
-        """The plan exactly as ``membudget plan --format json`` prints it."""
+        """The plan exactly as ``membudget plan --format json`` prints it (``UnavailableError``
+        when the quotas come from the environment)."""
         return _abi.text(self._lib.mb_plan_json, self._handle)
 
     def jvm_args(self) -> str:
@@ -173,6 +214,23 @@ class MemBudget:
     def __repr__(self) -> str:
         state = ", closed" if self.closed else ""
         return f"MemBudget(0x{self._handle or 0:x}{state})"
+
+
+def report_refusals(enabled: bool) -> None:
+    """Writes one line to stderr at each refused request from now on (``True``), or stops, for
+    every budget in the process, overriding ``MEMBUDGET_REPORT_REFUSALS``: a process that dies of
+    a refusal has said which quota refused (``mb_report_refusals``)."""
+    _abi.check(_abi.lib().mb_report_refusals(int(bool(enabled))))
+
+
+def _code(enum_type, value) -> int:
+    """The C code of ``value``, a member of ``enum_type``."""
+    if not isinstance(value, enum_type):
+        raise InvalidArgumentError(
+            f"{value!r} is not a {enum_type.__name__}; use one of "
+            f"{', '.join(m.name for m in enum_type)}"
+        )
+    return int(value)
 
 
 def _require_text(what: str, s) -> None:

@@ -120,7 +120,7 @@ public final class Buffer implements AutoCloseable {
         withdrawView(was);
         int rc = abi.bufferRecycle(id); // a second time the library refuses the stale id
         if (rc != Status.OK) {
-            throw Status.exception(rc, abi.lastErrorMessage());
+            throw Status.failure(abi, rc);
         }
     }
 
@@ -131,7 +131,7 @@ public final class Buffer implements AutoCloseable {
             withdrawView(0);
             int rc = abi.bufferRecycle(id);
             if (rc != Status.OK) {
-                throw Status.exception(rc, abi.lastErrorMessage());
+                throw Status.failure(abi, rc);
             }
         }
     }

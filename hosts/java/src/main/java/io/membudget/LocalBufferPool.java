@@ -42,7 +42,7 @@ public final class LocalBufferPool implements AutoCloseable {
         long[] out = new long[3];
         int rc = abi.bufferRequest(handle.token(), out);
         if (rc != Status.OK) {
-            throw Status.exception(rc, abi.lastErrorMessage());
+            throw Status.failure(abi, rc);
         }
         return new Buffer(abi, out[0], out[1], out[2]);
     }
@@ -76,7 +76,7 @@ public final class LocalBufferPool implements AutoCloseable {
         long[] out = new long[3];
         int rc = abi.bufferRequestTimeout(handle.token(), timeoutMs, out);
         if (rc != Status.OK) {
-            throw Status.exception(rc, abi.lastErrorMessage());
+            throw Status.failure(abi, rc);
         }
         return new Buffer(abi, out[0], out[1], out[2]);
     }
@@ -105,7 +105,7 @@ public final class LocalBufferPool implements AutoCloseable {
             }
         });
         if (rc != Status.OK) {
-            throw Status.exception(rc, abi.lastErrorMessage());
+            throw Status.failure(abi, rc);
         }
         return future;
     }

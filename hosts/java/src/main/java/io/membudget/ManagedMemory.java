@@ -53,7 +53,7 @@ public final class ManagedMemory {
         lent.compute(owner, (o, mine) -> {
             int rc = abi.managedAllocatePages(runtime, owner, count, out);
             if (rc != Status.OK) {
-                throw Status.exception(rc, abi.lastErrorMessage(), Category.MANAGED, -1);
+                throw Status.failure(abi, rc, Category.MANAGED, -1);
             }
             Set<ManagedPage> set = mine != null ? mine : ConcurrentHashMap.newKeySet();
             for (int i = 0; i < count; i++) {
@@ -77,7 +77,7 @@ public final class ManagedMemory {
             }
             int rc = abi.managedReleaseAll(runtime, owner);
             if (rc != Status.OK) {
-                throw Status.exception(rc, abi.lastErrorMessage());
+                throw Status.failure(abi, rc);
             }
             return null;
         });

@@ -102,7 +102,7 @@ public final class ManagedPage implements AutoCloseable {
         withdraw();
         int rc = memory.release(this); // a second time the library refuses the stale id
         if (rc != Status.OK) {
-            throw Status.exception(rc, memory.abi().lastErrorMessage());
+            throw Status.failure(memory.abi(), rc);
         }
     }
 
@@ -113,7 +113,7 @@ public final class ManagedPage implements AutoCloseable {
             int rc = memory.release(this);
             // Released meanwhile by releaseAll or the runtime's close on another thread: done.
             if (rc != Status.OK && rc != Status.ERR_INVALID_HANDLE) {
-                throw Status.exception(rc, memory.abi().lastErrorMessage());
+                throw Status.failure(memory.abi(), rc);
             }
         }
     }

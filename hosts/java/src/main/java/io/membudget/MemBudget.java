@@ -45,7 +45,11 @@ public final class MemBudget implements AutoCloseable {
         return new Builder();
     }
 
-    /** The plan exactly as {@code membudget plan --format json} prints it (bytes as integers). */
+    /**
+     * The plan exactly as {@code membudget plan --format json} prints it (bytes as integers).
+     *
+     * @throws UnavailableException if the quotas come from the environment (there is no plan)
+     */
     public String planJson() {
         String[] out = new String[1];
         check(abi.planJson(handle.token(), out));
@@ -79,7 +83,7 @@ public final class MemBudget implements AutoCloseable {
         requireBytes("reserve", bytes);
         int rc = abi.reserve(handle.token(), category.code(), bytes);
         if (rc != Status.OK) {
-            throw Status.exception(rc, abi.lastErrorMessage(), category, bytes);
+            throw Status.failure(abi, rc, category, bytes);
         }
     }
 
@@ -148,6 +152,19 @@ public final class MemBudget implements AutoCloseable {
         return Backends.abi().abiVersion();
     }
 
+    /**
+     * Writes one line to stderr at each refused request from now on ({@code true}), or stops,
+     * for every budget in the process, overriding {@code MEMBUDGET_REPORT_REFUSALS}: a process
+     * that dies of a refusal has said which quota refused ({@code mb_report_refusals}).
+     */
+    public static void reportRefusals(boolean enabled) {
+        NativeAbi abi = Backends.abi();
+        int rc = abi.reportRefusals(enabled ? 1 : 0);
+        if (rc != Status.OK) {
+            throw Status.failure(abi, rc);
+        }
+    }
+
     /** Where libmembudget was loaded from (for diagnostics). */
     public static String librarySource() {
         return Backends.abi().librarySource();
@@ -160,7 +177,7 @@ public final class MemBudget implements AutoCloseable {
 
     private void check(int rc) {
         if (rc != Status.OK) {
-            throw Status.exception(rc, abi.lastErrorMessage());
+            throw Status.failure(abi, rc);
         }
     }
 
@@ -181,6 +198,14 @@ public final class MemBudget implements AutoCloseable {
         private boolean useEnvironment;
         private boolean ignoreContainer;
         private boolean globalBudget;
+        private String configSection;
+        private ConfigFormat configFormat = ConfigFormat.AUTO;
+        private FlinkVersion flinkVersion = FlinkVersion.V1_20;
+        private Deployment deployment = Deployment.STANDALONE;
+        private HostProfile host = HostProfile.JVM;
+        private boolean strict;
+        private boolean verboseErrors;
+        private boolean quotasFromEnvironment;
 
         private Builder() {}
 
@@ -249,6 +274,73 @@ public final class MemBudget implements AutoCloseable {
         }
 
         /**
+         * Reads this section of an {@code appsettings.json} ({@code Outer:Inner} for a nested
+         * one; case is ignored) instead of its top-level {@code "Flink"} section. Needs
+         * {@link #configFile}: without one the library refuses it (it would not be applied).
+         */
+        public Builder configSection(String section) {
+            requireText("configSection", section);
+            this.configSection = section;
+            return this;
+        }
+
+        /** Reads the config file in this format whatever its name ({@link ConfigFormat#AUTO} by default). */
+        public Builder configFormat(ConfigFormat format) {
+            this.configFormat = java.util.Objects.requireNonNull(format, "format");
+            return this;
+        }
+
+        /** Plans with this Flink's semantics ({@link FlinkVersion#V1_20} by default). */
+        public Builder flinkVersion(FlinkVersion version) {
+            this.flinkVersion = java.util.Objects.requireNonNull(version, "version");
+            return this;
+        }
+
+        /** Plans for this deployment's legacy heap-key mapping ({@link Deployment#STANDALONE} by default). */
+        public Builder deployment(Deployment deployment) {
+            this.deployment = java.util.Objects.requireNonNull(deployment, "deployment");
+            return this;
+        }
+
+        /** Draws the quotas for this runtime ({@link HostProfile#JVM} by default). */
+        public Builder host(HostProfile host) {
+            this.host = java.util.Objects.requireNonNull(host, "host");
+            return this;
+        }
+
+        /**
+         * Makes a value that would not be applied (a file without memory options, a skipped
+         * line, an unknown memory key, a key Flink 2.x ignores) an
+         * {@link IllegalConfigurationException} instead of a plan warning. Off by default.
+         */
+        public Builder strict(boolean strict) {
+            this.strict = strict;
+            return this;
+        }
+
+        /**
+         * Configuration errors in Flink's layout: the message, {@code Caused by:} lines and the
+         * keys to change (one line by default).
+         */
+        public Builder verboseErrors(boolean verbose) {
+            this.verboseErrors = verbose;
+            return this;
+        }
+
+        /**
+         * Enforce the quotas in the process environment, the {@code MEMBUDGET_QUOTA_*} variables
+         * {@code membudget plan --format env} exports, instead of deriving a plan: managed memory
+         * and network buffers (32 KiB each) are sized by them, {@link MemBudget#planJson()} and
+         * {@link MemBudget#jvmArgs()} are then unavailable. Every plan option must keep its default and
+         * {@link #role} must match {@code MEMBUDGET_QUOTA_ROLE} (else the library refuses).
+         * Off by default.
+         */
+        public Builder quotasFromEnvironment(boolean fromEnvironment) {
+            this.quotasFromEnvironment = fromEnvironment;
+            return this;
+        }
+
+        /**
          * Install the quotas into the process-wide budget (the one Rust code in the process and
          * its global allocator charge) instead of a budget of this runtime's own. Off by default.
          */
@@ -261,18 +353,23 @@ public final class MemBudget implements AutoCloseable {
          * Derives the plan and creates the runtime.
          *
          * @throws IllegalConfigurationException with Flink's message if the configuration is
-         *     invalid
+         *     invalid (when strict, also if a value would not be applied; with quotas from the
+         *     environment, if a {@code MEMBUDGET_QUOTA_*} variable is malformed or missing)
+         * @throws InvalidArgumentException if an option is refused by the library (e.g. a plan
+         *     option with quotas from the environment)
          * @throws UnsatisfiedLinkError if libmembudget cannot be loaded
          */
         public MemBudget build() {
             NativeAbi abi = Backends.abi();
             RuntimeOptions options = new RuntimeOptions(role.code(),
                     configFile == null ? null : configFile.toString(), properties,
-                    ignoreContainer, useEnvironment, globalBudget ? 1 : 0);
+                    ignoreContainer, useEnvironment, globalBudget ? 1 : 0, configSection,
+                    configFormat.code(), flinkVersion.code(), deployment.code(), host.code(),
+                    strict, verboseErrors, quotasFromEnvironment ? 1 : 0);
             long[] out = new long[1];
             int rc = abi.runtimeNew(options, out);
             if (rc != Status.OK) {
-                throw Status.exception(rc, abi.lastErrorMessage());
+                throw Status.failure(abi, rc);
             }
             return new MemBudget(abi, out[0]);
         }

@@ -1,5 +1,7 @@
 package io.membudget;
 
+import io.membudget.internal.NativeAbi;
+
 /** The C status codes of {@code membudget.h} and the exception each one becomes. */
 final class Status {
     static final int OK = 0;
@@ -38,5 +40,43 @@ final class Status {
 
     static MemBudgetException exception(int status, String message) {
         return exception(status, message, null, -1);
+    }
+
+    /**
+     * The exception for {@code status}, just returned by a call through {@code abi} on this
+     * thread: with the library's message, and for a quota refusal the refusal's facts
+     * ({@code mb_last_refusal}).
+     */
+    static MemBudgetException failure(NativeAbi abi, int status) {
+        return failure(abi, status, null, -1);
+    }
+
+    /**
+     * As {@link #failure(NativeAbi, int)}, with the {@code category} and {@code bytes} the call
+     * asked for in case the library has no refusal details.
+     */
+    static MemBudgetException failure(NativeAbi abi, int status, Category category, long bytes) {
+        String message = abi.lastErrorMessage();
+        if (status == ERR_QUOTA_EXCEEDED) {
+            long[] r = new long[6];
+            String[] text = new String[2];
+            if (abi.lastRefusal(r, text) == OK) {
+                return new QuotaExceededException(message, category((int) r[0]), r[1],
+                        CategoryUsage.saturate(r[2]), CategoryUsage.saturate(r[3]),
+                        Limit.of(r[4]), r[5] == Role.JOBMANAGER.code() ? Role.JOBMANAGER
+                                : Role.TASKMANAGER,
+                        text[0].isEmpty() ? null : text[0]);
+            }
+        }
+        return exception(status, message, category, bytes);
+    }
+
+    private static Category category(int code) {
+        for (Category c : Category.values()) {
+            if (c.code() == code) {
+                return c;
+            }
+        }
+        return null;
     }
 }

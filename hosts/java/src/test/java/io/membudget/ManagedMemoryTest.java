@@ -68,6 +68,10 @@ class ManagedMemoryTest {
                     () -> budget.managedMemory().allocatePages(1, 100000));
             assertEquals(Category.MANAGED, e.category());
             assertTrue(e.getMessage().contains("taskmanager.memory.managed"), e.getMessage());
+            assertEquals(100000L * 32768, e.requestedBytes());
+            assertEquals(budget.usage(Category.MANAGED).quota(), e.quotaBytes());
+            assertEquals(Limit.POOL, e.limit());
+            assertEquals("taskmanager.memory.managed.fraction", e.key());
             assertEquals(0, budget.usage(Category.MANAGED).used());
             assertEquals(List.of(), budget.managedMemory().allocatePages(1, 0));
             assertThrows(InvalidArgumentException.class, () -> budget.managedMemory().allocatePages(1, -1));

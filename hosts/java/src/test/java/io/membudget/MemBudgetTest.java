@@ -14,7 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 class MemBudgetTest {
     @Test
     void abiVersionIsOneDotSomething() {
-        assertEquals(1 << 16, MemBudget.abiVersion());
+        assertEquals((1 << 16) | 1, MemBudget.abiVersion());
         assertEquals(MemBudget.abiVersion(), Backends.abi().abiVersion());
         assertTrue(MemBudget.librarySource().contains("libmembudget"), MemBudget.librarySource());
     }
@@ -82,15 +82,62 @@ class MemBudgetTest {
         assertTrue(e.getMessage().contains("missing.yaml"), e.getMessage());
     }
 
-    @Test
-    void theEnvironmentIsReadWhenAsked() throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(ChildJvm.command(EnvironmentProbe.class));
-        pb.environment().put("MEMBUDGET_TASKMANAGER_MEMORY_PROCESS_SIZE", "3g");
+    /** Runs {@link EnvironmentProbe} {@code mode} in a child JVM with {@code env}; its output. */
+    static String probe(String mode, Map<String, String> env) throws Exception {
+        java.util.List<String> cmd = new java.util.ArrayList<>(ChildJvm.command(EnvironmentProbe.class));
+        cmd.add(mode);
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().keySet().removeIf(k -> k.startsWith("MEMBUDGET_"));
+        pb.environment().putAll(env);
         pb.redirectErrorStream(true);
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         assertEquals(0, p.waitFor(), out);
-        assertEquals("\"total_process_memory\": 3221225472", out.strip());
+        return out.strip();
+    }
+
+    @Test
+    void theEnvironmentIsReadWhenAsked() throws Exception {
+        assertEquals("\"total_process_memory\": 3221225472",
+                probe("plan", Map.of("MEMBUDGET_TASKMANAGER_MEMORY_PROCESS_SIZE", "3g")));
+    }
+
+    @Test
+    void quotasComeFromTheEnvironmentWhenAsked() throws Exception {
+        // What `membudget plan --format env` exports for a 1 GiB TaskManager.
+        Map<String, String> env = Map.of(
+                "MEMBUDGET_QUOTA_ROLE", "taskmanager",
+                "MEMBUDGET_QUOTA_HEAP", "161061270",
+                "MEMBUDGET_QUOTA_DIRECT", "134217728",
+                "MEMBUDGET_QUOTA_MANAGED", "241591914",
+                "MEMBUDGET_QUOTA_NETWORK", "67108864",
+                "MEMBUDGET_QUOTA_OVERHEAD", "469762048",
+                "MEMBUDGET_QUOTA_TOTAL", "1073741824");
+        assertEquals("HEAP=161061270 DIRECT=134217728 MANAGED=241591914 NETWORK=67108864"
+                + " OVERHEAD=469762048\npool of 2048 buffers: true\nUnavailableException: mb_plan_json:"
+                + " the runtime's quotas come from the environment (MEMBUDGET_QUOTA_*), so it has"
+                + " no plan; mb_usage gives its quotas", probe("quotas", env));
+        String missing = probe("quotas", Map.of("MEMBUDGET_QUOTA_HEAP", "1g"));
+        assertTrue(missing.startsWith("IllegalConfigurationException: MEMBUDGET_QUOTA_MANAGED is not set"),
+                missing);
+        String typo = probe("quotas", Map.of("MEMBUDGET_QUOTA_NETWROK", "1g"));
+        assertTrue(typo.startsWith("IllegalConfigurationException: Unknown quota variable"
+                + " MEMBUDGET_QUOTA_NETWROK"), typo);
+    }
+
+    @Test
+    void planOptionsWithQuotasFromTheEnvironmentAreRefused() {
+        InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
+                () -> Runtimes.oneGiB().quotasFromEnvironment(true).build());
+        assertTrue(e.getMessage().contains("would not be applied"), e.getMessage());
+    }
+
+    @Test
+    void refusalsAreReportedOnStderrWhenAsked() throws Exception {
+        String out = probe("report", Map.of());
+        assertTrue(out.contains("membudget: Cannot reserve 1099511627776 bytes of direct memory"
+                + " (used: 0, quota: 134217728). Increase 'taskmanager.memory.task.off-heap.size'"), out);
+        assertTrue(out.endsWith("caught"), out);
     }
 
     @Test

@@ -20,6 +20,12 @@ class ReservationTest {
             assertEquals(-1, e.status());
             assertEquals(Category.DIRECT, e.category());
             assertEquals(quota + 1, e.requestedBytes());
+            // The refusal's own facts, from the library.
+            assertEquals(0, e.usedBytes());
+            assertEquals(quota, e.quotaBytes());
+            assertEquals(Limit.CATEGORY, e.limit());
+            assertEquals(Role.TASKMANAGER, e.role());
+            assertEquals("taskmanager.memory.task.off-heap.size", e.key());
             assertEquals(1, budget.usage(Category.DIRECT).failures());
             assertEquals(0, budget.usage(Category.DIRECT).used());
         }
@@ -58,11 +64,38 @@ class ReservationTest {
             QuotaExceededException e = assertThrows(QuotaExceededException.class,
                     () -> budget.createLocalBufferPool(5000, 6000));
             assertTrue(e.getMessage().contains("Insufficient number of network buffers"), e.getMessage());
-            assertNull(e.category());
-            assertEquals(-1, e.requestedBytes());
+            // The plan's network buffers are a pool of 2048: the library says so.
+            assertEquals(Category.NETWORK, e.category());
+            assertEquals(5000L * 32768, e.requestedBytes());
+            assertEquals(2048L * 32768, e.quotaBytes());
+            assertEquals(Limit.POOL, e.limit());
+            assertEquals("taskmanager.memory.network.fraction", e.key());
             assertThrows(InvalidArgumentException.class, () -> budget.createLocalBufferPool(3, 1));
             assertThrows(InvalidArgumentException.class, () -> budget.createLocalBufferPool(-1, 1));
         }
+    }
+
+    @Test
+    void jobManagerRefusalsNameJobManagerKeys() {
+        try (MemBudget jm = MemBudget.builder().role(Role.JOBMANAGER).ignoreContainer(true)
+                .property("jobmanager.memory.process.size", "1600m").build()) {
+            QuotaExceededException e = assertThrows(QuotaExceededException.class,
+                    () -> jm.reserve(Category.NETWORK, 1));
+            assertEquals(Role.JOBMANAGER, e.role());
+            assertEquals(0, e.quotaBytes());
+            assertEquals("jobmanager.memory.off-heap.size", e.key());
+            assertTrue(e.getMessage().contains("A JobManager has no network memory"), e.getMessage());
+        }
+    }
+
+    @Test
+    void callSiteDataIsKeptWhenTheLibraryHasNoDetails() {
+        QuotaExceededException e = new QuotaExceededException("m", Category.HEAP, 5);
+        assertEquals(Category.HEAP, e.category());
+        assertEquals(5, e.requestedBytes());
+        assertEquals(-1, e.usedBytes());
+        assertNull(e.limit());
+        assertNull(e.key());
     }
 
     @Test

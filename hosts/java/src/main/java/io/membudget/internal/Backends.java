@@ -15,6 +15,8 @@ public final class Backends {
 
     /** The major ABI version this binding is written against ({@code MB_ABI_VERSION >> 16}). */
     static final int ABI_MAJOR = 1;
+    /** The least minor version it needs (1.1: plan options, quotas from the environment, refusals). */
+    static final int ABI_MINOR = 1;
 
     private static volatile NativeAbi abi;
     private static volatile UnsatisfiedLinkError failure;
@@ -88,10 +90,10 @@ public final class Backends {
             NativeLibraryLocator.Located located = NativeLibraryLocator.locate();
             NativeAbi a = name.equals("ffm") ? ForeignBackend.load(located) : JnaAbi.load(located);
             int version = a.abiVersion();
-            if (version >>> 16 != ABI_MAJOR) {
+            if (version >>> 16 != ABI_MAJOR || (version & 0xFFFF) < ABI_MINOR) {
                 throw new UnsatisfiedLinkError("libmembudget (" + a.librarySource() + ") implements ABI "
                         + (version >>> 16) + "." + (version & 0xFFFF) + "; this binding needs "
-                        + ABI_MAJOR + ".x");
+                        + ABI_MAJOR + "." + ABI_MINOR + " or a later " + ABI_MAJOR + ".x");
             }
             abi = a;
             return a;

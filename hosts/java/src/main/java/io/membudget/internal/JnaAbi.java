@@ -23,6 +23,10 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class JnaAbi implements NativeAbi {
     private static final boolean LITTLE_ENDIAN = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
     private static final int USAGE_STRUCT_SIZE = 72;
+    /** {@code sizeof(mb_refusal)}: 40 bytes of fields, key[64], message[1024]. */
+    private static final int REFUSAL_STRUCT_SIZE = 1128;
+    private static final int REFUSAL_KEY = 40;
+    private static final int REFUSAL_MESSAGE = 104;
     private static final System.Logger LOG = System.getLogger("io.membudget");
 
     /** The C functions. Registered against one located library file by {@link #load}. */
@@ -30,6 +34,10 @@ public final class JnaAbi implements NativeAbi {
         static native int mb_abi_version();
 
         static native int mb_last_error_message(byte[] buf, long len, long[] needed);
+
+        static native int mb_last_refusal(Pointer refusal);
+
+        static native int mb_report_refusals(int enabled);
 
         static native int mb_runtime_new(Pointer options, long[] out);
 
@@ -133,14 +141,42 @@ public final class JnaAbi implements NativeAbi {
     }
 
     @Override
+    public int lastRefusal(long[] out, String[] text) {
+        // mb_refusal: u32 struct_size, u32 category, u64 requested, u64 used, u64 quota,
+        // u32 limit, u32 role, char key[64], char message[1024].
+        Memory r = new Memory(REFUSAL_STRUCT_SIZE);
+        r.clear();
+        r.setInt(0, REFUSAL_STRUCT_SIZE);
+        int rc = Lib.mb_last_refusal(r);
+        if (rc == OK) {
+            out[0] = r.getInt(4);
+            out[1] = r.getLong(8);
+            out[2] = r.getLong(16);
+            out[3] = r.getLong(24);
+            out[4] = r.getInt(32);
+            out[5] = r.getInt(36);
+            text[0] = r.getString(REFUSAL_KEY, "UTF-8");
+            text[1] = r.getString(REFUSAL_MESSAGE, "UTF-8");
+        }
+        return rc;
+    }
+
+    @Override
+    public int reportRefusals(int enabled) {
+        return Lib.mb_report_refusals(enabled);
+    }
+
+    @Override
     public int runtimeNew(RuntimeOptions options, long[] runtimeOut) {
         // mb_runtime_options: u32 struct_size, u32 role, char *config_file,
         // const char *const *properties, u32 properties_len, u32 ignore_container,
-        // u32 use_environment, u32 flags.
+        // u32 use_environment, u32 flags, then (ABI 1.1) const char *config_section,
+        // u32 config_format, flink_version, deployment, host, strict, verbose_errors,
+        // quota_source.
         List<Memory> keepAlive = new ArrayList<>();
-        Memory opts = new Memory(40);
+        Memory opts = new Memory(RuntimeOptions.STRUCT_SIZE);
         opts.clear();
-        opts.setInt(0, 40);
+        opts.setInt(0, RuntimeOptions.STRUCT_SIZE);
         opts.setInt(4, options.role());
         if (options.configFile() != null) {
             opts.setPointer(8, cString(options.configFile(), keepAlive));
@@ -158,6 +194,16 @@ public final class JnaAbi implements NativeAbi {
         opts.setInt(28, options.ignoreContainer() ? 1 : 0);
         opts.setInt(32, options.useEnvironment() ? 1 : 0);
         opts.setInt(36, options.flags());
+        if (options.configSection() != null) {
+            opts.setPointer(40, cString(options.configSection(), keepAlive));
+        }
+        opts.setInt(48, options.configFormat());
+        opts.setInt(52, options.flinkVersion());
+        opts.setInt(56, options.deployment());
+        opts.setInt(60, options.host());
+        opts.setInt(64, options.strict() ? 1 : 0);
+        opts.setInt(68, options.verboseErrors() ? 1 : 0);
+        opts.setInt(72, options.quotaSource());
         int rc = Lib.mb_runtime_new(opts, runtimeOut);
         // The strings must outlive the call: keep them reachable until here.
         java.lang.ref.Reference.reachabilityFence(keepAlive);

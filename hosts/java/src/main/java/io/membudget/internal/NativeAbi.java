@@ -24,6 +24,17 @@ public interface NativeAbi {
     /** {@code mb_last_error_message}: the calling thread's last error text ("" if none). */
     String lastErrorMessage();
 
+    /**
+     * {@code mb_last_refusal}: the refusal behind the calling thread's last
+     * {@code MB_ERR_QUOTA_EXCEEDED}. {@code out} (6 entries) receives category, requested, used,
+     * quota (unsigned 64-bit values), limit and role; {@code text} (2 entries) the key to raise
+     * ("" if none) and the message.
+     */
+    int lastRefusal(long[] out, String[] text);
+
+    /** {@code mb_report_refusals}: {@code enabled} 1 writes each refusal to stderr, 0 stops. */
+    int reportRefusals(int enabled);
+
     /** {@code mb_runtime_new}; {@code runtimeOut[0]} receives the handle. */
     int runtimeNew(RuntimeOptions options, long[] runtimeOut);
 

@@ -54,7 +54,11 @@ import java.util.concurrent.atomic.AtomicLong;
 final class FfmAbi implements NativeAbi {
     private static final System.Logger LOG = System.getLogger("io.membudget");
     private static final int USAGE_STRUCT_SIZE = 72;
-    private static final int RUNTIME_OPTIONS_SIZE = 40;
+    private static final int RUNTIME_OPTIONS_SIZE = RuntimeOptions.STRUCT_SIZE;
+    /** {@code mb_refusal}: its size and where its two strings start. */
+    private static final int REFUSAL_STRUCT_SIZE = 1128;
+    private static final int REFUSAL_KEY = 40;
+    private static final int REFUSAL_MESSAGE = 104;
     private static final int BUFFER_LONGS = 3;
 
     /** The library {@link Handles} binds; set by {@link #load} before it initialises. */
@@ -106,6 +110,10 @@ final class FfmAbi implements NativeAbi {
                 downcall("mb_abi_version", FunctionDescriptor.of(JAVA_INT), CRITICAL);
         static final MethodHandle MB_LAST_ERROR_MESSAGE = downcall("mb_last_error_message",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS), CRITICAL);
+        static final MethodHandle MB_LAST_REFUSAL = downcall("mb_last_refusal",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS), CRITICAL);
+        static final MethodHandle MB_REPORT_REFUSALS = downcall("mb_report_refusals",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT), CRITICAL);
         static final MethodHandle MB_RUNTIME_NEW = downcall("mb_runtime_new",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS), PLAIN);
         static final MethodHandle MB_RUNTIME_FREE =
@@ -231,10 +239,45 @@ final class FfmAbi implements NativeAbi {
     }
 
     @Override
+    public int lastRefusal(long[] out, String[] text) {
+        // mb_refusal: u32 struct_size, u32 category, u64 requested, u64 used, u64 quota,
+        // u32 limit, u32 role, char key[64], char message[1024].
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment r = arena.allocate(REFUSAL_STRUCT_SIZE, 8); // zeroed
+            r.set(JAVA_INT, 0, REFUSAL_STRUCT_SIZE);
+            int rc = (int) Handles.MB_LAST_REFUSAL.invokeExact(r);
+            if (rc == OK) {
+                out[0] = r.get(JAVA_INT, 4);
+                out[1] = r.get(JAVA_LONG, 8);
+                out[2] = r.get(JAVA_LONG, 16);
+                out[3] = r.get(JAVA_LONG, 24);
+                out[4] = r.get(JAVA_INT, 32);
+                out[5] = r.get(JAVA_INT, 36);
+                text[0] = r.getString(REFUSAL_KEY);
+                text[1] = r.getString(REFUSAL_MESSAGE);
+            }
+            return rc;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    @Override
+    public int reportRefusals(int enabled) {
+        try {
+            return (int) Handles.MB_REPORT_REFUSALS.invokeExact(enabled);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    @Override
     public int runtimeNew(RuntimeOptions options, long[] runtimeOut) {
         // mb_runtime_options: u32 struct_size, u32 role, char *config_file,
         // const char *const *properties, u32 properties_len, u32 ignore_container,
-        // u32 use_environment, u32 flags.
+        // u32 use_environment, u32 flags, then (ABI 1.1) const char *config_section,
+        // u32 config_format, flink_version, deployment, host, strict, verbose_errors,
+        // quota_source.
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment opts = arena.allocate(RUNTIME_OPTIONS_SIZE, 8); // zeroed
             opts.set(JAVA_INT, 0, RUNTIME_OPTIONS_SIZE);
@@ -254,6 +297,16 @@ final class FfmAbi implements NativeAbi {
             opts.set(JAVA_INT, 28, options.ignoreContainer() ? 1 : 0);
             opts.set(JAVA_INT, 32, options.useEnvironment() ? 1 : 0);
             opts.set(JAVA_INT, 36, options.flags());
+            if (options.configSection() != null) {
+                opts.set(ADDRESS, 40, arena.allocateFrom(options.configSection()));
+            }
+            opts.set(JAVA_INT, 48, options.configFormat());
+            opts.set(JAVA_INT, 52, options.flinkVersion());
+            opts.set(JAVA_INT, 56, options.deployment());
+            opts.set(JAVA_INT, 60, options.host());
+            opts.set(JAVA_INT, 64, options.strict() ? 1 : 0);
+            opts.set(JAVA_INT, 68, options.verboseErrors() ? 1 : 0);
+            opts.set(JAVA_INT, 72, options.quotaSource());
             MemorySegment out = arena.allocate(JAVA_LONG);
             int rc = (int) Handles.MB_RUNTIME_NEW.invokeExact(opts, out);
             runtimeOut[0] = out.get(JAVA_LONG, 0);
