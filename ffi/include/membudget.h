@@ -186,7 +186,8 @@ extern "C" {
 //
 // Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED` (nothing charged; the message names used, quota
 // and the key to increase), `MB_ERR_INVALID_ARGUMENT` (category), `MB_ERR_NULL_POINTER`,
-// `MB_ERR_INVALID_HANDLE`.
+// `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED` (the runtime was freed by another thread
+// meanwhile; nothing charged).
 //
 // # Safety
 // None: every argument is checked.
@@ -195,7 +196,9 @@ int32_t mb_reserve(const struct mb_runtime *rt, uint32_t category, uint64_t byte
 // Gives back `bytes` of `category` reserved with `mb_reserve`. Never blocks.
 //
 // Returns `MB_OK`, `MB_ERR_INVALID_ARGUMENT` (bad category, or more than the host holds
-// reserved: nothing is released then), `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
+// reserved: nothing is released then), `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`,
+// `MB_ERR_DESTROYED` (the runtime was freed by another thread meanwhile: it released
+// everything).
 //
 // # Safety
 // None: every argument is checked.
@@ -206,7 +209,8 @@ int32_t mb_release(const struct mb_runtime *rt, uint32_t category, uint64_t byte
 // still held when the runtime is freed are freed with it). Never blocks (beyond `malloc`).
 //
 // Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED`, `MB_ERR_INVALID_ARGUMENT` (category, zero size,
-// alignment), `MB_ERR_OUT_OF_MEMORY`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
+// alignment), `MB_ERR_OUT_OF_MEMORY`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`,
+// `MB_ERR_DESTROYED` (the runtime was freed by another thread meanwhile; nothing allocated).
 //
 // # Safety
 // `out` is valid for a write.
@@ -217,7 +221,8 @@ int32_t mb_alloc(const struct mb_runtime *rt, uint32_t category, uint64_t size, 
 //
 // Returns `MB_OK`, `MB_ERR_INVALID_ARGUMENT` (not a live block of this runtime: a double free
 // or a foreign pointer is refused and nothing is freed), `MB_ERR_NULL_POINTER` (rt),
-// `MB_ERR_INVALID_HANDLE`.
+// `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED` (the runtime was freed by another thread
+// meanwhile: it freed every block).
 //
 // # Safety
 // None: the pointer is looked up, never dereferenced, unless it is a live block.
@@ -251,7 +256,8 @@ int32_t mb_last_error_message(char *buf, size_t len, size_t *needed);
 //
 // Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED` (not enough managed memory: the message names the
 // key to increase), `MB_ERR_INVALID_ARGUMENT`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`,
-// `MB_ERR_OUT_OF_MEMORY`.
+// `MB_ERR_OUT_OF_MEMORY`, `MB_ERR_DESTROYED` (the runtime was freed by another thread
+// meanwhile).
 //
 // # Safety
 // `segments_out` is valid for writes of `n` `mb_segment`s.
@@ -261,7 +267,9 @@ int32_t mb_managed_allocate_pages(const struct mb_runtime *rt, uint64_t owner, u
 // of another runtime, is refused. Never blocks.
 //
 // Returns `MB_OK`, `MB_ERR_INVALID_HANDLE` (stale, repeated or forged id),
-// `MB_ERR_INVALID_ARGUMENT` (the page belongs to another runtime), `MB_ERR_NULL_POINTER`.
+// `MB_ERR_INVALID_ARGUMENT` (the page belongs to another runtime), `MB_ERR_NULL_POINTER`,
+// `MB_ERR_DESTROYED` (the runtime was freed by another thread meanwhile: every page was
+// returned).
 //
 // # Safety
 // None: every argument is checked. The page must no longer be used by the host.
@@ -270,7 +278,8 @@ int32_t mb_managed_release(const struct mb_runtime *rt, uint64_t segment_id);
 // Returns every page `owner` holds (like Flink's `MemoryManager.releaseAll(owner)`); their
 // ids become invalid. An owner with no pages is fine. Never blocks.
 //
-// Returns `MB_OK`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
+// Returns `MB_OK`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED` (the
+// runtime was freed by another thread meanwhile: every page was returned).
 //
 // # Safety
 // None: every argument is checked. The pages must no longer be used by the host.
@@ -283,7 +292,8 @@ int32_t mb_managed_release_all(const struct mb_runtime *rt, uint64_t owner);
 // Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED` (the minimums exceed the network buffers: the
 // message names the keys), `MB_ERR_INVALID_ARGUMENT` (`min > max`), `MB_ERR_UNAVAILABLE` (the
 // plan has no network memory, e.g. a JobManager), `MB_ERR_NULL_POINTER`,
-// `MB_ERR_INVALID_HANDLE`.
+// `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED` (the runtime was freed by another thread
+// meanwhile).
 //
 // # Safety
 // `out` is valid for a write.
@@ -304,18 +314,32 @@ int32_t mb_local_pool_free(struct mb_local_pool *pool);
 // is at its size (backpressure): wait with `mb_buffer_request_timeout` or
 // `mb_local_pool_on_available`.
 //
-// Returns `MB_OK`, `MB_ERR_UNAVAILABLE`, `MB_ERR_DESTROYED`, `MB_ERR_NULL_POINTER`,
-// `MB_ERR_INVALID_HANDLE`.
+// Returns `MB_OK`, `MB_ERR_UNAVAILABLE`, `MB_ERR_DESTROYED` (the pool's runtime was freed),
+// `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
 //
 // # Safety
 // `out` is valid for a write.
 int32_t mb_buffer_request(const struct mb_local_pool *pool, struct mb_buffer *out);
 
+// Takes up to `n` buffers the pool has now, into `out[0..n]`, as `mb_buffer_request` does
+// for each (one call instead of `n`); `*got` receives how many. Stops at the first buffer not
+// available at once; never blocks.
+//
+// Returns `MB_OK` (`*got` ≥ 1, or `n` was 0), `MB_ERR_UNAVAILABLE` (none now, `*got` = 0),
+// `MB_ERR_DESTROYED` (the pool's runtime was freed, `*got` = 0), `MB_ERR_NULL_POINTER`,
+// `MB_ERR_INVALID_HANDLE`. `*got` is written on every status but `MB_ERR_NULL_POINTER`;
+// the buffers in `out[0..*got]` are the host's.
+//
+// # Safety
+// `out` is valid for writes of `n` `mb_buffer`s (or NULL when `n` is 0); `got` is valid for a
+// write.
+int32_t mb_buffer_request_many(const struct mb_local_pool *pool, uint32_t n, struct mb_buffer *out, uint32_t *got);
+
 // Takes a buffer, waiting up to `timeout_ms` milliseconds (`MB_WAIT_FOREVER`: no limit) for
 // one to be recycled. **Blocks** the calling thread (parked, no spinning).
 //
-// Returns `MB_OK`, `MB_ERR_TIMEOUT`, `MB_ERR_DESTROYED` (the pool was freed meanwhile),
-// `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
+// Returns `MB_OK`, `MB_ERR_TIMEOUT`, `MB_ERR_DESTROYED` (the pool or its runtime was freed,
+// also while waiting), `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
 //
 // # Safety
 // `out` is valid for a write.
@@ -345,6 +369,19 @@ int32_t mb_local_pool_on_available(const struct mb_local_pool *pool, mb_buffer_c
 // None: the id is checked. The host must not touch the buffer's memory afterwards.
 int32_t mb_buffer_recycle(uint64_t buffer_id);
 
+// Gives back the `n` buffers whose ids are `ids[0..n]`, as `mb_buffer_recycle` does for each
+// (one call instead of `n`). Every valid id is recycled even if others are refused.
+// Never blocks.
+//
+// Returns `MB_OK` (all recycled), `MB_ERR_INVALID_HANDLE` (some id was stale, repeated or
+// forged: the message names the first and how many; the others were recycled),
+// `MB_ERR_NULL_POINTER` (`ids` NULL with `n > 0`).
+//
+// # Safety
+// `ids` is valid for reads of `n` `uint64_t`s (or NULL when `n` is 0). The host must not
+// touch the recycled buffers' memory afterwards.
+int32_t mb_buffer_recycle_many(const uint64_t *ids, uint32_t n);
+
 // Creates a runtime: derives the memory plan from `options` (see `mb_runtime_options`; NULL
 // means all defaults), installs its quotas into the runtime's budget and sets up the managed
 // memory and network buffer pools sized by the plan. `*out` receives the handle.
@@ -359,10 +396,15 @@ int32_t mb_buffer_recycle(uint64_t buffer_id);
 int32_t mb_runtime_new(const struct mb_runtime_options *options, struct mb_runtime **out);
 
 // Frees a runtime handle and shuts the runtime down at once: everything the host still holds
-// through `mb_reserve`/`mb_alloc` is released and freed, managed pages are returned (their
-// ids become invalid), and the network pool is destroyed: its local pools then answer
-// `MB_ERR_DESTROYED` (free them as usual), buffers still lent out stay valid until recycled.
-// `mb_runtime_free(NULL)` does nothing. Never blocks.
+// through `mb_reserve`/`mb_alloc` is released and freed; managed pages are returned (their
+// ids become invalid) and the managed memory goes back to the OS; the network pool is
+// destroyed: its local pools answer `MB_ERR_DESTROYED` to every request from now on (free
+// them as usual), waiting requests wake and pending `on_available` callbacks run with
+// `MB_ERR_DESTROYED`, and its memory goes back to the OS — except buffers still lent out,
+// which stay valid until recycled (`mb_buffer_recycle` then frees them). A call on this
+// runtime racing on another thread answers `MB_ERR_DESTROYED` (`MB_ERR_INVALID_HANDLE` once
+// the free is done) and charges nothing; no thread that used the runtime keeps its memory
+// alive. `mb_runtime_free(NULL)` does nothing. Never blocks (it may run the callbacks).
 //
 // Returns `MB_OK` or `MB_ERR_INVALID_HANDLE` (already freed: a double free is refused).
 //

@@ -41,7 +41,8 @@ const _: () = assert!(core::mem::size_of::<mb_category_usage>() == 72);
 ///
 /// Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED` (nothing charged; the message names used, quota
 /// and the key to increase), `MB_ERR_INVALID_ARGUMENT` (category), `MB_ERR_NULL_POINTER`,
-/// `MB_ERR_INVALID_HANDLE`.
+/// `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED` (the runtime was freed by another thread
+/// meanwhile; nothing charged).
 ///
 /// # Safety
 /// None: every argument is checked.
@@ -49,14 +50,16 @@ const _: () = assert!(core::mem::size_of::<mb_category_usage>() == 72);
 pub unsafe extern "C" fn mb_reserve(rt: *const mb_runtime, category: u32, bytes: u64) -> i32 {
     boundary("mb_reserve", |call| {
         let c = crate::category::category(call.name(), category)?;
-        RUNTIMES.with(call, rt, |r| r.host().reserve(r.budget(), c, bytes))
+        RUNTIMES.with(call, rt, |r| r.host().reserve(call, r.budget(), c, bytes))
     })
 }
 
 /// Gives back `bytes` of `category` reserved with `mb_reserve`. Never blocks.
 ///
 /// Returns `MB_OK`, `MB_ERR_INVALID_ARGUMENT` (bad category, or more than the host holds
-/// reserved: nothing is released then), `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
+/// reserved: nothing is released then), `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`,
+/// `MB_ERR_DESTROYED` (the runtime was freed by another thread meanwhile: it released
+/// everything).
 ///
 /// # Safety
 /// None: every argument is checked.
@@ -64,7 +67,7 @@ pub unsafe extern "C" fn mb_reserve(rt: *const mb_runtime, category: u32, bytes:
 pub unsafe extern "C" fn mb_release(rt: *const mb_runtime, category: u32, bytes: u64) -> i32 {
     boundary("mb_release", |call| {
         let c = crate::category::category(call.name(), category)?;
-        RUNTIMES.with(call, rt, |r| r.host().release(r.budget(), c, bytes))
+        RUNTIMES.with(call, rt, |r| r.host().release(call, r.budget(), c, bytes))
     })
 }
 
@@ -73,7 +76,8 @@ pub unsafe extern "C" fn mb_release(rt: *const mb_runtime, category: u32, bytes:
 /// still held when the runtime is freed are freed with it). Never blocks (beyond `malloc`).
 ///
 /// Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED`, `MB_ERR_INVALID_ARGUMENT` (category, zero size,
-/// alignment), `MB_ERR_OUT_OF_MEMORY`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
+/// alignment), `MB_ERR_OUT_OF_MEMORY`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`,
+/// `MB_ERR_DESTROYED` (the runtime was freed by another thread meanwhile; nothing allocated).
 ///
 /// # Safety
 /// `out` is valid for a write.
@@ -89,7 +93,9 @@ pub unsafe extern "C" fn mb_alloc(
         // SAFETY: `out` is valid for a write per this function's contract.
         let out = unsafe { call.out(out, "out") }?;
         let c = crate::category::category(call.name(), category)?;
-        out.write(RUNTIMES.with(call, rt, |r| r.host().alloc(r.budget(), c, size, align))?);
+        out.write(RUNTIMES.with(call, rt, |r| {
+            r.host().alloc(call, r.budget(), c, size, align)
+        })?);
         Ok(())
     })
 }
@@ -99,7 +105,8 @@ pub unsafe extern "C" fn mb_alloc(
 ///
 /// Returns `MB_OK`, `MB_ERR_INVALID_ARGUMENT` (not a live block of this runtime: a double free
 /// or a foreign pointer is refused and nothing is freed), `MB_ERR_NULL_POINTER` (rt),
-/// `MB_ERR_INVALID_HANDLE`.
+/// `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED` (the runtime was freed by another thread
+/// meanwhile: it freed every block).
 ///
 /// # Safety
 /// None: the pointer is looked up, never dereferenced, unless it is a live block.
@@ -110,7 +117,7 @@ pub unsafe extern "C" fn mb_free(rt: *const mb_runtime, ptr: *mut u8) -> i32 {
             if ptr.is_null() {
                 return Ok(());
             }
-            r.host().free(r.budget(), ptr)
+            r.host().free(call, r.budget(), ptr)
         })
     })
 }

@@ -481,7 +481,7 @@ fn concurrent_buffers_and_reservations_balance() {
 #[test]
 fn freeing_the_runtime_first_shuts_its_pools_down() {
     let rt = runtime_with(&[]).unwrap();
-    let mut pool = null_mut();
+    let (mut pool, mut other) = (null_mut(), null_mut());
     let (mut a, mut b) = (EMPTY, EMPTY);
     let mut segs = [mb_segment {
         ptr: null_mut(),
@@ -491,25 +491,168 @@ fn freeing_the_runtime_first_shuts_its_pools_down() {
     // SAFETY: valid handles and out-pointers; stale ones are refused.
     unsafe {
         assert_eq!(mb_local_pool_new(rt, 1, 4, &mut pool), MB_OK);
+        assert_eq!(mb_local_pool_new(rt, 2, 2, &mut other), MB_OK);
         assert_eq!(mb_buffer_request(pool, &mut a), MB_OK);
+        // `other` holds idle buffers it could hand out.
+        assert_eq!(mb_buffer_request(other, &mut b), MB_OK);
+        assert_eq!(mb_buffer_recycle(b.id), MB_OK);
         assert_eq!(
             mb_managed_allocate_pages(rt, 3, 1, segs.as_mut_ptr()),
             MB_OK
         );
         assert_eq!(mb_runtime_free(rt), MB_OK);
-        // The pool handle stays valid but its network pool is gone.
-        let rc = mb_buffer_request(pool, &mut b);
-        assert!(
-            rc == MB_ERR_DESTROYED || rc == MB_OK || rc == MB_ERR_UNAVAILABLE,
-            "{rc}"
-        );
-        if rc == MB_OK {
-            assert_eq!(mb_buffer_recycle(b.id), MB_OK);
+        // Every request through a pool of the freed runtime answers "destroyed", even one
+        // whose pool still held idle buffers.
+        for p in [pool, other] {
+            assert_eq!(mb_buffer_request(p, &mut b), MB_ERR_DESTROYED);
+            assert!(last_error().contains("destroyed"), "{}", last_error());
+            assert_eq!(mb_buffer_request_timeout(p, 1000, &mut b), MB_ERR_DESTROYED);
+            let mut got = 7;
+            assert_eq!(
+                mb_buffer_request_many(p, 1, &mut b, &mut got),
+                MB_ERR_DESTROYED
+            );
+            assert_eq!(got, 0);
+            assert_eq!(
+                mb_local_pool_on_available(p, Some(on_destroyed), null_mut()),
+                MB_ERR_DESTROYED
+            );
         }
+        let mut third = null_mut();
+        assert_eq!(
+            mb_local_pool_new(rt, 1, 1, &mut third),
+            MB_ERR_INVALID_HANDLE
+        );
         // Buffers lent out stay writable until recycled; pages were returned.
-        a.ptr.write_bytes(3, 8);
+        a.ptr.write_bytes(3, a.capacity as usize);
         assert_eq!(mb_buffer_recycle(a.id), MB_OK);
+        assert_eq!(mb_buffer_recycle(a.id), MB_ERR_INVALID_HANDLE);
         assert_eq!(mb_managed_release(rt, segs[0].id), MB_ERR_INVALID_HANDLE);
         assert_eq!(mb_local_pool_free(pool), MB_OK);
+        assert_eq!(mb_local_pool_free(other), MB_OK);
+        assert_eq!(mb_local_pool_free(pool), MB_ERR_INVALID_HANDLE);
+    }
+}
+
+unsafe extern "C" fn on_destroyed(_: *mut c_void, _: i32, _: *const mb_buffer) {
+    panic!("a callback on a destroyed pool is never registered");
+}
+
+#[test]
+fn batch_calls_request_and_recycle_many() {
+    let rt = runtime_with(&[]).unwrap();
+    let mut pool = null_mut();
+    let mut bufs = [EMPTY; 8];
+    let mut got = 0u32;
+    // SAFETY: valid handles and out-pointers; bad ids are refused.
+    unsafe {
+        assert_eq!(mb_local_pool_new(rt, 5, 5, &mut pool), MB_OK);
+        assert_eq!(
+            mb_buffer_request_many(pool, 8, bufs.as_mut_ptr(), &mut got),
+            MB_OK
+        );
+        assert_eq!(got, 5, "stops at the first buffer not available now");
+        let mut ids: Vec<u64> = bufs[..5].iter().map(|b| b.id).collect();
+        for b in &bufs[..5] {
+            assert_eq!(b.capacity, 32768);
+            b.ptr.write_bytes(9, b.capacity as usize);
+        }
+        let distinct: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(distinct.len(), 5);
+        assert_eq!(
+            mb_buffer_request_many(pool, 8, bufs.as_mut_ptr(), &mut got),
+            MB_ERR_UNAVAILABLE
+        );
+        assert_eq!(got, 0);
+        assert_eq!(mb_buffer_request_many(pool, 0, null_mut(), &mut got), MB_OK);
+        assert_eq!(got, 0);
+        assert_eq!(
+            mb_buffer_request_many(pool, 1, null_mut(), &mut got),
+            MB_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            mb_buffer_request_many(pool, 1, bufs.as_mut_ptr(), null_mut()),
+            MB_ERR_NULL_POINTER
+        );
+        // A batch with a stale, a forged and a repeated id: every valid id is recycled, the
+        // refusal names the first bad one, and nothing is freed twice.
+        assert_eq!(mb_buffer_recycle(ids[0]), MB_OK);
+        ids.push(ids[1]);
+        ids.push(0x1234);
+        assert_eq!(
+            mb_buffer_recycle_many(ids.as_ptr(), ids.len() as u32),
+            MB_ERR_INVALID_HANDLE
+        );
+        let msg = last_error();
+        assert!(
+            msg.starts_with("mb_buffer_recycle_many: 3 of 7 ids refused (the others were recycled); the first, ids[0]: invalid buffer id"),
+            "{msg}"
+        );
+        assert_eq!(usage(rt, MB_CATEGORY_NETWORK).used, 2048 * 32768);
+        assert_eq!(
+            mb_buffer_request_many(pool, 8, bufs.as_mut_ptr(), &mut got),
+            MB_OK
+        );
+        assert_eq!(got, 5, "all five came back, each once");
+        let ids: Vec<u64> = bufs[..5].iter().map(|b| b.id).collect();
+        assert_eq!(mb_buffer_recycle_many(ids.as_ptr(), 5), MB_OK);
+        assert_eq!(
+            mb_buffer_recycle_many(ids.as_ptr(), 5),
+            MB_ERR_INVALID_HANDLE
+        );
+        assert_eq!(mb_buffer_recycle_many(null(), 0), MB_OK);
+        assert_eq!(mb_buffer_recycle_many(null(), 1), MB_ERR_NULL_POINTER);
+        assert_eq!(mb_local_pool_free(pool), MB_OK);
+        assert_eq!(mb_runtime_free(rt), MB_OK);
+    }
+}
+
+#[test]
+fn buffer_ids_are_foreign_to_other_tables_and_stay_dead_when_leases_are_reused() {
+    let rt = runtime_with(&[]).unwrap();
+    let mut pool = null_mut();
+    let mut a = EMPTY;
+    let mut seg = [mb_segment {
+        ptr: null_mut(),
+        size: 0,
+        id: 0,
+    }; 1];
+    // SAFETY: valid handles and out-pointers; ids of other kinds are refused.
+    unsafe {
+        assert_eq!(mb_local_pool_new(rt, 1, 1, &mut pool), MB_OK);
+        assert_eq!(mb_buffer_request(pool, &mut a), MB_OK);
+        assert_eq!(mb_managed_allocate_pages(rt, 1, 1, seg.as_mut_ptr()), MB_OK);
+        // A buffer id is no segment id, and a segment id (or a handle) no buffer id.
+        assert_eq!(mb_managed_release(rt, a.id), MB_ERR_INVALID_HANDLE);
+        assert!(
+            last_error().contains("not a segment id"),
+            "{}",
+            last_error()
+        );
+        assert_eq!(mb_buffer_recycle(seg[0].id), MB_ERR_INVALID_HANDLE);
+        assert!(last_error().contains("not a buffer id"), "{}", last_error());
+        assert_eq!(mb_buffer_recycle(pool as u64), MB_ERR_INVALID_HANDLE);
+        assert_eq!(mb_buffer_recycle(rt as u64), MB_ERR_INVALID_HANDLE);
+        assert_eq!(mb_buffer_recycle(a.id), MB_OK);
+        assert_eq!(mb_local_pool_free(pool), MB_OK);
+        assert_eq!(mb_runtime_free(rt), MB_OK);
+    }
+    // The next runtime reuses the freed runtime's leases: the old id stays refused.
+    let rt = runtime_with(&[]).unwrap();
+    let mut pool = null_mut();
+    let mut held = Vec::new();
+    // SAFETY: as above.
+    unsafe {
+        assert_eq!(mb_local_pool_new(rt, 64, 64, &mut pool), MB_OK);
+        for _ in 0..64 {
+            let mut b = EMPTY;
+            assert_eq!(mb_buffer_request(pool, &mut b), MB_OK);
+            held.push(b.id);
+        }
+        assert_eq!(mb_buffer_recycle(a.id), MB_ERR_INVALID_HANDLE);
+        assert!(held.iter().all(|&id| id != a.id));
+        assert_eq!(mb_buffer_recycle_many(held.as_ptr(), 64), MB_OK);
+        assert_eq!(mb_local_pool_free(pool), MB_OK);
+        assert_eq!(mb_runtime_free(rt), MB_OK);
     }
 }
