@@ -97,7 +97,8 @@ typedef struct mb_local_pool mb_local_pool;
 typedef struct mb_runtime mb_runtime;
 
 // One category's counters (`mb_usage`). Set `struct_size` before the call; fields past it are
-// not written (so the struct can grow).
+// not written (so the struct can grow). It must end on a field; bytes past this library's
+// struct (a newer host's fields) are written as zero.
 typedef struct mb_category_usage {
   // `sizeof(mb_category_usage)` as the host knows it (left unchanged by the call).
   uint32_t struct_size;
@@ -156,7 +157,9 @@ typedef void (*mb_buffer_callback)(void *ctx, int32_t status, const struct mb_bu
 // environment ignored, an isolated budget.
 //
 // Fields past `struct_size` (a host compiled against an older, shorter struct) keep their
-// defaults, so the struct can grow.
+// defaults, so the struct can grow. `struct_size` must end on a field (a size that cuts one
+// is refused); a larger size (a newer host) is accepted if the bytes this library does not
+// know are zero.
 typedef struct mb_runtime_options {
   // `sizeof(mb_runtime_options)` as the host knows it.
   uint32_t struct_size;
@@ -228,8 +231,8 @@ int32_t mb_alloc(const struct mb_runtime *rt, uint32_t category, uint64_t size, 
 // None: the pointer is looked up, never dereferenced, unless it is a live block.
 int32_t mb_free(const struct mb_runtime *rt, uint8_t *ptr);
 
-// Fills `*usage` (up to `usage->struct_size` bytes, which must be at least 8) with the
-// counters of `category`. Never blocks.
+// Fills `*usage` (up to `usage->struct_size` bytes, which must be at least 8 and end on a
+// field) with the counters of `category`. Never blocks.
 //
 // Returns `MB_OK`, `MB_ERR_INVALID_ARGUMENT` (category, struct_size),
 // `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
@@ -387,8 +390,9 @@ int32_t mb_buffer_recycle_many(const uint64_t *ids, uint32_t n);
 // memory and network buffer pools sized by the plan. `*out` receives the handle.
 //
 // Returns `MB_OK`, `MB_ERR_CONFIG` (the message is the same as the CLI's),
-// `MB_ERR_INVALID_ARGUMENT`, `MB_ERR_NULL_POINTER`. May block briefly reading the config file
-// and cgroup files.
+// `MB_ERR_INVALID_ARGUMENT` (including a `struct_size` that ends inside a field, or a larger
+// one whose unknown bytes are not zero), `MB_ERR_NULL_POINTER`. May block briefly reading the
+// config file and cgroup files.
 //
 // # Safety
 // `options` is NULL or a valid `mb_runtime_options` of `options->struct_size` bytes whose

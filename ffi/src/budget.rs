@@ -3,10 +3,12 @@
 
 use crate::panic::boundary;
 use crate::runtime::{mb_runtime, RUNTIMES};
+use crate::struct_size::{fields, Fields};
 use membudget_allocator::QuotaMode;
 
 /// One category's counters (`mb_usage`). Set `struct_size` before the call; fields past it are
-/// not written (so the struct can grow).
+/// not written (so the struct can grow). It must end on a field; bytes past this library's
+/// struct (a newer host's fields) are written as zero.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct mb_category_usage {
@@ -34,7 +36,20 @@ pub struct mb_category_usage {
     pub reserved: u32,
 }
 
-const _: () = assert!(core::mem::size_of::<mb_category_usage>() == 72);
+/// The fields of `mb_category_usage`, in order (checked to tile the struct).
+const USAGE_FIELDS: &Fields = fields!(mb_category_usage {
+    struct_size,
+    category,
+    used,
+    peak,
+    quota,
+    available,
+    failures,
+    host_reserved,
+    host_allocated,
+    enforced,
+    reserved,
+});
 
 /// Charges `bytes` of `category` for memory the host allocates itself (e.g. a .NET host
 /// reporting GC heap growth). Give it back with `mb_release`. Never blocks.
@@ -122,8 +137,8 @@ pub unsafe extern "C" fn mb_free(rt: *const mb_runtime, ptr: *mut u8) -> i32 {
     })
 }
 
-/// Fills `*usage` (up to `usage->struct_size` bytes, which must be at least 8) with the
-/// counters of `category`. Never blocks.
+/// Fills `*usage` (up to `usage->struct_size` bytes, which must be at least 8 and end on a
+/// field) with the counters of `category`. Never blocks.
 ///
 /// Returns `MB_OK`, `MB_ERR_INVALID_ARGUMENT` (category, struct_size),
 /// `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
@@ -142,12 +157,7 @@ pub unsafe extern "C" fn mb_usage(
         }
         // SAFETY: non-null; the leading u32 is readable per the contract.
         let size = unsafe { usage.cast::<u32>().read_unaligned() } as usize;
-        if size < 8 {
-            return Err(call.invalid(format_args!(
-                "usage->struct_size is {size}; set it to sizeof(mb_category_usage) ({})",
-                core::mem::size_of::<mb_category_usage>()
-            )));
-        }
+        let n = USAGE_FIELDS.known_bytes(call, "usage", size, 2)?;
         let c = crate::category::category(call.name(), category)?;
         let r = RUNTIMES.get(call, rt)?;
         let u = r.budget().usage(c);
@@ -164,8 +174,8 @@ pub unsafe extern "C" fn mb_usage(
             enforced: u32::from(u.mode == QuotaMode::Enforce),
             reserved: 0,
         };
-        let n = size.min(core::mem::size_of::<mb_category_usage>());
-        // SAFETY: `usage` is valid for `size >= n` bytes of writes; `out` is a local.
+        // SAFETY: `usage` is valid for `size >= n` bytes of writes; `out` is a local. `n` ends
+        // on a field: whole fields only.
         unsafe {
             core::ptr::copy_nonoverlapping(
                 (&out as *const mb_category_usage).cast::<u8>(),
@@ -173,6 +183,12 @@ pub unsafe extern "C" fn mb_usage(
                 n,
             )
         };
+        if size > n {
+            // SAFETY: `usage` is valid for `size > n` bytes of writes.
+            let tail = unsafe { usage.cast::<u8>().add(n) };
+            // SAFETY: as above, `size - n` bytes from `n` on; a newer host's fields read 0.
+            unsafe { tail.write_bytes(0, size - n) };
+        }
         Ok(())
     })
 }

@@ -17,7 +17,8 @@
 //!   `MB_ERR_DESTROYED`, its memory goes back to the OS (lent buffers when recycled), and no
 //!   thread that used it keeps that memory alive.
 //! - No Rust panic crosses the boundary: each entry point catches it (`MB_ERR_PANIC`).
-//! - Integers are fixed-width; option and statistics structs start with `struct_size`.
+//! - Integers are fixed-width; option and statistics structs start with `struct_size`, and
+//!   only whole fields are ever copied (a size that cuts a field is `MB_ERR_INVALID_ARGUMENT`).
 //! - All functions are thread-safe. Only `mb_buffer_request_timeout` blocks (up to its
 //!   timeout); `mb_runtime_new` reads files. Everything else returns promptly.
 //! - Hot paths cost no more than they must: each thread caches its last runtime and pool
@@ -108,6 +109,8 @@ mod out;
 mod panic;
 #[cfg(not(membudget_loom))]
 mod plan;
+#[cfg(not(membudget_loom))]
+mod struct_size;
 // Under loom only the registry's and the leases' model checks are built.
 #[cfg(any(not(membudget_loom), test))]
 mod buckets;

@@ -201,8 +201,9 @@ impl Drop for Runtime {
 /// memory and network buffer pools sized by the plan. `*out` receives the handle.
 ///
 /// Returns `MB_OK`, `MB_ERR_CONFIG` (the message is the same as the CLI's),
-/// `MB_ERR_INVALID_ARGUMENT`, `MB_ERR_NULL_POINTER`. May block briefly reading the config file
-/// and cgroup files.
+/// `MB_ERR_INVALID_ARGUMENT` (including a `struct_size` that ends inside a field, or a larger
+/// one whose unknown bytes are not zero), `MB_ERR_NULL_POINTER`. May block briefly reading the
+/// config file and cgroup files.
 ///
 /// # Safety
 /// `options` is NULL or a valid `mb_runtime_options` of `options->struct_size` bytes whose
@@ -216,7 +217,7 @@ pub unsafe extern "C" fn mb_runtime_new(
         // SAFETY: `out` is valid for a write per this function's contract.
         let out = unsafe { call.out(out, "out") }?;
         // SAFETY: forwarded from this function's contract.
-        let opts = unsafe { RuntimeOptions::read(options) }?;
+        let opts = unsafe { RuntimeOptions::read(call, options) }?;
         let plan = crate::plan::make(&opts)?;
         let budget = if opts.global_budget {
             SharedBudget::global()

@@ -212,6 +212,33 @@ fn reserve_release_alloc_free() {
             ..Default::default()
         };
         assert_eq!(mb_usage(rt, 0, &mut u), MB_ERR_INVALID_ARGUMENT);
+        // Whole fields only: a size ending inside `used` is refused, and nothing is written.
+        u.struct_size = 12;
+        assert_eq!(
+            mb_usage(rt, MB_CATEGORY_DIRECT, &mut u),
+            MB_ERR_INVALID_ARGUMENT
+        );
+        assert!(
+            last_error().contains("ends inside field 'used' (bytes 8..16)"),
+            "{}",
+            last_error()
+        );
+        assert_eq!((u.category, u.used), (0, 0));
+        // An older host's shorter struct gets its fields only; a newer host's longer one gets
+        // zeros past ours.
+        u.struct_size = 16;
+        u.peak = 77;
+        assert_eq!(mb_usage(rt, MB_CATEGORY_DIRECT, &mut u), MB_OK);
+        assert_eq!((u.category, u.used, u.peak), (MB_CATEGORY_DIRECT, 4096, 77));
+        let mut longer = [0xFFu64; 12];
+        longer[0] = 96;
+        assert_eq!(
+            mb_usage(rt, MB_CATEGORY_DIRECT, longer.as_mut_ptr().cast()),
+            MB_OK
+        );
+        assert_eq!(longer[0], 96 | (u64::from(MB_CATEGORY_DIRECT) << 32));
+        assert_eq!(longer[1], 4096);
+        assert_eq!(&longer[9..], &[0, 0, 0]);
         assert_eq!(mb_usage(rt, 0, null_mut()), MB_ERR_NULL_POINTER);
         assert_eq!(mb_runtime_free(rt), MB_OK);
     }
