@@ -152,6 +152,28 @@ typedef struct mb_buffer {
 // registering thread if a buffer was available at once; it must not block.
 typedef void (*mb_buffer_callback)(void *ctx, int32_t status, const struct mb_buffer *buffer);
 
+// A local pool's state (`mb_local_pool_stats`), for monitoring and tests. Set `struct_size`
+// before the call; it must end on a field; fields past it are not written, and bytes past
+// this library's struct are written as zero.
+typedef struct mb_pool_stats {
+  // `sizeof(mb_pool_stats)` as the host knows it (left unchanged by the call).
+  uint32_t struct_size;
+  // 1 once the pool is destroyed (freed, or its runtime freed), else 0.
+  uint32_t destroyed;
+  // Buffers the pool may hold now (between its minimum and maximum).
+  uint64_t num_buffers;
+  // Buffers the pool holds now: idle or lent out.
+  uint64_t requested;
+  // Idle buffers: a request takes one without waiting.
+  uint64_t available;
+  // Threads blocked in `mb_buffer_request_timeout` on this pool now.
+  uint64_t waiters;
+  // The guaranteed minimum.
+  uint64_t min_buffers;
+  // The maximum (`UINT64_MAX` for an unbounded pool).
+  uint64_t max_buffers;
+} mb_pool_stats;
+
 // Options for `mb_runtime_new`. A zero-initialised struct with `struct_size` set is the
 // default: a TaskManager plan from Flink's defaults, the container limit applied, the process
 // environment ignored, an isolated budget.
@@ -360,6 +382,16 @@ int32_t mb_buffer_request_timeout(const struct mb_local_pool *pool, uint32_t tim
 // # Safety
 // `callback` must be safe to call once with `ctx` from any thread, until it has run.
 int32_t mb_local_pool_on_available(const struct mb_local_pool *pool, mb_buffer_callback callback, void *ctx);
+
+// Fills `*stats` (up to `stats->struct_size` bytes, at least 8, ending on a field) with the
+// pool's state; it answers for a destroyed pool too. Never blocks.
+//
+// Returns `MB_OK`, `MB_ERR_INVALID_ARGUMENT` (struct_size), `MB_ERR_NULL_POINTER`,
+// `MB_ERR_INVALID_HANDLE`.
+//
+// # Safety
+// `stats` is valid for reads and writes of `stats->struct_size` bytes.
+int32_t mb_local_pool_stats(const struct mb_local_pool *pool, struct mb_pool_stats *stats);
 
 // Gives a buffer back (to its local pool, or to the network pool if that was freed). The id
 // is invalid afterwards: recycling it again, or a forged id, is refused and never frees

@@ -141,8 +141,8 @@ pub use error::{
 #[cfg(not(membudget_loom))]
 pub use local_pool::{
     mb_buffer_request, mb_buffer_request_many, mb_buffer_request_timeout, mb_local_pool,
-    mb_local_pool_free, mb_local_pool_new, mb_local_pool_on_available, MB_UNBOUNDED,
-    MB_WAIT_FOREVER,
+    mb_local_pool_free, mb_local_pool_new, mb_local_pool_on_available, mb_local_pool_stats,
+    mb_pool_stats, MB_UNBOUNDED, MB_WAIT_FOREVER,
 };
 #[cfg(not(membudget_loom))]
 pub use managed::{mb_managed_allocate_pages, mb_managed_release, mb_managed_release_all};

@@ -11,6 +11,7 @@ use crate::handle::{Cache, Handle, Handles};
 use crate::out::Out;
 use crate::panic::boundary;
 use crate::runtime::{mb_runtime, RUNTIMES};
+use crate::struct_size::{fields, Fields};
 use core::ffi::c_void;
 use core::ptr::NonNull;
 use membudget_bufferpool::{Buffer, BufferListener, BufferPoolError, LocalBufferPool, UNBOUNDED};
@@ -367,5 +368,97 @@ pub unsafe extern "C" fn mb_local_pool_on_available(
                 return Err(pool_error(call, BufferPoolError::PoolDestroyed));
             }
         }
+    })
+}
+
+/// A local pool's state (`mb_local_pool_stats`), for monitoring and tests. Set `struct_size`
+/// before the call; it must end on a field; fields past it are not written, and bytes past
+/// this library's struct are written as zero.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct mb_pool_stats {
+    /// `sizeof(mb_pool_stats)` as the host knows it (left unchanged by the call).
+    pub struct_size: u32,
+    /// 1 once the pool is destroyed (freed, or its runtime freed), else 0.
+    pub destroyed: u32,
+    /// Buffers the pool may hold now (between its minimum and maximum).
+    pub num_buffers: u64,
+    /// Buffers the pool holds now: idle or lent out.
+    pub requested: u64,
+    /// Idle buffers: a request takes one without waiting.
+    pub available: u64,
+    /// Threads blocked in `mb_buffer_request_timeout` on this pool now.
+    pub waiters: u64,
+    /// The guaranteed minimum.
+    pub min_buffers: u64,
+    /// The maximum (`UINT64_MAX` for an unbounded pool).
+    pub max_buffers: u64,
+}
+
+/// The fields of `mb_pool_stats`, in order (checked to tile the struct).
+const STATS_FIELDS: &Fields = fields!(mb_pool_stats {
+    struct_size,
+    destroyed,
+    num_buffers,
+    requested,
+    available,
+    waiters,
+    min_buffers,
+    max_buffers,
+});
+
+/// Fills `*stats` (up to `stats->struct_size` bytes, at least 8, ending on a field) with the
+/// pool's state; it answers for a destroyed pool too. Never blocks.
+///
+/// Returns `MB_OK`, `MB_ERR_INVALID_ARGUMENT` (struct_size), `MB_ERR_NULL_POINTER`,
+/// `MB_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `stats` is valid for reads and writes of `stats->struct_size` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn mb_local_pool_stats(
+    pool: *const mb_local_pool,
+    stats: *mut mb_pool_stats,
+) -> i32 {
+    boundary("mb_local_pool_stats", |call| {
+        if stats.is_null() {
+            return Err(call.null("stats"));
+        }
+        // SAFETY: non-null; the leading u32 is readable per the contract.
+        let size = unsafe { stats.cast::<u32>().read_unaligned() } as usize;
+        let n = STATS_FIELDS.known_bytes(call, "stats", size, 2)?;
+        let p = POOLS.get(call, pool)?;
+        let l = &p.local;
+        let max = l.max_buffers();
+        let out = mb_pool_stats {
+            struct_size: size as u32,
+            destroyed: u32::from(l.is_destroyed()),
+            num_buffers: l.num_buffers() as u64,
+            requested: l.requested_segments() as u64,
+            available: l.available_segments() as u64,
+            waiters: l.num_waiters() as u64,
+            min_buffers: l.min_buffers() as u64,
+            max_buffers: if max == UNBOUNDED {
+                u64::MAX
+            } else {
+                max as u64
+            },
+        };
+        // SAFETY: `stats` is valid for `size >= n` bytes of writes; `out` is a local. `n` ends
+        // on a field: whole fields only.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                (&out as *const mb_pool_stats).cast::<u8>(),
+                stats.cast::<u8>(),
+                n,
+            )
+        };
+        if size > n {
+            // SAFETY: `stats` is valid for `size > n` bytes of writes.
+            let tail = unsafe { stats.cast::<u8>().add(n) };
+            // SAFETY: as above, `size - n` bytes from `n` on; a newer host's fields read 0.
+            unsafe { tail.write_bytes(0, size - n) };
+        }
+        Ok(())
     })
 }

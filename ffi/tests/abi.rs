@@ -353,6 +353,30 @@ fn buffers_request_recycle_and_errors() {
     }
 }
 
+fn stats(pool: *const mb_local_pool) -> mb_pool_stats {
+    let mut s = mb_pool_stats {
+        struct_size: core::mem::size_of::<mb_pool_stats>() as u32,
+        ..Default::default()
+    };
+    // SAFETY: a valid out struct.
+    assert_eq!(unsafe { mb_local_pool_stats(pool, &mut s) }, MB_OK);
+    s
+}
+
+/// Waits until `waiters` threads are blocked in a request on `pool` (observed through
+/// `mb_local_pool_stats`, not assumed after a sleep); fails after 10 s.
+fn await_waiters(pool: *const mb_local_pool, waiters: u64) {
+    let start = std::time::Instant::now();
+    while stats(pool).waiters != waiters {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "{waiters} waiter(s) never blocked: {:?}",
+            stats(pool)
+        );
+        std::thread::yield_now();
+    }
+}
+
 #[test]
 fn blocked_request_wakes_on_recycle_and_on_free() {
     let rt = runtime_with(&[]).unwrap();
@@ -363,6 +387,19 @@ fn blocked_request_wakes_on_recycle_and_on_free() {
         assert_eq!(mb_local_pool_new(rt, 1, 1, &mut pool), MB_OK);
         assert_eq!(mb_buffer_request(pool, &mut a), MB_OK);
     }
+    assert_eq!(
+        stats(pool),
+        mb_pool_stats {
+            struct_size: core::mem::size_of::<mb_pool_stats>() as u32,
+            destroyed: 0,
+            num_buffers: 1,
+            requested: 1,
+            available: 0,
+            waiters: 0,
+            min_buffers: 1,
+            max_buffers: 1,
+        }
+    );
     let p = pool as usize;
     let waiter = std::thread::spawn(move || {
         let mut b = EMPTY;
@@ -372,17 +409,19 @@ fn blocked_request_wakes_on_recycle_and_on_free() {
         };
         (rc, b.id)
     });
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    await_waiters(pool, 1);
+    assert!(!waiter.is_finished(), "the waiter is blocked, not done");
     // SAFETY: a live id.
     assert_eq!(unsafe { mb_buffer_recycle(a.id) }, MB_OK);
     let (rc, id) = waiter.join().unwrap();
     assert_eq!(rc, MB_OK);
+    assert_eq!(stats(pool).waiters, 0);
     let waiter = std::thread::spawn(move || {
         let mut b = EMPTY;
         // SAFETY: as above.
         unsafe { mb_buffer_request_timeout(p as *const mb_local_pool, 10_000, &mut b) }
     });
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    await_waiters(pool, 1);
     // SAFETY: live handles.
     unsafe {
         assert_eq!(mb_local_pool_free(pool), MB_OK);
@@ -390,6 +429,50 @@ fn blocked_request_wakes_on_recycle_and_on_free() {
         assert_eq!(mb_buffer_recycle(id), MB_OK);
         assert_eq!(usage(rt, MB_CATEGORY_NETWORK).used, 2048 * 32768);
         assert_eq!(mb_runtime_free(rt), MB_OK);
+    }
+}
+
+#[test]
+fn freeing_the_runtime_wakes_blocked_requests_with_destroyed() {
+    let rt = runtime_with(&[]).unwrap();
+    let mut pool = null_mut();
+    let mut a = EMPTY;
+    // SAFETY: valid handles and out-pointers throughout.
+    unsafe {
+        assert_eq!(mb_local_pool_new(rt, 1, 1, &mut pool), MB_OK);
+        assert_eq!(mb_buffer_request(pool, &mut a), MB_OK);
+    }
+    let p = pool as usize;
+    let waiters: Vec<_> = (0..2)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut b = EMPTY;
+                // SAFETY: valid pool handle value and out-pointer.
+                unsafe {
+                    mb_buffer_request_timeout(p as *const mb_local_pool, MB_WAIT_FOREVER, &mut b)
+                }
+            })
+        })
+        .collect();
+    await_waiters(pool, 2);
+    // SAFETY: live handles.
+    unsafe {
+        assert_eq!(mb_runtime_free(rt), MB_OK);
+        for w in waiters {
+            assert_eq!(w.join().unwrap(), MB_ERR_DESTROYED);
+        }
+        let s = stats(pool);
+        assert_eq!((s.destroyed, s.waiters), (1, 0));
+        assert_eq!(mb_buffer_recycle(a.id), MB_OK);
+        assert_eq!(mb_local_pool_free(pool), MB_OK);
+        let mut s = mb_pool_stats {
+            struct_size: core::mem::size_of::<mb_pool_stats>() as u32,
+            ..Default::default()
+        };
+        assert_eq!(mb_local_pool_stats(pool, &mut s), MB_ERR_INVALID_HANDLE);
+        s.struct_size = 12;
+        assert_eq!(mb_local_pool_stats(pool, &mut s), MB_ERR_INVALID_ARGUMENT);
+        assert_eq!(mb_local_pool_stats(pool, null_mut()), MB_ERR_NULL_POINTER);
     }
 }
 
