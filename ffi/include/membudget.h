@@ -7,8 +7,11 @@
  * Conventions: every function returns an int32_t status (MB_OK = 0, negative MB_ERR_* codes;
  * mb_abi_version is the one exception) and sets the thread's last error message on failure
  * (mb_last_error_message). Handles and ids are generation-checked tokens: freed, recycled or
- * forged ones are refused with MB_ERR_INVALID_HANDLE. _free(NULL) is a no-op. All functions
- * are thread-safe; only mb_buffer_request_timeout blocks (up to its timeout).
+ * forged ones are refused with MB_ERR_INVALID_HANDLE, and a stale one never becomes valid
+ * again (generations never wrap). _free(NULL) is a no-op. Freeing a runtime destroys what was
+ * made from it: its local pools answer MB_ERR_DESTROYED, buffers lent out stay valid until
+ * recycled. Structs with struct_size are copied whole fields only. All functions are
+ * thread-safe; only mb_buffer_request_timeout blocks (up to its timeout).
  */
 
 #ifndef MEMBUDGET_H
@@ -372,8 +375,9 @@ int32_t mb_buffer_request_timeout(const struct mb_local_pool *pool, uint32_t tim
 
 // Asks for a buffer without blocking: `callback(ctx, MB_OK, &buffer)` runs once a buffer is
 // available — at once on this thread if the pool has one now, else on the thread that
-// recycles one — and the callee owns that buffer. If the pool is freed first the callback
-// runs with `MB_ERR_DESTROYED` and NULL. For async hosts (a `CompletableFuture`, a `Task`).
+// recycles one — and the callee owns that buffer. If the pool (or its runtime) is freed first
+// the callback runs with `MB_ERR_DESTROYED` and NULL. For async hosts (a `CompletableFuture`,
+// a `Task`).
 // Never blocks; the callback must not block either.
 //
 // Returns `MB_OK` (the callback ran or is registered), `MB_ERR_DESTROYED`,

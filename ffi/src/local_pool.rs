@@ -324,8 +324,9 @@ impl BufferListener for Callback {
 
 /// Asks for a buffer without blocking: `callback(ctx, MB_OK, &buffer)` runs once a buffer is
 /// available — at once on this thread if the pool has one now, else on the thread that
-/// recycles one — and the callee owns that buffer. If the pool is freed first the callback
-/// runs with `MB_ERR_DESTROYED` and NULL. For async hosts (a `CompletableFuture`, a `Task`).
+/// recycles one — and the callee owns that buffer. If the pool (or its runtime) is freed first
+/// the callback runs with `MB_ERR_DESTROYED` and NULL. For async hosts (a `CompletableFuture`,
+/// a `Task`).
 /// Never blocks; the callback must not block either.
 ///
 /// Returns `MB_OK` (the callback ran or is registered), `MB_ERR_DESTROYED`,
