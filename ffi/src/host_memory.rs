@@ -12,6 +12,7 @@ use crate::call::Call;
 use crate::error::{Error, MB_ERR_OUT_OF_MEMORY};
 use crate::runtime::freed_meanwhile;
 use crate::sys;
+use core::ptr::NonNull;
 use membudget_allocator::{Budget, Category};
 use std::alloc::Layout;
 use std::collections::HashMap;
@@ -24,11 +25,17 @@ pub(crate) const MAX_ALIGN: usize = 1 << 16;
 /// The closed flag of a reservation counter (bytes stay below it).
 const CLOSED: u64 = 1 << 63;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 struct Allocation {
+    /// The block (kept as a pointer, so freeing it at shutdown keeps its provenance).
+    ptr: NonNull<u8>,
     layout: Layout,
     category: Category,
 }
+
+// SAFETY: a block is plain memory owned by the record; any thread may free it under the
+// shard's lock.
+unsafe impl Send for Allocation {}
 
 /// One shard of the live blocks.
 #[derive(Debug, Default)]
@@ -164,14 +171,14 @@ impl HostMemory {
             })?;
         budget.try_charge(category, size)?;
         // SAFETY: `layout.size()` is non-zero (checked above).
-        let ptr = unsafe { sys::alloc(layout) };
-        if ptr.is_null() {
+        let Some(block) = NonNull::new(unsafe { sys::alloc(layout) }) else {
             budget.release(category, size);
             return Err(call.error(
                 MB_ERR_OUT_OF_MEMORY,
                 format_args!("the system allocator refused {size} bytes (alignment {align})"),
             ));
-        }
+        };
+        let ptr = block.as_ptr();
         let addr = ptr as usize;
         let mut shard = lock(&self.shards[shard(addr)]);
         if shard.closed {
@@ -181,7 +188,14 @@ impl HostMemory {
             budget.release(category, size);
             return Err(freed_meanwhile(call));
         }
-        shard.blocks.insert(addr, Allocation { layout, category });
+        shard.blocks.insert(
+            addr,
+            Allocation {
+                ptr: block,
+                layout,
+                category,
+            },
+        );
         self.allocated[category.index()].fetch_add(size, Ordering::Relaxed);
         Ok(ptr)
     }
@@ -235,9 +249,9 @@ impl HostMemory {
                 s.closed = true;
                 std::mem::take(&mut s.blocks)
             };
-            for (addr, a) in blocks {
+            for a in blocks.into_values() {
                 // SAFETY: as in `free`: the map owned this block, taken out under the lock.
-                unsafe { sys::dealloc(addr as *mut u8, a.layout) };
+                unsafe { sys::dealloc(a.ptr.as_ptr(), a.layout) };
                 self.allocated[a.category.index()]
                     .fetch_sub(a.layout.size() as u64, Ordering::Relaxed);
                 budget.release(a.category, a.layout.size() as u64);
