@@ -11,21 +11,24 @@
 //! |      count, bits 4..35       | tag 3| count|     lease index + 1     |
 //! |                              |      | 0..3 |                         |
 //! +------------------------------+------+------+-------------------------+
-//!   lease state word:  count << 2 | DRAINING << 1 | LENT
+//!   lease state:  the same count bits | 1111 in bits 28..31 | DRAINING << 1 | LENT
 //! ```
 //!
 //! Tag 3 sits where every registry id keeps its tag (`registry.rs`), so a buffer id passed as a
-//! handle or segment id is refused as foreign, and theirs here.
+//! handle or segment id is refused as foreign, and theirs here. The state keeps the count where
+//! the id does (so an id is the state's count bits and the lease's fixed low bits, and checking
+//! one is a mask and a compare), with bits 28..31 set so that adding 1 at bit 24 carries into
+//! bit 32.
 //!
 //! - **Lend** (by the thread holding the buffer; the lease is not lent): the token goes into the
-//!   lease, then `state = count << 2 | LENT` (`Release`). The id carries `count`.
-//! - **Recycle** `id`: the state must be exactly `count << 2 | LENT` (`Acquire`); the token is
-//!   read, then one compare-and-swap moves the state to `(count + 1) << 2`. Only one
-//!   compare-and-swap can win: a repeated or racing recycle, a stale id (another count) or a
+//!   lease, then the state gains `LENT` (`Release`). The id carries the count.
+//! - **Recycle** `id`: the state must be exactly the id's count with `LENT` (`Acquire`); the
+//!   token is read, then one compare-and-swap moves the state to the next count, not lent. Only
+//!   one compare-and-swap can win: a repeated or racing recycle, a stale id (another count) or a
 //!   forged one is refused — never a second free. The token is read *before* the winning
 //!   compare-and-swap, so a recycler never touches the lease after it: whoever then sees the
 //!   lease not lent may reuse it at once.
-//! - **Counts never wrap.** A lease whose count reaches 2^36 is retired — never lent again,
+//! - **Counts never wrap.** A lease whose count reaches 2^36 − 1 is retired — never lent again,
 //!   never reused — and its segment gets a fresh lease, so an id is valid at most once, ever.
 //!   At 10^8 buffer round trips a second (more than a machine does) a lease is retired about
 //!   every 11 minutes, 64 bytes each; the 2^24 leases would last for centuries.
@@ -39,28 +42,30 @@
 
 use crate::buckets::Buckets;
 use crate::registry::Lookup;
-use crate::sync::{AtomicPtr, AtomicU32, AtomicU64, Mutex, MutexGuard, Ordering};
+use crate::sync::{AtomicPtr, AtomicU64, Mutex, MutexGuard, Ordering};
 use core::ptr::{self, NonNull};
 
-/// Bits of the lending count an id carries.
-const COUNT_BITS: u32 = 36;
-/// The count a lease is retired at (ids carry counts below it).
-const COUNT_LIMIT: u64 = 1 << COUNT_BITS;
 const INDEX_BITS: u32 = 24;
 const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
-const COUNT_LOW_SHIFT: u32 = 24;
-const COUNT_LOW_BITS: u32 = 4;
 const TAG_SHIFT: u32 = 28;
 const TAG_MASK: u64 = 0xF;
 /// The tag of buffer ids (registries use 1, 2, 4, ...).
 const TAG: u64 = 3;
-const COUNT_HIGH_SHIFT: u32 = 32;
 /// Most leases the table holds (the index + 1 must fit in 24 bits).
 pub(crate) const MAX_LEASES: u32 = (1 << INDEX_BITS) - 1;
 
+/// The bits of an id, and of a lease's state, that hold the 36-bit lending count: its low 4
+/// bits in 24..27, the rest in 32..63.
+const COUNT_FIELD: u64 = 0xFFFF_FFFF_0F00_0000;
+/// Bits 28..31, always set in a state so that adding [`ONE`] carries from bit 27 to bit 32.
+const FILL: u64 = 0xF000_0000;
+/// A count of 1 in [`COUNT_FIELD`] (its lowest bit).
+const ONE: u64 = 1 << 24;
+/// The count field of a lease lent its last time (all ones: 2^36 − 1), retired for good.
+const RETIRED: u64 = COUNT_FIELD;
+
 const LENT: u64 = 1;
 const DRAINING: u64 = 2;
-const COUNT_SHIFT: u32 = 2;
 
 /// log2 of the first bucket's length (small under loom to keep the model small).
 const FIRST_LOG2: u32 = if cfg!(membudget_loom) { 1 } else { 10 };
@@ -69,18 +74,20 @@ const FIRST_LOG2: u32 = if cfg!(membudget_loom) { 1 } else { 10 };
 /// different threads.
 #[repr(align(64))]
 pub(crate) struct Lease {
+    /// Count field | [`FILL`] | `DRAINING` | `LENT` (see the module docs).
     state: AtomicU64,
     token: AtomicPtr<()>,
-    /// The lease's index in the table (fixed when its bucket is made).
-    index: AtomicU32,
+    /// The id bits that never change: tag and index + 1 (fixed when the lease is first
+    /// handed out).
+    id_base: AtomicU64,
 }
 
 impl Lease {
     fn new() -> Lease {
         Lease {
-            state: AtomicU64::new(0),
+            state: AtomicU64::new(FILL),
             token: AtomicPtr::new(ptr::null_mut()),
-            index: AtomicU32::new(u32::MAX),
+            id_base: AtomicU64::new(0),
         }
     }
 
@@ -89,7 +96,7 @@ impl Lease {
     fn index(&self) -> u32 {
         // Relaxed: written once before the lease is first handed out by `reserve` (under the
         // free list's mutex, which orders it before every user).
-        self.index.load(Ordering::Relaxed)
+        ((self.id_base.load(Ordering::Relaxed) & INDEX_MASK) as u32).wrapping_sub(1)
     }
 
     /// Lends `token` through this lease and returns the id that takes it back.
@@ -107,17 +114,16 @@ impl Lease {
         // fail without writing); the recycle that last changed it is ordered before us by the
         // buffer's way back to us through its pool.
         let state = self.state.load(Ordering::Relaxed);
-        let count = state >> COUNT_SHIFT;
-        if count >= COUNT_LIMIT {
+        if state & COUNT_FIELD == RETIRED {
             return Err(Exhausted);
         }
         debug_assert_eq!(state & (LENT | DRAINING), 0, "a lease lent twice");
         // Relaxed: published by the Release store below.
         self.token.store(token.as_ptr(), Ordering::Relaxed);
         // Release: pairs with the Acquire load in `take`, which then reads our token.
-        self.state
-            .store((count << COUNT_SHIFT) | LENT, Ordering::Release);
-        Ok(make_id(self.index(), count))
+        self.state.store(state | LENT, Ordering::Release);
+        // Relaxed: see `index`.
+        Ok((state & COUNT_FIELD) | self.id_base.load(Ordering::Relaxed))
     }
 }
 
@@ -139,23 +145,26 @@ struct FreeLeases {
     next: u32,
 }
 
-#[inline]
+/// The id of lease `index` lent under `count` (tests build ids with it).
+#[cfg(test)]
 fn make_id(index: u32, count: u64) -> u64 {
-    ((count >> COUNT_LOW_BITS) << COUNT_HIGH_SHIFT)
-        | (TAG << TAG_SHIFT)
-        | ((count & ((1 << COUNT_LOW_BITS) - 1)) << COUNT_LOW_SHIFT)
-        | (u64::from(index) + 1)
+    count_field(count) | (TAG << TAG_SHIFT) | (u64::from(index) + 1)
 }
 
-/// The lease index and count an id names.
-#[inline]
+/// `count` laid out in [`COUNT_FIELD`].
+#[cfg(test)]
+fn count_field(count: u64) -> u64 {
+    ((count >> 4) << 32) | ((count & 0xF) << 24)
+}
+
+/// The lease index and count an id names (tests check the layout with it).
+#[cfg(test)]
 fn decode(id: u64) -> Result<(u32, u64), Lookup> {
     let low = id & INDEX_MASK;
     if low == 0 || (id >> TAG_SHIFT) & TAG_MASK != TAG {
         return Err(Lookup::Foreign);
     }
-    let count = ((id >> COUNT_HIGH_SHIFT) << COUNT_LOW_BITS)
-        | ((id >> COUNT_LOW_SHIFT) & ((1 << COUNT_LOW_BITS) - 1));
+    let count = ((id >> 32) << 4) | ((id >> 24) & 0xF);
     Ok(((low - 1) as u32, count))
 }
 
@@ -206,7 +215,9 @@ impl Leases {
         for i in start..end {
             let lease = self.leases.get_or_allocate(i, Lease::new)?;
             // Relaxed: published with the lease by the free list's mutex (see `index`).
-            lease.index.store(i, Ordering::Relaxed);
+            lease
+                .id_base
+                .store((TAG << TAG_SHIFT) | (u64::from(i) + 1), Ordering::Relaxed);
             leases.push(lease);
         }
         f.next = end;
@@ -222,9 +233,12 @@ impl Leases {
     /// recycled by another thread) or that was never issued.
     #[inline]
     pub(crate) fn take(&self, id: u64) -> Result<NonNull<()>, Lookup> {
-        let (index, count) = decode(id)?;
-        let lease = self.leases.get(index).ok_or(Lookup::Stale)?;
-        let lent = (count << COUNT_SHIFT) | LENT;
+        let low = id & INDEX_MASK;
+        if low == 0 || (id >> TAG_SHIFT) & TAG_MASK != TAG {
+            return Err(Lookup::Foreign);
+        }
+        let lease = self.leases.get((low - 1) as u32).ok_or(Lookup::Stale)?;
+        let lent = (id & COUNT_FIELD) | FILL | LENT;
         // Acquire: pairs with the Release store in `lend`, so the token read below is the one
         // lent under this count.
         let mut state = lease.state.load(Ordering::Acquire);
@@ -234,15 +248,16 @@ impl Leases {
         // Relaxed: ordered after `lend`'s store by the Acquire load above; no later lend can
         // have written it if the compare-and-swap below wins (the lease is lent until then).
         let token = lease.token.load(Ordering::Relaxed);
+        // The next count, not lent, not draining (a lent count is below `RETIRED`: no carry
+        // out of bit 63).
+        let next = ((lent & !LENT) + ONE) | FILL;
         loop {
             // AcqRel: Release orders our token read before anyone who sees the lease returned
             // (a reuse overwrites the token); Acquire keeps the read ordered after the lend.
-            match lease.state.compare_exchange(
-                state,
-                (count + 1) << COUNT_SHIFT,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
+            match lease
+                .state
+                .compare_exchange(state, next, Ordering::AcqRel, Ordering::Acquire)
+            {
                 Ok(_) => break,
                 // `retire` marked it draining meanwhile: still ours to take.
                 Err(now) if now == lent | DRAINING => state = now,
@@ -250,17 +265,18 @@ impl Leases {
             }
         }
         if state & DRAINING != 0 {
-            self.give_back(index, count + 1);
+            self.give_back(lease, next);
         }
         NonNull::new(token).ok_or(Lookup::Stale)
     }
 
-    /// A drained lease's network is gone: return the lease for reuse (unless it is exhausted).
+    /// A drained lease's network is gone: return the lease (now in `state`) for reuse, unless
+    /// it is retired.
     #[cold]
     #[inline(never)]
-    fn give_back(&self, index: u32, count: u64) {
-        if count < COUNT_LIMIT {
-            self.free_list().free.push(index);
+    fn give_back(&self, lease: &Lease, state: u64) {
+        if state & COUNT_FIELD != RETIRED {
+            self.free_list().free.push(lease.index());
         }
     }
 
@@ -278,7 +294,7 @@ impl Leases {
             loop {
                 if state & LENT == 0 {
                     // Not lent, and no lend will come: nobody else writes it.
-                    if state >> COUNT_SHIFT < COUNT_LIMIT {
+                    if state & COUNT_FIELD != RETIRED {
                         free.push(lease.index());
                     }
                     break;
@@ -307,7 +323,9 @@ impl Leases {
     /// Sets a lease's count (tests reach the retirement limit without 2^36 lendings).
     #[cfg(all(test, not(membudget_loom)))]
     pub(crate) fn set_count(lease: &Lease, count: u64) {
-        lease.state.store(count << COUNT_SHIFT, Ordering::Relaxed);
+        lease
+            .state
+            .store(count_field(count) | FILL, Ordering::Relaxed);
     }
 }
 
@@ -325,7 +343,12 @@ mod tests {
 
     #[test]
     fn ids_round_trip_and_carry_the_tag_where_registries_do() {
-        for (index, count) in [(0, 0), (5, 17), (MAX_LEASES - 1, COUNT_LIMIT - 1)] {
+        for (index, count) in [
+            (0, 0),
+            (5, 17),
+            (16, 1 << 20),
+            (MAX_LEASES - 1, (1 << 36) - 2),
+        ] {
             let id = make_id(index, count);
             assert_eq!(decode(id), Ok((index, count)));
             assert_eq!((id >> TAG_SHIFT) & TAG_MASK, TAG);
@@ -362,19 +385,35 @@ mod tests {
     }
 
     #[test]
+    fn counts_carry_across_the_tag_bits() {
+        let t = Leases::new();
+        let lease = t.reserve(1).unwrap()[0];
+        let start = 0xFFF_FFF0;
+        Leases::set_count(lease, start);
+        for i in 0..40 {
+            // SAFETY: reserved, and not lent (every round takes it back).
+            let id = unsafe { lease.lend(token(1)) }.unwrap();
+            assert_eq!(decode(id), Ok((lease.index(), start + i)));
+            assert_eq!((id >> TAG_SHIFT) & TAG_MASK, TAG);
+            assert_eq!(t.take(id), Ok(token(1)));
+        }
+    }
+
+    #[test]
     fn an_exhausted_lease_is_retired_never_wrapped() {
         let t = Leases::new();
         let leases = t.reserve(1).unwrap();
         let index = leases[0].index();
-        Leases::set_count(leases[0], COUNT_LIMIT - 1);
+        let last_count = (1 << 36) - 2;
+        Leases::set_count(leases[0], last_count);
         // SAFETY: reserved, not lent.
         let last = unsafe { leases[0].lend(token(1)) }.unwrap();
-        assert_eq!(decode(last), Ok((index, COUNT_LIMIT - 1)));
+        assert_eq!(decode(last), Ok((index, last_count)));
         assert_eq!(t.take(last), Ok(token(1)));
         // SAFETY: as above.
         assert_eq!(unsafe { leases[0].lend(token(2)) }, Err(Exhausted));
         // Every id the lease ever had (the count wrapped to 36 bits) stays refused.
-        for count in [0, 1, COUNT_LIMIT - 1] {
+        for count in [0, 1, last_count, last_count + 1] {
             assert_eq!(t.take(make_id(index, count)), Err(Lookup::Stale));
         }
         // SAFETY: nothing lends through it any more.

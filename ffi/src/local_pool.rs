@@ -188,7 +188,7 @@ pub unsafe extern "C" fn mb_buffer_request_many(
             None if n == 0 => NonNull::dangling(),
             None => return Err(call.null("out")),
         };
-        let taken = POOLS.with(call, pool, |p| {
+        let taken = POOLS.with(call, pool, move |p| {
             let mut taken = 0u32;
             while taken < n {
                 // SAFETY: `taken < n` and `out` is valid for `n` writes.
