@@ -1,20 +1,24 @@
 //! The C ABI's round trips beside the same work in Rust: `mb_buffer_request` +
-//! `mb_buffer_recycle` against `LocalBufferPool::request_buffer` + drop, and `mb_reserve` +
-//! `mb_release` against `Budget::try_charge` + `release`. The ratio `c_abi / rust` is the cost
-//! of the boundary (handle lookup, id registry, panic guard); the target is at most 1.5×.
-//! The C ABI functions are called exactly as a C host calls them (same symbols, same
-//! arguments); the host-language numbers come from `hosts/run.sh --perf` (through the host
-//! libraries).
+//! `mb_buffer_recycle` against `LocalBufferPool::request_buffer` + drop; the batch calls
+//! `mb_buffer_request_many` + `mb_buffer_recycle_many` of 16 buffers against 16 requests and
+//! 16 drops (reported per buffer); and `mb_reserve` + `mb_release` against
+//! `Budget::try_charge` + `release`. The ratio `c_abi / rust` is the cost of the boundary
+//! (handle lookup, buffer-id check, panic guard); the target is at most 1.5×. The C ABI
+//! functions are called exactly as a C host calls them (same symbols, same arguments), and
+//! every status is checked (one compare per call); the host-language numbers come from
+//! `hosts/run.sh --perf` (through the host libraries). Instruction counts of the same loops:
+//! `benches/examples/ffi_instructions.rs` (callgrind).
 //!
 //! Run: `cargo bench -p membudget-benches --bench ffi -- --warm-up-time 1 --measurement-time 3`
 
 // Each iteration is one C call sequence under one SAFETY argument, as a host would write it.
 #![allow(clippy::multiple_unsafe_ops_per_block)]
 
-use criterion::{black_box, criterion_main, Criterion};
+use criterion::{black_box, criterion_main, Criterion, Throughput};
 use membudget::{
-    mb_buffer, mb_buffer_recycle, mb_buffer_request, mb_local_pool_free, mb_local_pool_new,
-    mb_release, mb_reserve, mb_runtime, mb_runtime_free, mb_runtime_new, mb_runtime_options,
+    mb_buffer, mb_buffer_recycle, mb_buffer_recycle_many, mb_buffer_request,
+    mb_buffer_request_many, mb_local_pool, mb_local_pool_free, mb_local_pool_new, mb_release,
+    mb_reserve, mb_runtime, mb_runtime_free, mb_runtime_new, mb_runtime_options,
     MB_CATEGORY_DIRECT, MB_OK,
 };
 use membudget_allocator::{Budget, Category, Quotas, SharedBudget};
@@ -24,6 +28,35 @@ use std::ptr::null_mut;
 
 /// Flink's default segment size.
 const SEG: usize = 32 * 1024;
+/// Buffers per batch call.
+const BATCH: usize = 16;
+
+/// Fails the benchmark on a status other than `MB_OK` (one compare; kept in release builds).
+#[inline(always)]
+fn ok(rc: i32) {
+    if rc != MB_OK {
+        failed(rc);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn failed(rc: i32) -> ! {
+    panic!("C ABI call failed with status {rc}");
+}
+
+const EMPTY: mb_buffer = mb_buffer {
+    ptr: null_mut(),
+    capacity: 0,
+    id: 0,
+};
+
+fn local_pool(rt: *mut mb_runtime, min: u32, max: u32) -> *mut mb_local_pool {
+    let mut pool = null_mut();
+    // SAFETY: a live runtime and a valid out-pointer.
+    ok(unsafe { mb_local_pool_new(rt, min, max, &mut pool) });
+    pool
+}
 
 fn runtime() -> *mut mb_runtime {
     let props: [*const c_char; 1] = [c"taskmanager.memory.process.size=1g".as_ptr()];
@@ -35,7 +68,7 @@ fn runtime() -> *mut mb_runtime {
     };
     let mut rt = null_mut();
     // SAFETY: valid options and out-pointer.
-    assert_eq!(unsafe { mb_runtime_new(&opts, &mut rt) }, MB_OK);
+    ok(unsafe { mb_runtime_new(&opts, &mut rt) });
     rt
 }
 
@@ -48,29 +81,61 @@ fn buffers(c: &mut Criterion) {
         b.iter(|| drop(black_box(local.request_buffer().unwrap().unwrap())))
     });
     let rt = runtime();
-    let mut pool = null_mut();
-    // SAFETY: a live runtime and a valid out-pointer.
-    assert_eq!(unsafe { mb_local_pool_new(rt, 1, 16, &mut pool) }, MB_OK);
+    let pool = local_pool(rt, 1, 16);
     g.bench_function("c_abi", |b| {
-        let mut buf = mb_buffer {
-            ptr: null_mut(),
-            capacity: 0,
-            id: 0,
-        };
+        let mut buf = EMPTY;
         b.iter(|| {
             // SAFETY: a live pool and a valid out-pointer; the id was just issued.
             unsafe {
-                let rc = mb_buffer_request(pool, &mut buf);
-                debug_assert_eq!(rc, MB_OK);
-                black_box(mb_buffer_recycle(black_box(buf.id)))
+                ok(mb_buffer_request(pool, &mut buf));
+                ok(mb_buffer_recycle(black_box(buf.id)));
+            }
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("ffi_buffer_round_trip_batch16");
+    g.throughput(Throughput::Elements(BATCH as u64));
+    let local = network
+        .create_buffer_pool(BATCH, BATCH)
+        .expect("local pool");
+    let mut held = Vec::with_capacity(BATCH);
+    g.bench_function("rust", |b| {
+        b.iter(|| {
+            held.extend((0..BATCH).map(|_| local.request_buffer().unwrap().unwrap()));
+            black_box(&held);
+            held.clear();
+        })
+    });
+    let batch_pool = local_pool(rt, BATCH as u32, BATCH as u32);
+    g.bench_function("c_abi", |b| {
+        let mut bufs = [EMPTY; BATCH];
+        let mut ids = [0u64; BATCH];
+        b.iter(|| {
+            let mut got = 0;
+            // SAFETY: a live pool; `bufs` and `ids` hold `BATCH` entries; the ids were just
+            // issued.
+            unsafe {
+                ok(mb_buffer_request_many(
+                    batch_pool,
+                    BATCH as u32,
+                    bufs.as_mut_ptr(),
+                    &mut got,
+                ));
+                assert_eq!(got, BATCH as u32);
+                for (id, b) in ids.iter_mut().zip(&bufs) {
+                    *id = b.id;
+                }
+                ok(mb_buffer_recycle_many(black_box(ids.as_ptr()), got));
             }
         })
     });
     g.finish();
     // SAFETY: live handles.
     unsafe {
-        mb_local_pool_free(pool);
-        mb_runtime_free(rt);
+        ok(mb_local_pool_free(pool));
+        ok(mb_local_pool_free(batch_pool));
+        ok(mb_runtime_free(rt));
     }
 }
 
@@ -90,14 +155,14 @@ fn reservations(c: &mut Criterion) {
         b.iter(|| {
             // SAFETY: a live runtime handle.
             unsafe {
-                black_box(mb_reserve(rt, MB_CATEGORY_DIRECT, black_box(4096)));
-                black_box(mb_release(rt, MB_CATEGORY_DIRECT, black_box(4096)));
+                ok(mb_reserve(rt, MB_CATEGORY_DIRECT, black_box(4096)));
+                ok(mb_release(rt, MB_CATEGORY_DIRECT, black_box(4096)));
             }
         })
     });
     g.finish();
     // SAFETY: a live handle.
-    unsafe { mb_runtime_free(rt) };
+    ok(unsafe { mb_runtime_free(rt) });
 }
 
 /// Runs every group (a plain function instead of `criterion_group!`, which generates an

@@ -280,6 +280,69 @@ impl Buffer {
         self.slot().index
     }
 
+    /// Gives the buffer up as one pointer-sized token, for an owner that cannot hold a
+    /// `Buffer` (a C host names it by an id the caller keeps beside the token); also returns
+    /// the first byte of the segment, writable by the token's holder. Nothing is recycled
+    /// until [`from_raw`](Self::from_raw) turns the token back into the buffer; the writer and
+    /// reader indices are not kept (the buffer comes back empty).
+    ///
+    /// # Errors
+    /// Hands the buffer back unless it is the only handle to its segment and covers all of
+    /// it, writable (not shared, not a slice): only such a buffer can be lent whole.
+    ///
+    /// # Examples
+    /// ```
+    /// # use membudget_allocator::{Budget, Quotas, SharedBudget};
+    /// # use membudget_bufferpool::{Buffer, NetworkBufferPool};
+    /// # let network = NetworkBufferPool::new(2, 4096, SharedBudget::from(Budget::new(Quotas::unlimited())))?;
+    /// # let pool = network.create_buffer_pool(1, 2)?;
+    /// let b = pool.request_buffer()?.unwrap();
+    /// let (token, bytes) = b.into_raw().expect("a fresh buffer is unique and whole");
+    /// // SAFETY: the token's holder may write the whole segment.
+    /// unsafe { bytes.as_ptr().write_bytes(7, 4096) };
+    /// assert_eq!(pool.used_buffers(), 1); // still lent out
+    /// // SAFETY: the token came from `into_raw` and is turned back once.
+    /// let b = unsafe { Buffer::from_raw(token) };
+    /// drop(b); // recycled as usual
+    /// assert_eq!(pool.used_buffers(), 0);
+    /// # Ok::<(), membudget_bufferpool::BufferPoolError>(())
+    /// ```
+    #[inline]
+    pub fn into_raw(self) -> Result<(NonNull<()>, NonNull<u8>), Buffer> {
+        // Only `read_only_slice` narrows a handle's window, and it marks it read-only.
+        debug_assert!(
+            self.read_only || (self.data == self.slot().data && self.capacity() == self.slot().len)
+        );
+        if self.read_only || !self.is_unique() {
+            return Err(self);
+        }
+        let raw = (self.slot.cast::<()>(), self.data);
+        core::mem::forget(self);
+        Ok(raw)
+    }
+
+    /// The buffer a token from [`into_raw`](Self::into_raw) stands for: the whole segment,
+    /// writable, empty (size and reader index 0). Dropping it recycles the segment as usual.
+    ///
+    /// # Safety
+    /// `token` came from [`into_raw`](Self::into_raw) and has not been turned back before:
+    /// each token is turned back exactly once (twice would be two handles counted as one).
+    #[inline]
+    pub unsafe fn from_raw(token: NonNull<()>) -> Buffer {
+        let slot = token.cast::<Slot>();
+        // SAFETY: the token is a slot pointer from `into_raw`; the lent segment's owner keeps
+        // the pool, and so the slot, alive until this buffer drops (as for any handle).
+        let s = unsafe { slot.as_ref() };
+        Buffer {
+            slot,
+            data: s.data,
+            capacity: s.len as u32,
+            size: 0,
+            reader: 0,
+            read_only: false,
+        }
+    }
+
     /// Recycles the segment: the last handle is going away.
     #[cold]
     fn recycle_exclusive(slot: &Slot) {

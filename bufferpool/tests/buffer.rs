@@ -122,3 +122,47 @@ fn buffers_outlive_their_pools() {
     drop(buf);
     assert_eq!(common::network_used(&b), 0);
 }
+
+#[test]
+fn only_a_whole_unique_buffer_becomes_a_raw_token_and_comes_back_once() {
+    let net = network(2);
+    let pool = net.create_buffer_pool(2, 2).unwrap();
+    let mut b = pool.request_buffer().unwrap().unwrap();
+    b.append(b"abc");
+    let shared = b.retain();
+    let b = b.into_raw().expect_err("a shared buffer stays a buffer");
+    drop(shared);
+    let slice = b.read_only_slice(0, 2);
+    let b = b.into_raw().expect_err("a sliced segment stays a buffer");
+    let slice = slice
+        .into_raw()
+        .expect_err("a slice is not the whole segment");
+    drop(slice);
+    let segment = b.segment_index();
+    let (token, bytes) = b.into_raw().expect("unique and whole");
+    // SAFETY: the token's holder may write the whole segment (of more than 3 bytes).
+    let fourth = unsafe { bytes.as_ptr().add(3) };
+    // SAFETY: as above.
+    unsafe { fourth.write(b'd') };
+    assert_eq!(pool.used_buffers(), 1, "a token keeps the segment lent out");
+    // Another thread turns it back; the buffer comes back whole and empty.
+    struct Token(core::ptr::NonNull<()>);
+    // SAFETY: a token stands for a `Buffer`, which is `Send`.
+    unsafe impl Send for Token {}
+    let token = Token(token);
+    std::thread::spawn(move || {
+        let token = token;
+        // SAFETY: the token came from `into_raw` and is turned back once.
+        let mut b = unsafe { membudget_bufferpool::Buffer::from_raw(token.0) };
+        assert_eq!(b.segment_index(), segment);
+        assert_eq!(
+            (b.size(), b.reader_index(), b.capacity()),
+            (0, 0, common::SEG)
+        );
+        assert_eq!(&b.as_mut_slice().unwrap()[..4], b"abcd", "the bytes stay");
+    })
+    .join()
+    .unwrap();
+    assert_eq!(pool.used_buffers(), 0, "dropping it recycled the segment");
+    assert_eq!(pool.available_segments(), 2);
+}

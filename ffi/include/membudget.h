@@ -7,8 +7,11 @@
  * Conventions: every function returns an int32_t status (MB_OK = 0, negative MB_ERR_* codes;
  * mb_abi_version is the one exception) and sets the thread's last error message on failure
  * (mb_last_error_message). Handles and ids are generation-checked tokens: freed, recycled or
- * forged ones are refused with MB_ERR_INVALID_HANDLE. _free(NULL) is a no-op. All functions
- * are thread-safe; only mb_buffer_request_timeout blocks (up to its timeout).
+ * forged ones are refused with MB_ERR_INVALID_HANDLE, and a stale one never becomes valid
+ * again (generations never wrap). _free(NULL) is a no-op. Freeing a runtime destroys what was
+ * made from it: its local pools answer MB_ERR_DESTROYED, buffers lent out stay valid until
+ * recycled. Structs with struct_size are copied whole fields only. All functions are
+ * thread-safe; only mb_buffer_request_timeout blocks (up to its timeout).
  */
 
 #ifndef MEMBUDGET_H
@@ -165,7 +168,8 @@ typedef struct mb_local_pool mb_local_pool;
 typedef struct mb_runtime mb_runtime;
 
 // One category's counters (`mb_usage`). Set `struct_size` before the call; fields past it are
-// not written (so the struct can grow).
+// not written (so the struct can grow). It must end on a field; bytes past this library's
+// struct (a newer host's fields) are written as zero.
 typedef struct mb_category_usage {
   // `sizeof(mb_category_usage)` as the host knows it (left unchanged by the call).
   uint32_t struct_size;
@@ -244,13 +248,37 @@ typedef struct mb_buffer {
 // registering thread if a buffer was available at once; it must not block.
 typedef void (*mb_buffer_callback)(void *ctx, int32_t status, const struct mb_buffer *buffer);
 
+// A local pool's state (`mb_local_pool_stats`), for monitoring and tests. Set `struct_size`
+// before the call; it must end on a field; fields past it are not written, and bytes past
+// this library's struct are written as zero.
+typedef struct mb_pool_stats {
+  // `sizeof(mb_pool_stats)` as the host knows it (left unchanged by the call).
+  uint32_t struct_size;
+  // 1 once the pool is destroyed (freed, or its runtime freed), else 0.
+  uint32_t destroyed;
+  // Buffers the pool may hold now (between its minimum and maximum).
+  uint64_t num_buffers;
+  // Buffers the pool holds now: idle or lent out.
+  uint64_t requested;
+  // Idle buffers: a request takes one without waiting.
+  uint64_t available;
+  // Threads blocked in `mb_buffer_request_timeout` on this pool now.
+  uint64_t waiters;
+  // The guaranteed minimum.
+  uint64_t min_buffers;
+  // The maximum (`UINT64_MAX` for an unbounded pool).
+  uint64_t max_buffers;
+} mb_pool_stats;
+
 // Options for `mb_runtime_new`. A zero-initialised struct with `struct_size` set is the
 // default: a TaskManager plan from Flink's defaults with Flink 1.20's semantics for a JVM in a
 // standalone deployment, the container limit applied, the process environment ignored, values
 // that are not applied reported as plan warnings, one-line errors, an isolated budget.
 //
 // Fields past `struct_size` (a host compiled against an older, shorter struct) keep their
-// defaults, so the struct can grow. The fields from `config_section` on are ABI 1.1.
+// defaults, so the struct can grow. `struct_size` must end on a field (a size that cuts one
+// is refused); a larger size (a newer host) is accepted if the bytes this library does not
+// know are zero. The fields from `config_section` on are ABI 1.1.
 //
 // With `quota_source = MB_QUOTAS_FROM_ENVIRONMENT` no plan is derived: the runtime enforces the
 // `MEMBUDGET_QUOTA_*` variables, its managed memory is `MEMBUDGET_QUOTA_MANAGED` bytes and its
@@ -297,6 +325,8 @@ typedef struct mb_runtime_options {
   uint32_t verbose_errors;
   // `MB_QUOTAS_FROM_PLAN` (0) or `MB_QUOTAS_FROM_ENVIRONMENT` (1).
   uint32_t quota_source;
+  // Must be 0 (it keeps the struct free of padding and is kept for a later field).
+  uint32_t reserved;
 } mb_runtime_options;
 
 #ifdef __cplusplus
@@ -308,7 +338,8 @@ extern "C" {
 //
 // Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED` (nothing charged; the message names used, quota
 // and the key to increase), `MB_ERR_INVALID_ARGUMENT` (category), `MB_ERR_NULL_POINTER`,
-// `MB_ERR_INVALID_HANDLE`.
+// `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED` (the runtime was freed by another thread
+// meanwhile; nothing charged).
 //
 // # Safety
 // None: every argument is checked.
@@ -317,7 +348,9 @@ int32_t mb_reserve(const struct mb_runtime *rt, uint32_t category, uint64_t byte
 // Gives back `bytes` of `category` reserved with `mb_reserve`. Never blocks.
 //
 // Returns `MB_OK`, `MB_ERR_INVALID_ARGUMENT` (bad category, or more than the host holds
-// reserved: nothing is released then), `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
+// reserved: nothing is released then), `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`,
+// `MB_ERR_DESTROYED` (the runtime was freed by another thread meanwhile: it released
+// everything).
 //
 // # Safety
 // None: every argument is checked.
@@ -328,7 +361,8 @@ int32_t mb_release(const struct mb_runtime *rt, uint32_t category, uint64_t byte
 // still held when the runtime is freed are freed with it). Never blocks (beyond `malloc`).
 //
 // Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED`, `MB_ERR_INVALID_ARGUMENT` (category, zero size,
-// alignment), `MB_ERR_OUT_OF_MEMORY`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
+// alignment), `MB_ERR_OUT_OF_MEMORY`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`,
+// `MB_ERR_DESTROYED` (the runtime was freed by another thread meanwhile; nothing allocated).
 //
 // # Safety
 // `out` is valid for a write.
@@ -339,14 +373,15 @@ int32_t mb_alloc(const struct mb_runtime *rt, uint32_t category, uint64_t size, 
 //
 // Returns `MB_OK`, `MB_ERR_INVALID_ARGUMENT` (not a live block of this runtime: a double free
 // or a foreign pointer is refused and nothing is freed), `MB_ERR_NULL_POINTER` (rt),
-// `MB_ERR_INVALID_HANDLE`.
+// `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED` (the runtime was freed by another thread
+// meanwhile: it freed every block).
 //
 // # Safety
 // None: the pointer is looked up, never dereferenced, unless it is a live block.
 int32_t mb_free(const struct mb_runtime *rt, uint8_t *ptr);
 
-// Fills `*usage` (up to `usage->struct_size` bytes, which must be at least 8) with the
-// counters of `category`. Never blocks.
+// Fills `*usage` (up to `usage->struct_size` bytes, which must be at least 8 and end on a
+// field) with the counters of `category`. Never blocks.
 //
 // Returns `MB_OK`, `MB_ERR_INVALID_ARGUMENT` (category, struct_size),
 // `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
@@ -373,7 +408,8 @@ int32_t mb_last_error_message(char *buf, size_t len, size_t *needed);
 //
 // Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED` (not enough managed memory: the message names the
 // key to increase), `MB_ERR_INVALID_ARGUMENT`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`,
-// `MB_ERR_OUT_OF_MEMORY`.
+// `MB_ERR_OUT_OF_MEMORY`, `MB_ERR_DESTROYED` (the runtime was freed by another thread
+// meanwhile).
 //
 // # Safety
 // `segments_out` is valid for writes of `n` `mb_segment`s.
@@ -383,7 +419,9 @@ int32_t mb_managed_allocate_pages(const struct mb_runtime *rt, uint64_t owner, u
 // of another runtime, is refused. Never blocks.
 //
 // Returns `MB_OK`, `MB_ERR_INVALID_HANDLE` (stale, repeated or forged id),
-// `MB_ERR_INVALID_ARGUMENT` (the page belongs to another runtime), `MB_ERR_NULL_POINTER`.
+// `MB_ERR_INVALID_ARGUMENT` (the page belongs to another runtime), `MB_ERR_NULL_POINTER`,
+// `MB_ERR_DESTROYED` (the runtime was freed by another thread meanwhile: every page was
+// returned).
 //
 // # Safety
 // None: every argument is checked. The page must no longer be used by the host.
@@ -392,7 +430,8 @@ int32_t mb_managed_release(const struct mb_runtime *rt, uint64_t segment_id);
 // Returns every page `owner` holds (like Flink's `MemoryManager.releaseAll(owner)`); their
 // ids become invalid. An owner with no pages is fine. Never blocks.
 //
-// Returns `MB_OK`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
+// Returns `MB_OK`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED` (the
+// runtime was freed by another thread meanwhile: every page was returned).
 //
 // # Safety
 // None: every argument is checked. The pages must no longer be used by the host.
@@ -428,7 +467,8 @@ int32_t mb_report_refusals(uint32_t enabled);
 // Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED` (the minimums exceed the network buffers: the
 // message names the keys), `MB_ERR_INVALID_ARGUMENT` (`min > max`), `MB_ERR_UNAVAILABLE` (the
 // plan has no network memory, e.g. a JobManager), `MB_ERR_NULL_POINTER`,
-// `MB_ERR_INVALID_HANDLE`.
+// `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED` (the runtime was freed by another thread
+// meanwhile).
 //
 // # Safety
 // `out` is valid for a write.
@@ -449,18 +489,32 @@ int32_t mb_local_pool_free(struct mb_local_pool *pool);
 // is at its size (backpressure): wait with `mb_buffer_request_timeout` or
 // `mb_local_pool_on_available`.
 //
-// Returns `MB_OK`, `MB_ERR_UNAVAILABLE`, `MB_ERR_DESTROYED`, `MB_ERR_NULL_POINTER`,
-// `MB_ERR_INVALID_HANDLE`.
+// Returns `MB_OK`, `MB_ERR_UNAVAILABLE`, `MB_ERR_DESTROYED` (the pool's runtime was freed),
+// `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
 //
 // # Safety
 // `out` is valid for a write.
 int32_t mb_buffer_request(const struct mb_local_pool *pool, struct mb_buffer *out);
 
+// Takes up to `n` buffers the pool has now, into `out[0..n]`, as `mb_buffer_request` does
+// for each (one call instead of `n`); `*got` receives how many. Stops at the first buffer not
+// available at once; never blocks.
+//
+// Returns `MB_OK` (`*got` ≥ 1, or `n` was 0), `MB_ERR_UNAVAILABLE` (none now, `*got` = 0),
+// `MB_ERR_DESTROYED` (the pool's runtime was freed, `*got` = 0), `MB_ERR_NULL_POINTER`,
+// `MB_ERR_INVALID_HANDLE`. `*got` is written on every status but `MB_ERR_NULL_POINTER`;
+// the buffers in `out[0..*got]` are the host's.
+//
+// # Safety
+// `out` is valid for writes of `n` `mb_buffer`s (or NULL when `n` is 0); `got` is valid for a
+// write.
+int32_t mb_buffer_request_many(const struct mb_local_pool *pool, uint32_t n, struct mb_buffer *out, uint32_t *got);
+
 // Takes a buffer, waiting up to `timeout_ms` milliseconds (`MB_WAIT_FOREVER`: no limit) for
 // one to be recycled. **Blocks** the calling thread (parked, no spinning).
 //
-// Returns `MB_OK`, `MB_ERR_TIMEOUT`, `MB_ERR_DESTROYED` (the pool was freed meanwhile),
-// `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
+// Returns `MB_OK`, `MB_ERR_TIMEOUT`, `MB_ERR_DESTROYED` (the pool or its runtime was freed,
+// also while waiting), `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
 //
 // # Safety
 // `out` is valid for a write.
@@ -468,8 +522,9 @@ int32_t mb_buffer_request_timeout(const struct mb_local_pool *pool, uint32_t tim
 
 // Asks for a buffer without blocking: `callback(ctx, MB_OK, &buffer)` runs once a buffer is
 // available — at once on this thread if the pool has one now, else on the thread that
-// recycles one — and the callee owns that buffer. If the pool is freed first the callback
-// runs with `MB_ERR_DESTROYED` and NULL. For async hosts (a `CompletableFuture`, a `Task`).
+// recycles one — and the callee owns that buffer. If the pool (or its runtime) is freed first
+// the callback runs with `MB_ERR_DESTROYED` and NULL. For async hosts (a `CompletableFuture`,
+// a `Task`).
 // Never blocks; the callback must not block either.
 //
 // Returns `MB_OK` (the callback ran or is registered), `MB_ERR_DESTROYED`,
@@ -478,6 +533,16 @@ int32_t mb_buffer_request_timeout(const struct mb_local_pool *pool, uint32_t tim
 // # Safety
 // `callback` must be safe to call once with `ctx` from any thread, until it has run.
 int32_t mb_local_pool_on_available(const struct mb_local_pool *pool, mb_buffer_callback callback, void *ctx);
+
+// Fills `*stats` (up to `stats->struct_size` bytes, at least 8, ending on a field) with the
+// pool's state; it answers for a destroyed pool too. Never blocks.
+//
+// Returns `MB_OK`, `MB_ERR_INVALID_ARGUMENT` (struct_size), `MB_ERR_NULL_POINTER`,
+// `MB_ERR_INVALID_HANDLE`.
+//
+// # Safety
+// `stats` is valid for reads and writes of `stats->struct_size` bytes.
+int32_t mb_local_pool_stats(const struct mb_local_pool *pool, struct mb_pool_stats *stats);
 
 // Gives a buffer back (to its local pool, or to the network pool if that was freed). The id
 // is invalid afterwards: recycling it again, or a forged id, is refused and never frees
@@ -490,6 +555,19 @@ int32_t mb_local_pool_on_available(const struct mb_local_pool *pool, mb_buffer_c
 // None: the id is checked. The host must not touch the buffer's memory afterwards.
 int32_t mb_buffer_recycle(uint64_t buffer_id);
 
+// Gives back the `n` buffers whose ids are `ids[0..n]`, as `mb_buffer_recycle` does for each
+// (one call instead of `n`). Every valid id is recycled even if others are refused.
+// Never blocks.
+//
+// Returns `MB_OK` (all recycled), `MB_ERR_INVALID_HANDLE` (some id was stale, repeated or
+// forged: the message names the first and how many; the others were recycled),
+// `MB_ERR_NULL_POINTER` (`ids` NULL with `n > 0`).
+//
+// # Safety
+// `ids` is valid for reads of `n` `uint64_t`s (or NULL when `n` is 0). The host must not
+// touch the recycled buffers' memory afterwards.
+int32_t mb_buffer_recycle_many(const uint64_t *ids, uint32_t n);
+
 // Creates a runtime: derives the memory plan from `options` (see `mb_runtime_options`; NULL
 // means all defaults) — or, with `MB_QUOTAS_FROM_ENVIRONMENT`, takes the quotas `membudget
 // plan --format env` exported — installs its quotas into the runtime's budget and sets up the
@@ -497,8 +575,9 @@ int32_t mb_buffer_recycle(uint64_t buffer_id);
 //
 // Returns `MB_OK`, `MB_ERR_CONFIG` (the message is the same as the CLI's; with `strict`, also
 // for a value that would not be applied; with quotas from the environment, a malformed or
-// missing `MEMBUDGET_QUOTA_*` variable), `MB_ERR_INVALID_ARGUMENT`, `MB_ERR_NULL_POINTER`.
-// May block briefly reading the config file and cgroup files.
+// missing `MEMBUDGET_QUOTA_*` variable), `MB_ERR_INVALID_ARGUMENT` (including a `struct_size`
+// that ends inside a field, or a larger one whose unknown bytes are not zero),
+// `MB_ERR_NULL_POINTER`. May block briefly reading the config file and cgroup files.
 //
 // # Safety
 // `options` is NULL or a valid `mb_runtime_options` of `options->struct_size` bytes whose
@@ -506,10 +585,15 @@ int32_t mb_buffer_recycle(uint64_t buffer_id);
 int32_t mb_runtime_new(const struct mb_runtime_options *options, struct mb_runtime **out);
 
 // Frees a runtime handle and shuts the runtime down at once: everything the host still holds
-// through `mb_reserve`/`mb_alloc` is released and freed, managed pages are returned (their
-// ids become invalid), and the network pool is destroyed: its local pools then answer
-// `MB_ERR_DESTROYED` (free them as usual), buffers still lent out stay valid until recycled.
-// `mb_runtime_free(NULL)` does nothing. Never blocks.
+// through `mb_reserve`/`mb_alloc` is released and freed; managed pages are returned (their
+// ids become invalid) and the managed memory goes back to the OS; the network pool is
+// destroyed: its local pools answer `MB_ERR_DESTROYED` to every request from now on (free
+// them as usual), waiting requests wake and pending `on_available` callbacks run with
+// `MB_ERR_DESTROYED`, and its memory goes back to the OS — except buffers still lent out,
+// which stay valid until recycled (`mb_buffer_recycle` then frees them). A call on this
+// runtime racing on another thread answers `MB_ERR_DESTROYED` (`MB_ERR_INVALID_HANDLE` once
+// the free is done) and charges nothing; no thread that used the runtime keeps its memory
+// alive. `mb_runtime_free(NULL)` does nothing. Never blocks (it may run the callbacks).
 //
 // Returns `MB_OK` or `MB_ERR_INVALID_HANDLE` (already freed: a double free is refused).
 //

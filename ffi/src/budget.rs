@@ -3,10 +3,12 @@
 
 use crate::panic::boundary;
 use crate::runtime::{mb_runtime, RUNTIMES};
+use crate::struct_size::{fields, Fields};
 use membudget_allocator::QuotaMode;
 
 /// One category's counters (`mb_usage`). Set `struct_size` before the call; fields past it are
-/// not written (so the struct can grow).
+/// not written (so the struct can grow). It must end on a field; bytes past this library's
+/// struct (a newer host's fields) are written as zero.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct mb_category_usage {
@@ -34,14 +36,28 @@ pub struct mb_category_usage {
     pub reserved: u32,
 }
 
-const _: () = assert!(core::mem::size_of::<mb_category_usage>() == 72);
+/// The fields of `mb_category_usage`, in order (checked to tile the struct).
+const USAGE_FIELDS: &Fields = fields!(mb_category_usage {
+    struct_size,
+    category,
+    used,
+    peak,
+    quota,
+    available,
+    failures,
+    host_reserved,
+    host_allocated,
+    enforced,
+    reserved,
+});
 
 /// Charges `bytes` of `category` for memory the host allocates itself (e.g. a .NET host
 /// reporting GC heap growth). Give it back with `mb_release`. Never blocks.
 ///
 /// Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED` (nothing charged; the message names used, quota
 /// and the key to increase), `MB_ERR_INVALID_ARGUMENT` (category), `MB_ERR_NULL_POINTER`,
-/// `MB_ERR_INVALID_HANDLE`.
+/// `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED` (the runtime was freed by another thread
+/// meanwhile; nothing charged).
 ///
 /// # Safety
 /// None: every argument is checked.
@@ -49,14 +65,16 @@ const _: () = assert!(core::mem::size_of::<mb_category_usage>() == 72);
 pub unsafe extern "C" fn mb_reserve(rt: *const mb_runtime, category: u32, bytes: u64) -> i32 {
     boundary("mb_reserve", |call| {
         let c = crate::category::category(call.name(), category)?;
-        RUNTIMES.with(call, rt, |r| r.host().reserve(r.budget(), c, bytes))
+        RUNTIMES.with(call, rt, |r| r.host().reserve(call, r.budget(), c, bytes))
     })
 }
 
 /// Gives back `bytes` of `category` reserved with `mb_reserve`. Never blocks.
 ///
 /// Returns `MB_OK`, `MB_ERR_INVALID_ARGUMENT` (bad category, or more than the host holds
-/// reserved: nothing is released then), `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
+/// reserved: nothing is released then), `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`,
+/// `MB_ERR_DESTROYED` (the runtime was freed by another thread meanwhile: it released
+/// everything).
 ///
 /// # Safety
 /// None: every argument is checked.
@@ -64,7 +82,7 @@ pub unsafe extern "C" fn mb_reserve(rt: *const mb_runtime, category: u32, bytes:
 pub unsafe extern "C" fn mb_release(rt: *const mb_runtime, category: u32, bytes: u64) -> i32 {
     boundary("mb_release", |call| {
         let c = crate::category::category(call.name(), category)?;
-        RUNTIMES.with(call, rt, |r| r.host().release(r.budget(), c, bytes))
+        RUNTIMES.with(call, rt, |r| r.host().release(call, r.budget(), c, bytes))
     })
 }
 
@@ -73,7 +91,8 @@ pub unsafe extern "C" fn mb_release(rt: *const mb_runtime, category: u32, bytes:
 /// still held when the runtime is freed are freed with it). Never blocks (beyond `malloc`).
 ///
 /// Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED`, `MB_ERR_INVALID_ARGUMENT` (category, zero size,
-/// alignment), `MB_ERR_OUT_OF_MEMORY`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
+/// alignment), `MB_ERR_OUT_OF_MEMORY`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`,
+/// `MB_ERR_DESTROYED` (the runtime was freed by another thread meanwhile; nothing allocated).
 ///
 /// # Safety
 /// `out` is valid for a write.
@@ -89,7 +108,9 @@ pub unsafe extern "C" fn mb_alloc(
         // SAFETY: `out` is valid for a write per this function's contract.
         let out = unsafe { call.out(out, "out") }?;
         let c = crate::category::category(call.name(), category)?;
-        out.write(RUNTIMES.with(call, rt, |r| r.host().alloc(r.budget(), c, size, align))?);
+        out.write(RUNTIMES.with(call, rt, |r| {
+            r.host().alloc(call, r.budget(), c, size, align)
+        })?);
         Ok(())
     })
 }
@@ -99,7 +120,8 @@ pub unsafe extern "C" fn mb_alloc(
 ///
 /// Returns `MB_OK`, `MB_ERR_INVALID_ARGUMENT` (not a live block of this runtime: a double free
 /// or a foreign pointer is refused and nothing is freed), `MB_ERR_NULL_POINTER` (rt),
-/// `MB_ERR_INVALID_HANDLE`.
+/// `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED` (the runtime was freed by another thread
+/// meanwhile: it freed every block).
 ///
 /// # Safety
 /// None: the pointer is looked up, never dereferenced, unless it is a live block.
@@ -110,13 +132,13 @@ pub unsafe extern "C" fn mb_free(rt: *const mb_runtime, ptr: *mut u8) -> i32 {
             if ptr.is_null() {
                 return Ok(());
             }
-            r.host().free(r.budget(), ptr)
+            r.host().free(call, r.budget(), ptr)
         })
     })
 }
 
-/// Fills `*usage` (up to `usage->struct_size` bytes, which must be at least 8) with the
-/// counters of `category`. Never blocks.
+/// Fills `*usage` (up to `usage->struct_size` bytes, which must be at least 8 and end on a
+/// field) with the counters of `category`. Never blocks.
 ///
 /// Returns `MB_OK`, `MB_ERR_INVALID_ARGUMENT` (category, struct_size),
 /// `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
@@ -135,12 +157,7 @@ pub unsafe extern "C" fn mb_usage(
         }
         // SAFETY: non-null; the leading u32 is readable per the contract.
         let size = unsafe { usage.cast::<u32>().read_unaligned() } as usize;
-        if size < 8 {
-            return Err(call.invalid(format_args!(
-                "usage->struct_size is {size}; set it to sizeof(mb_category_usage) ({})",
-                core::mem::size_of::<mb_category_usage>()
-            )));
-        }
+        let n = USAGE_FIELDS.known_bytes(call, "usage", size, 2)?;
         let c = crate::category::category(call.name(), category)?;
         let r = RUNTIMES.get(call, rt)?;
         let u = r.budget().usage(c);
@@ -157,8 +174,8 @@ pub unsafe extern "C" fn mb_usage(
             enforced: u32::from(u.mode == QuotaMode::Enforce),
             reserved: 0,
         };
-        let n = size.min(core::mem::size_of::<mb_category_usage>());
-        // SAFETY: `usage` is valid for `size >= n` bytes of writes; `out` is a local.
+        // SAFETY: `usage` is valid for `size >= n` bytes of writes; `out` is a local. `n` ends
+        // on a field: whole fields only.
         unsafe {
             core::ptr::copy_nonoverlapping(
                 (&out as *const mb_category_usage).cast::<u8>(),
@@ -166,6 +183,12 @@ pub unsafe extern "C" fn mb_usage(
                 n,
             )
         };
+        if size > n {
+            // SAFETY: `usage` is valid for `size > n` bytes of writes.
+            let tail = unsafe { usage.cast::<u8>().add(n) };
+            // SAFETY: as above, `size - n` bytes from `n` on; a newer host's fields read 0.
+            unsafe { tail.write_bytes(0, size - n) };
+        }
         Ok(())
     })
 }

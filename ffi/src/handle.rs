@@ -11,6 +11,7 @@
 //!
 //! A handle module declares its table and its per-thread cache and implements [`Handle`]
 //! (the names its messages use, what freeing shuts down); a lookup or a free is then one call.
+//! (Buffer ids are not handles: they are leases of their segments, `leases.rs`.)
 //!
 //! Freeing a handle shuts its value down at once, but the value's memory may outlive the free:
 //! another thread may be inside a call with it, or hold it in its per-thread cache until that
@@ -21,9 +22,8 @@
 
 use crate::call::Call;
 use crate::error::Error;
-use crate::registry::{Guard, LocalFree, Lookup, Registry};
-use std::cell::RefCell;
-use std::sync::Mutex;
+use crate::registry::{Guard, Lookup, Registry};
+use std::cell::{RefCell, RefMut};
 use std::thread::LocalKey;
 
 // A handle is an id cast to a pointer and back; the generation sits in the id's high half, so
@@ -62,20 +62,6 @@ impl<T> Ids<T> {
     pub(crate) const fn new(tag: u8, kind: &'static str) -> Self {
         Ids {
             registry: Registry::new(tag),
-            kind,
-        }
-    }
-
-    /// As [`new`](Self::new), reusing freed slots through a per-thread cache (for ids that are
-    /// issued and retired at a high rate, like buffers).
-    pub(crate) const fn with_local_free(
-        tag: u8,
-        kind: &'static str,
-        cache: &'static LocalKey<RefCell<LocalFree>>,
-        shared: &'static Mutex<Vec<u32>>,
-    ) -> Self {
-        Ids {
-            registry: Registry::with_local_free(tag, cache, shared),
             kind,
         }
     }
@@ -194,28 +180,12 @@ impl<T: Handle> Handles<T> {
         let fast = T::cache()
             .try_with(|c| {
                 // Re-entered from inside `f` (a host callback): take the slow path.
-                let mut c = c.0.try_borrow_mut().ok()?;
-                let hit = matches!(c.as_ref(), Some((cid, g)) if *cid == id && g.is_live());
-                let old = if hit {
-                    None
-                } else {
-                    match self.ids.get(id) {
-                        Ok(g) => c.replace((id, g)),
-                        Err(e) => {
-                            let old = c.take();
-                            drop(c);
-                            drop(old);
-                            return Some(Err(e));
-                        }
-                    }
-                };
-                let g = &c.as_ref()?.1;
-                let r = (f.take()?)(g);
-                drop(c);
-                // May drop a freed value (its last reference): after our borrow ends, so its
-                // drop may call back into the library.
-                drop(old);
-                Some(r)
+                let cached = c.0.try_borrow_mut().ok()?;
+                if !matches!(&*cached, Some((cid, g)) if *cid == id && g.is_live()) {
+                    return Some(self.refill(cached, id, &mut f));
+                }
+                let g = &cached.as_ref()?.1;
+                Some((f.take()?)(g))
             })
             .ok()
             .flatten();
@@ -224,6 +194,33 @@ impl<T: Handle> Handles<T> {
             (None, Some(f)) => f(&*self.ids.get(id)?),
             (None, None) => unreachable!("`f` is only taken on the fast path's success"),
         }
+    }
+
+    /// The cache misses: looks `id` up, caches it in place of the old entry and runs `f`.
+    #[cold]
+    #[inline(never)]
+    fn refill<R>(
+        &'static self,
+        mut cached: RefMut<'_, Option<(u64, Guard<'static, T>)>>,
+        id: u64,
+        f: &mut Option<impl FnOnce(&T) -> Result<R, Error>>,
+    ) -> Result<R, Error> {
+        let (old, r) = match self.ids.get(id) {
+            Ok(g) => {
+                let old = cached.replace((id, g));
+                let r = match (cached.as_ref(), f.take()) {
+                    (Some((_, g)), Some(f)) => f(g),
+                    _ => unreachable!("just cached, and `f` not taken yet"),
+                };
+                (old, r)
+            }
+            Err(e) => (cached.take(), Err(e)),
+        };
+        drop(cached);
+        // May drop a freed value (its last reference): after our borrow ends, so its drop may
+        // call back into the library.
+        drop(old);
+        r
     }
 
     /// Frees `handle`: invalidates it (a second free is refused), shuts the value down at once

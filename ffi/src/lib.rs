@@ -9,15 +9,22 @@
 //!   the thread's last error message (`mb_last_error_message`) then says what was wrong, with
 //!   the value, the limit and the key to change. The only exception is `mb_abi_version`.
 //! - Handles (`mb_runtime *`, `mb_local_pool *`) and ids (buffers, segments) are
-//!   generation-checked tokens from a registry, never addresses: using a freed,
-//!   recycled or forged one returns `MB_ERR_INVALID_HANDLE`; a double free or a double
-//!   recycle is an error, never a double free. `_free(NULL)` is a no-op.
+//!   generation-checked tokens, never addresses: using a freed, recycled or forged one returns
+//!   `MB_ERR_INVALID_HANDLE`; a double free or a double recycle is an error, never a double
+//!   free. Generations never wrap (a slot or lease that used its last one is retired), so a
+//!   stale id never becomes valid again. `_free(NULL)` is a no-op.
+//! - Freeing a runtime shuts down everything made from it: its local pools answer
+//!   `MB_ERR_DESTROYED`, its memory goes back to the OS (lent buffers when recycled), and no
+//!   thread that used it keeps that memory alive.
 //! - No Rust panic crosses the boundary: each entry point catches it (`MB_ERR_PANIC`).
-//! - Integers are fixed-width; option and statistics structs start with `struct_size`.
+//! - Integers are fixed-width; option and statistics structs start with `struct_size`, and
+//!   only whole fields are ever copied (a size that cuts a field is `MB_ERR_INVALID_ARGUMENT`).
 //! - All functions are thread-safe. Only `mb_buffer_request_timeout` blocks (up to its
 //!   timeout); `mb_runtime_new` reads files. Everything else returns promptly.
 //! - Hot paths cost no more than they must: each thread caches its last runtime and pool
-//!   reference (one load to revalidate) and recycles buffer-id slots locally.
+//!   reference (one load to revalidate); a buffer id is checked against its segment's lease
+//!   with one compare-and-swap; `mb_buffer_request_many`/`mb_buffer_recycle_many` move many
+//!   buffers per call.
 //!
 //! # Examples
 //! The C ABI called from Rust exactly as a C host calls it:
@@ -52,14 +59,16 @@
 //!   host ──mb_*──► boundary (catch_unwind, status + last error; names the entry point once)
 //!                    │
 //!                    ├─ RUNTIMES handles ─► Runtime { budget, plan, host memory, managed, network }
-//!                    ├─ POOLS    handles ─► LocalBufferPool
-//!                    ├─ BUFFERS  ids     ─► Buffer        (id = generation|tag|slot)
+//!                    ├─ POOLS    handles ─► LocalBufferPool + Lending
+//!                    ├─ LEASES   ids     ─► Buffer        (id = count|tag|count|lease)
 //!                    └─ SEGMENTS ids     ─► MemorySegment
 //! ```
 //!
-//! Every handle and id goes through one mechanism (`handle.rs`: lookup, per-thread cache,
-//! free with shutdown) over one generation-checked registry (`registry.rs`); each handle type
-//! has its own module (`runtime.rs`, `local_pool.rs`, `buffer.rs`, `managed.rs`).
+//! Every handle and segment id goes through one mechanism (`handle.rs`: lookup, per-thread
+//! cache, free with shutdown) over one generation-checked registry (`registry.rs`); buffer ids
+//! are leases of their segments (`leases.rs`), so lending and recycling a buffer makes no
+//! registry entry. Each handle type has its own module (`runtime.rs`, `local_pool.rs`,
+//! `buffer.rs`, `managed.rs`).
 #![deny(unsafe_op_in_unsafe_fn)]
 #![allow(non_camel_case_types)]
 
@@ -102,7 +111,13 @@ mod out;
 mod panic;
 #[cfg(not(membudget_loom))]
 mod plan;
-// Under loom only the registry's model checks are built.
+#[cfg(not(membudget_loom))]
+mod struct_size;
+// Under loom only the registry's and the leases' model checks are built.
+#[cfg(any(not(membudget_loom), test))]
+mod buckets;
+#[cfg(any(not(membudget_loom), test))]
+mod leases;
 #[cfg(any(not(membudget_loom), test))]
 mod registry;
 #[cfg(any(not(membudget_loom), test))]
@@ -113,7 +128,7 @@ mod sys;
 #[cfg(not(membudget_loom))]
 pub use budget::{mb_alloc, mb_category_usage, mb_free, mb_release, mb_reserve, mb_usage};
 #[cfg(not(membudget_loom))]
-pub use buffer::{mb_buffer, mb_buffer_callback, mb_buffer_recycle};
+pub use buffer::{mb_buffer, mb_buffer_callback, mb_buffer_recycle, mb_buffer_recycle_many};
 #[cfg(not(membudget_loom))]
 pub use category::{
     MB_CATEGORY_DIRECT, MB_CATEGORY_HEAP, MB_CATEGORY_MANAGED, MB_CATEGORY_NETWORK,
@@ -127,8 +142,9 @@ pub use error::{
 };
 #[cfg(not(membudget_loom))]
 pub use local_pool::{
-    mb_buffer_request, mb_buffer_request_timeout, mb_local_pool, mb_local_pool_free,
-    mb_local_pool_new, mb_local_pool_on_available, MB_UNBOUNDED, MB_WAIT_FOREVER,
+    mb_buffer_request, mb_buffer_request_many, mb_buffer_request_timeout, mb_local_pool,
+    mb_local_pool_free, mb_local_pool_new, mb_local_pool_on_available, mb_local_pool_stats,
+    mb_pool_stats, MB_UNBOUNDED, MB_WAIT_FOREVER,
 };
 #[cfg(not(membudget_loom))]
 pub use managed::{mb_managed_allocate_pages, mb_managed_release, mb_managed_release_all};

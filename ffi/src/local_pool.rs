@@ -1,17 +1,20 @@
 //! Local buffer pools (`mb_local_pool_*`) and the requests made through them
 //! (`mb_buffer_request*`), after Flink's `LocalBufferPool`.
 
-use crate::buffer::{mb_buffer, mb_buffer_callback, publish};
+use crate::buffer::{mb_buffer, mb_buffer_callback, Lending};
 use crate::call::Call;
 use crate::error::{
     Error, MB_ERR_DESTROYED, MB_ERR_INVALID_ARGUMENT, MB_ERR_OUT_OF_MEMORY, MB_ERR_QUOTA_EXCEEDED,
     MB_ERR_TIMEOUT, MB_ERR_UNAVAILABLE, MB_OK,
 };
 use crate::handle::{Cache, Handle, Handles};
+use crate::out::Out;
 use crate::panic::boundary;
 use crate::refusal::Refusal;
-use crate::runtime::{mb_runtime, Runtime, RUNTIMES};
+use crate::runtime::{mb_runtime, RUNTIMES};
+use crate::struct_size::{fields, Fields};
 use core::ffi::c_void;
+use core::ptr::NonNull;
 use membudget_allocator::{Category, Role};
 use membudget_bufferpool::{Buffer, BufferListener, BufferPoolError, LocalBufferPool, UNBOUNDED};
 use std::sync::Arc;
@@ -34,10 +37,32 @@ thread_local! {
     static POOL_CACHE: Cache<Pool> = const { Cache::new() };
 }
 
-/// A local pool and the runtime it draws from (kept alive as long as the pool).
+/// A local pool and how the host names its buffers.
 struct Pool {
     local: LocalBufferPool,
-    _runtime: Arc<Runtime>,
+    lending: Arc<Lending>,
+}
+
+impl Pool {
+    /// Lends a buffer the pool has now to the host, through `out`; `Ok(false)` when none is
+    /// free now (backpressure).
+    ///
+    /// # Errors
+    /// `MB_ERR_DESTROYED`, or a lending refusal.
+    #[inline(always)]
+    fn lend_one(&self, call: Call, out: Out<mb_buffer>) -> Result<bool, Error> {
+        match self.local.request_buffer() {
+            Ok(Some(b)) => match self.lending.lend(b) {
+                Ok(b) => {
+                    out.write(b);
+                    Ok(true)
+                }
+                Err((e, _)) => Err(e),
+            },
+            Ok(None) => Ok(false),
+            Err(e) => Err(pool_error(call, e)),
+        }
+    }
 }
 
 impl Handle for Pool {
@@ -97,7 +122,8 @@ fn pool_error(call: Call, e: BufferPoolError) -> Error {
 /// Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED` (the minimums exceed the network buffers: the
 /// message names the keys), `MB_ERR_INVALID_ARGUMENT` (`min > max`), `MB_ERR_UNAVAILABLE` (the
 /// plan has no network memory, e.g. a JobManager), `MB_ERR_NULL_POINTER`,
-/// `MB_ERR_INVALID_HANDLE`.
+/// `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED` (the runtime was freed by another thread
+/// meanwhile).
 ///
 /// # Safety
 /// `out` is valid for a write.
@@ -112,25 +138,14 @@ pub unsafe extern "C" fn mb_local_pool_new(
         // SAFETY: `out` is valid for a write per this function's contract.
         let out = unsafe { call.out(out, "out") }?;
         let r = RUNTIMES.get(call, rt)?;
-        let Some(network) = r.network() else {
-            return Err(call.error(
-                MB_ERR_UNAVAILABLE,
-                "the plan has no network buffers (a JobManager plan, or \
-                 'taskmanager.memory.network.max' is 0)",
-            ));
-        };
         let max = if max_buffers == MB_UNBOUNDED {
             UNBOUNDED
         } else {
             max_buffers as usize
         };
-        let local = network
-            .create_buffer_pool(min_buffers as usize, max)
-            .map_err(|e| pool_error(call, e))?;
-        let pool = Pool {
-            local,
-            _runtime: Arc::clone(&r),
-        };
+        let (local, lending) =
+            r.create_local_pool(call, min_buffers as usize, max, |e| pool_error(call, e))?;
+        let pool = Pool { local, lending };
         POOLS.insert(call, pool).map(|handle| out.write(handle))
     })
 }
@@ -153,8 +168,8 @@ pub unsafe extern "C" fn mb_local_pool_free(pool: *mut mb_local_pool) -> i32 {
 /// is at its size (backpressure): wait with `mb_buffer_request_timeout` or
 /// `mb_local_pool_on_available`.
 ///
-/// Returns `MB_OK`, `MB_ERR_UNAVAILABLE`, `MB_ERR_DESTROYED`, `MB_ERR_NULL_POINTER`,
-/// `MB_ERR_INVALID_HANDLE`.
+/// Returns `MB_OK`, `MB_ERR_UNAVAILABLE`, `MB_ERR_DESTROYED` (the pool's runtime was freed),
+/// `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
 ///
 /// # Safety
 /// `out` is valid for a write.
@@ -163,12 +178,59 @@ pub unsafe extern "C" fn mb_buffer_request(pool: *const mb_local_pool, out: *mut
     boundary("mb_buffer_request", |call| {
         // SAFETY: `out` is valid for a write per this function's contract.
         let out = unsafe { call.out(out, "out") }?;
-        out.write(POOLS.with(call, pool, |p| match p.local.request_buffer() {
-            Ok(Some(b)) => publish(b),
-            Ok(None) => Err(unavailable(call, &p.local, pool)),
-            Err(e) => Err(pool_error(call, e)),
-        })?);
-        Ok(())
+        POOLS.with(call, pool, |p| match p.lend_one(call, out)? {
+            true => Ok(()),
+            false => Err(unavailable(call, &p.local, pool)),
+        })
+    })
+}
+
+/// Takes up to `n` buffers the pool has now, into `out[0..n]`, as `mb_buffer_request` does
+/// for each (one call instead of `n`); `*got` receives how many. Stops at the first buffer not
+/// available at once; never blocks.
+///
+/// Returns `MB_OK` (`*got` ≥ 1, or `n` was 0), `MB_ERR_UNAVAILABLE` (none now, `*got` = 0),
+/// `MB_ERR_DESTROYED` (the pool's runtime was freed, `*got` = 0), `MB_ERR_NULL_POINTER`,
+/// `MB_ERR_INVALID_HANDLE`. `*got` is written on every status but `MB_ERR_NULL_POINTER`;
+/// the buffers in `out[0..*got]` are the host's.
+///
+/// # Safety
+/// `out` is valid for writes of `n` `mb_buffer`s (or NULL when `n` is 0); `got` is valid for a
+/// write.
+#[no_mangle]
+pub unsafe extern "C" fn mb_buffer_request_many(
+    pool: *const mb_local_pool,
+    n: u32,
+    out: *mut mb_buffer,
+    got: *mut u32,
+) -> i32 {
+    boundary("mb_buffer_request_many", |call| {
+        // SAFETY: `got` is valid for a write per this function's contract.
+        let got = unsafe { call.out(got, "got") }?;
+        let out = match NonNull::new(out) {
+            Some(out) => out,
+            None if n == 0 => NonNull::dangling(),
+            None => return Err(call.null("out")),
+        };
+        let taken = POOLS.with(call, pool, move |p| {
+            let mut taken = 0u32;
+            while taken < n {
+                // SAFETY: `taken < n` and `out` is valid for `n` writes.
+                let at = unsafe { out.add(taken as usize) };
+                // SAFETY: as above: valid for one write.
+                let slot = unsafe { Out::new(at) };
+                match p.lend_one(call, slot) {
+                    Ok(true) => taken += 1,
+                    Ok(false) if taken == 0 => return Err(unavailable(call, &p.local, pool)),
+                    Err(e) if taken == 0 => return Err(e),
+                    // Stop at the first buffer not available now; the host has the others.
+                    Ok(false) | Err(_) => break,
+                }
+            }
+            Ok(taken)
+        });
+        got.write(*taken.as_ref().unwrap_or(&0));
+        taken.map(drop)
     })
 }
 
@@ -190,8 +252,8 @@ fn unavailable(call: Call, local: &LocalBufferPool, handle: *const mb_local_pool
 /// Takes a buffer, waiting up to `timeout_ms` milliseconds (`MB_WAIT_FOREVER`: no limit) for
 /// one to be recycled. **Blocks** the calling thread (parked, no spinning).
 ///
-/// Returns `MB_OK`, `MB_ERR_TIMEOUT`, `MB_ERR_DESTROYED` (the pool was freed meanwhile),
-/// `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
+/// Returns `MB_OK`, `MB_ERR_TIMEOUT`, `MB_ERR_DESTROYED` (the pool or its runtime was freed,
+/// also while waiting), `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
 ///
 /// # Safety
 /// `out` is valid for a write.
@@ -215,7 +277,7 @@ pub unsafe extern "C" fn mb_buffer_request_timeout(
         let buffer = got
             .map_err(|e| pool_error(call, e))?
             .ok_or_else(|| timed_out(call, timeout_ms))?;
-        out.write(publish(buffer)?);
+        out.write(p.lending.lend(buffer).map_err(|(e, _)| e)?);
         Ok(())
     })
 }
@@ -235,6 +297,9 @@ fn timed_out(call: Call, timeout_ms: u32) -> Error {
 struct Callback {
     f: unsafe extern "C" fn(*mut c_void, i32, *const mb_buffer),
     ctx: *mut c_void,
+    lending: Arc<Lending>,
+    /// Whether the callback ran (it runs once).
+    done: std::sync::atomic::AtomicBool,
 }
 
 // SAFETY: the host promises (see `mb_local_pool_on_available`) that `f` may be called with
@@ -244,7 +309,14 @@ unsafe impl Send for Callback {}
 unsafe impl Sync for Callback {}
 
 impl Callback {
+    /// Runs the callback, once: later calls do nothing.
     fn call(&self, status: i32, buffer: Option<&mb_buffer>) {
+        use std::sync::atomic::Ordering;
+        // Relaxed: the pool hands a listener one notification; this only keeps a second
+        // (which would be a pool bug) from reaching the host.
+        if self.done.swap(true, Ordering::Relaxed) {
+            return;
+        }
         let p = buffer.map_or(core::ptr::null(), |b| b as *const mb_buffer);
         // SAFETY: the host registered `f` for exactly this call with `ctx`; `p` is NULL or
         // points to a live `mb_buffer` for the duration of the call.
@@ -254,16 +326,17 @@ impl Callback {
 
 impl BufferListener for Callback {
     fn notify_buffer_available(&self, buffer: Buffer) -> Result<(), Buffer> {
-        match publish(buffer) {
+        match self.lending.lend(buffer) {
             Ok(b) => {
                 self.call(MB_OK, Some(&b));
                 Ok(())
             }
-            // Cannot happen unless 268 million buffer ids are live; the buffer is gone then,
-            // and the host learns nothing: report the pool as destroyed instead of hanging.
-            Err(_) => {
-                self.call(MB_ERR_DESTROYED, None);
-                Ok(())
+            // Only when no buffer id is left (16 million buffers lent at once): the host hears
+            // the refusal instead of waiting forever, and the buffer goes on to the next
+            // listener or back to the pool.
+            Err((e, buffer)) => {
+                self.call(e.status(), None);
+                Err(buffer)
             }
         }
     }
@@ -275,8 +348,9 @@ impl BufferListener for Callback {
 
 /// Asks for a buffer without blocking: `callback(ctx, MB_OK, &buffer)` runs once a buffer is
 /// available — at once on this thread if the pool has one now, else on the thread that
-/// recycles one — and the callee owns that buffer. If the pool is freed first the callback
-/// runs with `MB_ERR_DESTROYED` and NULL. For async hosts (a `CompletableFuture`, a `Task`).
+/// recycles one — and the callee owns that buffer. If the pool (or its runtime) is freed first
+/// the callback runs with `MB_ERR_DESTROYED` and NULL. For async hosts (a `CompletableFuture`,
+/// a `Task`).
 /// Never blocks; the callback must not block either.
 ///
 /// Returns `MB_OK` (the callback ran or is registered), `MB_ERR_DESTROYED`,
@@ -296,11 +370,16 @@ pub unsafe extern "C" fn mb_local_pool_on_available(
         };
         // Not through the cache: the callback may call back into the library.
         let p = POOLS.get(call, pool)?;
-        let cb = Arc::new(Callback { f, ctx });
+        let cb = Arc::new(Callback {
+            f,
+            ctx,
+            lending: Arc::clone(&p.lending),
+            done: std::sync::atomic::AtomicBool::new(false),
+        });
         loop {
             match p.local.request_buffer() {
                 Ok(Some(b)) => {
-                    let buf = publish(b)?;
+                    let buf = p.lending.lend(b).map_err(|(e, _)| e)?;
                     cb.call(MB_OK, Some(&buf));
                     return Ok(());
                 }
@@ -314,5 +393,97 @@ pub unsafe extern "C" fn mb_local_pool_on_available(
                 return Err(pool_error(call, BufferPoolError::PoolDestroyed));
             }
         }
+    })
+}
+
+/// A local pool's state (`mb_local_pool_stats`), for monitoring and tests. Set `struct_size`
+/// before the call; it must end on a field; fields past it are not written, and bytes past
+/// this library's struct are written as zero.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct mb_pool_stats {
+    /// `sizeof(mb_pool_stats)` as the host knows it (left unchanged by the call).
+    pub struct_size: u32,
+    /// 1 once the pool is destroyed (freed, or its runtime freed), else 0.
+    pub destroyed: u32,
+    /// Buffers the pool may hold now (between its minimum and maximum).
+    pub num_buffers: u64,
+    /// Buffers the pool holds now: idle or lent out.
+    pub requested: u64,
+    /// Idle buffers: a request takes one without waiting.
+    pub available: u64,
+    /// Threads blocked in `mb_buffer_request_timeout` on this pool now.
+    pub waiters: u64,
+    /// The guaranteed minimum.
+    pub min_buffers: u64,
+    /// The maximum (`UINT64_MAX` for an unbounded pool).
+    pub max_buffers: u64,
+}
+
+/// The fields of `mb_pool_stats`, in order (checked to tile the struct).
+const STATS_FIELDS: &Fields = fields!(mb_pool_stats {
+    struct_size,
+    destroyed,
+    num_buffers,
+    requested,
+    available,
+    waiters,
+    min_buffers,
+    max_buffers,
+});
+
+/// Fills `*stats` (up to `stats->struct_size` bytes, at least 8, ending on a field) with the
+/// pool's state; it answers for a destroyed pool too. Never blocks.
+///
+/// Returns `MB_OK`, `MB_ERR_INVALID_ARGUMENT` (struct_size), `MB_ERR_NULL_POINTER`,
+/// `MB_ERR_INVALID_HANDLE`.
+///
+/// # Safety
+/// `stats` is valid for reads and writes of `stats->struct_size` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn mb_local_pool_stats(
+    pool: *const mb_local_pool,
+    stats: *mut mb_pool_stats,
+) -> i32 {
+    boundary("mb_local_pool_stats", |call| {
+        if stats.is_null() {
+            return Err(call.null("stats"));
+        }
+        // SAFETY: non-null; the leading u32 is readable per the contract.
+        let size = unsafe { stats.cast::<u32>().read_unaligned() } as usize;
+        let n = STATS_FIELDS.known_bytes(call, "stats", size, 2)?;
+        let p = POOLS.get(call, pool)?;
+        let l = &p.local;
+        let max = l.max_buffers();
+        let out = mb_pool_stats {
+            struct_size: size as u32,
+            destroyed: u32::from(l.is_destroyed()),
+            num_buffers: l.num_buffers() as u64,
+            requested: l.requested_segments() as u64,
+            available: l.available_segments() as u64,
+            waiters: l.num_waiters() as u64,
+            min_buffers: l.min_buffers() as u64,
+            max_buffers: if max == UNBOUNDED {
+                u64::MAX
+            } else {
+                max as u64
+            },
+        };
+        // SAFETY: `stats` is valid for `size >= n` bytes of writes; `out` is a local. `n` ends
+        // on a field: whole fields only.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                (&out as *const mb_pool_stats).cast::<u8>(),
+                stats.cast::<u8>(),
+                n,
+            )
+        };
+        if size > n {
+            // SAFETY: `stats` is valid for `size > n` bytes of writes.
+            let tail = unsafe { stats.cast::<u8>().add(n) };
+            // SAFETY: as above, `size - n` bytes from `n` on; a newer host's fields read 0.
+            unsafe { tail.write_bytes(0, size - n) };
+        }
+        Ok(())
     })
 }

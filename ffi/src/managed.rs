@@ -12,7 +12,8 @@ const MAX_PAGES_PER_CALL: u32 = 1 << 24;
 ///
 /// Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED` (not enough managed memory: the message names the
 /// key to increase), `MB_ERR_INVALID_ARGUMENT`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`,
-/// `MB_ERR_OUT_OF_MEMORY`.
+/// `MB_ERR_OUT_OF_MEMORY`, `MB_ERR_DESTROYED` (the runtime was freed by another thread
+/// meanwhile).
 ///
 /// # Safety
 /// `segments_out` is valid for writes of `n` `mb_segment`s.
@@ -48,7 +49,9 @@ pub unsafe extern "C" fn mb_managed_allocate_pages(
 /// of another runtime, is refused. Never blocks.
 ///
 /// Returns `MB_OK`, `MB_ERR_INVALID_HANDLE` (stale, repeated or forged id),
-/// `MB_ERR_INVALID_ARGUMENT` (the page belongs to another runtime), `MB_ERR_NULL_POINTER`.
+/// `MB_ERR_INVALID_ARGUMENT` (the page belongs to another runtime), `MB_ERR_NULL_POINTER`,
+/// `MB_ERR_DESTROYED` (the runtime was freed by another thread meanwhile: every page was
+/// returned).
 ///
 /// # Safety
 /// None: every argument is checked. The page must no longer be used by the host.
@@ -62,14 +65,14 @@ pub unsafe extern "C" fn mb_managed_release(rt: *const mb_runtime, segment_id: u
 /// Returns every page `owner` holds (like Flink's `MemoryManager.releaseAll(owner)`); their
 /// ids become invalid. An owner with no pages is fine. Never blocks.
 ///
-/// Returns `MB_OK`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`.
+/// Returns `MB_OK`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED` (the
+/// runtime was freed by another thread meanwhile: every page was returned).
 ///
 /// # Safety
 /// None: every argument is checked. The pages must no longer be used by the host.
 #[no_mangle]
 pub unsafe extern "C" fn mb_managed_release_all(rt: *const mb_runtime, owner: u64) -> i32 {
     boundary("mb_managed_release_all", |call| {
-        RUNTIMES.get(call, rt)?.managed().release_owner(owner);
-        Ok(())
+        RUNTIMES.get(call, rt)?.managed().release_owner(call, owner)
     })
 }

@@ -2,7 +2,10 @@
 //!
 //! The runtime's `MemoryManager` allocates the pages; each lent page is registered under a
 //! generation-checked segment id and recorded in a per-owner ledger, so one page or all pages
-//! of an owner can be returned, and everything comes back when the runtime shuts down.
+//! of an owner can be returned, and everything comes back when the runtime shuts down: then
+//! the manager itself is dropped, and with it the page source's memory (a reference to the
+//! runtime kept elsewhere pins none of it). Calls hold the manager under a read lock, so a
+//! shutdown never interleaves with an allocation half registered.
 
 use crate::call::Call;
 use crate::error::{
@@ -11,10 +14,11 @@ use crate::error::{
 };
 use crate::handle::Ids;
 use crate::refusal::Refusal;
+use crate::runtime::freed_meanwhile;
 use membudget_allocator::{Category, Role, SharedBudget};
 use membudget_segments::{MemoryAllocationError, MemoryManager, MemorySegment, SegmentError};
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 /// One managed page lent to the host: write through `ptr` (`size` bytes) until it is released
 /// with `mb_managed_release(rt, id)` or `mb_managed_release_all(rt, owner)`.
@@ -62,10 +66,11 @@ impl Ledger {
     }
 }
 
-/// A runtime's managed memory: the manager and the ledger of lent pages.
+/// A runtime's managed memory: the manager (`None` once shut down) and the ledger of lent
+/// pages.
 #[derive(Debug)]
 pub(crate) struct ManagedMemory {
-    manager: MemoryManager,
+    manager: RwLock<Option<MemoryManager>>,
     ledger: Arc<Ledger>,
     /// Whose keys a refusal names (the role of the runtime's quotas).
     role: Role,
@@ -84,10 +89,23 @@ impl ManagedMemory {
         let manager = MemoryManager::new(total, page_size, budget)
             .map_err(|e| Error::new(MB_ERR_CONFIG, e.to_string()))?;
         Ok(ManagedMemory {
-            manager,
+            manager: RwLock::new(Some(manager)),
             ledger: Arc::default(),
             role,
         })
+    }
+
+    /// The manager, read-locked for the call.
+    ///
+    /// # Errors
+    /// `MB_ERR_DESTROYED` once the runtime shut down.
+    fn manager(&self, call: Call) -> Result<RwLockReadGuard<'_, Option<MemoryManager>>, Error> {
+        // A panic cannot leave the `Option` half-written.
+        let m = self.manager.read().unwrap_or_else(|e| e.into_inner());
+        if m.is_none() {
+            return Err(freed_meanwhile(call));
+        }
+        Ok(m)
     }
 
     /// Allocates `n` pages for `owner`, all or nothing, each registered under a new segment
@@ -102,10 +120,14 @@ impl ManagedMemory {
         owner: u64,
         n: usize,
     ) -> Result<Vec<mb_segment>, Error> {
-        let pages = self
-            .manager
+        // Held until every page is registered: a shutdown then finds and returns them all.
+        let manager = self.manager(call)?;
+        let Some(m) = manager.as_ref() else {
+            return Err(freed_meanwhile(call));
+        };
+        let pages = m
             .allocate_pages(owner, n)
-            .map_err(|e| self.allocation_error(call, e))?;
+            .map_err(|e| self.allocation_error(m, call, e))?;
         let mut out = Vec::with_capacity(pages.len());
         let mut ledger = self.ledger.lock();
         for mut segment in pages {
@@ -141,8 +163,9 @@ impl ManagedMemory {
     ///
     /// # Errors
     /// `MB_ERR_INVALID_HANDLE` (stale, repeated or forged id), `MB_ERR_INVALID_ARGUMENT` (a
-    /// page of another runtime).
+    /// page of another runtime), `MB_ERR_DESTROYED` (shut down meanwhile).
     pub(crate) fn release(&self, call: Call, segment_id: u64) -> Result<(), Error> {
+        let _manager = self.manager(call)?;
         let owner = {
             let page = SEGMENTS.get(segment_id)?;
             if !Arc::ptr_eq(&page.ledger, &self.ledger) {
@@ -159,39 +182,54 @@ impl ManagedMemory {
     }
 
     /// Returns every page `owner` holds.
-    pub(crate) fn release_owner(&self, owner: u64) {
+    ///
+    /// # Errors
+    /// `MB_ERR_DESTROYED` (shut down meanwhile: every page was returned).
+    pub(crate) fn release_owner(&self, call: Call, owner: u64) -> Result<(), Error> {
+        let manager = self.manager(call)?;
+        self.forget_owner(owner);
+        if let Some(m) = manager.as_ref() {
+            m.release_all(owner);
+        }
+        Ok(())
+    }
+
+    /// Unregisters (and so drops) every page `owner` holds.
+    fn forget_owner(&self, owner: u64) {
         let ids = self.ledger.lock().remove(&owner).unwrap_or_default();
         for id in ids {
             // Stale only if a concurrent mb_managed_release got there first: fine.
             let _ = SEGMENTS.remove(id);
         }
-        self.manager.release_all(owner);
     }
 
-    /// Returns every lent page and refuses new allocations.
+    /// Returns every lent page, refuses everything from now on and drops the manager, so its
+    /// page source gives its memory back to the OS. Idempotent.
     pub(crate) fn shut_down(&self) {
-        self.release_everything();
-        self.manager.shutdown();
-    }
-
-    fn release_everything(&self) {
-        let owners: Vec<u64> = self.ledger.lock().keys().copied().collect();
-        for owner in owners {
-            self.release_owner(owner);
+        let manager = {
+            let mut m = self.manager.write().unwrap_or_else(|e| e.into_inner());
+            let owners: Vec<u64> = self.ledger.lock().keys().copied().collect();
+            for owner in owners {
+                self.forget_owner(owner);
+            }
+            m.take()
+        };
+        if let Some(m) = manager {
+            m.shutdown();
         }
     }
 }
 
 impl Drop for ManagedMemory {
     fn drop(&mut self) {
-        self.release_everything();
+        self.shut_down();
     }
 }
 
 impl ManagedMemory {
     #[cold]
-    fn allocation_error(&self, call: Call, e: MemoryAllocationError) -> Error {
-        let refusal = self.refusal(&e);
+    fn allocation_error(&self, m: &MemoryManager, call: Call, e: MemoryAllocationError) -> Error {
+        let refusal = self.refusal(m, &e);
         let error = allocation_error(call, e);
         match refusal {
             Some(r) => error.with_refusal(r),
@@ -200,9 +238,9 @@ impl ManagedMemory {
     }
 
     /// What refused a request that failed with `e`, for `mb_last_refusal`.
-    fn refusal(&self, e: &MemoryAllocationError) -> Option<Refusal> {
-        let page = self.manager.page_size() as u64;
-        let total = self.manager.total_memory();
+    fn refusal(&self, m: &MemoryManager, e: &MemoryAllocationError) -> Option<Refusal> {
+        let page = m.page_size() as u64;
+        let total = m.total_memory();
         let pool = |requested: u64, available: u64| {
             Refusal::of_pool(
                 Category::Managed,
@@ -213,10 +251,9 @@ impl ManagedMemory {
             )
         };
         match e {
-            MemoryAllocationError::TooManyPages { requested, .. } => Some(pool(
-                requested.saturating_mul(page),
-                self.manager.available_memory(),
-            )),
+            MemoryAllocationError::TooManyPages { requested, .. } => {
+                Some(pool(requested.saturating_mul(page), m.available_memory()))
+            }
             MemoryAllocationError::InsufficientPages {
                 requested,
                 available,

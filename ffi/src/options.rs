@@ -1,6 +1,8 @@
 //! `mb_runtime_options`: how a host asks for a runtime, read defensively from C memory.
 
+use crate::call::Call;
 use crate::error::Error;
+use crate::struct_size::{fields, Fields};
 use core::ffi::{c_char, CStr};
 use membudget_model::config::FileFormat;
 use membudget_model::{Deployment, FlinkVersion, HostProfile};
@@ -59,7 +61,9 @@ pub const MB_QUOTAS_FROM_ENVIRONMENT: u32 = 1;
 /// that are not applied reported as plan warnings, one-line errors, an isolated budget.
 ///
 /// Fields past `struct_size` (a host compiled against an older, shorter struct) keep their
-/// defaults, so the struct can grow. The fields from `config_section` on are ABI 1.1.
+/// defaults, so the struct can grow. `struct_size` must end on a field (a size that cuts one
+/// is refused); a larger size (a newer host) is accepted if the bytes this library does not
+/// know are zero. The fields from `config_section` on are ABI 1.1.
 ///
 /// With `quota_source = MB_QUOTAS_FROM_ENVIRONMENT` no plan is derived: the runtime enforces the
 /// `MEMBUDGET_QUOTA_*` variables, its managed memory is `MEMBUDGET_QUOTA_MANAGED` bytes and its
@@ -108,9 +112,32 @@ pub struct mb_runtime_options {
     pub verbose_errors: u32,
     /// `MB_QUOTAS_FROM_PLAN` (0) or `MB_QUOTAS_FROM_ENVIRONMENT` (1).
     pub quota_source: u32,
+    /// Must be 0 (it keeps the struct free of padding and is kept for a later field).
+    pub reserved: u32,
 }
 
 const _: () = assert!(core::mem::size_of::<mb_runtime_options>() == 80);
+
+/// The fields of `mb_runtime_options`, in order (checked to tile the struct).
+const FIELDS: &Fields = fields!(mb_runtime_options {
+    struct_size,
+    role,
+    config_file,
+    properties,
+    properties_len,
+    ignore_container,
+    use_environment,
+    flags,
+    config_section,
+    config_format,
+    flink_version,
+    deployment,
+    host,
+    strict,
+    verbose_errors,
+    quota_source,
+    reserved,
+});
 
 impl Default for mb_runtime_options {
     fn default() -> Self {
@@ -131,6 +158,7 @@ impl Default for mb_runtime_options {
             strict: 0,
             verbose_errors: 0,
             quota_source: MB_QUOTAS_FROM_PLAN,
+            reserved: 0,
         }
     }
 }
@@ -182,22 +210,23 @@ impl RuntimeOptions {
     /// `options` is NULL or points to `struct_size` readable bytes laid out as
     /// `mb_runtime_options` (as far as they go); its strings are NUL-terminated and its
     /// `properties` array has `properties_len` readable entries.
-    pub(crate) unsafe fn read(options: *const mb_runtime_options) -> Result<Self, Error> {
+    ///
+    /// `struct_size` is checked (see `struct_size.rs`): at least 8, whole fields only.
+    pub(crate) unsafe fn read(
+        call: Call,
+        options: *const mb_runtime_options,
+    ) -> Result<Self, Error> {
         let mut o = mb_runtime_options::default();
         if !options.is_null() {
             // SAFETY: at least the leading `struct_size` field is readable per the contract.
             let size = unsafe { options.cast::<u32>().read_unaligned() } as usize;
-            if size < 8 {
-                return Err(Error::invalid(format!(
-                    "mb_runtime_new: options->struct_size is {size}; set it to \
-                     sizeof(mb_runtime_options) ({})",
-                    core::mem::size_of::<mb_runtime_options>()
-                )));
-            }
-            let n = size.min(core::mem::size_of::<mb_runtime_options>());
+            let n = FIELDS.known_bytes(call, "options", size, 2)?;
+            // SAFETY: the caller's struct has `size` readable bytes per the contract.
+            unsafe { FIELDS.check_unknown_zero(call, "options", options.cast(), size) }?;
             // SAFETY: the caller's struct has `size >= n` readable bytes; `o` has `n` writable
-            // bytes; they do not overlap (`o` is a local). Every bit pattern of the fields'
-            // integer types is valid, and the pointers are only used as the contract allows.
+            // bytes; they do not overlap (`o` is a local). `n` ends on a field, so only whole
+            // fields are copied: every bit pattern of the integer fields is valid, and the
+            // pointers are the host's whole pointers, used as the contract allows.
             unsafe {
                 core::ptr::copy_nonoverlapping(
                     options.cast::<u8>(),
@@ -267,6 +296,9 @@ impl RuntimeOptions {
             MB_QUOTAS_FROM_ENVIRONMENT => true,
             v => return Err(out_of_range("quota_source", v, QUOTA_SOURCES)),
         };
+        if o.reserved != 0 {
+            return Err(out_of_range("reserved", o.reserved, "0"));
+        }
         let options = RuntimeOptions {
             role,
             config_file,
@@ -423,16 +455,92 @@ unsafe fn utf8<'a>(p: *const c_char, what: &str) -> Result<&'a str, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::MB_ERR_INVALID_ARGUMENT;
+
+    const CALL: Call = Call::new("mb_runtime_new");
+
+    /// `opts` copied into a buffer of exactly `size` bytes (at least 4, for `struct_size`),
+    /// with `struct_size` set to `size`; past the real struct, `tail` fills the rest.
+    fn torn(opts: &mb_runtime_options, size: usize, tail: u8) -> Vec<u8> {
+        let full = core::mem::size_of::<mb_runtime_options>();
+        let mut bytes = vec![tail; size.max(4)];
+        // SAFETY: `opts` is a whole struct of `full` bytes; we copy at most that many.
+        let src = unsafe {
+            core::slice::from_raw_parts((opts as *const mb_runtime_options).cast::<u8>(), full)
+        };
+        let n = size.min(full);
+        bytes[..n].copy_from_slice(&src[..n]);
+        bytes[..4].copy_from_slice(&(size as u32).to_ne_bytes());
+        bytes
+    }
+
+    #[test]
+    fn a_struct_size_that_cuts_a_field_is_refused_never_copied() {
+        let file = c"/nonexistent/flink-conf.yaml";
+        let o = mb_runtime_options {
+            config_file: file.as_ptr(),
+            ..Default::default()
+        };
+        let ends = [
+            8, 16, 24, 28, 32, 36, 40, 48, 52, 56, 60, 64, 68, 72, 76, 80,
+        ];
+        for size in 0..=96usize {
+            let bytes = torn(&o, size, 0);
+            // SAFETY: `bytes` holds `size` readable bytes (the struct as far as it goes).
+            let r = unsafe { RuntimeOptions::read(CALL, bytes.as_ptr().cast()) };
+            let whole = ends.contains(&size) || size > 80;
+            match r {
+                Ok(read) => {
+                    assert!(whole, "size {size} was accepted");
+                    let expected = (size >= 16).then(|| PathBuf::from(file.to_str().unwrap()));
+                    assert_eq!(read.config_file, expected, "size {size}");
+                }
+                Err(e) => {
+                    assert!(!whole, "size {size}: {}", e.message());
+                    assert_eq!(e.status(), MB_ERR_INVALID_ARGUMENT);
+                }
+            }
+        }
+        let bytes = torn(&o, 12, 0);
+        // SAFETY: as above.
+        let e = unsafe { RuntimeOptions::read(CALL, bytes.as_ptr().cast()) }.unwrap_err();
+        assert_eq!(
+            e.message(),
+            "mb_runtime_new: options->struct_size is 12, which ends inside field 'config_file' \
+             (bytes 8..16); set it to sizeof(mb_runtime_options) (80), or to the end of a field \
+             for an older layout"
+        );
+    }
+
+    #[test]
+    fn a_newer_hosts_larger_struct_needs_unknown_fields_at_zero() {
+        let o = mb_runtime_options::default();
+        let bytes = torn(&o, 96, 0);
+        // SAFETY: `bytes` holds 96 readable bytes.
+        assert!(unsafe { RuntimeOptions::read(CALL, bytes.as_ptr().cast()) }.is_ok());
+        let bytes = torn(&o, 96, 1);
+        // SAFETY: as above.
+        let e = unsafe { RuntimeOptions::read(CALL, bytes.as_ptr().cast()) }.unwrap_err();
+        assert!(
+            e.message().contains("byte 80 is not zero"),
+            "{}",
+            e.message()
+        );
+        let bytes = torn(&o, 5000, 0);
+        // SAFETY: `bytes` holds 5000 readable bytes.
+        let e = unsafe { RuntimeOptions::read(CALL, bytes.as_ptr().cast()) }.unwrap_err();
+        assert!(e.message().contains("at most 4096"), "{}", e.message());
+    }
 
     #[test]
     fn null_and_zeroed_options_are_defaults() {
         // SAFETY: NULL is allowed.
-        let d = unsafe { RuntimeOptions::read(core::ptr::null()) }.unwrap();
+        let d = unsafe { RuntimeOptions::read(CALL, core::ptr::null()) }.unwrap();
         assert_eq!(d.role, RoleCode::TaskManager);
         assert!(d.container && !d.environment && !d.global_budget);
         let o = mb_runtime_options::default();
         // SAFETY: a valid struct.
-        assert_eq!(unsafe { RuntimeOptions::read(&o) }.unwrap(), d);
+        assert_eq!(unsafe { RuntimeOptions::read(CALL, &o) }.unwrap(), d);
     }
 
     #[test]
@@ -445,7 +553,7 @@ mod tests {
             ..Default::default()
         };
         // SAFETY: a valid struct with two valid strings.
-        let r = unsafe { RuntimeOptions::read(&o) }.unwrap();
+        let r = unsafe { RuntimeOptions::read(CALL, &o) }.unwrap();
         assert_eq!(r.role, RoleCode::JobManager);
         assert_eq!(
             r.properties,
@@ -458,7 +566,7 @@ mod tests {
             ..Default::default()
         };
         // SAFETY: as above.
-        let e = unsafe { RuntimeOptions::read(&o) }.unwrap_err();
+        let e = unsafe { RuntimeOptions::read(CALL, &o) }.unwrap_err();
         assert_eq!(
             e.message(),
             "mb_runtime_new: options->properties[0] is 'novalue'; expected 'key=value'"
@@ -468,12 +576,12 @@ mod tests {
             ..Default::default()
         };
         // SAFETY: as above.
-        assert!(unsafe { RuntimeOptions::read(&o) }.is_err());
+        assert!(unsafe { RuntimeOptions::read(CALL, &o) }.is_err());
         let o = mb_runtime_options {
             struct_size: 4,
             ..Default::default()
         };
         // SAFETY: as above.
-        assert!(unsafe { RuntimeOptions::read(&o) }.is_err());
+        assert!(unsafe { RuntimeOptions::read(CALL, &o) }.is_err());
     }
 }

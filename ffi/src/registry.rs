@@ -1,7 +1,7 @@
 //! `Registry`: generation-checked ids for values handed across the C boundary.
 //!
-//! A host never sees a Rust address. Every handle (runtime, local pool) and every
-//! buffer or segment id is a 64-bit token that names a slot of a registry:
+//! A host never sees a Rust address. Every handle (runtime, local pool) and every segment id
+//! is a 64-bit token that names a slot of a registry:
 //!
 //! ```text
 //!  63                 32 31  28 27                       0
@@ -10,26 +10,30 @@
 //! +---------------------+------+--------------------------+
 //! ```
 //!
-//! The tag says which registry issued the id (a buffer id passed where a segment id is
-//! expected is refused); the generation is bumped every time a slot is emptied, so a stale or
-//! repeated recycle finds a different generation and is refused instead of freeing twice. A
-//! forged id at worst names a slot that exists: it is checked, never dereferenced blindly.
+//! The tag says which registry issued the id (a segment id passed where a runtime handle is
+//! expected is refused; tag 3 is the buffer ids' of `leases.rs`); the generation is bumped
+//! every time a slot is emptied, so a stale or repeated free finds a different generation and
+//! is refused instead of freeing twice. A forged id at worst names a slot that exists: it is
+//! checked, never dereferenced blindly.
+//!
+//! **Generations never wrap.** A slot whose generation reaches `u32::MAX` is retired when it
+//! is emptied: it is never reused, so no id can ever become valid again. The values kept here
+//! (runtimes, local pools, managed pages) are created and freed at most a few million times a
+//! second, so a slot is retired at the earliest after ~2^32 uses of that one slot, and the
+//! 2^28 slots last for millennia of such use; each retired slot costs its few bytes.
 //!
 //! Each slot has one atomic state word: `generation << 32 | refs << 1 | live`. Lookups take a
 //! counted reference (one compare-and-swap) that keeps the value alive while in use;
 //! [`Registry::remove`] clears `live` once (a second remove finds it cleared) and whoever drops
 //! the last reference after that drops the value, bumps the generation and puts the slot on the
-//! free list. Slots live in buckets of doubling size that are never moved or freed while the
-//! registry lives, so a lookup needs no lock.
+//! free list. Slots live in [`Buckets`], never moved or freed while the registry lives, so a
+//! lookup needs no lock.
 
-use crate::sync::{fence, AtomicPtr, AtomicU32, AtomicU64, Mutex, Ordering, UnsafeCell};
+use crate::buckets::Buckets;
+use crate::sync::{fence, AtomicU32, AtomicU64, Mutex, Ordering, UnsafeCell};
 use core::mem::MaybeUninit;
 use core::ops::Deref;
 use core::ptr;
-#[cfg(not(membudget_loom))]
-use std::cell::RefCell;
-#[cfg(not(membudget_loom))]
-use std::thread::LocalKey;
 
 const INDEX_BITS: u32 = 28;
 const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
@@ -38,6 +42,8 @@ const TAG_MASK: u64 = 0xF;
 const GEN_SHIFT: u32 = 32;
 /// Most slots a registry can hand out at once (the index + 1 must fit in 28 bits).
 pub(crate) const MAX_SLOTS: u32 = (1 << INDEX_BITS) - 1;
+/// The last generation a slot is used with; it is retired after it.
+const LAST_GENERATION: u32 = u32::MAX;
 
 const LIVE: u64 = 1;
 const REF: u64 = 2;
@@ -45,13 +51,12 @@ const REF_MASK: u64 = 0xFFFF_FFFE;
 
 /// log2 of the first bucket's length (small under loom to keep the model small).
 const FIRST_LOG2: u32 = if cfg!(membudget_loom) { 1 } else { 5 };
-const BUCKETS: usize = 28;
 
 /// Why an id was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Lookup {
-    /// Zero, or issued by a different registry (a buffer id used as a segment id, say), or
-    /// garbage.
+    /// Zero, or issued by a different registry (a segment id used as a runtime handle, say),
+    /// or garbage.
     Foreign,
     /// Issued by this registry but no longer valid: already freed/recycled, or never issued.
     Stale,
@@ -85,59 +90,9 @@ struct Transition<'a, T> {
 /// A table of values addressed by generation-checked 64-bit ids. See the module docs.
 pub(crate) struct Registry<T> {
     tag: u64,
-    buckets: [AtomicPtr<Slot<T>>; BUCKETS],
+    slots: Buckets<Slot<T>, FIRST_LOG2>,
     next: AtomicU32,
     free: Mutex<Vec<u32>>,
-    /// A per-thread cache of free slots and the `'static` shared list it spills into (used
-    /// instead of `free`).
-    #[cfg(not(membudget_loom))]
-    local_free: Option<LocalFreeLists>,
-}
-
-/// A thread-local free-slot cache and the shared list it spills into.
-#[cfg(not(membudget_loom))]
-type LocalFreeLists = (
-    &'static LocalKey<RefCell<LocalFree>>,
-    &'static Mutex<Vec<u32>>,
-);
-
-/// A thread's cache of free slot indices of one registry, so that a request/recycle round trip
-/// on one thread reuses a slot without touching the shared free list. Spilled to the shared
-/// list when full and when the thread exits.
-#[cfg(not(membudget_loom))]
-pub(crate) struct LocalFree {
-    slots: Vec<u32>,
-    shared: Option<&'static Mutex<Vec<u32>>>,
-}
-
-#[cfg(not(membudget_loom))]
-const LOCAL_FREE_MAX: usize = 64;
-
-#[cfg(not(membudget_loom))]
-impl LocalFree {
-    /// An empty cache (for a `thread_local!` initialiser).
-    pub(crate) const fn new() -> Self {
-        LocalFree {
-            slots: Vec::new(),
-            shared: None,
-        }
-    }
-}
-
-#[cfg(not(membudget_loom))]
-impl Default for LocalFree {
-    fn default() -> Self {
-        LocalFree::new()
-    }
-}
-
-#[cfg(not(membudget_loom))]
-impl Drop for LocalFree {
-    fn drop(&mut self) {
-        if let Some(shared) = self.shared {
-            lock(shared).append(&mut self.slots);
-        }
-    }
 }
 
 // SAFETY: values are moved in and out across threads (needs `T: Send`); shared access to a
@@ -146,19 +101,6 @@ unsafe impl<T: Send> Sync for Registry<T> {}
 // SAFETY: as above, the registry owns its values like a `Vec<T>` would.
 unsafe impl<T: Send> Send for Registry<T> {}
 
-/// Bucket number and offset inside it of slot `index`.
-#[inline]
-fn locate(index: u32) -> (usize, usize) {
-    let j = index as usize + (1 << FIRST_LOG2);
-    let bucket = (usize::BITS - 1 - j.leading_zeros() - FIRST_LOG2) as usize;
-    (bucket, j - (1 << (FIRST_LOG2 as usize + bucket)))
-}
-
-#[inline]
-fn bucket_len(bucket: usize) -> usize {
-    1 << (FIRST_LOG2 as usize + bucket)
-}
-
 impl<T> Registry<T> {
     /// An empty registry whose ids carry `tag` (1..=15).
     #[cfg(not(membudget_loom))]
@@ -166,34 +108,10 @@ impl<T> Registry<T> {
         assert!(tag >= 1 && tag as u64 <= TAG_MASK);
         Registry {
             tag: tag as u64,
-            buckets: [const { AtomicPtr::new(ptr::null_mut()) }; BUCKETS],
+            slots: Buckets::new(),
             next: AtomicU32::new(0),
             free: Mutex::new(Vec::new()),
-            local_free: None,
         }
-    }
-
-    /// As [`new`](Self::new), with a per-thread cache of free slots (for ids that are issued
-    /// and retired at a high rate, like buffers).
-    #[cfg(not(membudget_loom))]
-    pub(crate) const fn with_local_free(
-        tag: u8,
-        cache: &'static LocalKey<RefCell<LocalFree>>,
-        shared: &'static Mutex<Vec<u32>>,
-    ) -> Self {
-        let mut r = Registry::new(tag);
-        r.local_free = Some((cache, shared));
-        r
-    }
-
-    /// The shared free list.
-    #[inline]
-    fn shared_free(&self) -> &Mutex<Vec<u32>> {
-        #[cfg(not(membudget_loom))]
-        if let Some((_, shared)) = self.local_free {
-            return shared;
-        }
-        &self.free
     }
 
     /// An empty registry whose ids carry `tag` (1..=15).
@@ -202,7 +120,7 @@ impl<T> Registry<T> {
         assert!(tag >= 1 && tag as u64 <= TAG_MASK);
         Registry {
             tag: tag as u64,
-            buckets: core::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            slots: Buckets::new(),
             next: AtomicU32::new(0),
             free: Mutex::new(Vec::new()),
         }
@@ -222,49 +140,9 @@ impl<T> Registry<T> {
         Ok(((low - 1) as u32, (id >> GEN_SHIFT) as u32))
     }
 
-    /// The slot at `index` if its bucket exists.
-    #[inline]
-    fn slot(&self, index: u32) -> Option<&Slot<T>> {
-        let (bucket, offset) = locate(index);
-        // Acquire: pairs with the AcqRel publication in `ensure_bucket`, so the slots are
-        // initialised before we read them.
-        let p = self.buckets.get(bucket)?.load(Ordering::Acquire);
-        if p.is_null() {
-            return None;
-        }
-        // SAFETY: a published bucket holds `bucket_len(bucket)` initialised slots, is never
-        // freed before the registry drops (we hold `&self`), and `offset < bucket_len(bucket)`
-        // by construction of `locate`.
-        Some(unsafe { &*p.wrapping_add(offset) })
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn ensure_bucket(&self, bucket: usize) -> *mut Slot<T> {
-        let cell = &self.buckets[bucket];
-        let p = cell.load(Ordering::Acquire);
-        if !p.is_null() {
-            return p;
-        }
-        let fresh: Box<[Slot<T>]> = (0..bucket_len(bucket)).map(|_| Slot::empty()).collect();
-        let fresh = Box::into_raw(fresh) as *mut Slot<T>;
-        // AcqRel: Release publishes the initialised slots to `slot()`'s Acquire load; Acquire
-        // on failure sees the winner's slots.
-        match cell.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
-            Ok(_) => fresh,
-            Err(winner) => {
-                let len = bucket_len(bucket);
-                // SAFETY: `fresh` came from `Box::into_raw` of a slice of `len` slots just above
-                // and was never shared (the compare-exchange failed).
-                drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(fresh, len)) });
-                winner
-            }
-        }
-    }
-
     /// Stores `value` and returns its id, or hands the value back when the registry is full.
     pub(crate) fn insert(&self, value: T) -> Result<u64, T> {
-        let index = match self.pop_free() {
+        let index = match lock(&self.free).pop() {
             Some(i) => i,
             None => match self
                 .next
@@ -275,18 +153,9 @@ impl<T> Registry<T> {
                 Err(_) => return Err(value),
             },
         };
-        let (bucket, offset) = locate(index);
-        if bucket >= BUCKETS {
+        let Some(slot) = self.slots.get_or_allocate(index, Slot::empty) else {
             return Err(value);
-        }
-        // Acquire: as in `slot()`; the cold path allocates the bucket once.
-        let mut base = self.buckets[bucket].load(Ordering::Acquire);
-        if base.is_null() {
-            base = self.ensure_bucket(bucket);
-        }
-        // SAFETY: `base` is a published bucket of `bucket_len(bucket)` slots and
-        // `offset < bucket_len(bucket)`.
-        let slot = unsafe { &*base.wrapping_add(offset) };
+        };
         // Relaxed: the slot is ours alone (fresh, or popped off the free list under its mutex,
         // which orders us after the finalize that emptied it); nobody else writes its state
         // while it is neither live nor referenced.
@@ -358,7 +227,7 @@ impl<T> Registry<T> {
         step: impl Fn(u64) -> Result<u64, Lookup>,
     ) -> Result<Transition<'_, T>, Lookup> {
         let (index, generation) = self.decode(id)?;
-        let slot = self.slot(index).ok_or(Lookup::Stale)?;
+        let slot = self.slots.get(index).ok_or(Lookup::Stale)?;
         // Relaxed: only compared; the compare-and-swap below carries the ordering.
         let mut before = slot.state.load(Ordering::Relaxed);
         loop {
@@ -385,7 +254,7 @@ impl<T> Registry<T> {
     }
 
     /// Empties a slot that is not live and has no references: takes the value out, bumps the
-    /// generation, frees the slot.
+    /// generation and frees the slot — or retires it after its last generation.
     fn finalize(&self, index: u32, slot: &Slot<T>, generation: u32) -> T {
         let value = slot.value.with_mut(|p| {
             // SAFETY: the caller observed `live == 0 && refs == 0` for `generation`, after
@@ -393,52 +262,17 @@ impl<T> Registry<T> {
             // read out (only the one transition to that state finalizes).
             unsafe { p.cast::<T>().read() }
         });
+        if generation == LAST_GENERATION {
+            // Retired: the state stays "not live, last generation" forever, refusing every id,
+            // and the slot never returns to the free list.
+            return value;
+        }
         // Relaxed: the next owner of the slot is ordered after us by the free-list mutex;
         // lookups that see the new generation only compare it.
-        slot.state.store(
-            u64::from(generation.wrapping_add(1)) << GEN_SHIFT,
-            Ordering::Relaxed,
-        );
-        self.push_free(index);
+        slot.state
+            .store(u64::from(generation + 1) << GEN_SHIFT, Ordering::Relaxed);
+        lock(&self.free).push(index);
         value
-    }
-
-    #[inline]
-    fn pop_free(&self) -> Option<u32> {
-        #[cfg(not(membudget_loom))]
-        if let Some((cache, _)) = self.local_free {
-            let hit = cache
-                .try_with(|c| c.try_borrow_mut().ok().and_then(|mut c| c.slots.pop()))
-                .ok()
-                .flatten();
-            if hit.is_some() {
-                return hit;
-            }
-        }
-        lock(self.shared_free()).pop()
-    }
-
-    #[inline]
-    fn push_free(&self, index: u32) {
-        #[cfg(not(membudget_loom))]
-        if let Some((cache, shared)) = self.local_free {
-            // A slot freed on this thread is reused by this thread: no shared list, no lock.
-            // The thread-exit spill (`LocalFree::drop`) hands the rest back.
-            let kept = cache
-                .try_with(|c| match c.try_borrow_mut() {
-                    Ok(mut c) if c.slots.len() < LOCAL_FREE_MAX => {
-                        c.shared = Some(shared);
-                        c.slots.push(index);
-                        true
-                    }
-                    _ => false,
-                })
-                .unwrap_or(false);
-            if kept {
-                return;
-            }
-        }
-        lock(self.shared_free()).push(index);
     }
 }
 
@@ -449,24 +283,15 @@ fn lock<V>(m: &Mutex<V>) -> crate::sync::MutexGuard<'_, V> {
 
 impl<T> Drop for Registry<T> {
     fn drop(&mut self) {
-        for (bucket, cell) in self.buckets.iter().enumerate() {
-            let p = cell.load(Ordering::Acquire);
-            if p.is_null() {
-                continue;
+        self.slots.for_each_mut(|slot| {
+            if slot.state.load(Ordering::Relaxed) & LIVE != 0 {
+                slot.value.with_mut(|v| {
+                    // SAFETY: a live slot holds an initialised value nobody else can reach
+                    // (`&mut self`).
+                    unsafe { ptr::drop_in_place(v.cast::<T>()) };
+                });
             }
-            let len = bucket_len(bucket);
-            // SAFETY: a non-null bucket came from `Box::into_raw` of `len` slots in
-            // `ensure_bucket`; `&mut self` means no guard or other user remains.
-            let slots = unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(p, len)) };
-            for slot in slots.iter() {
-                if slot.state.load(Ordering::Relaxed) & LIVE != 0 {
-                    slot.value.with_mut(|v| {
-                        // SAFETY: a live slot holds an initialised value nobody else can reach.
-                        unsafe { ptr::drop_in_place(v.cast::<T>()) };
-                    });
-                }
-            }
-        }
+        });
     }
 }
 
@@ -522,17 +347,6 @@ mod tests {
     use std::sync::Arc;
 
     #[test]
-    fn locate_covers_buckets_without_gaps() {
-        assert_eq!(locate(0), (0, 0));
-        assert_eq!(locate(31), (0, 31));
-        assert_eq!(locate(32), (1, 0));
-        assert_eq!(locate(95), (1, 63));
-        assert_eq!(locate(96), (2, 0));
-        let (b, o) = locate(MAX_SLOTS - 1);
-        assert!(b < BUCKETS && o < bucket_len(b));
-    }
-
-    #[test]
     fn insert_get_remove_and_stale_ids() {
         let r = Registry::new(3);
         let a = r.insert(String::from("a")).unwrap();
@@ -553,6 +367,41 @@ mod tests {
         assert_eq!(r.get(a).err(), Some(Lookup::Stale));
         assert_eq!(&*r.get(c).unwrap(), "c");
         assert_eq!(&*r.get(b).unwrap(), "b");
+    }
+
+    #[test]
+    fn a_slot_is_retired_after_its_last_generation_never_wrapped() {
+        let r = Registry::new(6);
+        let first = r.insert(1u32).unwrap();
+        let index = (first & INDEX_MASK) as u32 - 1;
+        assert_eq!(r.remove(first), Ok(Some(1)));
+        // Fast-forward the free slot to its last generation (2^32 uses of it would take long).
+        r.slots
+            .get(index)
+            .unwrap()
+            .state
+            .store(u64::from(LAST_GENERATION) << GEN_SHIFT, Ordering::Relaxed);
+        let last = r.insert(2).unwrap();
+        assert_eq!(last & INDEX_MASK, first & INDEX_MASK, "the slot is reused");
+        assert_eq!(last >> GEN_SHIFT, u64::from(LAST_GENERATION));
+        assert_eq!(r.remove(last), Ok(Some(2)));
+        // Retired: the next value gets another slot, and no id of the old one is ever valid.
+        let next = r.insert(3).unwrap();
+        assert_ne!(next & INDEX_MASK, first & INDEX_MASK);
+        for generation in [0, 1, LAST_GENERATION - 1, LAST_GENERATION] {
+            let old = r.make_id(index, generation);
+            assert_eq!(
+                r.get(old).err(),
+                Some(Lookup::Stale),
+                "generation {generation}"
+            );
+            assert_eq!(r.remove(old).err(), Some(Lookup::Stale));
+        }
+        assert!(
+            lock(&r.free).is_empty(),
+            "a retired slot never returns to the free list"
+        );
+        assert_eq!(*r.get(next).unwrap(), 3);
     }
 
     #[test]
@@ -628,8 +477,8 @@ mod tests {
 /// Loom model checks of the slot protocol: a removal racing lookups, double removals, and slot
 /// reuse never free twice, leak, or hand out a dead value
 /// (`RUSTFLAGS="--cfg membudget_loom" cargo test --release -p membudget-ffi --lib loom`).
-/// The per-thread free-slot cache is compiled out under loom: these models cover the shared
-/// free list.
+/// They run the shipped registry (slots, buckets and free list over loom's primitives); the
+/// per-thread lookup caches of `handle.rs` are not modelled.
 #[cfg(all(test, membudget_loom))]
 mod loom_tests {
     use super::Registry;

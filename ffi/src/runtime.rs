@@ -1,8 +1,10 @@
 //! The runtime handle: one memory plan, the budget it installs, and the pools that charge it.
 
+use crate::buffer::Lending;
 use crate::call::Call;
 use crate::error::{
-    Error, MB_ERR_BUFFER_TOO_SMALL, MB_ERR_CONFIG, MB_ERR_OUT_OF_MEMORY, MB_ERR_UNAVAILABLE,
+    Error, MB_ERR_BUFFER_TOO_SMALL, MB_ERR_CONFIG, MB_ERR_DESTROYED, MB_ERR_OUT_OF_MEMORY,
+    MB_ERR_UNAVAILABLE,
 };
 use crate::handle::{Cache, Handle, Handles};
 use crate::host_memory::HostMemory;
@@ -12,8 +14,8 @@ use crate::panic::boundary;
 use crate::plan::PlanOutput;
 use core::ffi::c_char;
 use membudget_allocator::{Budget, SharedBudget};
-use membudget_bufferpool::{BufferPoolError, NetworkBufferPool};
-use std::sync::Arc;
+use membudget_bufferpool::{BufferPoolError, LocalBufferPool, NetworkBufferPool};
+use std::sync::{Arc, Mutex};
 use std::thread::LocalKey;
 
 /// An opaque runtime handle. Its value is a generation-checked token, not an address: a freed
@@ -23,13 +25,13 @@ pub struct mb_runtime {
     _private: [u8; 0],
 }
 
-/// Live runtimes (shared: each local pool keeps its runtime alive).
-pub(crate) static RUNTIMES: Handles<Arc<Runtime>> = Handles::new(1);
+/// Live runtimes.
+pub(crate) static RUNTIMES: Handles<Runtime> = Handles::new(1);
 thread_local! {
-    static RUNTIME_CACHE: Cache<Arc<Runtime>> = const { Cache::new() };
+    static RUNTIME_CACHE: Cache<Runtime> = const { Cache::new() };
 }
 
-impl Handle for Arc<Runtime> {
+impl Handle for Runtime {
     type C = mb_runtime;
     const KIND: &'static str = "runtime handle";
     const PLURAL: &'static str = "runtimes";
@@ -45,9 +47,13 @@ impl Handle for Arc<Runtime> {
 }
 
 /// One plan and everything that charges its budget.
+///
+/// Shutting down takes out and drops everything that holds memory (the network pool with its
+/// segments, the managed memory with its page source, the host's blocks), so a reference that
+/// outlives the handle (another thread's lookup cache) pins only this small struct.
 #[derive(Debug)]
 pub(crate) struct Runtime {
-    network: Option<NetworkBufferPool>,
+    network: Mutex<Network>,
     managed: ManagedMemory,
     host: HostMemory,
     /// `None`: quotas from the environment, no plan.
@@ -56,13 +62,27 @@ pub(crate) struct Runtime {
     budget: SharedBudget,
 }
 
+/// A runtime's network buffers.
+#[derive(Debug)]
+enum Network {
+    /// The plan has no network memory (a JobManager, or a network max of 0).
+    None,
+    /// The pool, and how the host names its buffers.
+    Live {
+        pool: NetworkBufferPool,
+        lending: Arc<Lending>,
+    },
+    /// The runtime was freed.
+    ShutDown,
+}
+
 impl Runtime {
     /// A runtime over `budget` for a plan rendered as `plan`.
     pub(crate) fn new(budget: SharedBudget, plan: PlanOutput) -> Result<Runtime, Error> {
         budget.set_quotas(plan.quotas);
         let managed = ManagedMemory::new(plan.managed, plan.segment_size, budget.clone())?;
         let network = if plan.network_buffers == 0 {
-            None
+            Network::None
         } else {
             let n = usize::try_from(plan.network_buffers).map_err(|_| {
                 Error::new(
@@ -73,7 +93,8 @@ impl Runtime {
                     ),
                 )
             })?;
-            let network = NetworkBufferPool::new(n, plan.segment_size as usize, budget.clone())
+            let lending = Arc::new(Lending::new(n)?);
+            let pool = NetworkBufferPool::new(n, plan.segment_size as usize, budget.clone())
                 .map_err(|e| {
                     let status = match e {
                         BufferPoolError::OutOfMemory { .. } => MB_ERR_OUT_OF_MEMORY,
@@ -81,10 +102,10 @@ impl Runtime {
                     };
                     Error::new(status, format!("mb_runtime_new: {e}"))
                 })?;
-            Some(network)
+            Network::Live { pool, lending }
         };
         Ok(Runtime {
-            network,
+            network: Mutex::new(network),
             managed,
             host: HostMemory::default(),
             plan_json: plan.json,
@@ -99,10 +120,34 @@ impl Runtime {
         &self.budget
     }
 
-    /// The network buffer pool (`None` when the plan has no network memory).
-    #[inline]
-    pub(crate) fn network(&self) -> Option<&NetworkBufferPool> {
-        self.network.as_ref()
+    /// Creates a local pool of `min..=max` buffers on the network pool; returns it with the
+    /// network's lending.
+    ///
+    /// # Errors
+    /// `MB_ERR_UNAVAILABLE` (the plan has no network memory), `MB_ERR_DESTROYED` (the runtime
+    /// was freed meanwhile), or the pool's refusal (`pool_error`).
+    pub(crate) fn create_local_pool(
+        &self,
+        call: Call,
+        min: usize,
+        max: usize,
+        pool_error: impl FnOnce(BufferPoolError) -> Error,
+    ) -> Result<(LocalBufferPool, Arc<Lending>), Error> {
+        // Held while the pool is made, so shutting down (which takes the network out) destroys
+        // it with the others.
+        let network = lock(&self.network);
+        match &*network {
+            Network::Live { pool, lending } => {
+                let local = pool.create_buffer_pool(min, max).map_err(pool_error)?;
+                Ok((local, Arc::clone(lending)))
+            }
+            Network::None => Err(call.error(
+                MB_ERR_UNAVAILABLE,
+                "the plan has no network buffers (a JobManager plan, or \
+                 'taskmanager.memory.network.max' is 0)",
+            )),
+            Network::ShutDown => Err(freed_meanwhile(call)),
+        }
     }
 
     /// Managed memory.
@@ -118,22 +163,37 @@ impl Runtime {
     }
 }
 
+/// `MB_ERR_DESTROYED` for a call that found its runtime freed by another thread meanwhile.
+#[cold]
+pub(crate) fn freed_meanwhile(call: Call) -> Error {
+    call.error(
+        MB_ERR_DESTROYED,
+        "the runtime was freed (mb_runtime_free) by another thread during this call",
+    )
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // The state is replaced whole: a panic cannot leave it half-written.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Runtime {
     /// Releases everything the runtime lends out, at once: host reservations and blocks,
-    /// managed pages (their ids become invalid), and the network pool (its local pools then
-    /// report `MB_ERR_DESTROYED`; buffers still lent out return when recycled).
+    /// managed pages (their ids become invalid) and the managed page source, and the network
+    /// pool (its local pools then answer `MB_ERR_DESTROYED`; its segments go back to the OS,
+    /// those still lent out when recycled).
     fn shut_down(&self) {
-        self.host.release_everything(&self.budget);
+        self.host.shut_down(&self.budget);
         self.managed.shut_down();
-        if let Some(n) = &self.network {
-            n.destroy();
-        }
+        let network = core::mem::replace(&mut *lock(&self.network), Network::ShutDown);
+        // Dropped outside the lock: destroying the local pools runs host callbacks.
+        drop(network);
     }
 }
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        self.host.release_everything(&self.budget);
+        self.host.shut_down(&self.budget);
     }
 }
 
@@ -144,8 +204,9 @@ impl Drop for Runtime {
 ///
 /// Returns `MB_OK`, `MB_ERR_CONFIG` (the message is the same as the CLI's; with `strict`, also
 /// for a value that would not be applied; with quotas from the environment, a malformed or
-/// missing `MEMBUDGET_QUOTA_*` variable), `MB_ERR_INVALID_ARGUMENT`, `MB_ERR_NULL_POINTER`.
-/// May block briefly reading the config file and cgroup files.
+/// missing `MEMBUDGET_QUOTA_*` variable), `MB_ERR_INVALID_ARGUMENT` (including a `struct_size`
+/// that ends inside a field, or a larger one whose unknown bytes are not zero),
+/// `MB_ERR_NULL_POINTER`. May block briefly reading the config file and cgroup files.
 ///
 /// # Safety
 /// `options` is NULL or a valid `mb_runtime_options` of `options->struct_size` bytes whose
@@ -159,14 +220,14 @@ pub unsafe extern "C" fn mb_runtime_new(
         // SAFETY: `out` is valid for a write per this function's contract.
         let out = unsafe { call.out(out, "out") }?;
         // SAFETY: forwarded from this function's contract.
-        let opts = unsafe { RuntimeOptions::read(options) }?;
+        let opts = unsafe { RuntimeOptions::read(call, options) }?;
         let plan = crate::plan::make(&opts)?;
         let budget = if opts.global_budget {
             SharedBudget::global()
         } else {
             SharedBudget::from(Budget::unlimited())
         };
-        let runtime = Arc::new(Runtime::new(budget, plan)?);
+        let runtime = Runtime::new(budget, plan)?;
         RUNTIMES
             .insert(call, runtime)
             .map(|handle| out.write(handle))
@@ -174,10 +235,15 @@ pub unsafe extern "C" fn mb_runtime_new(
 }
 
 /// Frees a runtime handle and shuts the runtime down at once: everything the host still holds
-/// through `mb_reserve`/`mb_alloc` is released and freed, managed pages are returned (their
-/// ids become invalid), and the network pool is destroyed: its local pools then answer
-/// `MB_ERR_DESTROYED` (free them as usual), buffers still lent out stay valid until recycled.
-/// `mb_runtime_free(NULL)` does nothing. Never blocks.
+/// through `mb_reserve`/`mb_alloc` is released and freed; managed pages are returned (their
+/// ids become invalid) and the managed memory goes back to the OS; the network pool is
+/// destroyed: its local pools answer `MB_ERR_DESTROYED` to every request from now on (free
+/// them as usual), waiting requests wake and pending `on_available` callbacks run with
+/// `MB_ERR_DESTROYED`, and its memory goes back to the OS — except buffers still lent out,
+/// which stay valid until recycled (`mb_buffer_recycle` then frees them). A call on this
+/// runtime racing on another thread answers `MB_ERR_DESTROYED` (`MB_ERR_INVALID_HANDLE` once
+/// the free is done) and charges nothing; no thread that used the runtime keeps its memory
+/// alive. `mb_runtime_free(NULL)` does nothing. Never blocks (it may run the callbacks).
 ///
 /// Returns `MB_OK` or `MB_ERR_INVALID_HANDLE` (already freed: a double free is refused).
 ///

@@ -212,6 +212,33 @@ fn reserve_release_alloc_free() {
             ..Default::default()
         };
         assert_eq!(mb_usage(rt, 0, &mut u), MB_ERR_INVALID_ARGUMENT);
+        // Whole fields only: a size ending inside `used` is refused, and nothing is written.
+        u.struct_size = 12;
+        assert_eq!(
+            mb_usage(rt, MB_CATEGORY_DIRECT, &mut u),
+            MB_ERR_INVALID_ARGUMENT
+        );
+        assert!(
+            last_error().contains("ends inside field 'used' (bytes 8..16)"),
+            "{}",
+            last_error()
+        );
+        assert_eq!((u.category, u.used), (0, 0));
+        // An older host's shorter struct gets its fields only; a newer host's longer one gets
+        // zeros past ours.
+        u.struct_size = 16;
+        u.peak = 77;
+        assert_eq!(mb_usage(rt, MB_CATEGORY_DIRECT, &mut u), MB_OK);
+        assert_eq!((u.category, u.used, u.peak), (MB_CATEGORY_DIRECT, 4096, 77));
+        let mut longer = [0xFFu64; 12];
+        longer[0] = 96;
+        assert_eq!(
+            mb_usage(rt, MB_CATEGORY_DIRECT, longer.as_mut_ptr().cast()),
+            MB_OK
+        );
+        assert_eq!(longer[0], 96 | (u64::from(MB_CATEGORY_DIRECT) << 32));
+        assert_eq!(longer[1], 4096);
+        assert_eq!(&longer[9..], &[0, 0, 0]);
         assert_eq!(mb_usage(rt, 0, null_mut()), MB_ERR_NULL_POINTER);
         assert_eq!(mb_runtime_free(rt), MB_OK);
     }
@@ -326,6 +353,30 @@ fn buffers_request_recycle_and_errors() {
     }
 }
 
+fn stats(pool: *const mb_local_pool) -> mb_pool_stats {
+    let mut s = mb_pool_stats {
+        struct_size: core::mem::size_of::<mb_pool_stats>() as u32,
+        ..Default::default()
+    };
+    // SAFETY: a valid out struct.
+    assert_eq!(unsafe { mb_local_pool_stats(pool, &mut s) }, MB_OK);
+    s
+}
+
+/// Waits until `waiters` threads are blocked in a request on `pool` (observed through
+/// `mb_local_pool_stats`, not assumed after a sleep); fails after 10 s.
+fn await_waiters(pool: *const mb_local_pool, waiters: u64) {
+    let start = std::time::Instant::now();
+    while stats(pool).waiters != waiters {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "{waiters} waiter(s) never blocked: {:?}",
+            stats(pool)
+        );
+        std::thread::yield_now();
+    }
+}
+
 #[test]
 fn blocked_request_wakes_on_recycle_and_on_free() {
     let rt = runtime_with(&[]).unwrap();
@@ -336,6 +387,19 @@ fn blocked_request_wakes_on_recycle_and_on_free() {
         assert_eq!(mb_local_pool_new(rt, 1, 1, &mut pool), MB_OK);
         assert_eq!(mb_buffer_request(pool, &mut a), MB_OK);
     }
+    assert_eq!(
+        stats(pool),
+        mb_pool_stats {
+            struct_size: core::mem::size_of::<mb_pool_stats>() as u32,
+            destroyed: 0,
+            num_buffers: 1,
+            requested: 1,
+            available: 0,
+            waiters: 0,
+            min_buffers: 1,
+            max_buffers: 1,
+        }
+    );
     let p = pool as usize;
     let waiter = std::thread::spawn(move || {
         let mut b = EMPTY;
@@ -345,17 +409,19 @@ fn blocked_request_wakes_on_recycle_and_on_free() {
         };
         (rc, b.id)
     });
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    await_waiters(pool, 1);
+    assert!(!waiter.is_finished(), "the waiter is blocked, not done");
     // SAFETY: a live id.
     assert_eq!(unsafe { mb_buffer_recycle(a.id) }, MB_OK);
     let (rc, id) = waiter.join().unwrap();
     assert_eq!(rc, MB_OK);
+    assert_eq!(stats(pool).waiters, 0);
     let waiter = std::thread::spawn(move || {
         let mut b = EMPTY;
         // SAFETY: as above.
         unsafe { mb_buffer_request_timeout(p as *const mb_local_pool, 10_000, &mut b) }
     });
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    await_waiters(pool, 1);
     // SAFETY: live handles.
     unsafe {
         assert_eq!(mb_local_pool_free(pool), MB_OK);
@@ -363,6 +429,50 @@ fn blocked_request_wakes_on_recycle_and_on_free() {
         assert_eq!(mb_buffer_recycle(id), MB_OK);
         assert_eq!(usage(rt, MB_CATEGORY_NETWORK).used, 2048 * 32768);
         assert_eq!(mb_runtime_free(rt), MB_OK);
+    }
+}
+
+#[test]
+fn freeing_the_runtime_wakes_blocked_requests_with_destroyed() {
+    let rt = runtime_with(&[]).unwrap();
+    let mut pool = null_mut();
+    let mut a = EMPTY;
+    // SAFETY: valid handles and out-pointers throughout.
+    unsafe {
+        assert_eq!(mb_local_pool_new(rt, 1, 1, &mut pool), MB_OK);
+        assert_eq!(mb_buffer_request(pool, &mut a), MB_OK);
+    }
+    let p = pool as usize;
+    let waiters: Vec<_> = (0..2)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut b = EMPTY;
+                // SAFETY: valid pool handle value and out-pointer.
+                unsafe {
+                    mb_buffer_request_timeout(p as *const mb_local_pool, MB_WAIT_FOREVER, &mut b)
+                }
+            })
+        })
+        .collect();
+    await_waiters(pool, 2);
+    // SAFETY: live handles.
+    unsafe {
+        assert_eq!(mb_runtime_free(rt), MB_OK);
+        for w in waiters {
+            assert_eq!(w.join().unwrap(), MB_ERR_DESTROYED);
+        }
+        let s = stats(pool);
+        assert_eq!((s.destroyed, s.waiters), (1, 0));
+        assert_eq!(mb_buffer_recycle(a.id), MB_OK);
+        assert_eq!(mb_local_pool_free(pool), MB_OK);
+        let mut s = mb_pool_stats {
+            struct_size: core::mem::size_of::<mb_pool_stats>() as u32,
+            ..Default::default()
+        };
+        assert_eq!(mb_local_pool_stats(pool, &mut s), MB_ERR_INVALID_HANDLE);
+        s.struct_size = 12;
+        assert_eq!(mb_local_pool_stats(pool, &mut s), MB_ERR_INVALID_ARGUMENT);
+        assert_eq!(mb_local_pool_stats(pool, null_mut()), MB_ERR_NULL_POINTER);
     }
 }
 
@@ -481,7 +591,7 @@ fn concurrent_buffers_and_reservations_balance() {
 #[test]
 fn freeing_the_runtime_first_shuts_its_pools_down() {
     let rt = runtime_with(&[]).unwrap();
-    let mut pool = null_mut();
+    let (mut pool, mut other) = (null_mut(), null_mut());
     let (mut a, mut b) = (EMPTY, EMPTY);
     let mut segs = [mb_segment {
         ptr: null_mut(),
@@ -491,26 +601,169 @@ fn freeing_the_runtime_first_shuts_its_pools_down() {
     // SAFETY: valid handles and out-pointers; stale ones are refused.
     unsafe {
         assert_eq!(mb_local_pool_new(rt, 1, 4, &mut pool), MB_OK);
+        assert_eq!(mb_local_pool_new(rt, 2, 2, &mut other), MB_OK);
         assert_eq!(mb_buffer_request(pool, &mut a), MB_OK);
+        // `other` holds idle buffers it could hand out.
+        assert_eq!(mb_buffer_request(other, &mut b), MB_OK);
+        assert_eq!(mb_buffer_recycle(b.id), MB_OK);
         assert_eq!(
             mb_managed_allocate_pages(rt, 3, 1, segs.as_mut_ptr()),
             MB_OK
         );
         assert_eq!(mb_runtime_free(rt), MB_OK);
-        // The pool handle stays valid but its network pool is gone.
-        let rc = mb_buffer_request(pool, &mut b);
-        assert!(
-            rc == MB_ERR_DESTROYED || rc == MB_OK || rc == MB_ERR_UNAVAILABLE,
-            "{rc}"
-        );
-        if rc == MB_OK {
-            assert_eq!(mb_buffer_recycle(b.id), MB_OK);
+        // Every request through a pool of the freed runtime answers "destroyed", even one
+        // whose pool still held idle buffers.
+        for p in [pool, other] {
+            assert_eq!(mb_buffer_request(p, &mut b), MB_ERR_DESTROYED);
+            assert!(last_error().contains("destroyed"), "{}", last_error());
+            assert_eq!(mb_buffer_request_timeout(p, 1000, &mut b), MB_ERR_DESTROYED);
+            let mut got = 7;
+            assert_eq!(
+                mb_buffer_request_many(p, 1, &mut b, &mut got),
+                MB_ERR_DESTROYED
+            );
+            assert_eq!(got, 0);
+            assert_eq!(
+                mb_local_pool_on_available(p, Some(on_destroyed), null_mut()),
+                MB_ERR_DESTROYED
+            );
         }
+        let mut third = null_mut();
+        assert_eq!(
+            mb_local_pool_new(rt, 1, 1, &mut third),
+            MB_ERR_INVALID_HANDLE
+        );
         // Buffers lent out stay writable until recycled; pages were returned.
-        a.ptr.write_bytes(3, 8);
+        a.ptr.write_bytes(3, a.capacity as usize);
         assert_eq!(mb_buffer_recycle(a.id), MB_OK);
+        assert_eq!(mb_buffer_recycle(a.id), MB_ERR_INVALID_HANDLE);
         assert_eq!(mb_managed_release(rt, segs[0].id), MB_ERR_INVALID_HANDLE);
         assert_eq!(mb_local_pool_free(pool), MB_OK);
+        assert_eq!(mb_local_pool_free(other), MB_OK);
+        assert_eq!(mb_local_pool_free(pool), MB_ERR_INVALID_HANDLE);
+    }
+}
+
+unsafe extern "C" fn on_destroyed(_: *mut c_void, _: i32, _: *const mb_buffer) {
+    panic!("a callback on a destroyed pool is never registered");
+}
+
+#[test]
+fn batch_calls_request_and_recycle_many() {
+    let rt = runtime_with(&[]).unwrap();
+    let mut pool = null_mut();
+    let mut bufs = [EMPTY; 8];
+    let mut got = 0u32;
+    // SAFETY: valid handles and out-pointers; bad ids are refused.
+    unsafe {
+        assert_eq!(mb_local_pool_new(rt, 5, 5, &mut pool), MB_OK);
+        assert_eq!(
+            mb_buffer_request_many(pool, 8, bufs.as_mut_ptr(), &mut got),
+            MB_OK
+        );
+        assert_eq!(got, 5, "stops at the first buffer not available now");
+        let mut ids: Vec<u64> = bufs[..5].iter().map(|b| b.id).collect();
+        for b in &bufs[..5] {
+            assert_eq!(b.capacity, 32768);
+            b.ptr.write_bytes(9, b.capacity as usize);
+        }
+        let distinct: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(distinct.len(), 5);
+        assert_eq!(
+            mb_buffer_request_many(pool, 8, bufs.as_mut_ptr(), &mut got),
+            MB_ERR_UNAVAILABLE
+        );
+        assert_eq!(got, 0);
+        assert_eq!(mb_buffer_request_many(pool, 0, null_mut(), &mut got), MB_OK);
+        assert_eq!(got, 0);
+        assert_eq!(
+            mb_buffer_request_many(pool, 1, null_mut(), &mut got),
+            MB_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            mb_buffer_request_many(pool, 1, bufs.as_mut_ptr(), null_mut()),
+            MB_ERR_NULL_POINTER
+        );
+        // A batch with a stale, a forged and a repeated id: every valid id is recycled, the
+        // refusal names the first bad one, and nothing is freed twice.
+        assert_eq!(mb_buffer_recycle(ids[0]), MB_OK);
+        ids.push(ids[1]);
+        ids.push(0x1234);
+        assert_eq!(
+            mb_buffer_recycle_many(ids.as_ptr(), ids.len() as u32),
+            MB_ERR_INVALID_HANDLE
+        );
+        let msg = last_error();
+        assert!(
+            msg.starts_with("mb_buffer_recycle_many: 3 of 7 ids refused (the others were recycled); the first, ids[0]: invalid buffer id"),
+            "{msg}"
+        );
+        assert_eq!(usage(rt, MB_CATEGORY_NETWORK).used, 2048 * 32768);
+        assert_eq!(
+            mb_buffer_request_many(pool, 8, bufs.as_mut_ptr(), &mut got),
+            MB_OK
+        );
+        assert_eq!(got, 5, "all five came back, each once");
+        let ids: Vec<u64> = bufs[..5].iter().map(|b| b.id).collect();
+        assert_eq!(mb_buffer_recycle_many(ids.as_ptr(), 5), MB_OK);
+        assert_eq!(
+            mb_buffer_recycle_many(ids.as_ptr(), 5),
+            MB_ERR_INVALID_HANDLE
+        );
+        assert_eq!(mb_buffer_recycle_many(null(), 0), MB_OK);
+        assert_eq!(mb_buffer_recycle_many(null(), 1), MB_ERR_NULL_POINTER);
+        assert_eq!(mb_local_pool_free(pool), MB_OK);
+        assert_eq!(mb_runtime_free(rt), MB_OK);
+    }
+}
+
+#[test]
+fn buffer_ids_are_foreign_to_other_tables_and_stay_dead_when_leases_are_reused() {
+    let rt = runtime_with(&[]).unwrap();
+    let mut pool = null_mut();
+    let mut a = EMPTY;
+    let mut seg = [mb_segment {
+        ptr: null_mut(),
+        size: 0,
+        id: 0,
+    }; 1];
+    // SAFETY: valid handles and out-pointers; ids of other kinds are refused.
+    unsafe {
+        assert_eq!(mb_local_pool_new(rt, 1, 1, &mut pool), MB_OK);
+        assert_eq!(mb_buffer_request(pool, &mut a), MB_OK);
+        assert_eq!(mb_managed_allocate_pages(rt, 1, 1, seg.as_mut_ptr()), MB_OK);
+        // A buffer id is no segment id, and a segment id (or a handle) no buffer id.
+        assert_eq!(mb_managed_release(rt, a.id), MB_ERR_INVALID_HANDLE);
+        assert!(
+            last_error().contains("not a segment id"),
+            "{}",
+            last_error()
+        );
+        assert_eq!(mb_buffer_recycle(seg[0].id), MB_ERR_INVALID_HANDLE);
+        assert!(last_error().contains("not a buffer id"), "{}", last_error());
+        assert_eq!(mb_buffer_recycle(pool as u64), MB_ERR_INVALID_HANDLE);
+        assert_eq!(mb_buffer_recycle(rt as u64), MB_ERR_INVALID_HANDLE);
+        assert_eq!(mb_buffer_recycle(a.id), MB_OK);
+        assert_eq!(mb_local_pool_free(pool), MB_OK);
+        assert_eq!(mb_runtime_free(rt), MB_OK);
+    }
+    // The next runtime reuses the freed runtime's leases: the old id stays refused.
+    let rt = runtime_with(&[]).unwrap();
+    let mut pool = null_mut();
+    let mut held = Vec::new();
+    // SAFETY: as above.
+    unsafe {
+        assert_eq!(mb_local_pool_new(rt, 64, 64, &mut pool), MB_OK);
+        for _ in 0..64 {
+            let mut b = EMPTY;
+            assert_eq!(mb_buffer_request(pool, &mut b), MB_OK);
+            held.push(b.id);
+        }
+        assert_eq!(mb_buffer_recycle(a.id), MB_ERR_INVALID_HANDLE);
+        assert!(held.iter().all(|&id| id != a.id));
+        assert_eq!(mb_buffer_recycle_many(held.as_ptr(), 64), MB_OK);
+        assert_eq!(mb_local_pool_free(pool), MB_OK);
+        assert_eq!(mb_runtime_free(rt), MB_OK);
     }
 }
 

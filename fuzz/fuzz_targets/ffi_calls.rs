@@ -1,8 +1,10 @@
 //! Drives random sequences of C-ABI calls — including bogus and stale ids, NULLs, double
-//! recycles and frees, wrong categories — against a simple model of what the host holds, and
-//! checks: no crash, every status is the one the model predicts for the obviously-wrong calls,
-//! `mb_usage` agrees with the model after every step, and once everything is given back the
-//! accounting is exactly balanced.
+//! recycles and frees, wrong categories, batch requests and recycles, torn `struct_size`s in
+//! option and statistics structs — against a simple model of what the host holds, and checks:
+//! no crash (torn structs live in heap blocks of exactly `struct_size` bytes, so AddressSanitizer
+//! catches a read or write past them), every status is the one the model predicts for the
+//! obviously-wrong calls, `mb_usage` agrees with the model after every step, and once everything
+//! is given back the accounting is exactly balanced.
 #![no_main]
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
@@ -31,6 +33,30 @@ enum Op {
     BogusRuntime { handle: usize },
     BogusPool { handle: usize },
     NullOut,
+    RequestMany { pick: u8, n: u8 },
+    RecycleMany { picks: Vec<u8>, stale: bool },
+    Stats { pick: u8, size: u16 },
+    TornOptions { size: u16, tail: u8 },
+    TornUsage { category: u8, size: u16 },
+}
+
+/// Where `struct_size` may end in `mb_runtime_options`: at a field's end.
+const OPTION_FIELD_ENDS: [usize; 8] = [4, 8, 16, 24, 28, 32, 36, 40];
+/// Where `struct_size` may end in `mb_category_usage`.
+const USAGE_FIELD_ENDS: [usize; 11] = [4, 8, 16, 24, 32, 40, 48, 56, 64, 68, 72];
+/// Where `struct_size` may end in `mb_pool_stats`.
+const STATS_FIELD_ENDS: [usize; 8] = [4, 8, 16, 24, 32, 40, 48, 56];
+
+/// Whether a host struct of `size` bytes is accepted: at least its first two fields, ending on
+/// a field (or past the library's struct), and at most 4096 bytes.
+fn accepted(size: usize, ends: &[usize]) -> bool {
+    let full = *ends.last().unwrap();
+    size >= ends[1] && size <= 4096 && (size >= full || ends.contains(&size))
+}
+
+/// `bytes` in a heap block of exactly their length (at least 4: the `struct_size` field).
+fn exact(bytes: &[u8]) -> Box<[u8]> {
+    bytes.to_vec().into_boxed_slice()
 }
 
 struct Host {
@@ -239,6 +265,119 @@ impl Host {
                     if handle != 0 && !self.pools.iter().any(|p| *p as usize == handle) {
                         let mut b = std::mem::zeroed();
                         assert_eq!(mb_buffer_request(handle as *const mb_local_pool, &mut b), MB_ERR_INVALID_HANDLE);
+                    }
+                }
+                Op::RequestMany { pick: i, n } => {
+                    if let Some(i) = pick(&self.pools, i) {
+                        let n = u32::from(n % 40);
+                        let mut bufs = vec![std::mem::zeroed::<mb_buffer>(); n as usize];
+                        let mut got = u32::MAX;
+                        let rc = mb_buffer_request_many(self.pools[i], n, bufs.as_mut_ptr(), &mut got);
+                        if rc == MB_OK {
+                            assert!(got <= n && (got > 0 || n == 0), "{got} of {n}");
+                        } else {
+                            assert_eq!(rc, MB_ERR_UNAVAILABLE);
+                            assert_eq!(got, 0);
+                        }
+                        for b in &bufs[..got as usize] {
+                            assert_eq!(b.capacity, SEG);
+                            b.ptr.write_bytes(0x3C, SEG as usize);
+                            self.buffers.push(*b);
+                        }
+                    }
+                }
+                Op::RecycleMany { picks, stale } => {
+                    let mut ids = Vec::new();
+                    for p in picks.into_iter().take(40) {
+                        if let Some(i) = pick(&self.buffers, p) {
+                            ids.push(self.buffers.swap_remove(i).id);
+                        }
+                    }
+                    let valid = ids.len();
+                    if stale {
+                        if let Some(i) = pick(&self.recycled, valid as u8) {
+                            ids.push(self.recycled[i]);
+                        }
+                    }
+                    let rc = mb_buffer_recycle_many(ids.as_ptr(), ids.len() as u32);
+                    if ids.len() > valid {
+                        assert_eq!(rc, MB_ERR_INVALID_HANDLE);
+                    } else {
+                        assert_eq!(rc, MB_OK);
+                    }
+                    // Every valid id was recycled, once.
+                    for id in &ids[..valid] {
+                        assert_eq!(mb_buffer_recycle(*id), MB_ERR_INVALID_HANDLE);
+                    }
+                    self.recycled.extend_from_slice(&ids[..valid]);
+                }
+                Op::Stats { pick: i, size } => {
+                    let size = usize::from(size % 80).max(4);
+                    if let Some(i) = pick(&self.pools, i) {
+                        let mut bytes = vec![0xEEu8; size];
+                        bytes[..4].copy_from_slice(&(size as u32).to_ne_bytes());
+                        let mut block = exact(&bytes);
+                        let rc = mb_local_pool_stats(self.pools[i], block.as_mut_ptr().cast());
+                        if accepted(size, &STATS_FIELD_ENDS) {
+                            assert_eq!(rc, MB_OK);
+                            assert_eq!(&block[4..8], &[0, 0, 0, 0], "not destroyed");
+                        } else {
+                            assert_eq!(rc, MB_ERR_INVALID_ARGUMENT);
+                            assert!(block[4..].iter().all(|&b| b == 0xEE), "nothing written");
+                        }
+                    }
+                }
+                Op::TornOptions { size, tail } => {
+                    let size = usize::from(size % 72).max(4);
+                    let props: [*const c_char; 3] = [
+                        c"taskmanager.memory.process.size=1g".as_ptr(),
+                        c"taskmanager.memory.network.min=1m".as_ptr(),
+                        c"taskmanager.memory.network.max=1m".as_ptr(),
+                    ];
+                    let opts = mb_runtime_options {
+                        properties: props.as_ptr(),
+                        properties_len: props.len() as u32,
+                        ignore_container: 1,
+                        ..Default::default()
+                    };
+                    let full = std::mem::size_of::<mb_runtime_options>();
+                    let whole = std::slice::from_raw_parts((&opts as *const mb_runtime_options).cast::<u8>(), full);
+                    let mut bytes = vec![tail; size];
+                    let n = size.min(full);
+                    bytes[..n].copy_from_slice(&whole[..n]);
+                    bytes[..4].copy_from_slice(&(size as u32).to_ne_bytes());
+                    let block = exact(&bytes);
+                    let mut made = null_mut();
+                    let rc = mb_runtime_new(block.as_ptr().cast(), &mut made);
+                    let zero_tail = size <= full || tail == 0;
+                    if accepted(size, &OPTION_FIELD_ENDS) && zero_tail {
+                        // Fields past the size keep their defaults: a plan without the
+                        // properties is a configuration error; with them, a runtime.
+                        assert!(rc == MB_OK || rc == MB_ERR_CONFIG, "size {size}: {rc}");
+                        if size >= 32 {
+                            assert_eq!(rc, MB_OK, "size {size}");
+                        }
+                        if rc == MB_OK {
+                            assert_eq!(mb_runtime_free(made), MB_OK);
+                        }
+                    } else {
+                        assert_eq!(rc, MB_ERR_INVALID_ARGUMENT, "size {size}");
+                    }
+                }
+                Op::TornUsage { category, size } => {
+                    let size = usize::from(size % 100).max(4);
+                    let mut bytes = vec![0xEEu8; size];
+                    bytes[..4].copy_from_slice(&(size as u32).to_ne_bytes());
+                    let mut block = exact(&bytes);
+                    let category = u32::from(category % 6);
+                    let rc = mb_usage(rt, category, block.as_mut_ptr().cast());
+                    if !accepted(size, &USAGE_FIELD_ENDS) || category >= 5 {
+                        assert_eq!(rc, MB_ERR_INVALID_ARGUMENT, "size {size}");
+                        assert!(block[4..].iter().all(|&b| b == 0xEE), "nothing written");
+                    } else {
+                        assert_eq!(rc, MB_OK);
+                        assert_eq!(u32::from_ne_bytes(block[4..8].try_into().unwrap()), category);
+                        assert!(block[72.min(size)..].iter().all(|&b| b == 0), "zeros past ours");
                     }
                 }
                 Op::NullOut => {

@@ -3,6 +3,7 @@
  * this tests the raw ABI. Built twice by hosts/run.sh (dynamic and static linking) and run under
  * valgrind. Prints "N passed, N failed". */
 #define _POSIX_C_SOURCE 200809L
+#include <sched.h>
 #include "membudget.h"
 
 #include <inttypes.h>
@@ -350,6 +351,21 @@ static void on_buffer(void *ctx, int32_t status, const mb_buffer *buffer) {
   callback_id = buffer ? buffer->id : 0;
 }
 
+/* Waits until `n` threads are blocked in a request on `pool`, observed through
+ * mb_local_pool_stats (not assumed after a sleep); gives up after 10 s. */
+static int await_waiters(const mb_local_pool *pool, uint64_t n) {
+  double deadline = now_s() + 10;
+  mb_pool_stats s;
+  memset(&s, 0, sizeof s);
+  s.struct_size = sizeof s;
+  while (now_s() < deadline) {
+    if (mb_local_pool_stats(pool, &s) != MB_OK) return 0;
+    if (s.waiters == n) return 1;
+    sched_yield();
+  }
+  return 0;
+}
+
 static void test_buffers(void) {
   mb_runtime *rt = new_runtime(NULL);
   uint64_t network_before = usage_of(rt, MB_CATEGORY_NETWORK).used;
@@ -387,8 +403,7 @@ static void test_buffers(void) {
   struct waiter w = {pool, MB_WAIT_FOREVER, 1, {0}};
   pthread_t t;
   pthread_create(&t, NULL, wait_for_buffer, &w);
-  struct timespec pause = {0, 30 * 1000 * 1000};
-  nanosleep(&pause, NULL);
+  CHECK(await_waiters(pool, 1));
   CHECK_RC(mb_buffer_recycle(b.id), MB_OK);
   pthread_join(t, NULL);
   CHECK_RC(w.rc, MB_OK);
@@ -408,7 +423,7 @@ static void test_buffers(void) {
   w.timeout_ms = 10000;
   w.rc = 1;
   pthread_create(&t, NULL, wait_for_buffer, &w);
-  nanosleep(&pause, NULL);
+  CHECK(await_waiters(pool, 1));
   CHECK_RC(mb_local_pool_free(pool), MB_OK);
   pthread_join(t, NULL);
   CHECK_RC(w.rc, MB_ERR_DESTROYED);
@@ -422,6 +437,66 @@ static void test_buffers(void) {
   CHECK_RC(mb_buffer_recycle(b.id), MB_OK);
   CHECK(usage_of(rt, MB_CATEGORY_NETWORK).used == network_before);
   CHECK_RC(mb_runtime_free(rt), MB_OK);
+}
+
+static void test_batches_and_teardown(void) {
+  mb_runtime *rt = new_runtime(NULL);
+  mb_local_pool *pool = NULL, *other = NULL;
+  CHECK_RC(mb_local_pool_new(rt, 4, 4, &pool), MB_OK);
+  CHECK_RC(mb_local_pool_new(rt, 2, 2, &other), MB_OK);
+  mb_buffer bufs[8];
+  uint64_t ids[8];
+  uint32_t got = 99;
+  CHECK_RC(mb_buffer_request_many(pool, 8, bufs, &got), MB_OK);
+  CHECK(got == 4);
+  for (uint32_t i = 0; i < got; i++) {
+    memset(bufs[i].ptr, (int)i, bufs[i].capacity);
+    ids[i] = bufs[i].id;
+  }
+  CHECK_RC(mb_buffer_request_many(pool, 8, bufs, &got), MB_ERR_UNAVAILABLE);
+  CHECK(got == 0);
+  CHECK_RC(mb_buffer_request_many(pool, 1, NULL, &got), MB_ERR_NULL_POINTER);
+  /* Every valid id is recycled; a repeated one is refused, never freed twice. */
+  ids[4] = ids[0];
+  CHECK_RC(mb_buffer_recycle_many(ids, 5), MB_ERR_INVALID_HANDLE);
+  CHECK(strstr(last_error(), "1 of 5 ids refused") != NULL);
+  CHECK_RC(mb_buffer_recycle_many(ids, 4), MB_ERR_INVALID_HANDLE);
+  CHECK_RC(mb_buffer_recycle_many(NULL, 0), MB_OK);
+
+  /* Whole fields only: a struct_size ending inside a field is refused. */
+  mb_category_usage u;
+  memset(&u, 0, sizeof u);
+  u.struct_size = 12;
+  CHECK_RC(mb_usage(rt, MB_CATEGORY_HEAP, &u), MB_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(last_error(), "ends inside field 'used'") != NULL);
+  mb_runtime_options opts;
+  memset(&opts, 0, sizeof opts);
+  opts.struct_size = 12;
+  mb_runtime *torn = NULL;
+  CHECK_RC(mb_runtime_new(&opts, &torn), MB_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(last_error(), "ends inside field 'config_file'") != NULL);
+
+  /* Freeing the runtime destroys its pools (even one holding idle buffers); a buffer lent
+   * out stays valid until recycled. */
+  mb_buffer held;
+  CHECK_RC(mb_buffer_request(pool, &held), MB_OK);
+  CHECK_RC(mb_runtime_free(rt), MB_OK);
+  mb_buffer c;
+  CHECK_RC(mb_buffer_request(pool, &c), MB_ERR_DESTROYED);
+  CHECK_RC(mb_buffer_request(other, &c), MB_ERR_DESTROYED);
+  CHECK_RC(mb_buffer_request_many(other, 2, bufs, &got), MB_ERR_DESTROYED);
+  CHECK_RC(mb_buffer_request_timeout(other, 1000, &c), MB_ERR_DESTROYED);
+  mb_pool_stats s;
+  memset(&s, 0, sizeof s);
+  s.struct_size = sizeof s;
+  CHECK_RC(mb_local_pool_stats(other, &s), MB_OK);
+  CHECK(s.destroyed == 1 && s.waiters == 0);
+  memset(held.ptr, 7, held.capacity);
+  CHECK_RC(mb_buffer_recycle(held.id), MB_OK);
+  CHECK_RC(mb_buffer_recycle(held.id), MB_ERR_INVALID_HANDLE);
+  CHECK_RC(mb_reserve(rt, MB_CATEGORY_HEAP, 1), MB_ERR_INVALID_HANDLE);
+  CHECK_RC(mb_local_pool_free(pool), MB_OK);
+  CHECK_RC(mb_local_pool_free(other), MB_OK);
 }
 
 struct worker {
@@ -484,12 +559,26 @@ static void perf(void) {
     errors += mb_release(rt, MB_CATEGORY_DIRECT, 4096) != MB_OK;
   }
   double t2 = now_s();
+  mb_local_pool *batch_pool = NULL;
+  CHECK_RC(mb_local_pool_new(rt, 16, 16, &batch_pool), MB_OK);
+  mb_buffer bufs[16];
+  uint64_t ids[16];
+  for (int i = 0; i < n / 16; i++) {
+    uint32_t got = 0;
+    errors += mb_buffer_request_many(batch_pool, 16, bufs, &got) != MB_OK || got != 16;
+    for (int j = 0; j < 16; j++) ids[j] = bufs[j].id;
+    errors += mb_buffer_recycle_many(ids, 16) != MB_OK;
+  }
+  double t3 = now_s();
+  CHECK_RC(mb_local_pool_free(batch_pool), MB_OK);
   CHECK(errors == 0);
   CHECK(usage_of(rt, MB_CATEGORY_DIRECT).used == 0);
   printf("perf c buffer_request+recycle %.0f round trips/s (%.1f ns each)\n",
          n / (t1 - t0), (t1 - t0) / n * 1e9);
   printf("perf c reserve+release %.0f round trips/s (%.1f ns each)\n", n / (t2 - t1),
          (t2 - t1) / n * 1e9);
+  printf("perf c buffer_request_many+recycle_many(16) %.0f buffers/s (%.1f ns each)\n",
+         n / (t3 - t2), (t3 - t2) / n * 1e9);
   CHECK_RC(mb_local_pool_free(pool), MB_OK);
   CHECK_RC(mb_runtime_free(rt), MB_OK);
 }
@@ -505,6 +594,7 @@ int main(int argc, char **argv) {
   test_plan_options();
   test_env_quotas();
   test_buffers();
+  test_batches_and_teardown();
   test_threads(quick ? 200 : 20000);
   if (do_perf) perf();
   printf("%d passed, %d failed\n", passed, failed);

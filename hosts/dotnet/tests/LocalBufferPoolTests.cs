@@ -220,6 +220,10 @@ namespace Membudget.Tests
             var t = new Thread(budget.Dispose);
             t.Start();
             t.Join();
+            // Every request through a pool of the disposed runtime is refused, even with idle
+            // buffers.
+            var destroyed = Assert.Throws<DestroyedException>(() => pool.RequestBuffer());
+            Assert.Contains("destroyed", destroyed.Message);
             Span<byte> s = lent.Span;
             s[0] = 42;
             var recycler = new Thread(lent.Dispose);

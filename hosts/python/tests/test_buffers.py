@@ -154,6 +154,9 @@ def test_closing_the_runtime_on_another_thread_leaves_lent_buffers_valid():
     t = threading.Thread(target=budget.close)
     t.start()
     t.join()
+    # Every request through a pool of the closed runtime is refused, even with idle buffers.
+    with pytest.raises(mb.DestroyedError, match="destroyed"):
+        pool.request_buffer()
     lent.view[0] = 42
     t = threading.Thread(target=lent.close)
     t.start()
