@@ -340,8 +340,19 @@ impl LocalInner {
             let Some(i) = self.idle.pop() else { break };
             if self.try_release_excess() {
                 self.give_back(i);
-            } else {
-                let _ = self.idle.push(i);
+                continue;
+            }
+            // No longer over size (a recycle gave a segment back meanwhile): keep this one.
+            // Pushing it back is a push like any other and follows (D): a `lazy_destroy` that
+            // drained the list while we held the segment is seen after the fence, and the loop
+            // then returns the segment (nothing else would: the pool is gone).
+            if let Err(i) = self.idle.push(i) {
+                report(format_args!("idle list overflow with segment {i}"));
+                break;
+            }
+            // SeqCst fence: the pusher's side of (D); pairs with `lazy_destroy`'s.
+            fence(Ordering::SeqCst);
+            if !self.is_destroyed() {
                 break;
             }
         }
