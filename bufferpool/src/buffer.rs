@@ -6,6 +6,7 @@ use crate::slot::{Owner, Slot};
 use crate::sync::{fence, Ordering};
 use core::fmt;
 use std::ptr::NonNull;
+use std::sync::Arc;
 
 /// Handles beyond this abort (as `Arc` does) instead of overflowing the count.
 const MAX_REFCOUNT: usize = isize::MAX as usize;
@@ -347,8 +348,13 @@ impl Buffer {
     }
 
     /// Recycles the segment: the last handle is going away.
+    ///
+    /// A pointer, not `&Slot`: a reference argument must stay valid for the whole call, and
+    /// dropping `global` here may free the slot.
     #[cold]
-    fn recycle_exclusive(slot: &Slot) {
+    fn recycle_exclusive(slot: NonNull<Slot>) {
+        // SAFETY: last handle: the owner recorded in the slot keeps it alive until we drop it.
+        let slot = unsafe { slot.as_ref() };
         // SAFETY: last handle: we hold the segment exclusively.
         let owner = unsafe { slot.set_owner(Owner::Free) };
         if let Owner::Exclusive(global) = owner {
@@ -398,13 +404,13 @@ impl Run {
 
     /// The run's pool, if the run has segments. The pool itself, not the header's `Arc`:
     /// once `recycle_many` made a segment idle, another thread may rewrite its header.
-    fn pool(&self) -> Option<&LocalInner> {
+    fn pool(&self) -> Option<*const LocalInner> {
         // SAFETY: `first` is a segment we hold exclusively (not yet returned), so its slot is
         // alive and its owner (written only by the segment's exclusive holder) is stable.
         let slot = unsafe { self.first?.as_ref() };
         // SAFETY: as above.
         match unsafe { &*slot.owner.get() } {
-            Owner::Local(pool) => Some(&**pool),
+            Owner::Local(pool) => Some(Arc::as_ptr(pool)),
             _ => None,
         }
     }
@@ -412,8 +418,9 @@ impl Run {
     /// Returns the run's segments to their pool.
     fn flush(&mut self) {
         if let Some(pool) = self.pool() {
-            // `recycle_many` keeps the pool alive once a segment is idle (see `recycle`).
-            pool.recycle_many(&self.indices[..self.len]);
+            // SAFETY: `pool` is the owner in the headers of the run's segments, which we hold
+            // exclusively (their last handles dropped in `recycle_all`).
+            unsafe { LocalInner::recycle_many(pool, &self.indices[..self.len]) };
         }
         self.first = None;
         self.len = 0;
@@ -456,14 +463,15 @@ impl Buffer {
             // SAFETY: as above.
             let channel = unsafe { *slot.channel.get() };
             let Owner::Local(pool) = owner else {
-                Self::recycle_slot(slot);
+                Self::recycle_slot(buffer.slot);
                 continue;
             };
             if channel != crate::slot::NO_CHANNEL {
-                pool.recycle(slot.index, channel);
+                // SAFETY: `pool` is the segment's owner and we hold the segment exclusively.
+                unsafe { LocalInner::recycle(Arc::as_ptr(pool), slot.index, channel) };
                 continue;
             }
-            let same = run.pool().is_some_and(|p| core::ptr::eq(p, &**pool));
+            let same = run.pool() == Some(Arc::as_ptr(pool));
             if !same || run.len == Run::MAX {
                 run.flush();
             }
@@ -477,18 +485,25 @@ impl Buffer {
         run.flush();
     }
 
-    /// Recycles the segment of `slot`, whose last handle is gone.
+    /// Recycles the segment of `slot`, whose last handle is gone. A pointer, not `&Slot`
+    /// (see `recycle_exclusive`): the recycle may drop the last reference to the network
+    /// pool, which owns the slot.
     #[inline]
-    fn recycle_slot(slot: &Slot) {
+    fn recycle_slot(ptr: NonNull<Slot>) {
+        // SAFETY: last handle: the owner recorded in the slot keeps it alive until the
+        // segment is recycled; `slot` is not used after that.
+        let slot = unsafe { ptr.as_ref() };
         let index = slot.index;
         // SAFETY: last handle: we hold the segment exclusively and may read its header.
         let owner = unsafe { &*slot.owner.get() };
         // SAFETY: as above.
         let channel = unsafe { *slot.channel.get() };
         match owner {
-            // `recycle` stops using the slot's reference once the segment is idle.
-            Owner::Local(pool) => pool.recycle(index, channel),
-            Owner::Exclusive(_) => Self::recycle_exclusive(slot),
+            // SAFETY: `pool` is the segment's owner and we hold the segment exclusively
+            // (last handle); `recycle` reaches the pool through its own pointer, not through
+            // the header, which another thread may rewrite once the segment is idle.
+            Owner::Local(pool) => unsafe { LocalInner::recycle(Arc::as_ptr(pool), index, channel) },
+            Owner::Exclusive(_) => Self::recycle_exclusive(ptr),
             Owner::Free => crate::violation::report(format_args!(
                 "a buffer of free segment {index} was dropped"
             )),
@@ -499,9 +514,8 @@ impl Buffer {
 impl Drop for Buffer {
     #[inline]
     fn drop(&mut self) {
-        let slot = self.slot();
-        if release(slot) {
-            Self::recycle_slot(slot);
+        if release(self.slot()) {
+            Self::recycle_slot(self.slot);
         }
     }
 }

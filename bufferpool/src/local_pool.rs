@@ -361,24 +361,30 @@ impl LocalInner {
 
     /// Returns segment `index` whose last handle dropped.
     ///
-    /// `self` is reached through the segment's header, whose reference to the pool keeps it
-    /// alive only until the segment is idle (another thread may then move the segment on and
-    /// drop that reference). So callers pass `&LocalInner`, never a reference *into* the
-    /// header (the header may be rewritten while this runs), and from the moment the segment
-    /// is idle the pool is kept alive by this thread's binding (a stashed segment) or by a
-    /// strong reference taken before the segment became idle.
-    #[inline]
-    pub(crate) fn recycle(&self, index: u32, channel: u32) {
+    /// `pool` is reached through the segment's header, whose reference keeps the pool alive
+    /// only until the segment is idle: another thread may then move the segment on, rewrite
+    /// the header and drop that reference, and a recycle that returns the segment to the
+    /// network pool drops it itself. So this takes a raw pointer, not `&self` (a reference
+    /// argument must stay valid for the whole call), and never a pointer *into* the header;
+    /// once the segment is idle the pool is reached through this thread's binding (a stashed
+    /// segment) or a strong reference taken before the segment became idle.
+    ///
+    /// # Safety
+    /// `pool` is the owner recorded in the header of segment `index`, and the caller holds
+    /// that segment exclusively (its last handle just dropped).
+    pub(crate) unsafe fn recycle(pool: *const LocalInner, index: u32, channel: u32) {
+        // SAFETY: the header of the segment the caller holds keeps the pool alive; `this` is
+        // not used once the segment is idle (see above).
+        let this = unsafe { &*pool };
         if channel != NO_CHANNEL {
-            self.uncount_channel(channel);
+            this.uncount_channel(channel);
         }
-        if self.over_size_or_destroyed() {
-            if let Some(me) = self.strong() {
+        if this.over_size_or_destroyed() {
+            if let Some(me) = this.strong() {
                 me.recycle_excess(index);
             }
             return;
         }
-        let pool: *const LocalInner = self;
         let stashed = thread_cache::with(|c| {
             let p = c.bound_to(pool)?;
             c.stash().push(index, p.stash_limit()).ok()?;
@@ -393,9 +399,9 @@ impl LocalInner {
         match stashed {
             Some(None) => {}
             Some(Some(p)) => p.reconcile(),
-            // Not idle yet: the header's reference still keeps `self` alive.
+            // Not idle yet: the header's reference still keeps `this` alive.
             None => {
-                if let Some(me) = self.strong() {
+                if let Some(me) = this.strong() {
                     me.recycle_shared(&[index]);
                 }
             }
@@ -405,17 +411,22 @@ impl LocalInner {
     /// Returns segments of this pool whose last handles dropped, with as few operations on
     /// shared state as fit: this thread's stash takes what it has room for, the idle list the
     /// rest in one batch. Subpartitions are counted down by the caller. As in `recycle`,
-    /// `self` is kept alive by the segments' headers only until a segment is idle.
-    pub(crate) fn recycle_many(&self, indices: &[u32]) {
-        if self.over_size_or_destroyed() {
-            if let Some(this) = self.strong() {
+    /// the pool is reached through a raw pointer.
+    ///
+    /// # Safety
+    /// `pool` is the owner recorded in the headers of the segments `indices`, and the caller
+    /// holds those segments exclusively (their last handles just dropped).
+    pub(crate) unsafe fn recycle_many(pool: *const LocalInner, indices: &[u32]) {
+        // SAFETY: as in `recycle`: the headers keep the pool alive until a segment is idle.
+        let this = unsafe { &*pool };
+        if this.over_size_or_destroyed() {
+            if let Some(me) = this.strong() {
                 for &i in indices {
-                    Arc::clone(&this).recycle_excess(i);
+                    Arc::clone(&me).recycle_excess(i);
                 }
             }
             return;
         }
-        let pool: *const LocalInner = self;
         let stashed = thread_cache::with(|c| {
             let p = c.bound_to(pool)?;
             let k = c.stash().push_many(indices, p.stash_limit());
@@ -428,9 +439,9 @@ impl LocalInner {
             Some((_, None)) => {}
             Some((k, Some(p))) if k == indices.len() => p.reconcile(),
             Some((k, Some(p))) => p.recycle_shared(&indices[k..]),
-            // Nothing is idle yet: the headers' references still keep `self` alive.
+            // Nothing is idle yet: the headers' references still keep `this` alive.
             None => {
-                if let Some(me) = self.strong() {
+                if let Some(me) = this.strong() {
                     me.recycle_shared(indices);
                 }
             }
