@@ -7,40 +7,11 @@
 use cap::Cap;
 use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
 use membudget_allocator::QuotaAllocator;
+use membudget_benches::BareMimalloc;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
-
-/// Bare mimalloc, as the `mimalloc` crate calls it.
-struct BareMimalloc;
-
-// SAFETY: forwards to mimalloc, which honours size and alignment.
-unsafe impl GlobalAlloc for BareMimalloc {
-    #[inline]
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: plain FFI with a valid size and power-of-two alignment.
-        unsafe { libmimalloc_sys::mi_malloc_aligned(layout.size(), layout.align()) as *mut u8 }
-    }
-
-    #[inline]
-    unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
-        // SAFETY: `ptr` came from mimalloc.
-        unsafe { libmimalloc_sys::mi_free(ptr as *mut core::ffi::c_void) }
-    }
-
-    #[inline]
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: `ptr` came from mimalloc; valid size and alignment.
-        unsafe {
-            libmimalloc_sys::mi_realloc_aligned(
-                ptr as *mut core::ffi::c_void,
-                new_size,
-                layout.align(),
-            ) as *mut u8
-        }
-    }
-}
 
 static QUOTA_MIMALLOC: QuotaAllocator = QuotaAllocator::new();
 static MIMALLOC: BareMimalloc = BareMimalloc;
