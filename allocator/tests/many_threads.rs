@@ -1,5 +1,6 @@
 //! Any number of live threads charges through per-thread allowances (the registry of slots
-//! grows past its first 512), and the accounting stays exact across them.
+//! grows past its first segment of 64, in segments of 128, 256, …), and the accounting stays
+//! exact across them.
 
 use membudget_allocator::{with_category, Budget, Category, QuotaAllocator};
 use std::sync::{Arc, Barrier};
@@ -7,7 +8,7 @@ use std::sync::{Arc, Barrier};
 #[global_allocator]
 static A: QuotaAllocator = QuotaAllocator::new();
 
-/// More live threads than the registry's first segment holds.
+/// More live threads than the registry's first segments hold (64 + 128 + 256 + 512).
 const THREADS: usize = 1200;
 const BLOCK: usize = 100;
 
