@@ -1,2 +1,10 @@
 //! Criterion benchmarks for membudget live in `benches/benches/`, one binary per topic, each
-//! measuring membudget side by side with its baselines in the same run.
+//! measuring membudget side by side with its baselines in the same run. This library holds what
+//! several of them share: bare mimalloc as a `GlobalAlloc` (the baseline of the allocator
+//! benches), and the workloads the `alloc_shim_*` examples run under a `#[global_allocator]` for
+//! `benches/callgrind-alloc.sh`.
+
+pub mod alloc_workloads;
+mod bare_mimalloc;
+
+pub use bare_mimalloc::BareMimalloc;
