@@ -61,8 +61,35 @@ impl<B: Backing> QuotaAllocator<B> {
         Budget::global()
     }
 
+    /// Allocation: the heap category's fast path inline (charge the thread's allowance, call
+    /// the backing), everything else out of line.
     #[inline(always)]
     unsafe fn allocate(&self, layout: Layout, zeroed: bool) -> *mut u8 {
+        if !local::try_charge_heap(layout.size() as u64) {
+            // SAFETY: forwarded GlobalAlloc contract.
+            return unsafe { self.allocate_slow(layout.size(), layout.align(), zeroed) };
+        }
+        // SAFETY: GlobalAlloc callers pass a non-zero size.
+        let p = unsafe { self.backing.allocate(Category::Heap, layout, zeroed) };
+        if p.is_null() {
+            local::uncharge_last_heap();
+        }
+        p
+    }
+
+    /// Allocation in any category and any thread state: registers the thread, draws
+    /// allowances, allocates in the category's arena, refuses over the quota. (The layout comes
+    /// apart, in the order `alloc` receives it, so the fast path jumps here without moving
+    /// registers.)
+    ///
+    /// # Safety
+    /// As [`GlobalAlloc::alloc`] for the layout of `size` and `align`.
+    #[cold]
+    #[inline(never)]
+    unsafe fn allocate_slow(&self, size: usize, align: usize, zeroed: bool) -> *mut u8 {
+        // SAFETY: `size` and `align` come from a `Layout` (caller).
+        let layout = unsafe { Layout::from_size_align_unchecked(size, align) };
+        self.cache_heap_above();
         let size = layout.size() as u64;
         let Some(category) = local::charge_current(size) else {
             return null_mut();
@@ -75,6 +102,28 @@ impl<B: Backing> QuotaAllocator<B> {
         p
     }
 
+    /// Caches the backing's heap bound in the calling thread, once known.
+    #[inline]
+    fn cache_heap_above(&self) {
+        if !local::heap_above_cached() {
+            local::cache_heap_above(self.backing.heap_above());
+        }
+    }
+
+    /// A free of a block outside the heap category, or one the thread cannot keep as
+    /// allowance: credits the block's category, then frees it.
+    #[cold]
+    #[inline(never)]
+    unsafe fn deallocate_slow(&self, ptr: *mut u8, layout: Layout) {
+        self.cache_heap_above();
+        // SAFETY: a live block of ours with `layout` (caller).
+        let category = unsafe { self.backing.category_of(ptr, layout) };
+        local::credit(category, layout.size() as u64);
+        // SAFETY: a live block of ours with `layout` and this category (caller); not used
+        // afterwards.
+        unsafe { self.backing.deallocate_in(ptr, layout, category) };
+    }
+
     /// The category `ptr` was charged to.
     ///
     /// # Safety
@@ -84,6 +133,14 @@ impl<B: Backing> QuotaAllocator<B> {
         // SAFETY: forwarded precondition.
         unsafe { self.backing.category_of(ptr, layout) }
     }
+}
+
+/// Undoes the heap charge of a reallocation the backing failed (out of line: the OS refused
+/// memory).
+#[cold]
+#[inline(never)]
+fn uncharge_heap(bytes: u64) {
+    local::credit(Category::Heap, bytes);
 }
 
 // SAFETY: blocks come from the backing, which honours layouts; accounting never touches the
@@ -104,15 +161,53 @@ unsafe impl<B: Backing> GlobalAlloc for QuotaAllocator<B> {
 
     #[inline(always)]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` is a live block of ours allocated with `layout` (GlobalAlloc contract).
-        let category = unsafe { self.backing.category_of(ptr, layout) };
-        // SAFETY: as above; the block is not used afterwards.
-        unsafe { self.backing.deallocate(ptr, layout) };
-        local::credit(category, layout.size() as u64);
+        // The credit comes before the free, so the free is the last call (a tail call): `used`
+        // drops an instant before the memory does, never after.
+        if !local::try_credit_heap(ptr as usize, layout.size()) {
+            // SAFETY: `ptr` is a live block of ours allocated with `layout` (GlobalAlloc
+            // contract).
+            return unsafe { self.deallocate_slow(ptr, layout) };
+        }
+        // SAFETY: as above, and above the heap bound it is a heap block; it is not used
+        // afterwards.
+        unsafe { self.backing.deallocate_in(ptr, layout, Category::Heap) };
     }
 
     #[inline(always)]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // The fast path: a heap block (above the thread's cached heap bound) grown within
+        // the thread's allowance; only the growth is charged. Anything else (other categories,
+        // shrinking, an allowance running short) goes out of line.
+        let Some(grow) = new_size.checked_sub(layout.size()) else {
+            // SAFETY: forwarded GlobalAlloc contract.
+            return unsafe { self.reallocate_slow(ptr, layout, new_size) };
+        };
+        if !local::try_charge_heap_block(ptr as usize, grow as u64) {
+            // SAFETY: forwarded GlobalAlloc contract.
+            return unsafe { self.reallocate_slow(ptr, layout, new_size) };
+        }
+        // SAFETY: forwarded GlobalAlloc contract; the block is a heap block.
+        let p = unsafe {
+            self.backing
+                .reallocate(ptr, layout, Category::Heap, new_size)
+        };
+        if p.is_null() {
+            uncharge_heap(grow as u64);
+        }
+        p
+    }
+}
+
+impl<B: Backing> QuotaAllocator<B> {
+    /// Reallocation of a block in any category and any thread state: charges or credits the
+    /// difference to the block's category, which the block keeps.
+    ///
+    /// # Safety
+    /// As [`GlobalAlloc::realloc`].
+    #[cold]
+    #[inline(never)]
+    unsafe fn reallocate_slow(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        self.cache_heap_above();
         // SAFETY: `ptr` is a live block of ours allocated with `layout` (GlobalAlloc contract).
         let category = unsafe { self.backing.category_of(ptr, layout) };
         let (old, new) = (layout.size() as u64, new_size as u64);

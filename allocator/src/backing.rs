@@ -36,6 +36,29 @@ pub unsafe trait Backing: Sync {
     /// `ptr` is a live block of this backing allocated with `layout`; it is dead afterwards.
     unsafe fn deallocate(&self, ptr: *mut u8, layout: Layout);
 
+    /// An address at or above which every block of this backing is of [`Category::Heap`],
+    /// once that bound is fixed for the rest of the process; `None` while it is not known or
+    /// may still change (the default). The allocator caches it per thread so a free of a heap
+    /// block above it needs no [`category_of`](Backing::category_of) (a block below it is looked
+    /// up as usual); 0 says every block is a heap block. May be slow (called once per thread).
+    fn heap_above(&self) -> Option<usize> {
+        None
+    }
+
+    /// Frees a block whose category the caller already knows, so the backing need not find it
+    /// again (the allocator's free path looks it up first). Defaults to
+    /// [`deallocate`](Backing::deallocate).
+    ///
+    /// # Safety
+    /// As [`deallocate`](Backing::deallocate), and `category` is the block's
+    /// [`category_of`](Backing::category_of).
+    #[inline]
+    unsafe fn deallocate_in(&self, ptr: *mut u8, layout: Layout, category: Category) {
+        let _ = category;
+        // SAFETY: forwarded contract.
+        unsafe { self.deallocate(ptr, layout) }
+    }
+
     /// Resizes a block of `category` (its [`category_of`](Backing::category_of)) to `new_size`
     /// bytes, keeping its category; returns null (the old block untouched) on failure.
     ///

@@ -152,7 +152,8 @@ pub struct Budget {
     /// `epoch << 8 | fault mask`. Bit `i` of the low byte set: category `i` has a fault
     /// probability above zero. The epoch counts quota and mode changes: allowances granted in an
     /// older epoch are void (see [`crate::allowance`]), so a change applies to them at once.
-    /// Threads compare their slot's epoch with this one word on every allocation.
+    /// Changing it clears every thread's `ready` flag, so threads read it only on their slow
+    /// paths, never per allocation.
     pub(crate) gate: AtomicU64,
     pub(crate) fault_seed: AtomicU64,
     /// The role of the installed quotas ([`role_code`]); read only when a request is refused.
@@ -180,8 +181,8 @@ const fn role_from_code(code: u8) -> Role {
 }
 
 #[cfg(not(membudget_loom))]
-static SLOTS: [crate::allowance::Slot; crate::allowance::SLOT_COUNT] =
-    [const { crate::allowance::Slot::new() }; crate::allowance::SLOT_COUNT];
+static SLOTS: [crate::allowance::Slot; crate::allowance::FIRST_SEGMENT_SLOTS] =
+    [const { crate::allowance::Slot::new() }; crate::allowance::FIRST_SEGMENT_SLOTS];
 #[cfg(not(membudget_loom))]
 static REGISTRY: Registry = Registry::new(&SLOTS);
 #[cfg(not(membudget_loom))]
@@ -279,9 +280,19 @@ impl Budget {
     /// Voids every allowance granted so far: each thread returns its allowances before its
     /// next charge and draws again under the quotas and modes in force now.
     fn new_epoch(&self) {
-        // Release: pairs with the Acquire load in `Budget::refill`, so a thread that sees the
-        // new epoch also sees the quotas and modes stored before it.
+        // Release: the quotas and modes stored before are visible to a thread that reads the new
+        // epoch (its Acquire in `Budget::sync`). Then the voider's half of the protocol in
+        // `crate::allowance`.
         self.gate.fetch_add(EPOCH_ONE, Ordering::Release);
+        self.void_allowances();
+    }
+
+    /// Sends every thread holding allowances to its slow path before its next charge (after a
+    /// change of [`gate`](Self::gate)).
+    pub(crate) fn void_allowances(&self) {
+        if let Some(r) = self.threads {
+            r.void();
+        }
     }
 
     /// The quotas in force, with their role.

@@ -96,12 +96,15 @@ impl Budget {
             .fault_threshold
             .store(t, Ordering::Relaxed);
         let bit = 1u64 << category.code();
-        // Relaxed: the threshold is read after the mask by the same slow path; a request racing
-        // with the change may or may not be subject to it.
+        // A request racing with the change may or may not be subject to it; one made after this
+        // returns is. Disarming needs no voiding: threads find out on their next slow path.
         if t == 0 {
             self.gate.fetch_and(!bit, Ordering::Relaxed);
         } else {
-            self.gate.fetch_or(bit, Ordering::Relaxed);
+            // Release: the threshold is visible with the bit. Then the voider's half of the
+            // protocol in `crate::allowance`.
+            self.gate.fetch_or(bit, Ordering::Release);
+            self.void_allowances();
         }
     }
 

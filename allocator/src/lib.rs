@@ -59,20 +59,22 @@
 //! A free must be credited to the category the block was *charged to*, not to whatever the
 //! freeing thread's scope is. The default backing, [`Mimalloc`], finds that category from the
 //! block's address: the heap category uses mimalloc's normal heaps; each other category gets a
-//! mimalloc heap bound to its own *exclusive arena* (a virtual reservation no other heap uses,
-//! and outside of which that heap never allocates), so an address-range check names the
-//! category:
+//! mimalloc heap bound to its own *exclusive arenas* (memory no other heap uses, and outside
+//! of which that heap never allocates), all carved from one virtual reservation, the region,
+//! so one compare tells a heap block from the rest and a table of a byte per GiB of region
+//! names the category:
 //!
 //! ```text
-//!   address space:  ...heap blocks...  [ direct arena ]  ...  [ network arena ]  ...
-//!   free(p):        p in some arena range? -> that category : heap        (no header)
+//!   address space:  [ region: direct arena | network arena | ... ]  ...heap blocks...
+//!   free(p):        p in the region? -> the category of its arena : heap      (no header)
 //! ```
 //!
 //! Verified by this crate's tests on this mimalloc (v3): blocks of 1 B … 64 MiB allocated on one
 //! thread and freed on another, reallocations across sizes and scopes, and arena growth (a full
-//! arena gets a twice larger successor; older blocks are still found by range). Arenas are
-//! reserved virtually, at least `2 × quota`; quotas are enforced by the counters, never by arena
-//! exhaustion. [`std::alloc::System`] also works as backing (`QuotaAllocator<System>`), with a
+//! arena gets a twice larger successor; older blocks are still found by address). The region
+//! (address space only: 1 TiB, less if the OS refuses) is reserved on the allocator's first
+//! use; arenas within it are sized at least `2 × quota` and committed on demand; quotas are
+//! enforced by the counters, never by arena exhaustion. [`std::alloc::System`] also works as backing (`QuotaAllocator<System>`), with a
 //! small per-block tag since its addresses cannot be partitioned (see [`Backing`]).
 //!
 //! ## Cheap, exact accounting: per-thread allowances
@@ -80,6 +82,9 @@
 //! Atomics on every allocation would double mimalloc's cost, so each thread draws *allowances*
 //! from the budget in quanta (1 MiB, shrinking to a 32nd of what is left of the quota near it,
 //! at least 16 KiB) and charges blocks against its allowance with a thread-local load and store.
+//! Every thread gets such an allowance slot, however many threads there are: the registry of
+//! slots grows in segments mapped from the OS (it never allocates through itself), and a slot
+//! is reused after its thread exits.
 //! For every category `c`:
 //!
 //! ```text
@@ -102,11 +107,15 @@
 //! plus allowances at that moment).
 //!
 //! Quota changes apply at once, also to allowances already drawn: [`Budget::set_quotas`] and
-//! [`Budget::set_mode`] start a new *epoch*, and a thread whose allowances are from an older
-//! epoch returns them before its next charge (the check is the same one load the allocation
-//! path already makes for fault injection). While a category is over a lowered quota, freed
-//! bytes go back to the shared counter instead of becoming allowance, so no request succeeds
-//! until use is below the quota.
+//! [`Budget::set_mode`] start a new *epoch* and *void* every thread's slot, and a thread whose
+//! slot is void returns allowances of an older epoch before its next charge. Arming fault
+//! injection voids the slots too, so neither check costs the allocation path anything: it reads
+//! its allowance through the slot's one pointer, which a void slot points at an allowance of 0.
+//! A free keeps its bytes as allowance even in a void slot (they stay claimed, so quotas only
+//! get stricter meanwhile); the thread's next allocation returns them if they are from an older
+//! epoch. While a category is over a lowered quota, bytes freed by a thread whose allowances
+//! are current go back to the shared counter instead of becoming allowance, so no request
+//! succeeds until use is below the quota.
 //!
 //! ## Testing hosts
 //!

@@ -10,18 +10,31 @@ pub fn budget_with_registry(quotas: Quotas, registry: &'static Registry) -> Budg
 }
 
 /// What the global allocator does on allocation, for the thread owning `slot`.
-pub fn charge(budget: &Budget, slot: &Slot, category: Category, bytes: u64) -> bool {
-    budget.charge_local(slot, category, bytes)
+///
+/// # Safety
+/// The calling thread owns `slot`: it acquired it (or was handed it by the thread that did,
+/// with synchronisation), and no other thread uses it.
+pub unsafe fn charge(budget: &Budget, slot: &Slot, category: Category, bytes: u64) -> bool {
+    // SAFETY: forwarded.
+    unsafe { budget.charge_local(slot, category, bytes) }
 }
 
 /// What the global allocator does on free, for the thread owning `slot`.
-pub fn credit(budget: &Budget, slot: &Slot, category: Category, bytes: u64) {
-    budget.credit_local(slot, category, bytes)
+///
+/// # Safety
+/// As [`charge`].
+pub unsafe fn credit(budget: &Budget, slot: &Slot, category: Category, bytes: u64) {
+    // SAFETY: forwarded.
+    unsafe { budget.credit_local(slot, category, bytes) }
 }
 
 /// What happens at thread exit.
-pub fn retire(budget: &Budget, slot: &Slot) {
-    budget.retire(slot)
+///
+/// # Safety
+/// As [`charge`]; the caller does not use `slot` afterwards.
+pub unsafe fn retire(budget: &Budget, slot: &Slot) {
+    // SAFETY: forwarded.
+    unsafe { budget.retire(slot) }
 }
 
 /// Extension for the loom tests: the registry of a budget made by [`budget_with_registry`].

@@ -8,21 +8,31 @@
 //!  overhead  ── heap bound to exclusive arena O1
 //! ```
 //!
-//! An exclusive arena is a virtual reservation (`mi_reserve_os_memory_ex(.., exclusive)`) that
+//! An exclusive arena is memory given to mimalloc (`mi_manage_os_memory_ex(.., exclusive)`) that
 //! only heaps made with `mi_heap_new_in_arena` allocate from, and such a heap never allocates
-//! outside its arena (when the arena is full it returns null). So the category of any block is
-//! found by comparing its address with the few arena ranges — no header, and the heap category's
-//! blocks pay one load of the range count when none exist. mimalloc v3 heaps are usable, and
-//! their blocks freeable, from any thread.
+//! outside its arena (when the arena is full it returns null). All arenas are carved from *one*
+//! virtual reservation, the region, so a free finds the category of any block with one subtract
+//! and one compare — no header — and only blocks inside the region look further, at a byte per
+//! GiB of region naming the category of the arena there:
 //!
-//! Arenas are reserved on a category's first allocation, sized `2 × quota` (at least 1 GiB,
-//! at most mimalloc's 16 GiB arena limit, 4 GiB while the quota is unlimited) and committed on
-//! demand. When one is full, a twice as large one is added with a new heap (up to
-//! [`MAX_ARENAS`] in all); older blocks stay where they are and are still found by range. When
-//! no arena can be added (all [`MAX_ARENAS`] used, or a block above 8 GiB that no 16 GiB arena
-//! holds with room to spare) the allocation returns null like any out-of-memory, and its charge
-//! is undone. A failed allocation grows the arenas at most once: if a fresh arena cannot serve
-//! the request either, no further arena would, so it fails without reserving more.
+//! ```text
+//!   region:   [ direct 1 GiB | network 2 GiB | direct 2 GiB | ...... (reserved, unused) ]
+//!             ^ base           granule table: 1 3 3 1 1 0 0 0 ... (a category code per GiB)
+//!   free(p):  p − base < len ? table[(p − base) >> 30] : heap
+//! ```
+//!
+//! mimalloc v3 heaps are usable, and their blocks freeable, from any thread.
+//!
+//! The region is reserved (`PROT_NONE`, `MAP_NORESERVE`: address space only) on the first
+//! allocation of a non-heap category: [`REGION_MAX`] (1 TiB), halved until the OS grants it, at
+//! least 4 GiB. A category's first arena is sized `2 × quota` (at least 1 GiB, at most
+//! mimalloc's 16 GiB arena limit, 4 GiB while the quota is unlimited) and committed on demand.
+//! When one is full, a twice as large one is added with a new heap (up to [`MAX_ARENAS`] in all);
+//! older blocks stay where they are and are still found by address. When no arena can be added
+//! (all [`MAX_ARENAS`] used, the region full, or a block above 8 GiB that no 16 GiB arena holds
+//! with room to spare) the allocation returns null like any out-of-memory, and its charge is
+//! undone. A failed allocation grows the arenas at most once: if a fresh arena cannot serve the
+//! request either, no further arena would, so it fails without reserving more.
 //!
 //! Alignments above [`NATIVE_ALIGN_MAX`] (64 KiB) are served by mimalloc from fresh OS memory
 //! outside any arena, which an arena-bound heap may not use, so such blocks of a non-heap
@@ -48,6 +58,21 @@ pub const MAX_ARENAS: usize = 32;
 const ARENA_MIN: usize = 1 << 30;
 const ARENA_MAX: usize = 16 << 30;
 const ARENA_UNLIMITED: usize = 4 << 30;
+/// Largest region reserved for all arenas (smaller if the OS refuses that much address space).
+const REGION_MAX: usize = 1 << 40;
+/// Smallest region worth reserving.
+const REGION_MIN: usize = 4 << 30;
+/// Where the region should end: mimalloc's `MI_HINT_BASE`, the start of the 2–30 TiB range in
+/// which it places its own (heap) arenas on 64-bit systems, so heap blocks lie above the region
+/// and a free finds them with one compare (the OS may place the region elsewhere; then frees
+/// are only slower).
+const REGION_END: usize = 2 << 40;
+/// Arenas start and end on multiples of a granule (1 GiB, [`ARENA_MIN`]) of the region.
+const GRANULE_SHIFT: u32 = 30;
+const GRANULES: usize = REGION_MAX >> GRANULE_SHIFT;
+/// `Region::base` before the region exists: the top [`REGION_MAX`] bytes of the address space,
+/// where no user-space block lies, so every block is found to be outside the region.
+const NO_REGION: usize = 0usize.wrapping_sub(REGION_MAX);
 /// Largest alignment mimalloc serves inside an arena (its `MI_PAGE_MAX_OVERALLOC_ALIGN`, one
 /// arena slice: 64 KiB on 64-bit targets). Larger alignments are over-allocated by hand.
 const NATIVE_ALIGN_MAX: usize = 8 * 1024 * core::mem::size_of::<usize>();
@@ -70,7 +95,27 @@ struct Range {
     category: AtomicU8,
 }
 
-/// Published arena ranges: entries `..RANGE_COUNT` are complete.
+/// The region that holds every arena. One static, so a free finds both words through one
+/// address.
+struct Region {
+    /// Start ([`NO_REGION`] until reserved). Written once, under [`GROW_LOCK`], before any
+    /// arena exists.
+    base: AtomicUsize,
+    /// Bytes (0 until reserved; 0 for good if it could not be), at most [`REGION_MAX`].
+    len: AtomicUsize,
+}
+
+static REGION: Region = Region {
+    base: AtomicUsize::new(NO_REGION),
+    len: AtomicUsize::new(0),
+};
+/// Offset in the region where the next arena goes (under [`GROW_LOCK`]).
+static REGION_NEXT: AtomicUsize = AtomicUsize::new(0);
+/// Whether reserving the region was tried; set under [`GROW_LOCK`] once the region is final.
+static REGION_TRIED: AtomicBool = AtomicBool::new(false);
+/// The category code of the arena in each granule of the region (0, the heap's code: none).
+static GRANULE_CATEGORY: [AtomicU8; GRANULES] = [const { AtomicU8::new(0) }; GRANULES];
+/// Published arena ranges (for [`Mimalloc::arenas`]): entries `..RANGE_COUNT` are complete.
 static RANGES: [Range; MAX_ARENAS] = [const {
     Range {
         start: AtomicUsize::new(0),
@@ -128,20 +173,28 @@ impl Mimalloc {
     }
 
     /// The category whose arena contains `addr`, or [`Category::Heap`].
-    #[inline]
+    #[inline(always)]
     pub fn category_at(&self, addr: usize) -> Category {
-        // Acquire: pairs with the Release that published each entry. A block's range is
-        // published before the block exists, and the block reached this thread through some
-        // synchronisation, so its entry is visible.
-        let n = RANGE_COUNT.load(Ordering::Acquire);
-        for r in &RANGES[..n.min(MAX_ARENAS)] {
-            if addr.wrapping_sub(r.start.load(Ordering::Relaxed)) < r.len.load(Ordering::Relaxed) {
-                // Codes are written only from `Category::code`.
-                return Category::from_code(r.category.load(Ordering::Relaxed) as u32)
-                    .unwrap_or(Category::Heap);
-            }
+        // Relaxed, both: a block of an arena reached this thread through some synchronisation
+        // after the arena's heap was published (Release in `grow_locked`), which happens after
+        // the region's base and length and the arena's granules were stored. Any other address
+        // is found outside the region whatever mix of old and new values is read: before the
+        // region exists the base is `NO_REGION` (nothing below it is within `REGION_MAX`) or the
+        // length 0, and no heap block lies inside the region.
+        let offset = addr.wrapping_sub(REGION.base.load(Ordering::Relaxed));
+        if offset < REGION.len.load(Ordering::Relaxed) {
+            Self::granule_category(offset)
+        } else {
+            Category::Heap
         }
-        Category::Heap
+    }
+
+    /// The category of the arena at `offset` in the region (the heap if none is there).
+    #[inline]
+    fn granule_category(offset: usize) -> Category {
+        let code = GRANULE_CATEGORY[(offset >> GRANULE_SHIFT) % GRANULES].load(Ordering::Relaxed);
+        // Codes are written only from `Category::code`.
+        Category::from_code(u32::from(code)).unwrap_or(Category::Heap)
     }
 
     #[inline]
@@ -155,16 +208,44 @@ impl Mimalloc {
     #[cold]
     #[inline(never)]
     fn grow(category: Category, failed: *mut mi::mi_heap_t, min_size: usize) -> *mut mi::mi_heap_t {
+        Self::with_grow_lock(|| Self::grow_locked(category, failed, min_size))
+    }
+
+    /// Runs `f` holding [`GROW_LOCK`].
+    fn with_grow_lock<R>(f: impl FnOnce() -> R) -> R {
         while GROW_LOCK
             .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
             std::thread::yield_now();
         }
-        let heap = Self::grow_locked(category, failed, min_size);
-        // Release: pairs with the Acquire above in the next grower.
+        let r = f();
+        // Release: pairs with the Acquire above in the next holder.
         GROW_LOCK.store(false, Ordering::Release);
-        heap
+        r
+    }
+
+    /// The region `(start, len)`, reserved first if nobody tried yet; `len` is 0 if the OS
+    /// refused. Fixed from then on.
+    #[cold]
+    fn region() -> (usize, usize) {
+        // Acquire: pairs with the Release in `ensure_region_locked`.
+        if !REGION_TRIED.load(Ordering::Acquire) {
+            Self::with_grow_lock(Self::ensure_region_locked);
+        }
+        (
+            REGION.base.load(Ordering::Relaxed),
+            REGION.len.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Reserves the region unless that was tried already. Under [`GROW_LOCK`].
+    fn ensure_region_locked() {
+        if !REGION_TRIED.load(Ordering::Relaxed) {
+            Self::reserve_region();
+            // Release: publishes the region to `region`'s Acquire.
+            REGION_TRIED.store(true, Ordering::Release);
+        }
     }
 
     fn grow_locked(
@@ -200,31 +281,111 @@ impl Mimalloc {
         if min_size > size / 2 {
             return null_mut();
         }
+        let Some((start, size)) = Self::carve(size, min_size) else {
+            return null_mut();
+        };
         let mut id: mi::mi_arena_id_t = null_mut();
-        // SAFETY: plain FFI; `id` is a valid out-pointer. Uncommitted (virtual) memory,
-        // exclusive so only heaps bound to it allocate from it.
-        if unsafe { mi::mi_reserve_os_memory_ex(size, false, false, true, &mut id) } != 0 {
+        // SAFETY: `start..start + size` is reserved address space of the region that no arena
+        // uses (`carve`), never unmapped; mimalloc commits it on demand (mprotect), and it is
+        // zero when first committed. Exclusive, so only heaps bound to it allocate from it.
+        let managed = unsafe {
+            mi::mi_manage_os_memory_ex(
+                start as *const c_void,
+                size,
+                false,
+                false,
+                true,
+                -1,
+                true,
+                &mut id,
+            )
+        };
+        if !managed {
             return null_mut();
         }
+        // The range is mimalloc's now: later arenas go after it, and its granules name the
+        // category before any block of it exists (its heap is published below).
+        let offset = start.wrapping_sub(REGION.base.load(Ordering::Relaxed));
+        REGION_NEXT.store(offset.saturating_add(size), Ordering::Relaxed);
+        let first = offset >> GRANULE_SHIFT;
+        for g in GRANULE_CATEGORY
+            .iter()
+            .skip(first)
+            .take(size >> GRANULE_SHIFT)
+        {
+            g.store(category.code(), Ordering::Relaxed);
+        }
         let mut len = 0usize;
-        // SAFETY: `id` is the arena just reserved; `len` is a valid out-pointer.
-        let start = unsafe { mi_arena_area(id, &mut len) } as usize;
+        // SAFETY: `id` is the arena just made; `len` is a valid out-pointer.
+        let area = unsafe { mi_arena_area(id, &mut len) } as usize;
         // SAFETY: `id` is a valid arena id.
         let heap = unsafe { mi::mi_heap_new_in_arena(id) };
-        if heap.is_null() || start == 0 || len == 0 {
+        if heap.is_null() || area == 0 || len == 0 {
             return null_mut();
         }
         let r = &RANGES[n];
-        r.start.store(start, Ordering::Relaxed);
+        r.start.store(area, Ordering::Relaxed);
         r.len.store(len, Ordering::Relaxed);
         r.category.store(category.code(), Ordering::Relaxed);
-        // Release: publishes the entry to `category_at`'s Acquire.
+        // Release: publishes the entry to `arenas`' Acquire.
         // `n < MAX_ARENAS`: no overflow.
         RANGE_COUNT.store(n.wrapping_add(1), Ordering::Release);
         LAST_ARENA[category.index()].store(size, Ordering::Relaxed);
-        // Release: publishes the heap (and the range before it) to `heap`'s Acquire.
+        // Release: publishes the heap, the region base and the granules to `heap`'s Acquire
+        // (and through the blocks it hands out, to `category_at`).
         HEAPS[category.index()].store(heap, Ordering::Release);
         heap
+    }
+
+    /// The next `size` bytes of the region (reserving the region first), or what is left of it
+    /// if that still holds `min_size` with the slack `grow_locked` asks for. Under
+    /// [`GROW_LOCK`]. Returns the start address and the size.
+    fn carve(size: usize, min_size: usize) -> Option<(usize, usize)> {
+        Self::ensure_region_locked();
+        let len = REGION.len.load(Ordering::Relaxed);
+        let next = REGION_NEXT.load(Ordering::Relaxed);
+        let left = len.saturating_sub(next);
+        let size = size.min(left);
+        // Whole granules; the request with its slack must fit in half of the arena.
+        let size = size >> GRANULE_SHIFT << GRANULE_SHIFT;
+        if size == 0 || min_size > size / 2 {
+            return None;
+        }
+        Some((REGION.base.load(Ordering::Relaxed).wrapping_add(next), size))
+    }
+
+    /// Reserves the region: [`REGION_MAX`] bytes of address space aligned to a granule, halved
+    /// until the OS grants it (at least [`REGION_MIN`]), asked for just below [`REGION_END`].
+    /// Under [`GROW_LOCK`], before any arena.
+    fn reserve_region() {
+        let mut len = REGION_MAX;
+        while len >= REGION_MIN {
+            // One granule more, so a granule-aligned start with `len` bytes after it exists.
+            let total = len.saturating_add(1 << GRANULE_SHIFT);
+            let hint = REGION_END.saturating_sub(total);
+            if let Some(p) = crate::sys::reserve(total, hint) {
+                let raw = p as usize;
+                let mask = (1usize << GRANULE_SHIFT).wrapping_sub(1);
+                let base = raw.saturating_add(mask) & !mask;
+                let head = base.wrapping_sub(raw);
+                // `head < granule` and `head + len ≤ total`: no wrap.
+                let tail = total.wrapping_sub(head).wrapping_sub(len);
+                if head > 0 {
+                    // SAFETY: the unaligned head of the fresh reservation; nothing uses it.
+                    unsafe { crate::sys::unmap(p, head) };
+                }
+                if tail > 0 {
+                    // SAFETY: the part of the fresh reservation past `base + len`; nothing uses
+                    // it.
+                    unsafe { crate::sys::unmap(p.wrapping_add(head.wrapping_add(len)), tail) };
+                }
+                REGION.len.store(len, Ordering::Relaxed);
+                // Relaxed: published with the first arena's heap (Release in `grow_locked`).
+                REGION.base.store(base, Ordering::Relaxed);
+                return;
+            }
+            len /= 2;
+        }
     }
 
     #[inline]
@@ -354,9 +515,32 @@ unsafe impl Backing for Mimalloc {
         }
     }
 
+    /// The end of the region holding every arena, reserved on the first call (see the module
+    /// docs), or 0 if it could not be reserved (then no arena exists).
+    fn heap_above(&self) -> Option<usize> {
+        let (start, len) = Self::region();
+        Some(if len == 0 {
+            0
+        } else {
+            start.saturating_add(len)
+        })
+    }
+
     #[inline]
     unsafe fn category_of(&self, ptr: *mut u8, _layout: Layout) -> Category {
         self.category_at(ptr as usize)
+    }
+
+    #[inline]
+    unsafe fn deallocate_in(&self, ptr: *mut u8, layout: Layout, category: Category) {
+        let block = if category != Category::Heap && layout.align() > NATIVE_ALIGN_MAX {
+            // SAFETY: a non-heap block with such an alignment was aligned by hand.
+            unsafe { Self::overaligned_raw(ptr) }
+        } else {
+            ptr as *mut c_void
+        };
+        // SAFETY: `block` is a live mimalloc block (caller); mimalloc frees from any thread.
+        unsafe { mi::mi_free(block) }
     }
 
     #[inline]

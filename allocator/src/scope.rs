@@ -39,7 +39,7 @@ pub trait CategoryScope {
 impl CategoryScope for Category {
     fn enter(self) -> CategoryGuard {
         let previous = LOCAL
-            .try_with(|l| l.category.replace(self))
+            .try_with(|l| l.set_category(self))
             .unwrap_or(Category::Heap);
         CategoryGuard {
             previous,
@@ -50,7 +50,7 @@ impl CategoryScope for Category {
 
 impl Drop for CategoryGuard {
     fn drop(&mut self) {
-        let _ = LOCAL.try_with(|l| l.category.set(self.previous));
+        let _ = LOCAL.try_with(|l| l.set_category(self.previous));
     }
 }
 

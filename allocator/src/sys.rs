@@ -1,6 +1,8 @@
-//! The few libc calls the allocator makes outside its backings: environment look-ups and the
-//! pthread key whose destructor returns a thread's allowances. None of them calls the Rust
-//! allocator, so they are safe inside `GlobalAlloc` methods.
+//! The few libc calls the allocator makes outside its backings: environment look-ups, the
+//! pthread key whose destructor returns a thread's allowances, and anonymous mappings (the
+//! allowance registry's added segments, the mimalloc backing's arena region). None of them
+//! calls the Rust allocator, so they are safe inside `GlobalAlloc` methods.
+#![allow(clippy::disallowed_methods)]
 
 use core::ffi::{c_void, CStr};
 use core::sync::atomic::{AtomicU32, AtomicU8, Ordering};
@@ -60,4 +62,49 @@ pub(crate) fn on_thread_exit(value: *mut c_void, dtor: ExitFn) -> bool {
     };
     // SAFETY: `key` was created by `pthread_key_create` and is never deleted.
     unsafe { libc::pthread_setspecific(key, value) == 0 }
+}
+
+/// `len` bytes of zeroed, readable and writable, page-aligned memory from the OS, or `None`.
+pub(crate) fn map_zeroed(len: usize) -> Option<*mut u8> {
+    map(len, libc::PROT_READ | libc::PROT_WRITE, 0)
+}
+
+/// `len` bytes of address space, reserved but inaccessible and not counted against the
+/// commit limit (`PROT_NONE`, `MAP_NORESERVE`), at `hint` if that range is free (else where
+/// the OS chooses), or `None`.
+#[cfg_attr(not(feature = "mimalloc"), allow(dead_code))]
+pub(crate) fn reserve(len: usize, hint: usize) -> Option<*mut u8> {
+    map_at(hint, len, libc::PROT_NONE, libc::MAP_NORESERVE)
+}
+
+fn map(len: usize, prot: libc::c_int, flags: libc::c_int) -> Option<*mut u8> {
+    map_at(0, len, prot, flags)
+}
+
+fn map_at(hint: usize, len: usize, prot: libc::c_int, flags: libc::c_int) -> Option<*mut u8> {
+    if len == 0 {
+        return None;
+    }
+    // SAFETY: a fresh private anonymous mapping (without MAP_FIXED, so the hint never replaces
+    // an existing mapping); no existing memory is affected.
+    let p = unsafe {
+        libc::mmap(
+            hint as *mut c_void,
+            len,
+            prot,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | flags,
+            -1,
+            0,
+        )
+    };
+    (p != libc::MAP_FAILED).then_some(p.cast::<u8>())
+}
+
+/// Unmaps `len` bytes at `addr`.
+///
+/// # Safety
+/// `addr..addr + len` lies in mappings made here, and nothing uses that memory any more.
+pub(crate) unsafe fn unmap(addr: *mut u8, len: usize) {
+    // SAFETY: forwarded contract. A failure leaves the range mapped (a leak, never unsafety).
+    unsafe { libc::munmap(addr.cast::<c_void>(), len) };
 }

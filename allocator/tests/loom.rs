@@ -3,8 +3,10 @@
 //!
 //! What is modelled: the shipped `Budget` counters (checked CAS charges, releases), and the
 //! shipped per-thread allowance code (`Budget::charge_local`/`credit_local`/`retire` — what the
-//! global allocator calls on allocation, free and thread exit) over loom atomics, including the
-//! epoch that voids allowances when quotas change. Not modelled: the thread-local and pthread-key
+//! global allocator calls on allocation, free and thread exit) over loom atomics and cells,
+//! including the epoch and the voiding of slots that make quota changes apply to allowances
+//! already drawn, and the registry's growth (segments added concurrently, the loser of the
+//! race dropping its own; the shipped code maps segments from the OS, loom boxes them). Not modelled: the thread-local and pthread-key
 //! plumbing in `local.rs` that finds a thread's slot (plain per-thread state, no atomics), and
 //! the mimalloc backing (C).
 #![cfg(membudget_loom)]
@@ -39,13 +41,31 @@ mod allowances {
     use loom::sync::Arc;
     use loom::thread;
     use membudget_allocator::loom_support::{
-        budget_with_registry, charge, credit, retire, Registry, RegistryForTests, Slot,
+        self as ls, budget_with_registry, Registry, RegistryForTests, Slot,
     };
-    use membudget_allocator::{Category, Quotas};
+    use membudget_allocator::{Budget, Category, Quotas};
 
     fn registry(n: usize) -> &'static Registry {
         let slots: &'static [Slot] = Box::leak((0..n).map(|_| Slot::new()).collect());
         Box::leak(Box::new(Registry::new(slots)))
+    }
+
+    // In every model below a slot is used by one thread at a time: the thread that acquired
+    // it, or the one it was handed to through `spawn`, `join` or a channel (which order the
+    // hand-over), and nobody uses it after `retire`.
+    fn charge(b: &Budget, slot: &Slot, c: Category, n: u64) -> bool {
+        // SAFETY: see above.
+        unsafe { ls::charge(b, slot, c, n) }
+    }
+
+    fn credit(b: &Budget, slot: &Slot, c: Category, n: u64) {
+        // SAFETY: see above.
+        unsafe { ls::credit(b, slot, c, n) }
+    }
+
+    fn retire(b: &Budget, slot: &Slot) {
+        // SAFETY: see above.
+        unsafe { ls::retire(b, slot) }
     }
 
     const KIB: u64 = 1024;
@@ -165,6 +185,86 @@ mod allowances {
                 !again,
                 "a byte freed while over the quota was kept as allowance"
             );
+            assert_eq!(b.used(Category::Managed), 0);
+            assert_eq!(b.allowances(Category::Managed), 0);
+        });
+    }
+
+    /// Two threads find the registry full at once and both add a segment: one links its own,
+    /// the other drops its segment and takes a slot of the winner's. Each thread gets its own
+    /// slot, the registry grew by exactly one segment, and the accounting through the new
+    /// slots is exact.
+    #[test]
+    fn growing_the_registry_hands_out_distinct_slots() {
+        loom::model(|| {
+            let b = Arc::new(budget_with_registry(Quotas::unlimited(), registry(1)));
+            let first = b.registry_for_tests().acquire().unwrap();
+            let hs: Vec<_> = (0..2)
+                .map(|_| {
+                    let b = b.clone();
+                    thread::spawn(move || {
+                        let slot = b.registry_for_tests().acquire().unwrap();
+                        assert!(charge(&b, slot, Category::Network, 100));
+                        slot as *const Slot as usize
+                    })
+                })
+                .collect();
+            let slots: Vec<usize> = hs.into_iter().map(|h| h.join().unwrap()).collect();
+            assert_ne!(slots[0], slots[1], "two threads got the same slot");
+            assert_ne!(slots[0], first as *const Slot as usize);
+            // 1 slot, then one segment of 2.
+            assert_eq!(b.registry_for_tests().capacity(), 3);
+            assert_eq!(b.used(Category::Network), 200);
+            for &s in &slots {
+                // SAFETY: `s` came from a `&'static Slot` above; the threads that used it have
+                // been joined.
+                let slot = unsafe { &*(s as *const Slot) };
+                credit(&b, slot, Category::Network, 100);
+                retire(&b, slot);
+            }
+            retire(&b, first);
+            assert_eq!(b.used(Category::Network), 0);
+            assert_eq!(b.allowances(Category::Network), 0);
+        });
+    }
+
+    /// A quota lowered while another thread is adding a segment to the registry, taking a
+    /// slot of it and drawing an allowance still applies to that allowance: once the change
+    /// has returned (and the thread was told so), the thread's next charge is checked against
+    /// the new quota.
+    #[test]
+    fn voiding_reaches_a_slot_of_a_segment_added_concurrently() {
+        loom::model(|| {
+            let b = Arc::new(budget_with_registry(
+                Quotas::unlimited().with(Category::Managed, 1 << 20),
+                registry(1),
+            ));
+            // The only slot of the first segment is taken: the worker's acquire must grow.
+            let first = b.registry_for_tests().acquire().unwrap();
+            let (tx, rx) = loom::sync::mpsc::channel();
+            let worker = {
+                let b = b.clone();
+                thread::spawn(move || {
+                    let slot = b.registry_for_tests().acquire().unwrap();
+                    // 1 KiB draws a 32 KiB allowance while the quota is 1 MiB.
+                    let first_ok = charge(&b, slot, Category::Managed, KIB);
+                    rx.recv().unwrap();
+                    let after = charge(&b, slot, Category::Managed, 4 * KIB);
+                    if first_ok {
+                        credit(&b, slot, Category::Managed, KIB);
+                    }
+                    retire(&b, slot);
+                    after
+                })
+            };
+            b.set_quotas(Quotas::unlimited().with(Category::Managed, 2 * KIB));
+            tx.send(()).unwrap();
+            let after = worker.join().unwrap();
+            assert!(
+                !after,
+                "a charge after the quota was lowered used an allowance drawn before"
+            );
+            retire(&b, first);
             assert_eq!(b.used(Category::Managed), 0);
             assert_eq!(b.allowances(Category::Managed), 0);
         });

@@ -1,46 +1,17 @@
 //! QuotaAllocator against its baselines, side by side in one run: alloc+free pairs of 16 B to
-//! 64 KiB on one and two threads, and a larson-style churn (random sizes, ~10 MB live, blocks
-//! freed by the other thread). Every allocator is a `static` called through the same generic
+//! 64 KiB on one and two threads, a larson-style churn (random sizes, ~10 MB live, blocks
+//! freed by the other thread), and 64 B pairs on the 1st, 600th and 2000th live thread. Every allocator is a `static` called through the same generic
 //! function, so all share one binary (whose own global allocator is the system one).
 //!
 //! `cargo bench -p membudget-benches --bench allocator -- --warm-up-time 1 --measurement-time 3`
 use cap::Cap;
 use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
 use membudget_allocator::QuotaAllocator;
+use membudget_benches::BareMimalloc;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
-
-/// Bare mimalloc, as the `mimalloc` crate calls it.
-struct BareMimalloc;
-
-// SAFETY: forwards to mimalloc, which honours size and alignment.
-unsafe impl GlobalAlloc for BareMimalloc {
-    #[inline]
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: plain FFI with a valid size and power-of-two alignment.
-        unsafe { libmimalloc_sys::mi_malloc_aligned(layout.size(), layout.align()) as *mut u8 }
-    }
-
-    #[inline]
-    unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
-        // SAFETY: `ptr` came from mimalloc.
-        unsafe { libmimalloc_sys::mi_free(ptr as *mut core::ffi::c_void) }
-    }
-
-    #[inline]
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: `ptr` came from mimalloc; valid size and alignment.
-        unsafe {
-            libmimalloc_sys::mi_realloc_aligned(
-                ptr as *mut core::ffi::c_void,
-                new_size,
-                layout.align(),
-            ) as *mut u8
-        }
-    }
-}
 
 static QUOTA_MIMALLOC: QuotaAllocator = QuotaAllocator::new();
 static MIMALLOC: BareMimalloc = BareMimalloc;
@@ -198,12 +169,79 @@ fn churn(c: &mut Criterion) {
     g.finish();
 }
 
+/// `n` threads that each made one allocation through [`QUOTA_MIMALLOC`] (so each holds an
+/// allowance slot of the process budget) and then wait, alive, until the crowd is dropped.
+struct Crowd {
+    release: std::sync::Arc<(Mutex<bool>, std::sync::Condvar)>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Crowd {
+    fn new(n: usize) -> Crowd {
+        let release = std::sync::Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+        let started = std::sync::Arc::new(Barrier::new(n + 1));
+        let threads = (0..n)
+            .map(|_| {
+                let (release, started) = (release.clone(), started.clone());
+                std::thread::Builder::new()
+                    .stack_size(64 << 10)
+                    .spawn(move || {
+                        pairs(&QUOTA_MIMALLOC, Layout::from_size_align(64, 8).unwrap(), 1);
+                        started.wait();
+                        let (lock, cv) = &*release;
+                        let mut go = lock.lock().unwrap();
+                        while !*go {
+                            go = cv.wait(go).unwrap();
+                        }
+                    })
+                    .expect("spawn a crowd thread")
+            })
+            .collect();
+        started.wait();
+        Crowd { release, threads }
+    }
+}
+
+impl Drop for Crowd {
+    fn drop(&mut self) {
+        *self.release.0.lock().unwrap() = true;
+        self.release.1.notify_all();
+        for t in self.threads.drain(..) {
+            t.join().unwrap();
+        }
+    }
+}
+
+/// 64 B pairs on a thread started after `live - 1` others that hold allowance slots: the
+/// `live`-th live thread. Before the allowance registry grew, threads past the 512th charged
+/// the shared counters on every allocation (issue: "no cliff past 512 threads").
+fn live_threads(c: &mut Criterion) {
+    let mut g = c.benchmark_group("alloc_free_64B_nth_live_thread");
+    g.throughput(Throughput::Elements(1));
+    let layout = Layout::from_size_align(64, 8).unwrap();
+    for live in [1usize, 600, 2000] {
+        let crowd = Crowd::new(live - 1);
+        macro_rules! bench {
+            ($name:literal, $a:expr) => {
+                g.bench_with_input(BenchmarkId::new($name, live), &layout, |b, &l| {
+                    b.iter_custom(|iters| pairs_threads($a, l, iters, 1))
+                });
+            };
+        }
+        bench!("quota_mimalloc", &QUOTA_MIMALLOC);
+        bench!("mimalloc", &MIMALLOC);
+        drop(crowd);
+    }
+    g.finish();
+}
+
 /// Runs every group (a plain function instead of `criterion_group!`, which generates an
 /// undocumented public item).
 fn benches() {
     let mut c = Criterion::default().configure_from_args();
     alloc_free(&mut c);
     churn(&mut c);
+    live_threads(&mut c);
 }
 
 criterion_main!(benches);

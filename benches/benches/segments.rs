@@ -1,6 +1,7 @@
 //! Criterion benchmarks for membudget-segments, each side by side with its baseline:
-//! page allocation (MemoryManager / PageSource vs `Vec<u8>` vs one `mmap` per page), typed
-//! accessor sweeps and `compare` vs plain slice code, bulk copy vs `memcpy`.
+//! page allocation (MemoryManager / PageSource vs `Vec<u8>` vs one `mmap` per page; one page
+//! alone and lists of 1 and 64), typed accessor sweeps and `compare` vs plain slice code, bulk
+//! copy vs `memcpy`.
 //!
 //! `cargo bench -p membudget-benches --bench segments -- --warm-up-time 1 --measurement-time 3`
 
@@ -21,6 +22,21 @@ fn allocate_release(c: &mut Criterion) {
     // Warm both so chunks are mapped and pages resident: steady state.
     drop(mm.allocate_pages(OwnerId(1), 128).unwrap());
     drop(source.try_allocate_many(128).unwrap());
+
+    // One page at a time, with no list: the cheapest way to take and give back a page, beside
+    // one `Vec<u8>` of the same size (the global allocator here is the system's).
+    let mut g = c.benchmark_group("segments/allocate_release/one_32KiB_page");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("MemoryManager::allocate_page", |b| {
+        b.iter(|| drop(black_box(mm.allocate_page(OwnerId(1)).unwrap())))
+    });
+    g.bench_function("PageSource::try_allocate", |b| {
+        b.iter(|| drop(black_box(source.try_allocate().unwrap())))
+    });
+    g.bench_function("Vec<u8>", |b| {
+        b.iter(|| drop(black_box(Vec::<u8>::with_capacity(black_box(PAGE)))))
+    });
+    g.finish();
 
     for n in [1usize, 64] {
         let mut g = c.benchmark_group(format!("segments/allocate_release/{n}x32KiB"));

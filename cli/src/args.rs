@@ -82,12 +82,12 @@ pub struct PlanArgs {
 
     /// Read every --config file in this format, whatever its name (otherwise flink-conf.yaml,
     /// config.yaml and *.json say their format and other names are guessed, with a warning).
-    #[arg(long, value_name = "FORMAT", value_parser = config_format_parser())]
+    #[arg(long, value_name = "FORMAT", value_parser = config_format_parser(), requires = "config")]
     pub config_format: Option<FileFormat>,
 
     /// Read this section of an appsettings.json (Outer:Inner for a nested one) instead of its
     /// top-level "Flink" section.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", requires = "config")]
     pub config_section: Option<String>,
 
     /// Print errors in Flink's layout: the message, its "Caused by" chain and every key to

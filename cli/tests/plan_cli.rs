@@ -748,3 +748,20 @@ fn kubernetes_formats() {
         "{text}"
     );
 }
+
+#[test]
+fn config_section_and_format_without_a_config_file_are_errors_not_ignored() {
+    for args in [
+        &["--config-section", "Flink"][..],
+        &["--config-format", "json"][..],
+    ] {
+        let out = plan(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(
+            stderr(&out).contains("required arguments were not provided:\n  --config <FILE>"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}

@@ -7,7 +7,7 @@ use crate::page_source::SourceInner;
 use crate::page_source::{validate_page_size, DEFAULT_CHUNK_SIZE};
 use crate::segment::PageOwner;
 use crate::shared_resource::SharedTable;
-use crate::sync::{AtomicBool, Mutex, MutexGuard, Ordering};
+use crate::sync::{AtomicBool, AtomicU64, Mutex, MutexGuard, Ordering};
 use crate::{
     InvalidFraction, MemoryAllocationError, MemorySegment, OwnerId, PageSource, PageSourceConfig,
     SegmentError,
@@ -17,15 +17,33 @@ use membudget_allocator::SharedBudget;
 use membudget_core::Category;
 use std::collections::HashMap;
 use std::ptr::NonNull;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
-/// Pages one owner holds. Every page given to the owner holds an `Arc` of this (so the pages
-/// alive are its strong count minus the table's reference) and returns through it, so a page
-/// credits its source, the manager and its owner exactly once — also after the owner was
-/// released and removed from the manager's table.
+/// Pages one owner holds. Every page given to the owner holds an `Arc` of this and returns
+/// through it, so a page credits its source, the manager and its owner exactly once — also
+/// after the owner was released and removed from the manager's table.
 struct PageAccount {
+    owner: OwnerId,
     capacity: Arc<Capacity>,
     source: Arc<SourceInner>,
+    /// The owner's live pages, with [`DETACHED`] set once the account left the owner table
+    /// (owner released, manager shut down). Pages are added with a compare-and-swap that fails
+    /// on a detached account, so a page is counted by exactly one of the release that detaches
+    /// the account and the owner's next account — also when the page is allocated through a
+    /// thread's cached account ([`LAST_ACCOUNT`]) while another thread releases the owner.
+    state: AtomicU64,
+}
+
+/// The detached bit of [`PageAccount::state`].
+const DETACHED: u64 = 1 << 63;
+
+std::thread_local! {
+    /// The account this thread last allocated a page for, so the next page of the same owner
+    /// of the same manager needs no lock of the owner table. A `Weak`, so it keeps no source
+    /// alive; checked against the manager and owner before use, and pages are added to it only
+    /// while it is not detached (a plain cache: any thread may use any valid entry).
+    static LAST_ACCOUNT: core::cell::RefCell<Weak<PageAccount>> =
+        const { core::cell::RefCell::new(Weak::new()) };
 }
 
 impl PageOwner for PageAccount {
@@ -36,6 +54,7 @@ impl PageOwner for PageAccount {
         // capacity check also finds the budget credited.
         unsafe { self.source.give_back(ptr) };
         self.capacity.give(self.source.page_size() as u64);
+        self.remove_pages(1);
     }
 
     unsafe fn return_pages(&self, ptrs: &[NonNull<u8>]) {
@@ -43,14 +62,49 @@ impl PageOwner for PageAccount {
         unsafe { self.source.give_back_many(ptrs) };
         self.capacity
             .give((ptrs.len() as u64).saturating_mul(self.source.page_size() as u64));
+        self.remove_pages(ptrs.len() as u64);
     }
 }
 
 impl PageAccount {
-    /// Pages of this account whose segments are alive: every such segment holds one strong
-    /// reference; `others` are the references held by the caller and the owner table.
-    fn alive(self: &Arc<Self>, others: usize) -> u64 {
-        Arc::strong_count(self).saturating_sub(others) as u64
+    /// Pages of this account whose segments are alive.
+    fn alive(&self) -> u64 {
+        self.state.load(Ordering::Relaxed) & !DETACHED
+    }
+
+    /// Counts `n` new pages unless the account is detached.
+    #[inline]
+    fn try_add_pages(&self, n: u64) -> bool {
+        // Relaxed: the count publishes nothing; the compare-and-swap orders it against
+        // `detach` (one location).
+        let mut cur = self.state.load(Ordering::Relaxed);
+        loop {
+            if cur & DETACHED != 0 {
+                return false;
+            }
+            // At most `total_pages` pages are live at once: no overflow into the bit.
+            let new = cur.saturating_add(n);
+            match self
+                .state
+                .compare_exchange_weak(cur, new, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return true,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Uncounts `n` pages (returned, or never handed out).
+    #[inline]
+    fn remove_pages(&self, n: u64) {
+        // Each page was counted once by `try_add_pages`: no borrow from the bit.
+        self.state.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    /// Marks the account, just removed from the owner table, as detached (no new page is
+    /// counted in it any more) and returns its pages still alive.
+    fn detach(&self) -> u64 {
+        self.state.fetch_or(DETACHED, Ordering::Relaxed) & !DETACHED
     }
 }
 
@@ -203,20 +257,60 @@ impl MemoryManager {
         // `requested ≤ total_pages = total / page_size`: no overflow.
         let bytes = requested.saturating_mul(inner.page_size as u64);
         if let Err(available) = inner.capacity.try_take(bytes) {
-            return Err(MemoryAllocationError::InsufficientPages {
-                owner,
-                requested,
-                available_pages: available.checked_div(inner.page_size as u64).unwrap_or(0),
-                available,
-                total: inner.capacity.total(),
-            });
+            return Err(inner.insufficient_pages(owner, requested, available));
         }
+        let account = inner.account(owner, requested);
         // This reference moves into the last segment; the others are cloned from it.
-        let returns_to: Arc<dyn PageOwner> = inner.page_account(owner);
+        let returns_to: Arc<dyn PageOwner> = account.clone();
         inner.source.take_many_owned(n, returns_to).map_err(|e| {
+            account.remove_pages(requested);
             inner.capacity.give(bytes);
             MemoryAllocationError::Source(e)
         })
+    }
+
+    /// Allocates one page for `owner`: [`allocate_pages`](Self::allocate_pages) with `n = 1`,
+    /// without the list (the cheapest way to take a page).
+    ///
+    /// # Errors
+    /// As [`allocate_pages`](Self::allocate_pages); nothing is allocated then.
+    ///
+    /// # Examples
+    /// ```
+    /// use membudget_allocator::{Budget, SharedBudget};
+    /// use membudget_segments::{MemoryManager, OwnerId};
+    ///
+    /// let mm = MemoryManager::new(1 << 20, 32 * 1024, SharedBudget::from(Budget::unlimited()))?;
+    /// let mut page = mm.allocate_page(OwnerId(1))?;
+    /// page.put_u32_le(0, 7);
+    /// assert_eq!(mm.owner_usage(OwnerId(1)).pages, 1);
+    /// drop(page);
+    /// assert!(mm.verify_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn allocate_page(
+        &self,
+        owner: impl Into<OwnerId>,
+    ) -> Result<MemorySegment, MemoryAllocationError> {
+        let owner = owner.into();
+        let inner = &*self.inner;
+        if inner.shut_down.load(Ordering::Acquire) {
+            return Err(MemoryAllocationError::ShutDown { owner });
+        }
+        let bytes = inner.page_size as u64;
+        if let Err(available) = inner.capacity.try_take(bytes) {
+            return Err(inner.insufficient_pages(owner, 1, available));
+        }
+        let account = inner.account(owner, 1);
+        match inner.source.inner().take_one() {
+            Ok(ptr) => Ok(MemorySegment::from_page(ptr, inner.page_size, account)),
+            Err(e) => {
+                account.remove_pages(1);
+                inner.capacity.give(bytes);
+                Err(MemoryAllocationError::Source(e))
+            }
+        }
     }
 
     /// Returns one page (the same as dropping it). A segment that is not this manager's is
@@ -240,7 +334,7 @@ impl MemoryManager {
     pub fn release_all(&self, owner: impl Into<OwnerId>) -> u64 {
         let owner = owner.into();
         let account = self.inner.owners().pages.remove(&owner);
-        let alive = account.map_or(0, |a| a.alive(1));
+        let alive = account.map_or(0, |a| a.detach());
         if alive > 0 {
             warn!(
                 "Owner {owner} released its managed memory while {alive} pages ({} bytes) are \
@@ -330,7 +424,7 @@ impl MemoryManager {
         };
         let reserved = reserved.unwrap_or(0);
         self.inner.give_bytes(reserved);
-        let pages = account.map_or(0, |a| a.alive(1));
+        let pages = account.map_or(0, |a| a.detach());
         let usage = OwnerUsage {
             owner,
             pages,
@@ -352,7 +446,7 @@ impl MemoryManager {
     pub fn owner_usage(&self, owner: impl Into<OwnerId>) -> OwnerUsage {
         let owner = owner.into();
         let owners = self.inner.owners();
-        let pages = owners.pages.get(&owner).map_or(0, |a| a.alive(1));
+        let pages = owners.pages.get(&owner).map_or(0, |a| a.alive());
         OwnerUsage {
             owner,
             pages,
@@ -475,9 +569,9 @@ impl ManagerInner {
         self.give_bytes(reserved);
         let pages = owners
             .pages
-            .values()
-            .fold(0u64, |a, p| a.saturating_add(p.alive(1)));
-        drop(owners);
+            .into_values()
+            .fold(0u64, |a, p| a.saturating_add(p.detach()));
+        drop(owners.bytes);
         self.source.release_idle_memory();
         if pages > 0 || reserved > 0 {
             warn!(
@@ -494,17 +588,68 @@ impl ManagerInner {
         self.owners.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn page_account(&self, owner: OwnerId) -> Arc<PageAccount> {
-        self.owners()
-            .pages
-            .entry(owner)
-            .or_insert_with(|| {
-                Arc::new(PageAccount {
-                    capacity: self.capacity.clone(),
-                    source: self.source.inner().clone(),
+    /// The account of `owner`, with `pages` new pages counted in it: the thread's cached one
+    /// if it is still this owner's account of this manager (no lock), else the owner table's
+    /// (which is then cached).
+    #[inline]
+    fn account(&self, owner: OwnerId, pages: u64) -> Arc<PageAccount> {
+        let cached = LAST_ACCOUNT
+            .try_with(|last| last.borrow().upgrade())
+            .ok()
+            .flatten();
+        if let Some(a) = cached {
+            if a.owner == owner
+                && Arc::ptr_eq(&a.capacity, &self.capacity)
+                && a.try_add_pages(pages)
+            {
+                return a;
+            }
+        }
+        self.account_slow(owner, pages)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn account_slow(&self, owner: OwnerId, pages: u64) -> Arc<PageAccount> {
+        let account = {
+            let mut owners = self.owners();
+            let account = owners
+                .pages
+                .entry(owner)
+                .or_insert_with(|| {
+                    Arc::new(PageAccount {
+                        owner,
+                        capacity: self.capacity.clone(),
+                        source: self.source.inner().clone(),
+                        state: AtomicU64::new(0),
+                    })
                 })
-            })
-            .clone()
+                .clone();
+            // Under the table's lock, so not detached yet: accounts are detached only after
+            // they left the table.
+            let added = account.try_add_pages(pages);
+            debug_assert!(added, "an account in the owner table is never detached");
+            account
+        };
+        let _ = LAST_ACCOUNT.try_with(|last| *last.borrow_mut() = Arc::downgrade(&account));
+        account
+    }
+
+    /// The error of a request for `requested` pages that the capacity refused.
+    #[cold]
+    fn insufficient_pages(
+        &self,
+        owner: OwnerId,
+        requested: u64,
+        available: u64,
+    ) -> MemoryAllocationError {
+        MemoryAllocationError::InsufficientPages {
+            owner,
+            requested,
+            available_pages: available.checked_div(self.page_size as u64).unwrap_or(0),
+            available,
+            total: self.capacity.total(),
+        }
     }
 
     /// Takes `bytes` from the capacity and charges them to the budget, or neither.

@@ -335,7 +335,7 @@ impl SourceInner {
 
     /// Charges and takes one page.
     #[inline]
-    fn take_one(&self) -> Result<NonNull<u8>, SegmentError> {
+    pub(crate) fn take_one(&self) -> Result<NonNull<u8>, SegmentError> {
         let bytes = self.page_size as u64;
         self.budget.try_charge(self.category, bytes)?;
         let popped = {

@@ -29,6 +29,15 @@ pub(crate) trait PageOwner: Send + Sync {
 /// on the stack) into one [`PageOwner::return_pages`] call. Wrapped buffers are simply dropped.
 pub(crate) fn return_all(segments: impl IntoIterator<Item = MemorySegment>) {
     const BATCH: usize = 64;
+    let mut segments = segments.into_iter();
+    // A single segment (the common `release_many` of one page) goes back as a plain drop.
+    let Some(first) = segments.next() else {
+        return;
+    };
+    let Some(second) = segments.next() else {
+        drop(first);
+        return;
+    };
     let mut batch = [NonNull::<u8>::dangling(); BATCH];
     let mut len = 0;
     let mut current: Option<Arc<dyn PageOwner>> = None;
@@ -37,7 +46,7 @@ pub(crate) fn return_all(segments: impl IntoIterator<Item = MemorySegment>) {
         // (`into_page` consumed it).
         unsafe { owner.return_pages(pages) }
     };
-    for seg in segments {
+    for seg in [first, second].into_iter().chain(segments) {
         let Some((ptr, owner)) = seg.into_page() else {
             continue;
         };

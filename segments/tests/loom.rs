@@ -3,7 +3,9 @@
 //!
 //! What is modelled: the shipped `PageSource` (its free-list and chunk locks, the lock-free
 //! counters, chunk mapping, returns from any thread), the `MemoryManager`'s lock-free capacity,
-//! owner table and per-owner page accounts, and the shared-resource table with its condition
+//! owner table, per-owner page accounts and the per-thread cache of the last account (a plain
+//! `thread_local!`, which loom's threads share — harmless, since any thread may use any valid
+//! entry), and the shared-resource table with its condition
 //! variable — all over loom's atomics, mutexes and condvars (`src/sync.rs`). The budget charged
 //! is the allocator crate's, over loom atomics too. Not modelled: `std::sync::Arc` reference
 //! counts (loom's `Arc` has no `Weak` or unsized coercion to `Arc<dyn PageOwner>`; std's are
@@ -101,6 +103,36 @@ fn pages_return_exactly_once_after_release_all() {
         assert!(mm.verify_empty());
         assert_eq!(b.used(Category::Managed), 0);
         assert_eq!(mm.page_source().pages_outstanding(), 0);
+    });
+}
+
+/// A page allocated (through the allocating thread's cached owner account) while another
+/// thread releases its owner: the page is counted by exactly one of the release (as still
+/// alive) and the owner's new account, and is credited exactly once when dropped.
+#[test]
+fn single_page_racing_an_owner_release_is_counted_once() {
+    loom::model(|| {
+        let b = budget(2 * PAGE as u64);
+        let mm = MemoryManager::new(2 * PAGE as u64, PAGE, b.clone()).unwrap();
+        // The first page makes the owner's account this thread's cached one.
+        let first = mm.allocate_page(OwnerId(1)).unwrap();
+        drop(first);
+        let releaser = {
+            let mm = mm.clone();
+            thread::spawn(move || mm.release_all(OwnerId(1)))
+        };
+        let page = mm.allocate_page(OwnerId(1)).unwrap();
+        let reported = releaser.join().unwrap();
+        let still_owned = mm.owner_usage(OwnerId(1)).pages;
+        assert_eq!(
+            reported + still_owned,
+            1,
+            "released as alive {reported}, owned now {still_owned}"
+        );
+        drop(page);
+        assert!(mm.verify_empty());
+        assert_eq!(b.used(Category::Managed), 0);
+        assert_eq!(mm.owner_usage(OwnerId(1)).pages, 0);
     });
 }
 

@@ -627,3 +627,71 @@ fn concurrent_callers_share_one_initialization() {
     drop(ok);
     assert_eq!(budget.used(Category::Managed), 0);
 }
+
+#[test]
+fn single_pages_are_charged_and_attributed_like_lists() {
+    let (mm, budget) = manager();
+    let owner = OwnerId(3001);
+    let pages: Vec<_> = (0..PAGES)
+        .map(|_| mm.allocate_page(owner).unwrap())
+        .collect();
+    assert_eq!(budget.used(Category::Managed), TOTAL);
+    assert_eq!(mm.available_memory(), 0);
+    assert_eq!(mm.owner_usage(owner).pages, PAGES);
+    let e = mm.allocate_page(OwnerId(3002)).unwrap_err();
+    assert!(matches!(
+        e,
+        MemoryAllocationError::InsufficientPages {
+            requested: 1,
+            available_pages: 0,
+            ..
+        }
+    ));
+    assert_eq!(mm.owner_usage(OwnerId(3002)).pages, 0);
+    drop(pages);
+    assert!(mm.verify_empty());
+    assert_eq!(budget.used(Category::Managed), 0);
+    assert_eq!(mm.owner_usage(owner).pages, 0);
+}
+
+/// A page allocated after its owner was released goes to the owner's new account, also on a
+/// thread whose last page went to the old one: the released count and the owner's usage never
+/// mix the two.
+#[test]
+fn pages_after_an_owner_release_start_a_new_account() {
+    let (mm, budget) = manager();
+    let owner = OwnerId(3101);
+    let old = mm.allocate_page(owner).unwrap();
+    assert_eq!(mm.release_all(owner), 1, "the live page is reported");
+    let new = mm.allocate_page(owner).unwrap();
+    assert_eq!(
+        mm.owner_usage(owner).pages,
+        1,
+        "only the page after the release"
+    );
+    drop(old);
+    assert_eq!(mm.owner_usage(owner).pages, 1);
+    assert_eq!(mm.release_all(owner), 1);
+    drop(new);
+    assert_eq!(mm.owner_usage(owner).pages, 0);
+    assert!(mm.verify_empty());
+    assert_eq!(budget.used(Category::Managed), 0);
+    // Two managers, one owner id: each page is attributed to its own manager's owner.
+    let (other, _) = manager();
+    let a = mm.allocate_page(owner).unwrap();
+    let b = other.allocate_page(owner).unwrap();
+    assert_eq!(mm.owner_usage(owner).pages, 1);
+    assert_eq!(other.owner_usage(owner).pages, 1);
+    drop((a, b));
+    assert!(mm.verify_empty() && other.verify_empty());
+}
+
+#[test]
+fn allocate_page_after_shutdown_is_refused() {
+    let (mm, _) = manager();
+    mm.shutdown();
+    assert!(matches!(
+        mm.allocate_page(OwnerId(1)),
+        Err(MemoryAllocationError::ShutDown { .. })
+    ));
+}

@@ -31,6 +31,9 @@ fn shutdown_and_drop_return_everything_with_threads_alive() {
     let (answer_tx, answer_rx) = mpsc::channel::<bool>();
     let mut orders = Vec::new();
     let mut threads = Vec::new();
+    // Every worker fills its pages before any releases some: otherwise a late worker reuses an
+    // early one's released (still resident) pages and fewer than 48 MiB were ever resident.
+    let filled = std::sync::Arc::new(std::sync::Barrier::new(4));
     // One page each is left for the byte reservations.
     let pages_each = (TOTAL as usize / PAGE) / 4 - 1;
     for t in 0..4u64 {
@@ -38,6 +41,7 @@ fn shutdown_and_drop_return_everything_with_threads_alive() {
         let (order_tx, order_rx) = mpsc::channel::<Order>();
         orders.push(order_tx);
         let (done_tx, answer_tx) = (done_tx.clone(), answer_tx.clone());
+        let filled = filled.clone();
         threads.push(std::thread::spawn(move || {
             let owner = OwnerId(t);
             let mut pages: Vec<MemorySegment> = mm.allocate_pages(owner, pages_each).unwrap();
@@ -45,6 +49,7 @@ fn shutdown_and_drop_return_everything_with_threads_alive() {
                 p.as_mut_slice().fill(t as u8 + 1);
             }
             mm.reserve_memory(owner, 1000).unwrap();
+            filled.wait();
             let kept = pages.pop().unwrap();
             mm.release_many(pages);
             done_tx.send(()).unwrap();

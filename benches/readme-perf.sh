@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Re-measures every row of README's Performance section, in the order the table lists them, on an
+# idle machine: the criterion benches (two-thread groups twice, as the table shows both runs),
+# the allocator's instruction counts through the real #[global_allocator] shim, the host
+# libraries' rates, and the ratios against the targets. Logs go to $OUT (default
+# target/readme-perf/); the last lines of each are what README quotes.
+#
+# Usage: benches/readme-perf.sh            (about 25 minutes on 2 cores)
+# Flink's own Java pool beside membudget's Java host: hosts/java/bench.sh (needs a JDK 22+ and
+# PyPI's apache-flink-libraries; see hosts/java/README.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target="${CARGO_TARGET_DIR:-target}"
+out="${OUT:-$target/readme-perf}"
+mkdir -p "$out"
+quick=(--warm-up-time 1 --measurement-time 3)
+
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(nproc) cores; $(date -u)" |
+  tee "$out/machine.txt"
+
+bench() { # bench <name> <log> [criterion filter]
+  local name=$1 log=$2
+  shift 2
+  echo "== cargo bench --bench $name $* (log: $out/$log)"
+  cargo bench -q -p membudget-benches --bench "$name" -- "${quick[@]}" "$@" >"$out/$log" 2>&1
+}
+
+bench allocator allocator.log
+bench segments segments.log
+bench bufferpool bufferpool.log
+bench bufferpool bufferpool-2threads-second-run.log roundtrip_2threads
+bench ffi ffi.log
+if [ -f benches/benches/budget.rs ]; then bench budget budget.log; fi
+
+echo "== benches/callgrind-alloc.sh (log: $out/callgrind-alloc.log)"
+benches/callgrind-alloc.sh >"$out/callgrind-alloc.log" 2>&1
+
+echo "== hosts/run.sh --perf (log: $out/hosts-perf.log)"
+hosts/run.sh --perf >"$out/hosts-perf.log" 2>&1 || echo "hosts/run.sh --perf failed: see the log"
+
+echo "== benches/ratios.py"
+benches/ratios.py "$target/criterion" | tee "$out/ratios.txt"
