@@ -7,7 +7,7 @@
 //!   ├── free list       lock-free queue of slot indices (batch push and pop)
 //!   ├── factory lock    pool creation/destruction, redistribution — never on the fast path
 //!   └── LocalBufferPool × k   size ∈ [min, max], idle list (lock-free), atomics
-//!         ├── stashes   per thread: up to 14 idle segments on the thread's own cache line
+//!         ├── stashes   per thread (up to 4 pools): up to 14 idle segments each, one cache line
 //!         └── Buffer    RAII handle: drop of the last handle recycles the segment
 //! ```
 //!

@@ -15,7 +15,7 @@
 //! stash (one compare-and-swap on a cache line no other thread writes), a recycling thread
 //! hands its stash to the idle list when it is full and a requesting thread fills its empty
 //! stash from the idle list, both in one batch, so buffers cross cores a batch at a time.
-//! A stash holds at most a quarter of the pool's size. Stashed segments are idle segments like
+//! A stash holds at most half the pool's size. Stashed segments are idle segments like
 //! the others: anything unusual (pool drained, over size, listeners waiting, destroyed,
 //! unavailable) goes to one cold `reconcile` that first gathers every stash of the pool into
 //! the idle list, then restores the invariants and fires wakers and listeners with no lock
@@ -141,11 +141,13 @@ impl LocalInner {
         self.destroyed.load(Ordering::SeqCst)
     }
 
-    /// Most segments one thread's stash holds for this pool: a quarter of its size, so most
-    /// idle segments stay where every thread takes them first (0 for pools below 4: no stash).
+    /// Most segments one thread's stash holds for this pool: half its size, so at least half
+    /// the idle segments stay where every thread takes them first, while the batches that
+    /// move between a stash and the idle list are large enough to pay for themselves even in
+    /// small pools that run dry and refill (0 for pools below 2: no stash).
     #[inline]
     pub(crate) fn stash_limit(&self) -> usize {
-        (self.size.load(Ordering::Relaxed) / 4).min(STASH_CAPACITY)
+        (self.size.load(Ordering::Relaxed) / 2).min(STASH_CAPACITY)
     }
 
     /// Requests one buffer (for `channel`, or [`NO_CHANNEL`]).
@@ -180,9 +182,9 @@ impl LocalInner {
     #[inline]
     fn pop_stashed(&self) -> Option<u32> {
         let (index, last) = thread_cache::with(|c| {
-            c.bound_to(self)?;
-            let index = c.stash().pop()?;
-            Some((index, c.stash().len() == 0))
+            let b = c.bound_to(self)?;
+            let index = b.stash().pop()?;
+            Some((index, b.stash().len() == 0))
         })
         .flatten()?;
         if last && self.idle.is_empty() {
@@ -199,8 +201,7 @@ impl LocalInner {
         let mut batch = [0u32; STASH_CAPACITY + 1];
         // A stash bound to another pool and still holding its segments takes none of ours:
         // take only the one requested then.
-        let stashable = thread_cache::with(|c| c.bound_to(self).is_some() || c.stash().len() == 0)
-            .unwrap_or(false);
+        let stashable = thread_cache::with(|c| c.can_stash(self)).unwrap_or(false);
         let want = if stashable {
             self.stash_limit().saturating_add(1)
         } else {
@@ -223,18 +224,14 @@ impl LocalInner {
     /// this pool if it is free); what does not go there goes back to the idle list.
     fn stash_batch(&self, indices: &[u32]) {
         let (stashed, old) = thread_cache::with(|c| {
-            let mut old = None;
-            if c.bound_to(self).is_none() {
-                let Some(me) = self.me.upgrade() else {
-                    return (false, None);
-                };
-                let (bound, o) = c.bind(&me);
-                old = o;
-                if !bound {
-                    return (false, old);
-                }
+            if let Some(b) = c.bound_to(self) {
+                return (b.stash().fill(indices).is_ok(), None);
             }
-            (c.stash().fill(indices).is_ok(), old)
+            let Some(me) = self.me.upgrade() else {
+                return (false, None);
+            };
+            let (bound, old) = c.bind(&me);
+            (bound.is_some_and(|b| b.stash().fill(indices).is_ok()), old)
         })
         .unwrap_or((false, None));
         // May drop the last reference to another pool: after leaving the cache.
@@ -386,11 +383,11 @@ impl LocalInner {
             return;
         }
         let stashed = thread_cache::with(|c| {
-            let p = c.bound_to(pool)?;
-            c.stash().push(index, p.stash_limit()).ok()?;
-            // The segment is idle: `p` (kept alive by the binding) from here on.
-            Some(if p.needs_reconcile_after_add() {
-                c.bound_pool()
+            let b = c.bound_to(pool)?;
+            b.stash().push(index, b.pool().stash_limit()).ok()?;
+            // The segment is idle: the binding's pool (kept alive by it) from here on.
+            Some(if b.pool().needs_reconcile_after_add() {
+                b.pool_arc()
             } else {
                 None
             })
@@ -428,11 +425,11 @@ impl LocalInner {
             return;
         }
         let stashed = thread_cache::with(|c| {
-            let p = c.bound_to(pool)?;
-            let k = c.stash().push_many(indices, p.stash_limit());
-            // Segments are idle from here on: the binding's reference instead of `self`.
-            let more = k < indices.len() || (k > 0 && p.needs_reconcile_after_add());
-            Some((k, if more { c.bound_pool() } else { None }))
+            let b = c.bound_to(pool)?;
+            let k = b.stash().push_many(indices, b.pool().stash_limit());
+            // Segments are idle from here on: the binding's reference instead of `this`.
+            let more = k < indices.len() || (k > 0 && b.pool().needs_reconcile_after_add());
+            Some((k, if more { b.pool_arc() } else { None }))
         })
         .flatten();
         match stashed {
@@ -467,19 +464,15 @@ impl LocalInner {
         let mut batch = [0u32; STASH_CAPACITY + BATCH];
         for chunk in indices.chunks(BATCH) {
             let (flushed, stashed, old) = thread_cache::with(|c| {
-                if c.bound_to(&*self).is_some() {
+                if let Some(b) = c.bound_to(&*self) {
                     // Full: its segments go to the idle list with these.
-                    let taken = c.stash().take_all();
+                    let taken = b.stash().take_all();
                     let t = taken.as_slice();
                     batch[..t.len()].copy_from_slice(t);
                     return (t.len(), 0, None);
                 }
                 let (bound, old) = c.bind(&self);
-                let stashed = if bound {
-                    c.stash().push_many(chunk, self.stash_limit())
-                } else {
-                    0
-                };
+                let stashed = bound.map_or(0, |b| b.stash().push_many(chunk, self.stash_limit()));
                 (0, stashed, old)
             })
             .unwrap_or((0, 0, None));
@@ -905,7 +898,7 @@ impl LocalInner {
         }
         let mut got = 0usize;
         let taken =
-            thread_cache::with(|c| c.bound_to(self).map(|_| c.stash().take_all())).flatten();
+            thread_cache::with(|c| c.bound_to(self).map(|b| b.stash().take_all())).flatten();
         if let Some(taken) = taken {
             let t = taken.as_slice();
             let k = t.len().min(n);

@@ -136,7 +136,7 @@ fn stashed_segments_of_a_dropped_pool_are_returned_before_their_thread_exits() {
     let (recycled_tx, recycled_rx) = std::sync::mpsc::channel::<()>();
     let (exit_tx, exit_rx) = std::sync::mpsc::channel::<()>();
     let recycler = std::thread::spawn(move || {
-        // One by one: this thread's stash takes some (a quarter of the pool's size).
+        // One by one: this thread's stash takes some (half the pool's size).
         for buf in held {
             drop(buf);
         }

@@ -312,14 +312,14 @@ fn shrink_racing_recycle_and_destroy_loses_no_segment() {
     });
 }
 
-// The models below use pools of 4 (a stash holds up to size / 4 = 1 segment), so the
+// The models below use pools of 4 (a stash holds up to size / 2 = 2 segments), so the
 // per-thread stashes take part: segments stashed by a recycling thread, a stash handed to the
 // idle list when full, stashes gathered by a starved requester, by `reconcile` and by
 // `lazy_destroy`, and a stash returned when its thread exits.
 
-/// A recycling thread stashes the first buffer and hands the second to the idle list with it
-/// (its stash is full); the requester gets all four buffers, parking whenever the pool is
-/// exhausted, and none twice.
+/// A recycling thread stashes the first two buffers and hands the third to the idle list
+/// with them (its stash is full); the requester gets all four buffers, parking whenever the
+/// pool is exhausted, and none twice.
 #[test]
 fn stashed_recycles_reach_a_parked_requester_once() {
     long_model(|| {
@@ -327,9 +327,11 @@ fn stashed_recycles_reach_a_parked_requester_once() {
         let pool = Arc::new(net.create_buffer_pool(4, 4).unwrap());
         let a = pool.request_buffer().unwrap().unwrap();
         let b = pool.request_buffer().unwrap().unwrap();
+        let c = pool.request_buffer().unwrap().unwrap();
         let t = thread::spawn(move || {
             drop(a);
             drop(b);
+            drop(c);
         });
         let mut got = Vec::new();
         while got.len() < 4 {
