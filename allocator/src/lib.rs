@@ -134,6 +134,11 @@ mod allowance;
 mod backing;
 #[deny(clippy::arithmetic_side_effects)]
 mod budget;
+#[cfg(not(membudget_loom))]
+#[deny(clippy::arithmetic_side_effects)]
+mod child;
+#[cfg(not(membudget_loom))]
+mod consumer;
 mod error;
 #[deny(clippy::arithmetic_side_effects)]
 mod fault;
@@ -147,7 +152,11 @@ mod metrics;
 #[cfg(all(feature = "mimalloc", not(membudget_loom)))]
 #[deny(clippy::arithmetic_side_effects)]
 mod mimalloc;
+#[cfg(not(membudget_loom))]
+#[deny(clippy::arithmetic_side_effects)]
+mod reclaim;
 mod refusal;
+mod report;
 #[deny(clippy::arithmetic_side_effects)]
 mod reservation;
 #[cfg(not(membudget_loom))]
@@ -168,7 +177,11 @@ pub use allocator::{DefaultBacking, QuotaAllocator};
 #[cfg(not(membudget_loom))]
 pub use backing::Backing;
 pub use budget::{Budget, CategoryUsage, QuotaMode};
-pub use error::{FaultSpecError, Limit, QuotaExceeded};
+#[cfg(not(membudget_loom))]
+pub use child::{BudgetHandle, ChildLimits};
+#[cfg(not(membudget_loom))]
+pub use consumer::{ConsumerReservation, MemoryConsumer};
+pub use error::{ConsumerUsage, FaultSpecError, Limit, QuotaExceeded, ReclaimOutcome};
 pub use fault::{FAULT_ENV, FAULT_SEED_ENV};
 #[cfg(not(membudget_loom))]
 pub use install::{install, install_from_env, InstallError};
@@ -180,7 +193,10 @@ pub use membudget_core::{Category, Quotas, Role};
 pub use metrics::record_metrics;
 #[cfg(all(feature = "mimalloc", not(membudget_loom)))]
 pub use mimalloc::{Mimalloc, MAX_ARENAS};
+#[cfg(not(membudget_loom))]
+pub use reclaim::{Reclaimer, WatermarkError, DEFAULT_RECLAIM_WAIT};
 pub use refusal::{last_refusal, report_refusals, reporting_refusals, take_last_refusal};
+pub use report::{BudgetReport, CategoryBytes, CategoryReport, ConsumerReport};
 pub use reservation::Reservation;
 #[cfg(not(membudget_loom))]
 pub use scope::{with_category, CategoryGuard, CategoryScope};

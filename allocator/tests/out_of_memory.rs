@@ -64,7 +64,11 @@ fn allocations_the_os_refuses_are_credited_back() {
         (blocks.len() * BLOCK) as u64,
         "refused allocations left a charge behind"
     );
-    assert_eq!(b.failures(Category::Heap), 0, "refused by the OS, not the budget");
+    assert_eq!(
+        b.failures(Category::Heap),
+        0,
+        "refused by the OS, not the budget"
+    );
     for p in blocks.drain(..) {
         // SAFETY: a live block of `A` with `layout`.
         unsafe { A.dealloc(p as *mut u8, layout) };
