@@ -171,6 +171,8 @@ mod sys;
 #[cfg(not(membudget_loom))]
 #[deny(clippy::arithmetic_side_effects)]
 mod system;
+#[cfg(not(membudget_loom))]
+mod track;
 
 #[cfg(not(membudget_loom))]
 pub use allocator::{DefaultBacking, QuotaAllocator};
@@ -203,6 +205,8 @@ pub use scope::{with_category, CategoryGuard, CategoryScope};
 pub use shared::SharedBudget;
 #[cfg(not(membudget_loom))]
 pub use snapshot::{process_rss, UsageSnapshot};
+#[cfg(not(membudget_loom))]
+pub use track::{in_category, BudgetGuard, Track};
 
 /// Crate internals for the loom model checks in `tests/loom.rs` (only with
 /// `--cfg membudget_loom`).
