@@ -462,6 +462,14 @@ impl Budget {
         }
     }
 
+    /// Counts a refused release of `category` made through another handle (a consumer).
+    #[cfg(not(membudget_loom))]
+    pub(crate) fn note_release_error(&self, category: Category) {
+        self.categories[category.index()]
+            .release_errors
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Releases of `category` refused because they were larger than what was charged (caller
     /// bugs; see [`release`](Self::release)).
     pub fn release_errors(&self, category: Category) -> u64 {

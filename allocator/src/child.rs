@@ -195,7 +195,8 @@ impl Node {
         &self.path
     }
 
-    /// The budget at the top of the tree.
+    /// The budget at the top of the tree (never a [`SharedBudget::Consumer`]: see
+    /// [`SharedBudget::child`]).
     pub(crate) fn root_budget(&self) -> &SharedBudget {
         match &self.parent {
             Parent::Budget(b) => b,
@@ -672,7 +673,11 @@ impl SharedBudget {
     ///
     /// # Errors
     /// As [`BudgetHandle::child`].
+    /// For a [`SharedBudget::Consumer`] the child is one of the consumer's budget.
     pub fn child(&self, name: &str, limits: ChildLimits) -> Result<BudgetHandle, QuotaExceeded> {
-        BudgetHandle::top_level(self.clone(), name, limits)
+        match self {
+            SharedBudget::Consumer(c) => c.budget().child(name, limits),
+            _ => BudgetHandle::top_level(self.clone(), name, limits),
+        }
     }
 }

@@ -175,6 +175,11 @@ impl MemoryConsumer {
         self.core.release(category, bytes)
     }
 
+    /// The process (or isolated) budget at the top of this consumer's tree.
+    pub fn root(&self) -> &crate::Budget {
+        self.core.node.root_budget()
+    }
+
     /// The budget this consumer charges.
     pub fn budget(&self) -> crate::BudgetHandle {
         crate::BudgetHandle {

@@ -23,6 +23,7 @@ thread_local! {
 /// # Examples
 /// ```
 /// use membudget_allocator::{current_category, in_category, Category};
+/// use std::future::Future;
 /// # let waker = std::task::Waker::noop();
 /// # let mut cx = std::task::Context::from_waker(&waker);
 /// let mut f = std::pin::pin!(in_category(Category::Network, async { current_category() }));
