@@ -9,7 +9,7 @@ namespace Membudget.Tests
         [Test]
         public void AbiVersionIsOneDotOne()
         {
-            Assert.Equal((1 << 16) | 1, MemBudget.AbiVersion);
+            Assert.Equal((1 << 16) | 2, MemBudget.AbiVersion);
         }
 
         [Test]
