@@ -237,6 +237,21 @@ impl ConsumerReservation {
         Ok(())
     }
 
+    /// Moves everything `other` holds into this reservation (both of the same consumer and
+    /// category; otherwise `other` is handed back unchanged). Lets a consumer reserve before
+    /// taking its own locks, then add the bytes to what it already holds.
+    ///
+    /// # Errors
+    /// `other`, if it is of another consumer or category.
+    pub fn merge(&mut self, mut other: ConsumerReservation) -> Result<(), ConsumerReservation> {
+        if !Arc::ptr_eq(&self.consumer, &other.consumer) || self.category != other.category {
+            return Err(other);
+        }
+        // Both sizes are held by the consumer, so their sum fits its checked counter.
+        self.size = self.size.saturating_add(core::mem::take(&mut other.size));
+        Ok(())
+    }
+
     /// Releases everything held and returns how much that was; the reservation stays usable.
     pub fn free(&mut self) -> u64 {
         let size = core::mem::take(&mut self.size);

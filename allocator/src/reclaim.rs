@@ -55,6 +55,10 @@ const MAX_PAUSE: Duration = Duration::from_millis(10);
 /// dropping reservations or calling `release` — and return how many bytes it freed. It may
 /// also start freeing asynchronously and return 0: the requester waits up to its budget's
 /// reclaim wait. It may allocate and charge budgets; such charges never reclaim themselves.
+///
+/// A reclaimer runs on the requesting thread: a consumer must not charge while holding a lock
+/// its own (or a sibling's) reclaimer takes — reserve first, then lock (see the
+/// `windowed_aggregation` example).
 pub trait Reclaimer: Send + Sync {
     /// Frees up to (about) `bytes` of `category`; returns the bytes freed now.
     fn reclaim(&self, category: Category, bytes: u64) -> u64;
