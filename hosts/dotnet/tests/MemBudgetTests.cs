@@ -7,7 +7,7 @@ namespace Membudget.Tests
     public class MemBudgetTests
     {
         [Test]
-        public void AbiVersionIsOneDotOne()
+        public void AbiVersionIsOneDotTwo()
         {
             Assert.Equal((1 << 16) | 2, MemBudget.AbiVersion);
         }
