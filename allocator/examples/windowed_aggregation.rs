@@ -76,7 +76,7 @@ fn run(reclaim: bool) -> Result<(u64, u64), QuotaExceeded> {
         let payload = [(event % 251) as u8; EVENT_BYTES];
         // window-agg: append the event to its key's partial aggregate. Reserve first, without
         // holding the state's lock: reclaim may call the spiller, which takes it.
-        let reservation = agg.try_reserve(M, EVENT_BYTES as u64)?;
+        let reservation = agg.try_reserve_owned(M, EVENT_BYTES as u64)?;
         {
             let mut s = state.lock().expect("state");
             match s.keys.get_mut(&key) {
@@ -90,7 +90,10 @@ fn run(reclaim: bool) -> Result<(u64, u64), QuotaExceeded> {
             }
         }
         // join-buffer: holds the last 8000 events for a join it cannot spill.
-        join_buffer.push((payload.to_vec(), join.try_reserve(M, EVENT_BYTES as u64)?));
+        join_buffer.push((
+            payload.to_vec(),
+            join.try_reserve_owned(M, EVENT_BYTES as u64)?,
+        ));
         if join_buffer.len() > 8000 {
             drop(join_buffer.remove(0)); // the oldest record leaves the join window
         }
@@ -110,7 +113,7 @@ fn run(reclaim: bool) -> Result<(u64, u64), QuotaExceeded> {
     };
     drop(join_buffer);
     for (_key, offset, len) in spilled {
-        let _r = agg.try_reserve(M, len)?;
+        let _r = agg.try_reserve_owned(M, len)?;
         let mut chunk = vec![0u8; len as usize];
         spill.seek(SeekFrom::Start(offset)).expect("temp file");
         spill.read_exact(&mut chunk).expect("temp file");

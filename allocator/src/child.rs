@@ -24,8 +24,8 @@ use crate::budget::Budget;
 use crate::consumer::{ConsumerCore, MemoryConsumer};
 use crate::reclaim::ReclaimSettings;
 use crate::report::{BudgetReport, CategoryReport};
+use crate::slack::Slack;
 use crate::{Category, Limit, QuotaExceeded, SharedBudget};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 /// Smallest quantum a node claims beyond a request.
@@ -94,20 +94,6 @@ impl Default for ChildLimits {
     }
 }
 
-/// One category of one node.
-struct Account {
-    limit: u64,
-    reserved: u64,
-    /// What a node claims beyond a request, and half of what it keeps unspent at most.
-    quantum: u64,
-    /// Bytes held from the parent.
-    claimed: AtomicU64,
-    /// Of `claimed`, bytes given to no consumer or child yet.
-    unspent: AtomicU64,
-    /// Highest `claimed`.
-    peak: AtomicU64,
-}
-
 /// Where a node claims from.
 pub(crate) enum Parent {
     Budget(SharedBudget),
@@ -136,7 +122,7 @@ pub(crate) struct Node {
     name: String,
     path: String,
     pub(crate) parent: Parent,
-    accounts: [Account; Category::COUNT],
+    accounts: [Slack; Category::COUNT],
     children: Mutex<Vec<Weak<Node>>>,
     consumers: Mutex<Vec<Weak<ConsumerCore>>>,
     pub(crate) reclaim: ReclaimSettings,
@@ -148,45 +134,8 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Takes up to `want` from `a`; returns what it took.
-fn take_up_to(a: &AtomicU64, want: u64) -> u64 {
-    // Relaxed: the counters are the only shared state (no memory is published through them).
-    let mut cur = a.load(Ordering::Relaxed);
-    loop {
-        let take = cur.min(want);
-        if take == 0 {
-            return 0;
-        }
-        // `take ≤ cur`: no wrap.
-        match a.compare_exchange_weak(
-            cur,
-            cur.wrapping_sub(take),
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-        ) {
-            Ok(_) => return take,
-            Err(actual) => cur = actual,
-        }
-    }
-}
-
-/// Takes exactly `want` from `a` if it holds that much.
-#[inline]
-fn take_exactly(a: &AtomicU64, want: u64) -> bool {
-    let mut cur = a.load(Ordering::Relaxed);
-    loop {
-        let Some(rest) = cur.checked_sub(want) else {
-            return false;
-        };
-        match a.compare_exchange_weak(cur, rest, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return true,
-            Err(actual) => cur = actual,
-        }
-    }
-}
-
 impl Node {
-    fn account(&self, category: Category) -> &Account {
+    fn account(&self, category: Category) -> &Slack {
         &self.accounts[category.index()]
     }
 
@@ -208,7 +157,7 @@ impl Node {
     /// limit refused. Nothing is charged on failure.
     #[inline]
     pub(crate) fn charge(self: &Arc<Self>, category: Category, bytes: u64) -> Result<(), Refused> {
-        if take_exactly(&self.account(category).unspent, bytes) {
+        if self.account(category).take(bytes) {
             return Ok(());
         }
         self.charge_slow(category, bytes)
@@ -218,140 +167,25 @@ impl Node {
     #[inline(never)]
     fn charge_slow(self: &Arc<Self>, category: Category, bytes: u64) -> Result<(), Refused> {
         let a = self.account(category);
-        let taken = take_up_to(&a.unspent, bytes);
-        // `taken ≤ bytes`: no wrap.
-        let need = bytes.wrapping_sub(taken);
-        let with_slack = need.checked_add(a.quantum);
-        let result = match with_slack {
-            Some(grow) if self.grow(category, grow, false).is_ok() => {
-                // `grow - need = quantum`.
-                a.unspent.fetch_add(a.quantum, Ordering::Relaxed);
-                Ok(())
-            }
-            _ => self.grow(category, need, true),
-        };
-        if result.is_err() && taken > 0 {
-            a.unspent.fetch_add(taken, Ordering::Relaxed);
-        }
-        result
-    }
-
-    /// Adds `bytes` to this node's claim if its limit allows, and charges them to the parent.
-    /// `exact`: the request itself (not one with slack), which may hit an injected fault.
-    fn grow(self: &Arc<Self>, category: Category, bytes: u64, exact: bool) -> Result<(), Refused> {
-        if bytes == 0 {
-            return Ok(());
-        }
-        let a = self.account(category);
-        let mut cur = a.claimed.load(Ordering::Relaxed);
-        let new = loop {
-            let new = match cur.checked_add(bytes) {
-                Some(n) if n <= a.limit => n,
-                _ => {
-                    return Err(Refused::Node {
-                        node: Arc::clone(self),
-                        used: cur,
-                        limit: a.limit,
-                    })
-                }
-            };
-            match a
-                .claimed
-                .compare_exchange_weak(cur, new, Ordering::Relaxed, Ordering::Relaxed)
-            {
-                Ok(_) => break new,
-                Err(actual) => cur = actual,
-            }
-        };
-        match self.charge_parent(category, bytes, exact) {
-            Ok(()) => {
-                a.peak.fetch_max(new, Ordering::Relaxed);
-                crate::reclaim::note_growth(self, category, new, a.limit);
-                Ok(())
-            }
-            Err(e) => {
-                // Our own addition is still in `claimed`: no wrap.
-                a.claimed.fetch_sub(bytes, Ordering::Relaxed);
-                Err(e)
-            }
-        }
-    }
-
-    fn charge_parent(&self, category: Category, bytes: u64, exact: bool) -> Result<(), Refused> {
-        match &self.parent {
-            Parent::Node(p) => p.charge(category, bytes),
-            Parent::Budget(b) => {
-                if exact && b.faults_armed() && b.inject_fault(category) {
-                    return Err(Refused::Root {
-                        budget: b.clone(),
-                        used: b.claimed(category),
-                        quota: b.quota(category),
-                        limit: Limit::Injected,
-                    });
-                }
-                b.claim(category, bytes)
-                    .map_err(|(used, quota, limit)| Refused::Root {
-                        budget: b.clone(),
-                        used,
-                        quota,
-                        limit,
-                    })
-            }
-        }
+        let claimed = a.charge_slow(
+            bytes,
+            |b, exact| charge_parent(&self.parent, category, b, exact),
+            |claimed| Refused::Node {
+                node: Arc::clone(self),
+                used: claimed,
+                limit: a.limit,
+            },
+        )?;
+        crate::reclaim::note_growth(self, category, claimed, a.limit);
+        Ok(())
     }
 
     /// Credits `bytes` of `category` back to this node; returns what passes two quanta of
     /// unspent bytes to the parent.
     #[inline]
     pub(crate) fn release(&self, category: Category, bytes: u64) {
-        let a = self.account(category);
-        let unspent = a
-            .unspent
-            .fetch_add(bytes, Ordering::Relaxed)
-            .saturating_add(bytes);
-        if unspent > a.quantum.saturating_mul(2) {
-            self.give_back(category, unspent.saturating_sub(a.quantum));
-        }
-    }
-
-    /// Returns up to `want` unspent bytes to the parent, keeping the reserved minimum.
-    #[cold]
-    fn give_back(&self, category: Category, want: u64) {
-        let a = self.account(category);
-        let taken = take_up_to(&a.unspent, want);
-        // Lower the claim by what it holds above the reserved minimum, at most `taken`.
-        let mut cur = a.claimed.load(Ordering::Relaxed);
-        let returned = loop {
-            let give = cur.saturating_sub(a.reserved).min(taken);
-            if give == 0 {
-                break 0;
-            }
-            match a.claimed.compare_exchange_weak(
-                cur,
-                cur.wrapping_sub(give), // `give ≤ cur`
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break give,
-                Err(actual) => cur = actual,
-            }
-        };
-        if taken > returned {
-            // `returned ≤ taken`: no wrap.
-            a.unspent
-                .fetch_add(taken.wrapping_sub(returned), Ordering::Relaxed);
-        }
-        self.release_parent(category, returned);
-    }
-
-    fn release_parent(&self, category: Category, bytes: u64) {
-        if bytes == 0 {
-            return;
-        }
-        match &self.parent {
-            Parent::Node(p) => p.release(category, bytes),
-            Parent::Budget(b) => b.release_claim(category, bytes),
-        }
+        self.account(category)
+            .release(bytes, |b| release_parent(&self.parent, category, b));
     }
 
     /// Gives every unspent byte of `category` in this subtree back (children first), so a
@@ -360,10 +194,8 @@ impl Node {
         for child in self.live_children() {
             child.drain(category);
         }
-        let unspent = self.account(category).unspent.load(Ordering::Relaxed);
-        if unspent > 0 {
-            self.give_back(category, unspent);
-        }
+        self.account(category)
+            .drain(|b| release_parent(&self.parent, category, b));
     }
 
     /// Live children, in creation order.
@@ -400,7 +232,7 @@ impl Node {
 
     /// Bytes of `category` held from the parent.
     pub(crate) fn claimed(&self, category: Category) -> u64 {
-        self.account(category).claimed.load(Ordering::Relaxed)
+        self.account(category).claimed()
     }
 
     pub(crate) fn limit(&self, category: Category) -> u64 {
@@ -423,7 +255,7 @@ impl Node {
                 .filter_map(|r| r.category(c))
                 .map(|r| r.used)
                 .fold(own, u64::saturating_add);
-            let claimed = a.claimed.load(Ordering::Relaxed);
+            let claimed = a.claimed();
             if a.limit != u64::MAX || a.reserved > 0 || claimed > 0 || used > 0 {
                 categories.push(CategoryReport::new(
                     c,
@@ -431,7 +263,7 @@ impl Node {
                     claimed.saturating_sub(used),
                     a.limit,
                     a.reserved,
-                    a.peak.load(Ordering::Relaxed),
+                    a.peak(),
                 ));
             }
         }
@@ -444,14 +276,54 @@ impl Node {
     }
 }
 
+/// Charges `bytes` of `category` to `parent` (`exact`: the request itself, which may hit an
+/// injected fault, not one with slack).
+fn charge_parent(
+    parent: &Parent,
+    category: Category,
+    bytes: u64,
+    exact: bool,
+) -> Result<(), Refused> {
+    match parent {
+        Parent::Node(p) => p.charge(category, bytes),
+        Parent::Budget(b) => {
+            if exact && b.faults_armed() && b.inject_fault(category) {
+                return Err(Refused::Root {
+                    budget: b.clone(),
+                    used: b.claimed(category),
+                    quota: b.quota(category),
+                    limit: Limit::Injected,
+                });
+            }
+            b.claim(category, bytes)
+                .map_err(|(used, quota, limit)| Refused::Root {
+                    budget: b.clone(),
+                    used,
+                    quota,
+                    limit,
+                })
+        }
+    }
+}
+
+/// Credits `bytes` of `category` to `parent`.
+fn release_parent(parent: &Parent, category: Category, bytes: u64) {
+    if bytes == 0 {
+        return;
+    }
+    match parent {
+        Parent::Node(p) => p.release(category, bytes),
+        Parent::Budget(b) => b.release_claim(category, bytes),
+    }
+}
+
 impl Drop for Node {
     fn drop(&mut self) {
         // Every consumer and child holds an `Arc` of this node, so all are gone and everything
         // they charged is back in `unspent`: `claimed` is exactly what to return.
         for c in Category::ALL {
-            let claimed = self.account(c).claimed.swap(0, Ordering::Relaxed);
-            self.account(c).unspent.store(0, Ordering::Relaxed);
-            self.release_parent(c, claimed);
+            let claimed = self.account(c).take_all();
+            release_parent(&self.parent, c, claimed);
         }
     }
 }
@@ -474,7 +346,8 @@ impl Drop for Node {
 /// let e = window.try_reserve(Category::Managed, 200).unwrap_err();
 /// assert_eq!(e.budget_name(), Some("job-1/slot-0"));
 /// assert!(e.to_string().contains("top consumers: 'job-1/slot-0/window' 300"), "{e}");
-/// drop((r, window, slot, job));
+/// drop(r);
+/// drop((window, slot, job));
 /// assert_eq!(process.used(Category::Managed), 0);
 /// ```
 #[derive(Clone)]
@@ -493,13 +366,11 @@ impl BudgetHandle {
             Parent::Node(p) => format!("{}/{name}", p.path),
             Parent::Budget(_) => name.to_owned(),
         };
-        let accounts = Category::ALL.map(|c| Account {
-            limit: limits.limit(c),
-            reserved: 0,
-            quantum: (limits.limit(c) / QUANTUM_SHARE).clamp(QUANTUM_MIN, QUANTUM_MAX),
-            claimed: AtomicU64::new(0),
-            unspent: AtomicU64::new(0),
-            peak: AtomicU64::new(0),
+        let accounts = Category::ALL.map(|c| {
+            Slack::new(
+                limits.limit(c),
+                (limits.limit(c) / QUANTUM_SHARE).clamp(QUANTUM_MIN, QUANTUM_MAX),
+            )
         });
         let mut node = Arc::new(Node {
             name: name.to_owned(),
@@ -510,26 +381,35 @@ impl BudgetHandle {
             consumers: Mutex::new(Vec::new()),
             reclaim,
         });
-        // Claim the reserved minimums before anyone can see the node.
-        for c in Category::ALL {
-            let reserved = limits.reserved(c);
-            if reserved == 0 {
-                continue;
-            }
-            if reserved > limits.limit(c) {
-                let e = QuotaExceeded::new(c, reserved, 0, limits.limit(c), Limit::Budget)
-                    .in_budget(node.path.clone());
-                return Err(e);
-            }
-            if let Err(r) = node.grow(c, reserved, true) {
-                // Dropping `node` returns what it claimed so far.
-                return Err(crate::reclaim::refusal(r, c, reserved, None));
-            }
-            node.account(c).unspent.store(reserved, Ordering::Relaxed);
+        // Claim the reserved minimums before anyone can see the node; on failure, dropping
+        // `node` returns what it claimed so far.
+        {
             let Some(n) = Arc::get_mut(&mut node) else {
                 unreachable!("the node is not shared yet")
             };
-            n.accounts[c.index()].reserved = reserved;
+            for c in Category::ALL {
+                let reserved = limits.reserved(c);
+                if reserved == 0 {
+                    continue;
+                }
+                let path = n.path.clone();
+                let refused_here = |_| {
+                    QuotaExceeded::new(c, reserved, 0, limits.limit(c), Limit::Budget)
+                        .in_budget(path)
+                };
+                if reserved > limits.limit(c) {
+                    return Err(refused_here(0));
+                }
+                let parent = &n.parent;
+                n.accounts[c.index()].reserve(
+                    reserved,
+                    |b, exact| {
+                        charge_parent(parent, c, b, exact)
+                            .map_err(|r| crate::reclaim::refusal(r, c, reserved, None))
+                    },
+                    refused_here,
+                )?;
+            }
         }
         match &node.parent {
             Parent::Node(p) => lock(&p.children).push(Arc::downgrade(&node)),

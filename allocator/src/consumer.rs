@@ -3,7 +3,7 @@
 use crate::child::{lock, Node};
 use crate::reclaim::Reclaimer;
 use crate::report::{CategoryBytes, ConsumerReport};
-use crate::{Category, QuotaExceeded};
+use crate::{Category, QuotaExceeded, Reservation, SharedBudget};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 pub(crate) struct ConsumerCore {
     name: String,
     pub(crate) node: Arc<Node>,
+    /// The budget at the top of the tree (kept here so a reservation finds it in one step).
+    root: SharedBudget,
     used: [AtomicU64; Category::COUNT],
     reclaimer: Mutex<Option<Arc<dyn Reclaimer>>>,
     /// Whether it may be asked to reclaim for its own requests.
@@ -99,9 +101,11 @@ pub struct MemoryConsumer {
 
 impl MemoryConsumer {
     pub(crate) fn new(node: Arc<Node>, name: &str) -> MemoryConsumer {
+        let root = node.root_budget().clone();
         let core = Arc::new(ConsumerCore {
             name: name.to_owned(),
             node,
+            root,
             used: [const { AtomicU64::new(0) }; Category::COUNT],
             reclaimer: Mutex::new(None),
             reclaim_self: AtomicBool::new(false),
@@ -138,13 +142,30 @@ impl MemoryConsumer {
         self.core.reclaim_self.store(enabled, Ordering::Relaxed);
     }
 
-    /// Reserves `bytes` of `category`, released when the returned reservation drops.
+    /// Reserves `bytes` of `category`, released when the returned [`Reservation`] drops
+    /// (borrowing the consumer; [`try_reserve_owned`](Self::try_reserve_owned) for one that
+    /// can be kept anywhere).
     ///
     /// # Errors
     /// [`QuotaExceeded`] if a limit of the budget or an ancestor (or the process quota) would be
     /// exceeded even after reclaim; it names the limit, the top consumers and what reclaim did.
     #[inline]
     pub fn try_reserve(
+        &self,
+        category: Category,
+        bytes: u64,
+    ) -> Result<Reservation<'_>, QuotaExceeded> {
+        self.core.try_charge(category, bytes)?;
+        Ok(Reservation::through(&self.core.root, self, category, bytes))
+    }
+
+    /// Reserves `bytes` of `category` as an owned [`ConsumerReservation`] (it keeps the
+    /// consumer alive), released when it drops.
+    ///
+    /// # Errors
+    /// As [`try_reserve`](Self::try_reserve).
+    #[inline]
+    pub fn try_reserve_owned(
         &self,
         category: Category,
         bytes: u64,
@@ -177,7 +198,7 @@ impl MemoryConsumer {
 
     /// The process (or isolated) budget at the top of this consumer's tree.
     pub fn root(&self) -> &crate::Budget {
-        self.core.node.root_budget()
+        &self.core.root
     }
 
     /// The budget this consumer charges.
@@ -197,7 +218,8 @@ impl core::fmt::Debug for MemoryConsumer {
 }
 
 /// Bytes of one category held by a [`MemoryConsumer`] in its child budget; released when
-/// dropped. The child-budget counterpart of [`Reservation`](crate::Reservation).
+/// dropped. The owned counterpart of the [`Reservation`] that
+/// [`MemoryConsumer::try_reserve`] returns.
 #[must_use = "dropping a reservation releases it at once"]
 pub struct ConsumerReservation {
     consumer: Arc<ConsumerCore>,

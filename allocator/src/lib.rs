@@ -162,6 +162,8 @@ mod reservation;
 #[cfg(not(membudget_loom))]
 mod scope;
 mod shared;
+#[deny(clippy::arithmetic_side_effects)]
+mod slack;
 #[cfg(not(membudget_loom))]
 #[deny(clippy::arithmetic_side_effects)]
 mod snapshot;

@@ -24,9 +24,9 @@ fn a_refusal_names_the_limit_and_the_top_three_consumers() {
     let consumers: Vec<MemoryConsumer> = names.iter().map(|n| slot.consumer(n)).collect();
     let mut held = Vec::new();
     for (c, n) in consumers.iter().zip([100, 400, 50, 300]) {
-        held.push(c.try_reserve(C, n).unwrap());
+        held.push(c.try_reserve_owned(C, n).unwrap());
     }
-    let e = consumers[0].try_reserve(C, 200).unwrap_err();
+    let e = consumers[0].try_reserve_owned(C, 200).unwrap_err();
     assert_eq!(e.limit, Limit::Budget);
     assert_eq!((e.requested, e.used, e.quota), (200, 850, 1000));
     assert_eq!(e.budget_name(), Some("slot-0"));
@@ -45,8 +45,8 @@ fn a_refusal_names_the_limit_and_the_top_three_consumers() {
     let p = process(500);
     let job = p.child("job", ChildLimits::unlimited()).unwrap();
     let op = job.consumer("op");
-    let _r = op.try_reserve(C, 400).unwrap();
-    let e = op.try_reserve(C, 200).unwrap_err();
+    let _r = op.try_reserve_owned(C, 400).unwrap();
+    let e = op.try_reserve_owned(C, 200).unwrap_err();
     assert_eq!(e.limit, Limit::Category);
     assert_eq!(
         e.to_string(),
@@ -72,9 +72,9 @@ fn slack_never_causes_a_refusal() {
         .child("b", ChildLimits::unlimited())
         .unwrap()
         .consumer("y");
-    let ra = a.try_reserve(C, 1).unwrap();
+    let ra = a.try_reserve_owned(C, 1).unwrap();
     drop(ra); // slot a keeps the unspent quantum
-    let rb = b.try_reserve(C, 64 << 10).unwrap();
+    let rb = b.try_reserve_owned(C, 64 << 10).unwrap();
     assert_eq!(job.used(C), 64 << 10);
     drop(rb);
 }
@@ -102,7 +102,7 @@ fn a_reserved_minimum_is_held_and_above_its_limit_is_an_error() {
         .unwrap_err();
     assert_eq!(e.budget_name(), Some("job/bad"));
     let c = job.consumer("c");
-    let r = c.try_reserve(C, 200).unwrap();
+    let r = c.try_reserve_owned(C, 200).unwrap();
     assert_eq!(
         p.used(C),
         300,
@@ -155,7 +155,10 @@ fn reclaim_frees_enough_for_a_request_siblings_first_largest_first() {
     ] {
         let c = budget.consumer(name);
         let s = Spiller::new();
-        s.held.lock().unwrap().push(c.try_reserve(C, size).unwrap());
+        s.held
+            .lock()
+            .unwrap()
+            .push(c.try_reserve_owned(C, size).unwrap());
         let (s2, o, n) = (Arc::clone(&s), Arc::clone(&order), name.to_owned());
         c.set_reclaimer(move |cat, bytes| {
             o.lock().unwrap().push(n.clone());
@@ -165,7 +168,7 @@ fn reclaim_frees_enough_for_a_request_siblings_first_largest_first() {
     }
     let me = slot.consumer("me");
     // 900 used: 450 more needs 350 freed: the sibling "big" (300) then "small" (100).
-    let r = me.try_reserve(C, 450).unwrap();
+    let r = me.try_reserve_owned(C, 450).unwrap();
     assert_eq!(*order.lock().unwrap(), ["big", "small"]);
     assert_eq!(job.used(C), 950);
     drop(r);
@@ -176,15 +179,15 @@ fn reclaim_frees_enough_for_a_request_siblings_first_largest_first() {
     mine.held
         .lock()
         .unwrap()
-        .push(me.try_reserve(C, 400).unwrap());
+        .push(me.try_reserve_owned(C, 400).unwrap());
     // 900 used: 200 more needs 100; the sibling "small" and "big" hold nothing now, so the
     // cousin "far" is asked, not "me".
-    let _r = me.try_reserve(C, 200).unwrap();
+    let _r = me.try_reserve_owned(C, 200).unwrap();
     assert_eq!(*order.lock().unwrap(), ["big", "small", "far"]);
     assert_eq!(mine.asked.load(Ordering::Relaxed), 0);
     // Opted in, the requester is asked last.
     me.reclaim_for_own_requests(true);
-    let _r2 = me.try_reserve(C, 500).unwrap();
+    let _r2 = me.try_reserve_owned(C, 500).unwrap();
     assert_eq!(mine.asked.load(Ordering::Relaxed), 1);
 }
 
@@ -196,11 +199,11 @@ fn reclaim_that_frees_too_little_times_out_with_a_clear_error() {
         .unwrap();
     slot.set_reclaim_wait(Duration::from_millis(30));
     let stubborn = slot.consumer("stubborn");
-    let _r = stubborn.try_reserve(C, 900).unwrap();
+    let _r = stubborn.try_reserve_owned(C, 900).unwrap();
     stubborn.set_reclaimer(|_, _| 0);
     let me = slot.consumer("me");
     let start = Instant::now();
-    let e = me.try_reserve(C, 200).unwrap_err();
+    let e = me.try_reserve_owned(C, 200).unwrap_err();
     let waited = start.elapsed();
     assert!(waited >= Duration::from_millis(30), "{waited:?}");
     assert!(waited < Duration::from_secs(5), "{waited:?}");
@@ -218,7 +221,7 @@ fn reclaim_that_frees_too_little_times_out_with_a_clear_error() {
     assert!(text.ends_with(" ms, not enough. Raise the managed limit of budget 'slot' or register reclaimers that spill."), "{text}");
     // Without any reclaimer there is nothing to wait for: refused at once.
     stubborn.clear_reclaimer();
-    let e = me.try_reserve(C, 200).unwrap_err();
+    let e = me.try_reserve_owned(C, 200).unwrap_err();
     assert_eq!(e.reclaim(), None);
 }
 
@@ -229,7 +232,7 @@ fn an_asynchronous_reclaimer_is_waited_for() {
         .child("slot", ChildLimits::unlimited().with(C, 1000))
         .unwrap();
     let c = slot.consumer("async");
-    let held = Arc::new(Mutex::new(Some(c.try_reserve(C, 900).unwrap())));
+    let held = Arc::new(Mutex::new(Some(c.try_reserve_owned(C, 900).unwrap())));
     let h = Arc::clone(&held);
     c.set_reclaimer(move |_, _| {
         let h = Arc::clone(&h);
@@ -239,7 +242,7 @@ fn an_asynchronous_reclaimer_is_waited_for() {
         });
         0
     });
-    let r = slot.consumer("me").try_reserve(C, 500).unwrap();
+    let r = slot.consumer("me").try_reserve_owned(C, 500).unwrap();
     assert_eq!(r.size(), 500);
 }
 
@@ -250,21 +253,21 @@ fn reclaimers_that_charge_release_and_panic_do_not_deadlock() {
         .child("slot", ChildLimits::unlimited().with(C, 1000))
         .unwrap();
     let spill = slot.consumer("spill");
-    let held = Arc::new(Mutex::new(vec![spill.try_reserve(C, 600).unwrap()]));
+    let held = Arc::new(Mutex::new(vec![spill.try_reserve_owned(C, 600).unwrap()]));
     let (h, s2) = (Arc::clone(&held), spill.clone());
     spill.set_reclaimer(move |c, _| {
         // Allocates, charges the same budget (too much: refused at once, no recursion), then
         // releases.
         let scratch = vec![0u8; 4096];
-        assert!(s2.try_reserve(c, 10_000).is_err());
+        assert!(s2.try_reserve_owned(c, 10_000).is_err());
         let freed = h.lock().unwrap().drain(..).map(|r| r.size()).sum();
         drop(scratch);
         freed
     });
     let panicky = slot.consumer("panicky");
-    let _p = panicky.try_reserve(C, 100).unwrap();
+    let _p = panicky.try_reserve_owned(C, 100).unwrap();
     panicky.set_reclaimer(|_, _| panic!("reclaimer bug"));
-    let r = slot.consumer("me").try_reserve(C, 800).unwrap();
+    let r = slot.consumer("me").try_reserve_owned(C, 800).unwrap();
     assert_eq!(slot.used(C), 900);
     drop(r);
 }
@@ -284,12 +287,12 @@ fn a_soft_watermark_reclaims_in_the_background() {
         s.held
             .lock()
             .unwrap()
-            .push(c.try_reserve(C, 64 << 10).unwrap());
+            .push(c.try_reserve_owned(C, 64 << 10).unwrap());
     }
     let s2 = Arc::clone(&s);
     c.set_reclaimer(move |cat, b| s2.reclaim(cat, b));
     // 768 KiB used, above 512 KiB: the next claim from the parent wakes the background thread.
-    let _more = c.try_reserve(C, 200 << 10).unwrap();
+    let _more = c.try_reserve_owned(C, 200 << 10).unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     while slot.used(C) > 512 << 10 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(1));
@@ -337,7 +340,7 @@ fn stress_every_level_stays_within_its_limit() {
                 let size = (x % 96 + 1) << 10;
                 if x % 3 == 0 {
                     spill.held.lock().unwrap().pop();
-                } else if let Ok(r) = consumer.try_reserve(C, size) {
+                } else if let Ok(r) = consumer.try_reserve_owned(C, size) {
                     spill.held.lock().unwrap().push(r);
                 }
                 if i > 20_000 {

@@ -135,7 +135,7 @@ proptest! {
                     let (node, consumer) = &consumers[c % consumers.len()];
                     let mut own = model.own;
                     own[*node] += n;
-                    let r = consumer.try_reserve(C, n);
+                    let r = consumer.try_reserve_owned(C, n);
                     prop_assert_eq!(r.is_ok(), model.fits(own), "reserve {} at {}", n, node);
                     if let Ok(r) = r {
                         model.own = own;
