@@ -59,6 +59,14 @@ impl ConsumerCore {
         Ok(())
     }
 
+    /// Credits `bytes` a reservation holds (so the consumer holds at least that many).
+    #[inline]
+    fn release_held(&self, category: Category, bytes: u64) {
+        // The reservation's bytes are part of `used`: no wrap.
+        self.used[category.index()].fetch_sub(bytes, Ordering::Relaxed);
+        self.node.release(category, bytes);
+    }
+
     /// Credits `bytes`; `false` (nothing changed) if the consumer holds fewer.
     #[inline]
     fn release(&self, category: Category, bytes: u64) -> bool {
@@ -201,6 +209,12 @@ impl MemoryConsumer {
         &self.core.root
     }
 
+    /// Credits `bytes` a [`Reservation`] of this consumer holds.
+    #[inline]
+    pub(crate) fn release_reserved(&self, category: Category, bytes: u64) {
+        self.core.release_held(category, bytes);
+    }
+
     /// The budget this consumer charges.
     pub fn budget(&self) -> crate::BudgetHandle {
         crate::BudgetHandle {
@@ -255,7 +269,7 @@ impl ConsumerReservation {
             return Err(self.size);
         };
         self.size = rest;
-        self.consumer.release(self.category, bytes);
+        self.consumer.release_held(self.category, bytes);
         Ok(())
     }
 
@@ -278,7 +292,7 @@ impl ConsumerReservation {
     pub fn free(&mut self) -> u64 {
         let size = core::mem::take(&mut self.size);
         if size > 0 {
-            self.consumer.release(self.category, size);
+            self.consumer.release_held(self.category, size);
         }
         size
     }

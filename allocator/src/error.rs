@@ -99,6 +99,7 @@ impl QuotaExceeded {
         self
     }
 
+    #[cfg_attr(membudget_loom, allow(dead_code))]
     fn detail_mut(&mut self) -> &mut Detail {
         self.detail.get_or_insert_with(|| {
             Box::new(Detail {
@@ -112,6 +113,7 @@ impl QuotaExceeded {
 
     /// The same refusal by the child budget named `name` (its path from the top).
     #[must_use]
+    #[cfg_attr(membudget_loom, allow(dead_code))]
     pub(crate) fn in_budget(mut self, name: String) -> Self {
         self.detail_mut().budget = Some(name);
         self
@@ -119,6 +121,7 @@ impl QuotaExceeded {
 
     /// The same refusal naming the largest consumers of its category.
     #[must_use]
+    #[cfg_attr(membudget_loom, allow(dead_code))]
     pub(crate) fn with_top_consumers(mut self, top: Vec<ConsumerUsage>) -> Self {
         self.detail_mut().top_consumers = top;
         self
@@ -126,6 +129,7 @@ impl QuotaExceeded {
 
     /// The same refusal after reclaim freed too little in time.
     #[must_use]
+    #[cfg_attr(membudget_loom, allow(dead_code))]
     pub(crate) fn with_reclaim(mut self, outcome: ReclaimOutcome) -> Self {
         self.detail_mut().reclaim = Some(outcome);
         self
@@ -133,6 +137,7 @@ impl QuotaExceeded {
 
     /// The same refusal carrying the budget tree as it was.
     #[must_use]
+    #[cfg_attr(membudget_loom, allow(dead_code))]
     pub(crate) fn with_report(mut self, report: crate::BudgetReport) -> Self {
         self.detail_mut().report = Some(report);
         self

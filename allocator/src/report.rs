@@ -72,6 +72,7 @@ fn category_name<S: serde::Serializer>(c: &Category, s: S) -> Result<S::Ok, S::E
 }
 
 impl CategoryReport {
+    #[cfg_attr(membudget_loom, allow(dead_code))]
     pub(crate) fn new(
         category: Category,
         used: u64,
@@ -92,6 +93,7 @@ impl CategoryReport {
 }
 
 impl ConsumerReport {
+    #[cfg_attr(membudget_loom, allow(dead_code))]
     pub(crate) fn new(name: String, reclaimable: bool, used: Vec<CategoryBytes>) -> Self {
         ConsumerReport {
             name,
@@ -102,12 +104,14 @@ impl ConsumerReport {
 }
 
 impl CategoryBytes {
+    #[cfg_attr(membudget_loom, allow(dead_code))]
     pub(crate) fn new(category: Category, bytes: u64) -> Self {
         CategoryBytes { category, bytes }
     }
 }
 
 impl BudgetReport {
+    #[cfg_attr(membudget_loom, allow(dead_code))]
     pub(crate) fn new(
         name: String,
         categories: Vec<CategoryReport>,

@@ -62,11 +62,8 @@ impl<'a> Reservation<'a> {
         match self.via {
             None => self.budget.release(self.category, bytes),
             #[cfg(not(membudget_loom))]
-            Some(c) => {
-                // The reservation holds `bytes` of the consumer's, so this cannot be refused.
-                let released = c.release(self.category, bytes);
-                debug_assert!(released);
-            }
+            // The reservation holds `bytes` of the consumer's.
+            Some(c) => c.release_reserved(self.category, bytes),
             #[cfg(membudget_loom)]
             Some(never) => match *never {},
         }

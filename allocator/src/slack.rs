@@ -15,7 +15,7 @@
 use crate::sync::{AtomicU64, Ordering};
 
 /// The counters of one category of one budget.
-pub(crate) struct Slack {
+pub struct Slack {
     pub(crate) limit: u64,
     pub(crate) reserved: u64,
     /// What a charge claims beyond its need, and half of what stays unspent at most.
@@ -49,7 +49,8 @@ fn take_up_to(a: &AtomicU64, want: u64) -> u64 {
 }
 
 impl Slack {
-    pub(crate) fn new(limit: u64, quantum: u64) -> Slack {
+    /// Counters of a budget limited to `limit` that claims `quantum` beyond a request.
+    pub fn new(limit: u64, quantum: u64) -> Slack {
         Slack {
             limit,
             reserved: 0,
@@ -60,17 +61,19 @@ impl Slack {
         }
     }
 
-    pub(crate) fn claimed(&self) -> u64 {
+    /// Bytes held from the parent.
+    pub fn claimed(&self) -> u64 {
         self.claimed.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn peak(&self) -> u64 {
+    /// The highest claim so far.
+    pub fn peak(&self) -> u64 {
         self.peak.load(Ordering::Relaxed)
     }
 
     /// Takes exactly `bytes` of the unspent bytes if there are that many (the common path).
     #[inline]
-    pub(crate) fn take(&self, bytes: u64) -> bool {
+    pub fn take(&self, bytes: u64) -> bool {
         let mut cur = self.unspent.load(Ordering::Relaxed);
         loop {
             let Some(rest) = cur.checked_sub(bytes) else {
@@ -91,7 +94,7 @@ impl Slack {
     /// Charges `bytes` when [`take`](Self::take) could not: takes what is unspent and claims
     /// the rest (plus a quantum if that fits) through `grow`, which charges the parent.
     /// `Err(claimed)` when this budget's limit refuses; the parent's refusal is `grow`'s error.
-    pub(crate) fn charge_slow<E>(
+    pub fn charge_slow<E>(
         &self,
         bytes: u64,
         mut charge_parent: impl FnMut(u64, bool) -> Result<(), E>,
@@ -161,7 +164,7 @@ impl Slack {
     }
 
     /// Claims the reserved minimum at creation (through `charge_parent`) and keeps it unspent.
-    pub(crate) fn reserve<E>(
+    pub fn reserve<E>(
         &mut self,
         reserved: u64,
         mut charge_parent: impl FnMut(u64, bool) -> Result<(), E>,
@@ -180,7 +183,7 @@ impl Slack {
     /// Credits `bytes`; returns to the parent (through `release_parent`) what passes two
     /// quanta of unspent bytes.
     #[inline]
-    pub(crate) fn release(&self, bytes: u64, release_parent: impl FnOnce(u64)) {
+    pub fn release(&self, bytes: u64, release_parent: impl FnOnce(u64)) {
         let unspent = self
             .unspent
             .fetch_add(bytes, Ordering::Relaxed)
@@ -191,7 +194,7 @@ impl Slack {
     }
 
     /// Returns up to `want` unspent bytes to the parent, keeping the reserved minimum.
-    pub(crate) fn give_back(&self, want: u64, release_parent: impl FnOnce(u64)) {
+    pub fn give_back(&self, want: u64, release_parent: impl FnOnce(u64)) {
         let taken = take_up_to(&self.unspent, want);
         let mut cur = self.claimed.load(Ordering::Relaxed);
         let returned = loop {
@@ -220,7 +223,7 @@ impl Slack {
     }
 
     /// Gives every unspent byte above the reserved minimum back.
-    pub(crate) fn drain(&self, release_parent: impl FnOnce(u64)) {
+    pub fn drain(&self, release_parent: impl FnOnce(u64)) {
         let unspent = self.unspent.load(Ordering::Relaxed);
         if unspent > 0 {
             self.give_back(unspent, release_parent);
@@ -228,7 +231,7 @@ impl Slack {
     }
 
     /// Everything claimed, zeroed (the budget is dropped: nothing of it is in use).
-    pub(crate) fn take_all(&self) -> u64 {
+    pub fn take_all(&self) -> u64 {
         self.unspent.store(0, Ordering::Relaxed);
         self.claimed.swap(0, Ordering::Relaxed)
     }
