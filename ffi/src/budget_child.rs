@@ -38,12 +38,21 @@ thread_local! {
     static CHILD_CACHE: Cache<Child> = const { Cache::new() };
 }
 
-/// A child budget and the consumer its handle charges; `None` once freed.
-struct Child(Mutex<Option<(BudgetHandle, MemoryConsumer)>>);
+/// A child budget and the consumer its handle charges (`None` once freed), and the runtime it
+/// belongs to (its handle's address).
+struct Child(Mutex<Option<(BudgetHandle, MemoryConsumer)>>, usize);
 
 impl Child {
-    /// The budget and consumer, or `MB_ERR_DESTROYED` if the handle was freed meanwhile.
+    /// The budget and consumer, or `MB_ERR_DESTROYED` if the handle or its runtime was freed
+    /// meanwhile.
     fn parts(&self, call: Call) -> Result<(BudgetHandle, MemoryConsumer), Error> {
+        let rt = core::ptr::without_provenance::<mb_runtime>(self.1);
+        if RUNTIMES.get(call, rt).is_err() {
+            return Err(call.error(
+                MB_ERR_DESTROYED,
+                "the runtime this child budget belongs to was freed",
+            ));
+        }
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -111,8 +120,9 @@ unsafe fn per_category(p: *const u64, default: u64) -> [u64; Category::COUNT] {
     out
 }
 
-/// Creates a child budget named `name` (UTF-8, no `/`) under `parent`, or under the runtime's
-/// budget when `parent` is NULL. `limits` and `reserved` are NULL or arrays of 5 byte counts
+/// Creates a child budget named `name` (UTF-8, no `/`) under `parent` (then `rt` is not
+/// used), or under the runtime's budget when `parent` is NULL. Once the runtime is freed, every
+/// call on its child budgets but `mb_budget_child_free` answers `MB_ERR_DESTROYED`. `limits` and `reserved` are NULL or arrays of 5 byte counts
 /// indexed by `MB_CATEGORY_*`: each category's limit (`UINT64_MAX` = none of its own) and the
 /// minimum the child holds from its parent from now on. Its charges count against every
 /// ancestor. Never blocks.
@@ -161,14 +171,17 @@ pub unsafe extern "C" fn mb_budget_child_new(
                 .with(c, limits[c.index()])
                 .with_reserved(c, reserved[c.index()]);
         }
-        let handle = if parent.is_null() {
-            RUNTIMES.get(call, rt)?.shared_budget().child(name, l)?
+        let (handle, runtime) = if parent.is_null() {
+            (
+                RUNTIMES.get(call, rt)?.shared_budget().child(name, l)?,
+                rt.addr(),
+            )
         } else {
-            let (p, _) = CHILDREN.get(call, parent)?.parts(call)?;
-            p.child(name, l)?
+            let p = CHILDREN.get(call, parent)?;
+            (p.parts(call)?.0.child(name, l)?, p.1)
         };
         let consumer = handle.consumer("host");
-        let child = Child(Mutex::new(Some((handle, consumer))));
+        let child = Child(Mutex::new(Some((handle, consumer))), runtime);
         CHILDREN.insert(call, child).map(|h| out.write(h))
     })
 }
