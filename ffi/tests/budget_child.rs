@@ -300,6 +300,15 @@ fn hostile_arguments_are_refused_cleanly() {
             mb_budget_child_reserve(rt.cast(), M, 1),
             MB_ERR_INVALID_HANDLE
         );
+        // Children of a freed runtime answer MB_ERR_DESTROYED; freeing them still works.
+        let orphan = child(rt, null(), "orphan", u64::MAX);
+        let grandchild = child(null(), orphan, "grandchild", u64::MAX);
+        assert_eq!(mb_budget_child_reserve(grandchild, M, 1), MB_OK);
         mb_runtime_free(rt);
+        assert_eq!(mb_budget_child_reserve(orphan, M, 1), MB_ERR_DESTROYED);
+        assert_eq!(mb_budget_child_release(grandchild, M, 1), MB_ERR_DESTROYED);
+        assert!(last_error().contains("runtime this child budget belongs to was freed"));
+        assert_eq!(mb_budget_child_free(grandchild), MB_OK);
+        assert_eq!(mb_budget_child_free(orphan), MB_OK);
     }
 }
