@@ -313,10 +313,11 @@ final class FfmAbi implements NativeAbi {
         if (callback != null) {
             RECLAIMERS.put(ctx, callback);
         }
+        // A local of the exact type: invokeExact sees a conditional expression as Object.
+        MemorySegment stub = callback == null ? MemorySegment.NULL : Handles.ON_RECLAIM_STUB;
         int rc;
         try {
-            rc = (int) Handles.MB_BUDGET_ON_RECLAIM.invokeExact(child,
-                    callback == null ? MemorySegment.NULL : Handles.ON_RECLAIM_STUB, MemorySegment.ofAddress(ctx));
+            rc = (int) Handles.MB_BUDGET_ON_RECLAIM.invokeExact(child, stub, MemorySegment.ofAddress(ctx));
         } catch (Throwable t) {
             RECLAIMERS.remove(ctx);
             throw unexpected(t);
