@@ -19,6 +19,17 @@
 //! assert_eq!(budget.used(Category::Network), 0);
 //! ```
 //!
+//! # Child budgets
+//!
+//! [`Budget::child`] / [`SharedBudget::child`] make a [`BudgetHandle`]: a node of a tree of
+//! per-category limits (process → job → slot → operator) whose charges count against every
+//! ancestor, charged by named [`MemoryConsumer`]s. A refusal names the top consumers of the
+//! refused category; before refusing, the [`Reclaimer`]s of other consumers under the refusing
+//! limit are asked to give memory back. [`Budget::report`] gives the tree ([`BudgetReport`]).
+//! [`in_category`] keeps an async task's allocations in its category on any worker thread. The
+//! global allocator charges the process budget only: child budgets are charged explicitly (by
+//! reservations and pools made with a consumer).
+//!
 //! # The global allocator
 //!
 //! ```no_run
@@ -53,17 +64,6 @@
 //! no (std's `TryReserveError` cannot), and [`report_refusals`] (or
 //! `MEMBUDGET_REPORT_REFUSALS=1`) writes each refusal to stderr as it happens, so a process that
 //! aborts on an infallible allocation says which quota killed it.
-//!
-//! # Child budgets
-//!
-//! [`Budget::child`] / [`SharedBudget::child`] make a [`BudgetHandle`]: a node of a tree of
-//! per-category limits (process → job → slot → operator) whose charges count against every
-//! ancestor, charged by named [`MemoryConsumer`]s. A refusal names the top consumers of the
-//! refused category; before refusing, the [`Reclaimer`]s of other consumers under the refusing
-//! limit are asked to give memory back. [`Budget::report`] gives the tree ([`BudgetReport`]).
-//! [`in_category`] keeps an async task's allocations in its category on any worker thread. The
-//! global allocator charges the process budget only: child budgets are charged explicitly (by
-//! reservations and pools made with a consumer).
 //!
 //! ## Exact attribution without a header
 //!
