@@ -30,7 +30,7 @@ bench segments segments.log
 bench bufferpool bufferpool.log
 bench bufferpool bufferpool-2threads-second-run.log roundtrip_2threads
 bench ffi ffi.log
-if [ -f benches/benches/budget.rs ]; then bench budget budget.log; fi
+bench child_budgets child_budgets.log
 
 echo "== benches/callgrind-alloc.sh (log: $out/callgrind-alloc.log)"
 benches/callgrind-alloc.sh >"$out/callgrind-alloc.log" 2>&1
