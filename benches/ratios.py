@@ -54,10 +54,10 @@ TARGETS = [
     ("64 B pair on the 2000th live thread, QuotaAllocator vs mimalloc",
      "alloc_free_64B_nth_live_thread", "quota_mimalloc", "mimalloc", ("2000", "2000"), "le",
      1.15),
-    ("reserve+release, 3-level child budget vs flat", "budget/reserve_release",
+    ("reserve+release 4 KiB, 3-level child budget vs flat", "reserve_release_4KiB",
      "child_3_levels", "flat", None, "le", 1.2),
-    ("allocator pair with a child budget active vs QuotaAllocator", "budget/alloc_free_64B",
-     "child_budget_active", "quota_mimalloc", None, "le", 1.05),
+    ("64 B allocator pair with a child budget entered vs without", "alloc_free_64B",
+     "child_entered", "quota", None, "le", 1.05),
 ]
 
 

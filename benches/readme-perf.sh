@@ -7,7 +7,7 @@
 #
 # Usage: benches/readme-perf.sh            (about 25 minutes on 2 cores)
 # Flink's own Java pool beside membudget's Java host: hosts/java/bench.sh (needs a JDK 22+ and
-# PyPI's apache-flink-libraries; see hosts/java/README.md).
+# PyPI's apache-flink-libraries; see hosts/java/README.md). plan-vs-flink.py needs java and GNU time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
@@ -30,13 +30,16 @@ bench segments segments.log
 bench bufferpool bufferpool.log
 bench bufferpool bufferpool-2threads-second-run.log roundtrip_2threads
 bench ffi ffi.log
-if [ -f benches/benches/budget.rs ]; then bench budget budget.log; fi
+bench child_budgets child_budgets.log
 
 echo "== benches/callgrind-alloc.sh (log: $out/callgrind-alloc.log)"
 benches/callgrind-alloc.sh >"$out/callgrind-alloc.log" 2>&1
 
 echo "== hosts/run.sh --perf (log: $out/hosts-perf.log)"
 hosts/run.sh --perf >"$out/hosts-perf.log" 2>&1 || echo "hosts/run.sh --perf failed: see the log"
+
+echo "== benches/plan-vs-flink.py (log: $out/plan-vs-flink.log)"
+benches/plan-vs-flink.py >"$out/plan-vs-flink.log" 2>&1 || echo "plan-vs-flink failed: see the log"
 
 echo "== benches/ratios.py"
 benches/ratios.py "$target/criterion" | tee "$out/ratios.txt"

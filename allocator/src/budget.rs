@@ -158,6 +158,9 @@ pub struct Budget {
     pub(crate) fault_seed: AtomicU64,
     /// The role of the installed quotas ([`role_code`]); read only when a request is refused.
     role: AtomicU8,
+    /// Top-level child budgets (for reports and reclaim); never touched by the allocator.
+    #[cfg(not(membudget_loom))]
+    pub(crate) children: std::sync::Mutex<Vec<std::sync::Weak<crate::child::Node>>>,
 }
 
 /// `Role` as the byte a [`Budget`] stores.
@@ -204,6 +207,7 @@ impl Budget {
             gate: AtomicU64::new(0),
             fault_seed: AtomicU64::new(crate::fault::DEFAULT_SEED),
             role: AtomicU8::new(role_code(Role::TaskManager)),
+            children: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -421,8 +425,19 @@ impl Budget {
         if limit == Limit::Injected {
             counter.injected.fetch_add(1, Ordering::Relaxed);
         }
-        let refusal =
-            QuotaExceeded::new(category, bytes, used, quota, limit).with_role(self.role());
+        // `used` is what the limit's counter holds: use plus the allowances threads drew and
+        // have not spent. Say which is which, so "used" in the text is use.
+        let allowances = match (self.threads, limit) {
+            (None, _) => 0,
+            (Some(r), Limit::Process) => r.held_total(),
+            (Some(r), _) => r.held(category),
+        }
+        .min(used);
+        // `allowances ≤ used`: no wrap.
+        let used = used.wrapping_sub(allowances);
+        let refusal = QuotaExceeded::new(category, bytes, used, quota, limit)
+            .with_role(self.role())
+            .with_allowances(allowances);
         crate::refusal::record(&refusal);
         refusal
     }
@@ -445,6 +460,14 @@ impl Budget {
         } else {
             counter.release_errors.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Counts a refused release of `category` made through another handle (a consumer).
+    #[cfg(not(membudget_loom))]
+    pub(crate) fn note_release_error(&self, category: Category) {
+        self.categories[category.index()]
+            .release_errors
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// Releases of `category` refused because they were larger than what was charged (caller

@@ -14,6 +14,39 @@ pub enum Limit {
     Process,
     /// A fault injected on purpose for testing (`Budget::set_fault_probability`).
     Injected,
+    /// The limit of a child budget ([`BudgetHandle`](crate::BudgetHandle)); its name is
+    /// [`QuotaExceeded::budget_name`].
+    Budget,
+}
+
+/// One consumer's share of the refused category, as a refusal names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct ConsumerUsage {
+    /// The consumer's path: the names of its budgets and its own, joined by `/`.
+    pub name: String,
+    /// Bytes of the refused category it holds.
+    pub bytes: u64,
+}
+
+/// What a refusal by a child budget adds: who holds the memory, what reclaim achieved, and the
+/// whole tree. Boxed, so the common refusal stays small.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Detail {
+    budget: Option<String>,
+    top_consumers: Vec<ConsumerUsage>,
+    reclaim: Option<ReclaimOutcome>,
+    report: Option<crate::BudgetReport>,
+}
+
+/// What the reclaim protocol did before a refusal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReclaimOutcome {
+    /// Bytes the reclaimers said they freed.
+    pub freed: u64,
+    /// How long the request waited, in milliseconds.
+    pub waited_ms: u64,
 }
 
 /// A request for `requested` bytes of `category` memory was refused.
@@ -37,6 +70,11 @@ pub struct QuotaExceeded {
     pub limit: Limit,
     /// The process whose configuration keys the message names.
     pub role: Role,
+    /// Bytes of the limit that threads had drawn as allowances and not spent yet (the process
+    /// budget's per-thread allowances, see the crate docs): counted against the limit but not
+    /// in `used`. 0 for explicit budgets and child budgets.
+    pub allowances: u64,
+    detail: Option<Box<Detail>>,
 }
 
 impl QuotaExceeded {
@@ -49,7 +87,83 @@ impl QuotaExceeded {
             quota,
             limit,
             role: Role::TaskManager,
+            allowances: 0,
+            detail: None,
         }
+    }
+
+    /// The same refusal noting `allowances` bytes of the limit drawn by threads but unspent.
+    #[must_use]
+    pub fn with_allowances(mut self, allowances: u64) -> Self {
+        self.allowances = allowances;
+        self
+    }
+
+    #[cfg_attr(membudget_loom, allow(dead_code))]
+    fn detail_mut(&mut self) -> &mut Detail {
+        self.detail.get_or_insert_with(|| {
+            Box::new(Detail {
+                budget: None,
+                top_consumers: Vec::new(),
+                reclaim: None,
+                report: None,
+            })
+        })
+    }
+
+    /// The same refusal by the child budget named `name` (its path from the top).
+    #[must_use]
+    #[cfg_attr(membudget_loom, allow(dead_code))]
+    pub(crate) fn in_budget(mut self, name: String) -> Self {
+        self.detail_mut().budget = Some(name);
+        self
+    }
+
+    /// The same refusal naming the largest consumers of its category.
+    #[must_use]
+    #[cfg_attr(membudget_loom, allow(dead_code))]
+    pub(crate) fn with_top_consumers(mut self, top: Vec<ConsumerUsage>) -> Self {
+        self.detail_mut().top_consumers = top;
+        self
+    }
+
+    /// The same refusal after reclaim freed too little in time.
+    #[must_use]
+    #[cfg_attr(membudget_loom, allow(dead_code))]
+    pub(crate) fn with_reclaim(mut self, outcome: ReclaimOutcome) -> Self {
+        self.detail_mut().reclaim = Some(outcome);
+        self
+    }
+
+    /// The same refusal carrying the budget tree as it was.
+    #[must_use]
+    #[cfg_attr(membudget_loom, allow(dead_code))]
+    pub(crate) fn with_report(mut self, report: crate::BudgetReport) -> Self {
+        self.detail_mut().report = Some(report);
+        self
+    }
+
+    /// The child budget whose limit refused (its path, e.g. `job-1/slot-0`), if one did.
+    pub fn budget_name(&self) -> Option<&str> {
+        self.detail.as_ref().and_then(|d| d.budget.as_deref())
+    }
+
+    /// The largest consumers (at most 3) of the refused category under the limit that refused,
+    /// largest first; empty when no named consumer holds any.
+    pub fn top_consumers(&self) -> &[ConsumerUsage] {
+        self.detail
+            .as_ref()
+            .map_or(&[], |d| d.top_consumers.as_slice())
+    }
+
+    /// What reclaim freed and how long the request waited, if reclaim was tried.
+    pub fn reclaim(&self) -> Option<ReclaimOutcome> {
+        self.detail.as_ref().and_then(|d| d.reclaim)
+    }
+
+    /// The budget tree when the request was refused (child budgets only).
+    pub fn report(&self) -> Option<&crate::BudgetReport> {
+        self.detail.as_ref().and_then(|d| d.report.as_ref())
     }
 
     /// The same refusal naming `role`'s configuration keys.
@@ -65,39 +179,83 @@ impl QuotaExceeded {
         match self.limit {
             Limit::Category => Some(IncreaseHint::category(self.role, self.category).key()),
             Limit::Process => Some(IncreaseHint::process(self.role).key()),
-            Limit::Injected => None,
+            Limit::Injected | Limit::Budget => None,
+        }
+    }
+}
+
+impl QuotaExceeded {
+    /// `used: U[, unspent thread allowances: A], quota: Q[; top consumers: 'a' N, ...]`.
+    fn amounts(&self, f: &mut fmt::Formatter<'_>, limit_word: &str) -> fmt::Result {
+        write!(f, "used: {}", self.used)?;
+        if self.allowances > 0 {
+            write!(f, ", unspent thread allowances: {}", self.allowances)?;
+        }
+        write!(f, ", {limit_word}: {}", self.quota)?;
+        let top = self.top_consumers();
+        if !top.is_empty() {
+            f.write_str("; top consumers:")?;
+            for (i, c) in top.iter().enumerate() {
+                let sep = if i == 0 { " " } else { ", " };
+                write!(f, "{sep}'{}' {}", c.name, c.bytes)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl QuotaExceeded {
+    fn reclaim_sentence(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.reclaim() {
+            Some(r) => write!(
+                f,
+                " Reclaim freed {} bytes in {} ms, not enough.",
+                r.freed, r.waited_ms
+            ),
+            None => Ok(()),
         }
     }
 }
 
 impl fmt::Display for QuotaExceeded {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Cannot reserve {} bytes of {} memory",
+            self.requested, self.category
+        )?;
         match self.limit {
-            Limit::Category => write!(
-                f,
-                "Cannot reserve {} bytes of {} memory (used: {}, quota: {}). {}",
-                self.requested,
-                self.category,
-                self.used,
-                self.quota,
-                IncreaseHint::category(self.role, self.category)
-            ),
-            Limit::Process => write!(
-                f,
-                "Cannot reserve {} bytes of {} memory: the process total would be exceeded \
-                 (used: {}, limit: {}). {}",
-                self.requested,
-                self.category,
-                self.used,
-                self.quota,
-                IncreaseHint::process(self.role)
-            ),
-            Limit::Injected => write!(
-                f,
-                "Cannot reserve {} bytes of {} memory: failure injected for testing \
-                 (used: {}, quota: {}). Unset MEMBUDGET_FAULT_PROBABILITY to stop it.",
-                self.requested, self.category, self.used, self.quota
-            ),
+            Limit::Category => {
+                f.write_str(" (")?;
+                self.amounts(f, "quota")?;
+                f.write_str(").")?;
+                self.reclaim_sentence(f)?;
+                write!(f, " {}", IncreaseHint::category(self.role, self.category))
+            }
+            Limit::Process => {
+                f.write_str(": the process total would be exceeded (")?;
+                self.amounts(f, "limit")?;
+                f.write_str(").")?;
+                self.reclaim_sentence(f)?;
+                write!(f, " {}", IncreaseHint::process(self.role))
+            }
+            Limit::Injected => {
+                f.write_str(": failure injected for testing (")?;
+                self.amounts(f, "quota")?;
+                f.write_str("). Unset MEMBUDGET_FAULT_PROBABILITY to stop it.")
+            }
+            Limit::Budget => {
+                let name = self.budget_name().unwrap_or("?");
+                write!(f, " in budget '{name}' (")?;
+                self.amounts(f, "limit")?;
+                f.write_str(").")?;
+                self.reclaim_sentence(f)?;
+                write!(
+                    f,
+                    " Raise the {} limit of budget '{name}' or register reclaimers that spill.",
+                    self.category
+                )
+            }
         }
     }
 }

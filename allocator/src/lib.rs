@@ -19,6 +19,17 @@
 //! assert_eq!(budget.used(Category::Network), 0);
 //! ```
 //!
+//! # Child budgets
+//!
+//! [`Budget::child`] / [`SharedBudget::child`] make a [`BudgetHandle`]: a node of a tree of
+//! per-category limits (process → job → slot → operator) whose charges count against every
+//! ancestor, charged by named [`MemoryConsumer`]s. A refusal names the top consumers of the
+//! refused category; before refusing, the [`Reclaimer`]s of other consumers under the refusing
+//! limit are asked to give memory back. [`Budget::report`] gives the tree ([`BudgetReport`]).
+//! [`in_category`] keeps an async task's allocations in its category on any worker thread. The
+//! global allocator charges the process budget only: child budgets are charged explicitly (by
+//! reservations and pools made with a consumer).
+//!
 //! # The global allocator
 //!
 //! ```no_run
@@ -134,6 +145,11 @@ mod allowance;
 mod backing;
 #[deny(clippy::arithmetic_side_effects)]
 mod budget;
+#[cfg(not(membudget_loom))]
+#[deny(clippy::arithmetic_side_effects)]
+mod child;
+#[cfg(not(membudget_loom))]
+mod consumer;
 mod error;
 #[deny(clippy::arithmetic_side_effects)]
 mod fault;
@@ -147,12 +163,18 @@ mod metrics;
 #[cfg(all(feature = "mimalloc", not(membudget_loom)))]
 #[deny(clippy::arithmetic_side_effects)]
 mod mimalloc;
+#[cfg(not(membudget_loom))]
+#[deny(clippy::arithmetic_side_effects)]
+mod reclaim;
 mod refusal;
+mod report;
 #[deny(clippy::arithmetic_side_effects)]
 mod reservation;
 #[cfg(not(membudget_loom))]
 mod scope;
 mod shared;
+#[deny(clippy::arithmetic_side_effects)]
+mod slack;
 #[cfg(not(membudget_loom))]
 #[deny(clippy::arithmetic_side_effects)]
 mod snapshot;
@@ -162,13 +184,19 @@ mod sys;
 #[cfg(not(membudget_loom))]
 #[deny(clippy::arithmetic_side_effects)]
 mod system;
+#[cfg(not(membudget_loom))]
+mod track;
 
 #[cfg(not(membudget_loom))]
 pub use allocator::{DefaultBacking, QuotaAllocator};
 #[cfg(not(membudget_loom))]
 pub use backing::Backing;
 pub use budget::{Budget, CategoryUsage, QuotaMode};
-pub use error::{FaultSpecError, Limit, QuotaExceeded};
+#[cfg(not(membudget_loom))]
+pub use child::{BudgetHandle, ChildLimits};
+#[cfg(not(membudget_loom))]
+pub use consumer::{ConsumerReservation, MemoryConsumer};
+pub use error::{ConsumerUsage, FaultSpecError, Limit, QuotaExceeded, ReclaimOutcome};
 pub use fault::{FAULT_ENV, FAULT_SEED_ENV};
 #[cfg(not(membudget_loom))]
 pub use install::{install, install_from_env, InstallError};
@@ -180,13 +208,18 @@ pub use membudget_core::{Category, Quotas, Role};
 pub use metrics::record_metrics;
 #[cfg(all(feature = "mimalloc", not(membudget_loom)))]
 pub use mimalloc::{Mimalloc, MAX_ARENAS};
+#[cfg(not(membudget_loom))]
+pub use reclaim::{Reclaimer, WatermarkError, DEFAULT_RECLAIM_WAIT};
 pub use refusal::{last_refusal, report_refusals, reporting_refusals, take_last_refusal};
+pub use report::{BudgetReport, CategoryBytes, CategoryReport, ConsumerReport};
 pub use reservation::Reservation;
 #[cfg(not(membudget_loom))]
 pub use scope::{with_category, CategoryGuard, CategoryScope};
 pub use shared::SharedBudget;
 #[cfg(not(membudget_loom))]
 pub use snapshot::{process_rss, UsageSnapshot};
+#[cfg(not(membudget_loom))]
+pub use track::{in_category, BudgetGuard, Track};
 
 /// Crate internals for the loom model checks in `tests/loom.rs` (only with
 /// `--cfg membudget_loom`).

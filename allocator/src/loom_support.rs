@@ -49,3 +49,6 @@ impl RegistryForTests for Budget {
             .expect("budget made by budget_with_registry")
     }
 }
+
+/// One category of one child budget (`slack.rs`): claimed and unspent bytes.
+pub use crate::slack::Slack;

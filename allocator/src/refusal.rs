@@ -16,15 +16,54 @@
 //! with one `write(2)` (no std `Stderr`, whose lock and buffer could allocate or deadlock).
 //! Nothing here needs nightly's `set_alloc_error_hook`.
 
-use crate::QuotaExceeded;
+use crate::{Category, Limit, QuotaExceeded, Role};
 use core::cell::Cell;
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicU8, Ordering};
 
 thread_local! {
-    /// The calling thread's last refusal. `QuotaExceeded` has no destructor, so this
+    /// The calling thread's last refusal. [`Recorded`] has no destructor, so this
     /// thread-local registers none and stays usable during thread teardown.
-    static LAST: Cell<Option<QuotaExceeded>> = const { Cell::new(None) };
+    static LAST: Cell<Option<Recorded>> = const { Cell::new(None) };
+}
+
+/// A refusal's amounts without what a child budget adds (names, report), which need the heap:
+/// what a thread keeps as its last refusal.
+#[derive(Clone, Copy)]
+struct Recorded {
+    category: Category,
+    requested: u64,
+    used: u64,
+    quota: u64,
+    limit: Limit,
+    role: Role,
+    allowances: u64,
+}
+
+impl Recorded {
+    fn of(e: &QuotaExceeded) -> Recorded {
+        Recorded {
+            category: e.category,
+            requested: e.requested,
+            used: e.used,
+            quota: e.quota,
+            limit: e.limit,
+            role: e.role,
+            allowances: e.allowances,
+        }
+    }
+
+    fn refusal(self) -> QuotaExceeded {
+        QuotaExceeded::new(
+            self.category,
+            self.requested,
+            self.used,
+            self.quota,
+            self.limit,
+        )
+        .with_role(self.role)
+        .with_allowances(self.allowances)
+    }
 }
 
 /// `REPORT`: `MEMBUDGET_REPORT_REFUSALS` not read yet.
@@ -41,7 +80,8 @@ const LINE_CAPACITY: usize = 512;
 
 /// The calling thread's most recent refusal, by any [`Budget`](crate::Budget): an explicit
 /// charge or reservation, or an allocation of the [`QuotaAllocator`](crate::QuotaAllocator).
-/// Like `errno`, a later success does not clear it.
+/// Like `errno`, a later success does not clear it. It keeps the amounts, not what a child
+/// budget's refusal adds (consumer names, report): those are in the returned error.
 ///
 /// After `Vec::try_reserve` fails under the `QuotaAllocator`, this says which category and which
 /// quota refused, and [`QuotaExceeded::key`] which configuration key to raise.
@@ -59,18 +99,18 @@ const LINE_CAPACITY: usize = 512;
 /// assert_eq!(refusal.key(), Some("taskmanager.memory.network.fraction"));
 /// ```
 pub fn last_refusal() -> Option<QuotaExceeded> {
-    LAST.try_with(|last| {
-        let r = last.take();
-        last.set(r.clone());
-        r
-    })
-    .ok()
-    .flatten()
+    LAST.try_with(Cell::get)
+        .ok()
+        .flatten()
+        .map(Recorded::refusal)
 }
 
 /// Takes the calling thread's most recent refusal (see [`last_refusal`]), leaving none.
 pub fn take_last_refusal() -> Option<QuotaExceeded> {
-    LAST.try_with(Cell::take).ok().flatten()
+    LAST.try_with(Cell::take)
+        .ok()
+        .flatten()
+        .map(Recorded::refusal)
 }
 
 /// Writes one line to stderr at every refusal from now on (`true`), or stops (`false`),
@@ -132,7 +172,7 @@ pub(crate) fn parse_switch(value: &str) -> Result<bool, ()> {
 /// never allocates, never panics.
 #[cold]
 pub(crate) fn record(refusal: &QuotaExceeded) {
-    let _ = LAST.try_with(|last| last.set(Some(refusal.clone())));
+    let _ = LAST.try_with(|last| last.set(Some(Recorded::of(refusal))));
     if reporting_refusals() {
         write_report(refusal);
     }

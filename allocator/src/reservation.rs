@@ -2,6 +2,13 @@
 
 use crate::{Budget, Category, QuotaExceeded};
 
+/// The consumer of a child budget a reservation charges instead of its budget directly.
+#[cfg(not(membudget_loom))]
+type Via<'a> = Option<&'a crate::MemoryConsumer>;
+/// (No child budgets in loom builds.)
+#[cfg(membudget_loom)]
+type Via<'a> = Option<&'a core::convert::Infallible>;
+
 /// Bytes of one category held from a [`Budget`]; released when dropped.
 ///
 /// In the spirit of DataFusion's `MemoryReservation`: grow it as a consumer's memory grows,
@@ -12,6 +19,7 @@ pub struct Reservation<'a> {
     budget: &'a Budget,
     category: Category,
     size: u64,
+    via: Via<'a>,
 }
 
 impl<'a> Reservation<'a> {
@@ -20,6 +28,44 @@ impl<'a> Reservation<'a> {
             budget,
             category,
             size,
+            via: None,
+        }
+    }
+
+    /// A reservation held through `consumer` of a child budget whose top is `budget`.
+    #[cfg(not(membudget_loom))]
+    pub(crate) fn through(
+        budget: &'a Budget,
+        consumer: &'a crate::MemoryConsumer,
+        category: Category,
+        size: u64,
+    ) -> Self {
+        Reservation {
+            budget,
+            category,
+            size,
+            via: Some(consumer),
+        }
+    }
+
+    fn charge(&self, bytes: u64) -> Result<(), QuotaExceeded> {
+        match self.via {
+            None => self.budget.try_charge(self.category, bytes),
+            #[cfg(not(membudget_loom))]
+            Some(c) => c.try_charge(self.category, bytes),
+            #[cfg(membudget_loom)]
+            Some(never) => match *never {},
+        }
+    }
+
+    fn release(&self, bytes: u64) {
+        match self.via {
+            None => self.budget.release(self.category, bytes),
+            #[cfg(not(membudget_loom))]
+            // The reservation holds `bytes` of the consumer's.
+            Some(c) => c.release_reserved(self.category, bytes),
+            #[cfg(membudget_loom)]
+            Some(never) => match *never {},
         }
     }
 
@@ -33,7 +79,8 @@ impl<'a> Reservation<'a> {
         self.category
     }
 
-    /// The budget charged.
+    /// The budget charged (for a reservation through a child budget's consumer: the budget at
+    /// the top of its tree).
     pub fn budget(&self) -> &'a Budget {
         self.budget
     }
@@ -45,7 +92,7 @@ impl<'a> Reservation<'a> {
     pub fn try_grow(&mut self, bytes: u64) -> Result<(), QuotaExceeded> {
         // The budget's checked counter holds at least `size`, so a successful charge means
         // `size + bytes` cannot overflow; an overflowing request is refused (and counted) there.
-        self.budget.try_charge(self.category, bytes)?;
+        self.charge(bytes)?;
         self.size = self.size.saturating_add(bytes);
         Ok(())
     }
@@ -67,7 +114,7 @@ impl<'a> Reservation<'a> {
             return Err(self.size);
         };
         self.size = rest;
-        self.budget.release(self.category, bytes);
+        self.release(bytes);
         Ok(())
     }
 
@@ -84,7 +131,7 @@ impl<'a> Reservation<'a> {
                 // `bytes < size`: no wrap.
                 let less = self.size.wrapping_sub(bytes);
                 self.size = bytes;
-                self.budget.release(self.category, less);
+                self.release(less);
                 Ok(())
             }
         }
@@ -106,7 +153,12 @@ impl<'a> Reservation<'a> {
     pub fn try_split(&mut self, bytes: u64) -> Result<Reservation<'a>, u64> {
         let rest = self.size.checked_sub(bytes).ok_or(self.size)?;
         self.size = rest;
-        Ok(Reservation::new(self.budget, self.category, bytes))
+        Ok(Reservation {
+            budget: self.budget,
+            category: self.category,
+            size: bytes,
+            via: self.via,
+        })
     }
 
     /// Releases everything held and returns how many bytes that was; the reservation stays
@@ -114,7 +166,7 @@ impl<'a> Reservation<'a> {
     pub fn free(&mut self) -> u64 {
         let size = core::mem::take(&mut self.size);
         if size > 0 {
-            self.budget.release(self.category, size);
+            self.release(size);
         }
         size
     }

@@ -84,6 +84,9 @@
 // or its managed memory, both sized by the plan's quota).
 #define MB_LIMIT_POOL 3
 
+// The limit that refused: a child budget's (`mb_budget_child_new`); the message names it.
+#define MB_LIMIT_BUDGET 4
+
 // Bytes of `mb_refusal::key`, NUL included.
 #define MB_REFUSAL_KEY_LEN 64
 
@@ -157,8 +160,13 @@
 // major `M` works with any library of major `M` and a minor at least its own.
 //
 // 1.1 added the plan options and the quota source of `mb_runtime_options` (from
-// `config_section` on), `mb_last_refusal` and `mb_report_refusals`.
-#define MB_ABI_VERSION ((1 << 16) | 1)
+// `config_section` on), `mb_last_refusal` and `mb_report_refusals`. 1.2 added child budgets
+// (`mb_budget_child_*`, `mb_budget_on_reclaim`, `mb_budget_set_reclaim_wait`,
+// `mb_budget_report_json`) and `MB_LIMIT_BUDGET`.
+#define MB_ABI_VERSION ((1 << 16) | 2)
+
+// An opaque child budget handle (a generation-checked token, not an address).
+typedef struct mb_budget_child mb_budget_child;
 
 // An opaque local buffer pool handle (a generation-checked token, not an address).
 typedef struct mb_local_pool mb_local_pool;
@@ -194,6 +202,13 @@ typedef struct mb_category_usage {
   // Reserved, always 0.
   uint32_t reserved;
 } mb_category_usage;
+
+// A reclaim callback: asked to free about `bytes` of `category` (`MB_CATEGORY_*`) held by the
+// child it was registered on; returns the bytes it freed now (it may also free later, from
+// any thread, with `mb_budget_child_release`). Called on the thread whose request did not fit,
+// outside any lock; it may call any `mb_*` function. It must not unwind (throw) into the
+// library.
+typedef uint64_t (*mb_reclaim_callback)(void *ctx, uint32_t category, uint64_t bytes);
 
 // One managed page lent to the host: write through `ptr` (`size` bytes) until it is released
 // with `mb_managed_release(rt, id)` or `mb_managed_release_all(rt, owner)`.
@@ -389,6 +404,98 @@ int32_t mb_free(const struct mb_runtime *rt, uint8_t *ptr);
 // # Safety
 // `usage` is valid for reads and writes of `usage->struct_size` bytes.
 int32_t mb_usage(const struct mb_runtime *rt, uint32_t category, struct mb_category_usage *usage);
+
+// Creates a child budget named `name` (UTF-8, no `/`) under `parent` (then `rt` is not
+// used), or under the runtime's budget when `parent` is NULL. Once the runtime is freed, every
+// call on its child budgets but `mb_budget_child_free` answers `MB_ERR_DESTROYED`. `limits` and `reserved` are NULL or arrays of 5 byte counts
+// indexed by `MB_CATEGORY_*`: each category's limit (`UINT64_MAX` = none of its own) and the
+// minimum the child holds from its parent from now on. Its charges count against every
+// ancestor. Never blocks.
+//
+// Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED` (a reserved minimum above its limit or more than
+// the ancestors can give: nothing is held), `MB_ERR_INVALID_ARGUMENT` (name),
+// `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED`.
+//
+// # Safety
+// `name` is NUL-terminated; `limits`, `reserved` NULL or valid for reads of 5 `uint64_t`;
+// `out` valid for a write.
+int32_t mb_budget_child_new(const struct mb_runtime *rt, const struct mb_budget_child *parent, const char *name, const uint64_t *limits, const uint64_t *reserved, struct mb_budget_child **out);
+
+// Frees a child handle: what it reserved is released, its reclaim callback is dropped (never
+// called after this returns, except by calls already running). Child handles made under it
+// stay valid; the budget returns everything to its parent when the last is freed.
+// `mb_budget_child_free(NULL)` does nothing. Never blocks.
+//
+// Returns `MB_OK` or `MB_ERR_INVALID_HANDLE` (already freed: a double free is refused).
+//
+// # Safety
+// None: the handle is checked.
+int32_t mb_budget_child_free(struct mb_budget_child *child);
+
+// Charges `bytes` of `category` to the child (and every ancestor). If a limit refuses, the
+// reclaim callbacks of other children under that limit are asked first (largest first), and
+// the call waits up to the child's reclaim wait (`mb_budget_set_reclaim_wait`, default 100
+// ms) for them to free memory.
+//
+// Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED` (nothing charged; the message names the limit, the
+// top consumers and what reclaim did), `MB_ERR_INVALID_ARGUMENT`, `MB_ERR_NULL_POINTER`,
+// `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED`.
+//
+// # Safety
+// None: every argument is checked.
+int32_t mb_budget_child_reserve(const struct mb_budget_child *child, uint32_t category_code, uint64_t bytes);
+
+// Gives back `bytes` of `category` reserved through this child. Never blocks.
+//
+// Returns `MB_OK`, `MB_ERR_INVALID_ARGUMENT` (bad category, or more than the child holds:
+// nothing is released then), `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`,
+// `MB_ERR_DESTROYED`.
+//
+// # Safety
+// None: every argument is checked.
+int32_t mb_budget_child_release(const struct mb_budget_child *child, uint32_t category_code, uint64_t bytes);
+
+// Bytes of `category` used by the child and everything under it, into `*used`. Never blocks.
+//
+// Returns `MB_OK`, `MB_ERR_INVALID_ARGUMENT`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`,
+// `MB_ERR_DESTROYED`.
+//
+// # Safety
+// `used` is valid for a write.
+int32_t mb_budget_child_used(const struct mb_budget_child *child, uint32_t category_code, uint64_t *used);
+
+// Registers `callback` (NULL: removes it) as the child's reclaimer: when another request
+// under a limit this child shares does not fit, it is asked to free memory (see
+// `mb_reclaim_callback`). `ctx` is passed back unchanged. Never blocks.
+//
+// Returns `MB_OK`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED`.
+//
+// # Safety
+// `callback` may be called with `ctx` from any thread until the child is freed or the
+// callback replaced, and must not unwind.
+int32_t mb_budget_on_reclaim(const struct mb_budget_child *child, mb_reclaim_callback callback, void *ctx);
+
+// Sets how long a request of this child (and of children made under it later) waits for
+// reclaim before it is refused, in milliseconds. Never blocks.
+//
+// Returns `MB_OK`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED`.
+//
+// # Safety
+// None: every argument is checked.
+int32_t mb_budget_set_reclaim_wait(const struct mb_budget_child *child, uint32_t wait_ms);
+
+// Copies the budget tree as JSON into `buf`, NUL-terminated: the runtime's budget with every
+// child budget and consumer when `child` is NULL, else that child's subtree. Each node has
+// `name`, `categories` (`category`, `used`, `unspent`, `limit`, `reserved`, `peak`),
+// `consumers` (`name`, `reclaimable`, `used`) and `children`. `*needed` receives the size
+// needed including the NUL; call with `buf = NULL, len = 0` to learn it. Never blocks.
+//
+// Returns `MB_OK`, `MB_ERR_BUFFER_TOO_SMALL`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`,
+// `MB_ERR_DESTROYED`.
+//
+// # Safety
+// `buf` is NULL or valid for writes of `len` bytes; `needed` is NULL or valid for a write.
+int32_t mb_budget_report_json(const struct mb_runtime *rt, const struct mb_budget_child *child, char *buf, size_t len, size_t *needed);
 
 // Copies the calling thread's last error message, NUL-terminated, into `buf`.
 //

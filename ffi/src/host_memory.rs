@@ -75,9 +75,12 @@ impl HostMemory {
         bytes: u64,
     ) -> Result<(), Error> {
         budget.try_charge(category, bytes)?;
-        // Relaxed: the counter orders only itself (its closed flag is in the same word).
+        // Release on success: the shutdown that takes this reservation (Acquire) must see the
+        // budget charge above, or its release could be ordered before the charge in the
+        // budget's counters and be clamped away (Miri found exactly that). The closed flag is in
+        // the same word, so failure needs no ordering.
         let added = self.reserved[category.index()].fetch_update(
-            Ordering::Relaxed,
+            Ordering::Release,
             Ordering::Relaxed,
             |held| {
                 held.checked_add(bytes)
@@ -114,9 +117,10 @@ impl HostMemory {
         category: Category,
         bytes: u64,
     ) -> Result<(), Error> {
-        // Relaxed: the counter guards only itself; the budget has its own atomics.
+        // Acquire on success: the reservation may have been made on another thread, and its
+        // budget charge (published by `reserve`'s Release) must come before this release.
         let r = self.reserved[category.index()].fetch_update(
-            Ordering::Relaxed,
+            Ordering::Acquire,
             Ordering::Relaxed,
             |held| {
                 if held & CLOSED != 0 {
@@ -258,8 +262,9 @@ impl HostMemory {
             }
         }
         for c in Category::ALL {
-            // Relaxed: see `reserve`; after this every change sees the flag.
-            let held = self.reserved[c.index()].swap(CLOSED, Ordering::Relaxed) & !CLOSED;
+            // Acquire: pairs with `reserve`'s Release, so every charge counted in `held`
+            // happened before the release below. After this every change sees the flag.
+            let held = self.reserved[c.index()].swap(CLOSED, Ordering::Acquire) & !CLOSED;
             budget.release(c, held);
         }
     }

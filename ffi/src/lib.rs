@@ -77,6 +77,8 @@
 #[cfg(not(membudget_loom))]
 mod budget;
 #[cfg(not(membudget_loom))]
+mod budget_child;
+#[cfg(not(membudget_loom))]
 mod category;
 #[cfg(not(membudget_loom))]
 mod error;
@@ -128,6 +130,12 @@ mod sys;
 #[cfg(not(membudget_loom))]
 pub use budget::{mb_alloc, mb_category_usage, mb_free, mb_release, mb_reserve, mb_usage};
 #[cfg(not(membudget_loom))]
+pub use budget_child::{
+    mb_budget_child, mb_budget_child_free, mb_budget_child_new, mb_budget_child_release,
+    mb_budget_child_reserve, mb_budget_child_used, mb_budget_on_reclaim, mb_budget_report_json,
+    mb_budget_set_reclaim_wait, mb_reclaim_callback,
+};
+#[cfg(not(membudget_loom))]
 pub use buffer::{mb_buffer, mb_buffer_callback, mb_buffer_recycle, mb_buffer_recycle_many};
 #[cfg(not(membudget_loom))]
 pub use category::{
@@ -160,8 +168,8 @@ pub use options::{
 };
 #[cfg(not(membudget_loom))]
 pub use refusal::{
-    mb_last_refusal, mb_refusal, mb_report_refusals, MB_LIMIT_CATEGORY, MB_LIMIT_INJECTED,
-    MB_LIMIT_POOL, MB_LIMIT_PROCESS, MB_REFUSAL_KEY_LEN, MB_REFUSAL_MESSAGE_LEN,
+    mb_last_refusal, mb_refusal, mb_report_refusals, MB_LIMIT_BUDGET, MB_LIMIT_CATEGORY,
+    MB_LIMIT_INJECTED, MB_LIMIT_POOL, MB_LIMIT_PROCESS, MB_REFUSAL_KEY_LEN, MB_REFUSAL_MESSAGE_LEN,
 };
 #[cfg(not(membudget_loom))]
 pub use runtime::{mb_jvm_args, mb_plan_json, mb_runtime, mb_runtime_free, mb_runtime_new};

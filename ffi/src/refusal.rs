@@ -22,6 +22,8 @@ pub const MB_LIMIT_INJECTED: u32 = 2;
 /// The limit that refused: the runtime's pool of the category is used up (its network buffers,
 /// or its managed memory, both sized by the plan's quota).
 pub const MB_LIMIT_POOL: u32 = 3;
+/// The limit that refused: a child budget's (`mb_budget_child_new`); the message names it.
+pub const MB_LIMIT_BUDGET: u32 = 4;
 
 /// Bytes of `mb_refusal::key`, NUL included.
 pub const MB_REFUSAL_KEY_LEN: usize = 64;
@@ -91,6 +93,7 @@ impl Refusal {
         let limit = match e.limit {
             Limit::Category => MB_LIMIT_CATEGORY,
             Limit::Process => MB_LIMIT_PROCESS,
+            Limit::Budget => MB_LIMIT_BUDGET,
             _ => MB_LIMIT_INJECTED,
         };
         Refusal {

@@ -120,6 +120,11 @@ impl Runtime {
         &self.budget
     }
 
+    /// The runtime's budget as an owned handle (child budgets keep one).
+    pub(crate) fn shared_budget(&self) -> &SharedBudget {
+        &self.budget
+    }
+
     /// Creates a local pool of `min..=max` buffers on the network pool; returns it with the
     /// network's lending.
     ///
@@ -312,7 +317,7 @@ fn no_plan(call: Call) -> Error {
 
 /// # Safety
 /// As `crate::out::copy_str`.
-unsafe fn copy_out(
+pub(crate) unsafe fn copy_out(
     call: Call,
     what: &str,
     s: &str,

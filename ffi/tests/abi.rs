@@ -821,9 +821,9 @@ fn free(rt: *mut mb_runtime) {
 }
 
 #[test]
-fn abi_version_is_1_1() {
+fn abi_version_is_1_2() {
     assert_eq!(mb_abi_version() >> 16, 1);
-    assert_eq!(mb_abi_version() & 0xFFFF, 1);
+    assert_eq!(mb_abi_version() & 0xFFFF, 2);
     assert_eq!(core::mem::size_of::<mb_runtime_options>(), 80);
 }
 

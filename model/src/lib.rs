@@ -68,6 +68,7 @@ mod reader;
 mod removed;
 pub mod render;
 mod request;
+mod slot_managed;
 mod source;
 mod target;
 mod taskmanager;
@@ -91,6 +92,10 @@ pub use options::{ConfigOption, OptionKind};
 pub use plan::{JobManagerPlan, MemoryPlan, TaskManagerPlan};
 pub use request::{
     PlanRequest, Resolution, JM_DISTRIBUTION_PROCESS_SIZE, TM_DISTRIBUTION_PROCESS_SIZE,
+};
+pub use slot_managed::{
+    compute_memory_size, fraction_rounded_down, ConsumerWeights, ManagedMemoryUseCase,
+    CONSUMER_WEIGHTS_KEY, DEFAULT_CONSUMER_WEIGHTS,
 };
 pub use source::Source;
 pub use target::FlinkTarget;

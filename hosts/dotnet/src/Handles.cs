@@ -78,6 +78,14 @@ namespace Membudget
         internal override int Free(IntPtr value) { return NativeMethods.mb_local_pool_free(value); }
     }
 
+    /// <summary>An <c>mb_budget_child *</c>, freed by <c>mb_budget_child_free</c>.</summary>
+    public sealed class ChildBudgetHandle : MemBudgetHandle
+    {
+        internal ChildBudgetHandle(IntPtr token) : base(token) { }
+
+        internal override int Free(IntPtr value) { return NativeMethods.mb_budget_child_free(value); }
+    }
+
     /// <summary>A lent buffer's id, recycled by <c>mb_buffer_recycle</c>.</summary>
     public sealed class BufferHandle : MemBudgetHandle
     {

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -148,6 +149,26 @@ namespace Membudget
 
         /// <summary>The plan's JVM arguments (<c>-Xmx… -Xms… -XX:MaxDirectMemorySize=… -XX:MaxMetaspaceSize=…</c>).</summary>
         public string JvmArgs() { return NativeMethods.Text(NativeMethods.mb_jvm_args, handle.Token); }
+
+        /// <summary>
+        /// A child budget of this runtime's budget with its own per-category
+        /// <paramref name="limits"/> (and <paramref name="reserved"/> minimums); see <see cref="ChildBudget"/>.
+        /// </summary>
+        /// <exception cref="QuotaExceededException">A reserved minimum does not fit.</exception>
+        public ChildBudget CreateChildBudget(string name, IDictionary<Category, ulong> limits = null,
+            IDictionary<Category, ulong> reserved = null)
+        {
+            return new ChildBudget(this, null, name, limits, reserved);
+        }
+
+        /// <summary>The budget tree as JSON: this runtime's budget with every child budget and consumer.</summary>
+        public string BudgetReportJson()
+        {
+            return NativeMethods.Text((IntPtr rt, byte[] buf, UIntPtr len, out UIntPtr needed) =>
+                NativeMethods.mb_budget_report_json(rt, IntPtr.Zero, buf, len, out needed), handle.Token);
+        }
+
+        internal IntPtr Token { get { return handle.Token; } }
 
         /// <summary>The counters of <paramref name="category"/>.</summary>
         public CategoryUsage Usage(Category category)

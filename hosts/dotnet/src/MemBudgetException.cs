@@ -27,6 +27,8 @@ namespace Membudget
         Injected = 2,
         /// <summary>The runtime's pool of the category is used up (its network buffers or managed memory).</summary>
         Pool = 3,
+        /// <summary>A child budget's limit (<see cref="ChildBudget"/>); the message names the budget.</summary>
+        Budget = 4,
     }
 
     /// <summary>

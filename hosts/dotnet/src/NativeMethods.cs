@@ -135,6 +135,34 @@ namespace Membudget
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern int mb_managed_release_all(IntPtr rt, ulong owner);
 
+        // ABI 1.2: child budgets.
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate ulong ReclaimCallback(IntPtr ctx, uint category, ulong bytes);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_budget_child_new(IntPtr rt, IntPtr parent, byte[] name, ulong[] limits, ulong[] reserved, out IntPtr child);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_budget_child_free(IntPtr child);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_budget_child_reserve(IntPtr child, uint category, ulong bytes);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_budget_child_release(IntPtr child, uint category, ulong bytes);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_budget_child_used(IntPtr child, uint category, out ulong used);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_budget_on_reclaim(IntPtr child, ReclaimCallback callback, IntPtr ctx);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_budget_set_reclaim_wait(IntPtr child, uint waitMs);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int mb_budget_report_json(IntPtr rt, IntPtr child, byte[] buf, UIntPtr len, out UIntPtr needed);
+
         [ThreadStatic] private static byte[] messageBuffer;
 
         /// <summary>The calling thread's last error message ("" if none).</summary>

@@ -7,9 +7,9 @@ namespace Membudget.Tests
     public class MemBudgetTests
     {
         [Test]
-        public void AbiVersionIsOneDotOne()
+        public void AbiVersionIsOneDotTwo()
         {
-            Assert.Equal((1 << 16) | 1, MemBudget.AbiVersion);
+            Assert.Equal((1 << 16) | 2, MemBudget.AbiVersion);
         }
 
         [Test]

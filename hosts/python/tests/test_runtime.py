@@ -8,8 +8,8 @@ import membudget as mb
 from conftest import one_gib
 
 
-def test_abi_version_is_one_dot_one():
-    assert mb.abi_version() == (1 << 16) | 1
+def test_abi_version_is_one_dot_two():
+    assert mb.abi_version() == (1 << 16) | 2
 
 
 def test_plan_json_and_jvm_args_are_the_cli_outputs(budget):

@@ -17,6 +17,7 @@ system loader (see ``membudget._library`` and README.md).
 from ._library import LibraryNotFoundError
 from .buffer import Buffer
 from .categories import Category, CategoryUsage, Role
+from .child import ChildBudget
 from .errors import (
     BufferExportedError,
     BufferTooSmallError,
@@ -61,6 +62,7 @@ __all__ = [
     "BufferTooSmallError",
     "Category",
     "CategoryUsage",
+    "ChildBudget",
     "ConfigFormat",
     "Deployment",
     "DestroyedError",

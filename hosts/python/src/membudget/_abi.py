@@ -16,7 +16,7 @@ MB_ERR_BUFFER_TOO_SMALL = -10
 MB_WAIT_FOREVER = 0xFFFF_FFFF
 MB_UNBOUNDED = 0xFFFF_FFFF
 ABI_MAJOR = 1
-ABI_MINOR = 1  # 1.1: plan options, quotas from the environment, refusal details
+ABI_MINOR = 2  # 1.1: plan options, quotas from the environment, refusal details; 1.2: child budgets
 
 
 class RuntimeOptions(C.Structure):
@@ -80,6 +80,7 @@ class RawSegment(C.Structure):
 
 
 BUFFER_CALLBACK = C.CFUNCTYPE(None, C.c_void_p, C.c_int32, C.POINTER(RawBuffer))
+RECLAIM_CALLBACK = C.CFUNCTYPE(C.c_uint64, C.c_void_p, C.c_uint32, C.c_uint64)
 
 _I32, _U32, _U64, _VP, _SZ = C.c_int32, C.c_uint32, C.c_uint64, C.c_void_p, C.c_size_t
 _SIGNATURES = {
@@ -103,6 +104,15 @@ _SIGNATURES = {
     "mb_managed_allocate_pages": [_VP, _U64, _U32, C.POINTER(RawSegment)],
     "mb_managed_release": [_VP, _U64],
     "mb_managed_release_all": [_VP, _U64],
+    # ABI 1.2
+    "mb_budget_child_new": [_VP, _VP, C.c_char_p, C.POINTER(_U64), C.POINTER(_U64), C.POINTER(_VP)],
+    "mb_budget_child_free": [_VP],
+    "mb_budget_child_reserve": [_VP, _U32, _U64],
+    "mb_budget_child_release": [_VP, _U32, _U64],
+    "mb_budget_child_used": [_VP, _U32, C.POINTER(_U64)],
+    "mb_budget_on_reclaim": [_VP, RECLAIM_CALLBACK, _VP],
+    "mb_budget_set_reclaim_wait": [_VP, _U32],
+    "mb_budget_report_json": [_VP, _VP, C.c_char_p, _SZ, C.POINTER(_SZ)],
 }
 
 _lock = threading.Lock()

@@ -31,6 +31,8 @@ class Limit(enum.IntEnum):
     """None: a failure injected for testing (``MEMBUDGET_FAULT_PROBABILITY``)."""
     POOL = 3
     """The runtime's pool of the category is used up (its network buffers or managed memory)."""
+    BUDGET = 4
+    """A child budget's limit (``ChildBudget``); the message names the budget."""
 
 
 _UNLIMITED = 0xFFFF_FFFF_FFFF_FFFF

@@ -187,6 +187,19 @@ class MemBudget:
         _abi.check(self._lib.mb_local_pool_new(self._handle, min_buffers, max_buffers, C.byref(handle)))
         return LocalBufferPool(self, handle.value)
 
+    def child_budget(self, name: str, limits=None, reserved=None):
+        """A child budget of this runtime's budget: ``limits`` and ``reserved`` map categories to
+        bytes (see ``ChildBudget``)."""
+        from .child import ChildBudget
+
+        return ChildBudget(self, None, name, limits, reserved)
+
+    def budget_report(self) -> dict:
+        """The budget tree as a dict: this runtime's budget with every child budget and consumer."""
+        import json
+
+        return json.loads(_abi.text(lambda h, b, n, need: self._lib.mb_budget_report_json(h, None, b, n, need), self._handle))
+
     def close(self) -> None:
         """Shuts the runtime down at once (see the class docs); a second call does nothing."""
         if self.closed:

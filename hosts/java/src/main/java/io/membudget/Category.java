@@ -23,4 +23,9 @@ public enum Category {
     public int code() {
         return code;
     }
+
+    /** The category with C code {@code code}. */
+    static Category of(int code) {
+        return values()[code];
+    }
 }

@@ -9,7 +9,9 @@ public enum Limit {
     /** None: a failure injected for testing ({@code MEMBUDGET_FAULT_PROBABILITY}). */
     INJECTED(2),
     /** The runtime's pool of the category is used up (its network buffers or managed memory). */
-    POOL(3);
+    POOL(3),
+    /** A child budget's limit ({@link ChildBudget}); the message names the budget. */
+    BUDGET(4);
 
     private final int code;
 

@@ -117,6 +117,23 @@ public final class MemBudget implements AutoCloseable {
         return new LocalBufferPool(this, abi, out[0]);
     }
 
+    /**
+     * A child budget of this runtime's budget with its own per-category {@code limits} (and
+     * {@code reserved} minimums; either may be {@code null}); see {@link ChildBudget}.
+     *
+     * @throws QuotaExceededException if a reserved minimum does not fit
+     */
+    public ChildBudget createChildBudget(String name, Map<Category, Long> limits, Map<Category, Long> reserved) {
+        return new ChildBudget(this, abi, 0, name, limits, reserved);
+    }
+
+    /** The budget tree as JSON: this runtime's budget with every child budget and consumer. */
+    public String budgetReportJson() {
+        String[] out = new String[1];
+        check(abi.budgetReportJson(handle.token(), 0, out));
+        return out[0];
+    }
+
     /** The plan's managed memory, lent as pages per owner. */
     public ManagedMemory managedMemory() {
         return managed;

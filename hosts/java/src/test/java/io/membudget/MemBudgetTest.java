@@ -14,7 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 class MemBudgetTest {
     @Test
     void abiVersionIsOneDotSomething() {
-        assertEquals((1 << 16) | 1, MemBudget.abiVersion());
+        assertEquals((1 << 16) | 2, MemBudget.abiVersion());
         assertEquals(MemBudget.abiVersion(), Backends.abi().abiVersion());
         assertTrue(MemBudget.librarySource().contains("libmembudget"), MemBudget.librarySource());
     }

@@ -15,8 +15,8 @@ public final class Backends {
 
     /** The major ABI version this binding is written against ({@code MB_ABI_VERSION >> 16}). */
     static final int ABI_MAJOR = 1;
-    /** The least minor version it needs (1.1: plan options, quotas from the environment, refusals). */
-    static final int ABI_MINOR = 1;
+    /** The least minor version it needs (1.1: plan options, quotas from the environment, refusals; 1.2: child budgets). */
+    static final int ABI_MINOR = 2;
 
     private static volatile NativeAbi abi;
     private static volatile UnsatisfiedLinkError failure;

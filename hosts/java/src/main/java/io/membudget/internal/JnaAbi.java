@@ -70,7 +70,53 @@ public final class JnaAbi implements NativeAbi {
         static native int mb_managed_release(long rt, long id);
 
         static native int mb_managed_release_all(long rt, long owner);
+
+        static native int mb_budget_child_new(long rt, long parent, byte[] name, long[] limits, long[] reserved,
+                long[] out);
+
+        static native int mb_budget_child_free(long child);
+
+        static native int mb_budget_child_reserve(long child, int category, long bytes);
+
+        static native int mb_budget_child_release(long child, int category, long bytes);
+
+        static native int mb_budget_child_used(long child, int category, long[] used);
+
+        static native int mb_budget_on_reclaim(long child, NativeReclaim cb, Pointer ctx);
+
+        static native int mb_budget_set_reclaim_wait(long child, int waitMs);
+
+        static native int mb_budget_report_json(long rt, long child, byte[] buf, long len, long[] needed);
     }
+
+    /** {@code mb_reclaim_callback} as JNA sees it. */
+    public interface NativeReclaim extends Callback {
+        /** Called by the library when memory is short. */
+        long invoke(Pointer ctx, int category, long bytes);
+    }
+
+    /** A registered reclaimer, strongly held while registered (its native stub dies with it). */
+    private static final class Reclaimer implements NativeReclaim {
+        private final ReclaimCallback target;
+
+        Reclaimer(ReclaimCallback target) {
+            this.target = target;
+        }
+
+        @Override
+        public long invoke(Pointer ctx, int category, long bytes) {
+            try {
+                return target.reclaim(category, bytes);
+            } catch (Throwable t) {
+                // Never unwind into native code: counts as nothing freed.
+                LOG.log(Level.ERROR, "membudget: a reclaim callback threw", t);
+                return 0;
+            }
+        }
+    }
+
+    /** Registered reclaimers by child handle. */
+    private static final ConcurrentHashMap<Long, Reclaimer> RECLAIMERS = new ConcurrentHashMap<>();
 
     /** {@code mb_buffer_callback} as JNA sees it. */
     public interface NativeCallback extends Callback {
@@ -246,6 +292,61 @@ public final class JnaAbi implements NativeAbi {
     @Override
     public int planJson(long runtime, String[] out) {
         return text(Lib::mb_plan_json, runtime, out);
+    }
+
+    @Override
+    public int childNew(long runtime, long parent, String name, long[] limits, long[] reserved, long[] childOut) {
+        byte[] utf8 = name.getBytes(StandardCharsets.UTF_8);
+        byte[] cName = java.util.Arrays.copyOf(utf8, utf8.length + 1);
+        return Lib.mb_budget_child_new(runtime, parent, cName, limits, reserved, childOut);
+    }
+
+    @Override
+    public int childFree(long child) {
+        int rc = Lib.mb_budget_child_free(child);
+        if (rc == OK) {
+            RECLAIMERS.remove(child);
+        }
+        return rc;
+    }
+
+    @Override
+    public int childReserve(long child, int category, long bytes) {
+        return Lib.mb_budget_child_reserve(child, category, bytes);
+    }
+
+    @Override
+    public int childRelease(long child, int category, long bytes) {
+        return Lib.mb_budget_child_release(child, category, bytes);
+    }
+
+    @Override
+    public int childUsed(long child, int category, long[] out) {
+        return Lib.mb_budget_child_used(child, category, out);
+    }
+
+    @Override
+    public int childOnReclaim(long child, ReclaimCallback callback) {
+        Reclaimer r = callback == null ? null : new Reclaimer(callback);
+        int rc = Lib.mb_budget_on_reclaim(child, r, null);
+        if (rc == OK) {
+            if (r == null) {
+                RECLAIMERS.remove(child);
+            } else {
+                RECLAIMERS.put(child, r);
+            }
+        }
+        return rc;
+    }
+
+    @Override
+    public int childSetReclaimWait(long child, int waitMs) {
+        return Lib.mb_budget_set_reclaim_wait(child, waitMs);
+    }
+
+    @Override
+    public int budgetReportJson(long runtime, long child, String[] out) {
+        return text((rt, buf, len, needed) -> Lib.mb_budget_report_json(rt, child, buf, len, needed), runtime, out);
     }
 
     @Override

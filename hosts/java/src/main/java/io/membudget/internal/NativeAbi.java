@@ -104,4 +104,34 @@ public interface NativeAbi {
 
     /** Where the backend loaded libmembudget from, for messages. */
     String librarySource();
+
+    // ABI 1.2: child budgets.
+
+    /**
+     * {@code mb_budget_child_new}: {@code parent} 0 for the runtime's budget; {@code limits} and
+     * {@code reserved} 5 unsigned values each or {@code null}; {@code childOut[0]} receives the
+     * handle.
+     */
+    int childNew(long runtime, long parent, String name, long[] limits, long[] reserved, long[] childOut);
+
+    /** {@code mb_budget_child_free}. */
+    int childFree(long child);
+
+    /** {@code mb_budget_child_reserve}. */
+    int childReserve(long child, int category, long bytes);
+
+    /** {@code mb_budget_child_release}. */
+    int childRelease(long child, int category, long bytes);
+
+    /** {@code mb_budget_child_used}; {@code out[0]} receives the bytes (unsigned). */
+    int childUsed(long child, int category, long[] out);
+
+    /** {@code mb_budget_on_reclaim}; {@code null} removes the callback. */
+    int childOnReclaim(long child, ReclaimCallback callback);
+
+    /** {@code mb_budget_set_reclaim_wait}; {@code waitMs} is unsigned. */
+    int childSetReclaimWait(long child, int waitMs);
+
+    /** {@code mb_budget_report_json}: {@code child} 0 for the whole tree; {@code out[0]} receives the JSON. */
+    int budgetReportJson(long runtime, long child, String[] out);
 }

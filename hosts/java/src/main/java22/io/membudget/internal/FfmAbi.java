@@ -147,6 +147,30 @@ final class FfmAbi implements NativeAbi {
         static final MethodHandle MB_MANAGED_RELEASE_ALL = downcall("mb_managed_release_all",
                 FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG), PLAIN);
 
+        static final MethodHandle MB_BUDGET_CHILD_NEW = downcall("mb_budget_child_new",
+                FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS), PLAIN);
+        static final MethodHandle MB_BUDGET_CHILD_FREE =
+                downcall("mb_budget_child_free", FunctionDescriptor.of(JAVA_INT, JAVA_LONG), PLAIN);
+        /** May run reclaim callbacks (upcalls) and wait: not critical. */
+        static final MethodHandle MB_BUDGET_CHILD_RESERVE = downcall("mb_budget_child_reserve",
+                FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG), PLAIN);
+        static final MethodHandle MB_BUDGET_CHILD_RELEASE = downcall("mb_budget_child_release",
+                FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG), PLAIN);
+        static final MethodHandle MB_BUDGET_CHILD_USED = downcall("mb_budget_child_used",
+                FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, ADDRESS), PLAIN);
+        static final MethodHandle MB_BUDGET_ON_RECLAIM = downcall("mb_budget_on_reclaim",
+                FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS), PLAIN);
+        static final MethodHandle MB_BUDGET_SET_RECLAIM_WAIT = downcall("mb_budget_set_reclaim_wait",
+                FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT), PLAIN);
+        static final MethodHandle MB_BUDGET_REPORT_JSON = downcall("mb_budget_report_json",
+                FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS), PLAIN);
+
+        /** The one {@code mb_reclaim_callback} stub; {@code ctx} says which registration. */
+        static final MemorySegment ON_RECLAIM_STUB = LINKER.upcallStub(
+                onReclaimTarget(),
+                FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_INT, JAVA_LONG),
+                Arena.global());
+
         /** The one {@code mb_buffer_callback} stub; {@code ctx} says which registration. */
         static final MemorySegment ON_AVAILABLE_STUB = LINKER.upcallStub(
                 onAvailableTarget(),
@@ -163,6 +187,15 @@ final class FfmAbi implements NativeAbi {
             MemorySegment symbol = LOOKUP.find(name).orElseThrow(() -> new UnsatisfiedLinkError(
                     "libmembudget (" + library.source() + ") has no symbol " + name));
             return LINKER.downcallHandle(symbol, fd, options);
+        }
+
+        private static MethodHandle onReclaimTarget() {
+            try {
+                return MethodHandles.lookup().findStatic(FfmAbi.class, "onReclaim", MethodType.methodType(
+                        long.class, MemorySegment.class, int.class, long.class));
+            } catch (ReflectiveOperationException e) {
+                throw new AssertionError(e); // the method is below
+            }
         }
 
         private static MethodHandle onAvailableTarget() {
@@ -193,6 +226,139 @@ final class FfmAbi implements NativeAbi {
         } catch (Throwable t) {
             // An exception escaping an upcall ends the JVM; the library's state is fine either way.
             LOG.log(Level.ERROR, "membudget: a buffer availability callback threw", t);
+        }
+    }
+
+    /** Registered reclaimers by their {@code ctx}, and each child's current {@code ctx}. */
+    private static final ConcurrentHashMap<Long, ReclaimCallback> RECLAIMERS = new ConcurrentHashMap<>();
+
+    private static final ConcurrentHashMap<Long, Long> RECLAIM_CONTEXT = new ConcurrentHashMap<>();
+
+    /** The reclaim upcall. Never lets an exception reach C: it counts as nothing freed. */
+    private static long onReclaim(MemorySegment ctx, int category, long bytes) {
+        try {
+            ReclaimCallback target = RECLAIMERS.get(ctx.address());
+            return target == null ? 0 : target.reclaim(category, bytes);
+        } catch (Throwable t) {
+            LOG.log(Level.ERROR, "membudget: a reclaim callback threw", t);
+            return 0;
+        }
+    }
+
+    @Override
+    public int childNew(long runtime, long parent, String name, long[] limits, long[] reserved, long[] childOut) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment cName = arena.allocateFrom(name, StandardCharsets.UTF_8);
+            MemorySegment l = limits == null ? MemorySegment.NULL : arena.allocateFrom(JAVA_LONG, limits);
+            MemorySegment r = reserved == null ? MemorySegment.NULL : arena.allocateFrom(JAVA_LONG, reserved);
+            MemorySegment out = arena.allocate(JAVA_LONG);
+            int rc = (int) Handles.MB_BUDGET_CHILD_NEW.invokeExact(runtime, parent, cName, l, r, out);
+            childOut[0] = out.get(JAVA_LONG, 0);
+            return rc;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    @Override
+    public int childFree(long child) {
+        int rc;
+        try {
+            rc = (int) Handles.MB_BUDGET_CHILD_FREE.invokeExact(child);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        if (rc == OK) {
+            Long ctx = RECLAIM_CONTEXT.remove(child);
+            if (ctx != null) {
+                RECLAIMERS.remove(ctx);
+            }
+        }
+        return rc;
+    }
+
+    @Override
+    public int childReserve(long child, int category, long bytes) {
+        try {
+            return (int) Handles.MB_BUDGET_CHILD_RESERVE.invokeExact(child, category, bytes);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    @Override
+    public int childRelease(long child, int category, long bytes) {
+        try {
+            return (int) Handles.MB_BUDGET_CHILD_RELEASE.invokeExact(child, category, bytes);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    @Override
+    public int childUsed(long child, int category, long[] out) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment used = arena.allocate(JAVA_LONG);
+            int rc = (int) Handles.MB_BUDGET_CHILD_USED.invokeExact(child, category, used);
+            out[0] = used.get(JAVA_LONG, 0);
+            return rc;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    @Override
+    public int childOnReclaim(long child, ReclaimCallback callback) {
+        long ctx = callback == null ? 0 : NEXT_CONTEXT.getAndIncrement();
+        if (callback != null) {
+            RECLAIMERS.put(ctx, callback);
+        }
+        // A local of the exact type: invokeExact sees a conditional expression as Object.
+        MemorySegment stub = callback == null ? MemorySegment.NULL : Handles.ON_RECLAIM_STUB;
+        int rc;
+        try {
+            rc = (int) Handles.MB_BUDGET_ON_RECLAIM.invokeExact(child, stub, MemorySegment.ofAddress(ctx));
+        } catch (Throwable t) {
+            RECLAIMERS.remove(ctx);
+            throw unexpected(t);
+        }
+        if (rc != OK) {
+            RECLAIMERS.remove(ctx);
+            return rc;
+        }
+        Long old = callback == null ? RECLAIM_CONTEXT.remove(child) : RECLAIM_CONTEXT.put(child, ctx);
+        if (old != null) {
+            RECLAIMERS.remove(old);
+        }
+        return rc;
+    }
+
+    @Override
+    public int childSetReclaimWait(long child, int waitMs) {
+        try {
+            return (int) Handles.MB_BUDGET_SET_RECLAIM_WAIT.invokeExact(child, waitMs);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    @Override
+    public int budgetReportJson(long runtime, long child, String[] out) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment needed = arena.allocate(JAVA_LONG);
+            int rc = (int) Handles.MB_BUDGET_REPORT_JSON.invokeExact(runtime, child, MemorySegment.NULL, 0L, needed);
+            long size = needed.get(JAVA_LONG, 0);
+            if (rc != OK && size == 0) {
+                return rc;
+            }
+            MemorySegment buf = arena.allocate(size);
+            rc = (int) Handles.MB_BUDGET_REPORT_JSON.invokeExact(runtime, child, buf, size, needed);
+            if (rc == OK) {
+                out[0] = new String(buf.asSlice(0, size - 1).toArray(JAVA_BYTE), StandardCharsets.UTF_8);
+            }
+            return rc;
+        } catch (Throwable t) {
+            throw unexpected(t);
         }
     }
 

@@ -1,0 +1,315 @@
+//! `MemoryConsumer`: a named holder of memory in a child budget, and its reservations.
+
+use crate::child::{lock, Node};
+use crate::reclaim::Reclaimer;
+use crate::report::{CategoryBytes, ConsumerReport};
+use crate::{Category, QuotaExceeded, Reservation, SharedBudget};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// The shared part of a consumer (its reservations and its budget's list point to it).
+pub(crate) struct ConsumerCore {
+    name: String,
+    pub(crate) node: Arc<Node>,
+    /// The budget at the top of the tree (kept here so a reservation finds it in one step).
+    root: SharedBudget,
+    used: [AtomicU64; Category::COUNT],
+    reclaimer: Mutex<Option<Arc<dyn Reclaimer>>>,
+    /// Whether it may be asked to reclaim for its own requests.
+    pub(crate) reclaim_self: AtomicBool,
+}
+
+impl ConsumerCore {
+    pub(crate) fn used(&self, category: Category) -> u64 {
+        self.used[category.index()].load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The consumer's path: its budget's path and its name.
+    pub(crate) fn path(&self) -> String {
+        format!("{}/{}", self.node.path(), self.name)
+    }
+
+    pub(crate) fn reclaimer(&self) -> Option<Arc<dyn Reclaimer>> {
+        lock(&self.reclaimer).clone()
+    }
+
+    pub(crate) fn report(&self) -> ConsumerReport {
+        let used = Category::ALL
+            .into_iter()
+            .filter_map(|c| {
+                let b = self.used(c);
+                (b > 0).then(|| CategoryBytes::new(c, b))
+            })
+            .collect();
+        ConsumerReport::new(self.name.clone(), self.reclaimer().is_some(), used)
+    }
+
+    /// Charges `bytes` of `category` to this consumer's budget (reclaiming if it does not fit).
+    #[inline]
+    fn try_charge(self: &Arc<Self>, category: Category, bytes: u64) -> Result<(), QuotaExceeded> {
+        match self.node.charge(category, bytes) {
+            Ok(()) => {}
+            Err(refused) => crate::reclaim::resolve(self, category, bytes, refused)?,
+        }
+        self.used[category.index()].fetch_add(bytes, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Credits `bytes` a reservation holds (so the consumer holds at least that many).
+    #[inline]
+    fn release_held(&self, category: Category, bytes: u64) {
+        // The reservation's bytes are part of `used`: no wrap.
+        self.used[category.index()].fetch_sub(bytes, Ordering::Relaxed);
+        self.node.release(category, bytes);
+    }
+
+    /// Credits `bytes`; `false` (nothing changed) if the consumer holds fewer.
+    #[inline]
+    fn release(&self, category: Category, bytes: u64) -> bool {
+        let used = &self.used[category.index()];
+        let mut cur = used.load(Ordering::Relaxed);
+        loop {
+            let Some(rest) = cur.checked_sub(bytes) else {
+                return false;
+            };
+            match used.compare_exchange_weak(cur, rest, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => break,
+                Err(actual) => cur = actual,
+            }
+        }
+        self.node.release(category, bytes);
+        true
+    }
+}
+
+impl Drop for ConsumerCore {
+    fn drop(&mut self) {
+        // What raw charges left behind goes back too: dropping a consumer is exact.
+        for c in Category::ALL {
+            let b = self.used[c.index()].swap(0, Ordering::Relaxed);
+            if b > 0 {
+                self.node.release(c, b);
+            }
+        }
+    }
+}
+
+/// A named consumer of a child budget ([`BudgetHandle::consumer`](crate::BudgetHandle::consumer)):
+/// an operator, a state backend, a pool. Its reservations charge the budget; reports and
+/// refusals name it; with a [`Reclaimer`] it can be asked to give memory back when another
+/// request would not fit. Dropping it releases whatever it still holds.
+#[derive(Clone)]
+pub struct MemoryConsumer {
+    core: Arc<ConsumerCore>,
+}
+
+impl MemoryConsumer {
+    pub(crate) fn new(node: Arc<Node>, name: &str) -> MemoryConsumer {
+        let root = node.root_budget().clone();
+        let core = Arc::new(ConsumerCore {
+            name: name.to_owned(),
+            node,
+            root,
+            used: [const { AtomicU64::new(0) }; Category::COUNT],
+            reclaimer: Mutex::new(None),
+            reclaim_self: AtomicBool::new(false),
+        });
+        core.node.register_consumer(&core);
+        MemoryConsumer { core }
+    }
+
+    /// The consumer's name.
+    pub fn name(&self) -> &str {
+        self.core.name()
+    }
+
+    /// Bytes of `category` it holds.
+    pub fn used(&self, category: Category) -> u64 {
+        self.core.used(category)
+    }
+
+    /// Registers `reclaimer`, asked to give memory back when a request in the same budget tree
+    /// does not fit (replacing any earlier one). See [`Reclaimer`] for when it is called.
+    pub fn set_reclaimer(&self, reclaimer: impl Reclaimer + 'static) {
+        *lock(&self.core.reclaimer) = Some(Arc::new(reclaimer));
+    }
+
+    /// Removes the reclaimer, if any.
+    pub fn clear_reclaimer(&self) {
+        *lock(&self.core.reclaimer) = None;
+    }
+
+    /// Whether this consumer's own reclaimer may be asked to free memory for its own requests
+    /// (last, after every other consumer). Off by default: a consumer that is growing is
+    /// usually not one that can spill at that moment.
+    pub fn reclaim_for_own_requests(&self, enabled: bool) {
+        self.core.reclaim_self.store(enabled, Ordering::Relaxed);
+    }
+
+    /// Reserves `bytes` of `category`, released when the returned [`Reservation`] drops
+    /// (borrowing the consumer; [`try_reserve_owned`](Self::try_reserve_owned) for one that
+    /// can be kept anywhere).
+    ///
+    /// # Errors
+    /// [`QuotaExceeded`] if a limit of the budget or an ancestor (or the process quota) would be
+    /// exceeded even after reclaim; it names the limit, the top consumers and what reclaim did.
+    #[inline]
+    pub fn try_reserve(
+        &self,
+        category: Category,
+        bytes: u64,
+    ) -> Result<Reservation<'_>, QuotaExceeded> {
+        self.core.try_charge(category, bytes)?;
+        Ok(Reservation::through(&self.core.root, self, category, bytes))
+    }
+
+    /// Reserves `bytes` of `category` as an owned [`ConsumerReservation`] (it keeps the
+    /// consumer alive), released when it drops.
+    ///
+    /// # Errors
+    /// As [`try_reserve`](Self::try_reserve).
+    #[inline]
+    pub fn try_reserve_owned(
+        &self,
+        category: Category,
+        bytes: u64,
+    ) -> Result<ConsumerReservation, QuotaExceeded> {
+        self.core.try_charge(category, bytes)?;
+        Ok(ConsumerReservation {
+            consumer: Arc::clone(&self.core),
+            category,
+            size: bytes,
+        })
+    }
+
+    /// Charges `bytes` of `category` with no RAII handle (pools that track their own pages);
+    /// the caller must [`release`](Self::release) exactly what it charged, or drop the
+    /// consumer.
+    ///
+    /// # Errors
+    /// As [`try_reserve`](Self::try_reserve); nothing is charged then.
+    #[inline]
+    pub fn try_charge(&self, category: Category, bytes: u64) -> Result<(), QuotaExceeded> {
+        self.core.try_charge(category, bytes)
+    }
+
+    /// Credits `bytes` of `category`. Releasing more than the consumer holds is a caller bug:
+    /// then nothing changes and `false` is returned.
+    #[inline]
+    pub fn release(&self, category: Category, bytes: u64) -> bool {
+        self.core.release(category, bytes)
+    }
+
+    /// The process (or isolated) budget at the top of this consumer's tree.
+    pub fn root(&self) -> &crate::Budget {
+        &self.core.root
+    }
+
+    /// Credits `bytes` a [`Reservation`] of this consumer holds.
+    #[inline]
+    pub(crate) fn release_reserved(&self, category: Category, bytes: u64) {
+        self.core.release_held(category, bytes);
+    }
+
+    /// The budget this consumer charges.
+    pub fn budget(&self) -> crate::BudgetHandle {
+        crate::BudgetHandle {
+            node: Arc::clone(&self.core.node),
+        }
+    }
+}
+
+impl core::fmt::Debug for MemoryConsumer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MemoryConsumer")
+            .field("path", &self.core.path())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Bytes of one category held by a [`MemoryConsumer`] in its child budget; released when
+/// dropped. The owned counterpart of the [`Reservation`] that
+/// [`MemoryConsumer::try_reserve`] returns.
+#[must_use = "dropping a reservation releases it at once"]
+pub struct ConsumerReservation {
+    consumer: Arc<ConsumerCore>,
+    category: Category,
+    size: u64,
+}
+
+impl ConsumerReservation {
+    /// Bytes held.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The category charged.
+    pub fn category(&self) -> Category {
+        self.category
+    }
+
+    /// Grows the reservation by `bytes`.
+    ///
+    /// # Errors
+    /// [`QuotaExceeded`] as [`MemoryConsumer::try_reserve`] (the size is then unchanged).
+    pub fn try_grow(&mut self, bytes: u64) -> Result<(), QuotaExceeded> {
+        self.consumer.try_charge(self.category, bytes)?;
+        // The budget's checked counters hold at least `size + bytes`.
+        self.size = self.size.saturating_add(bytes);
+        Ok(())
+    }
+
+    /// Gives back `bytes`, or returns `Err(size)` unchanged if it holds fewer.
+    pub fn try_shrink(&mut self, bytes: u64) -> Result<(), u64> {
+        let Some(rest) = self.size.checked_sub(bytes) else {
+            return Err(self.size);
+        };
+        self.size = rest;
+        self.consumer.release_held(self.category, bytes);
+        Ok(())
+    }
+
+    /// Moves everything `other` holds into this reservation (both of the same consumer and
+    /// category; otherwise `other` is handed back unchanged). Lets a consumer reserve before
+    /// taking its own locks, then add the bytes to what it already holds.
+    ///
+    /// # Errors
+    /// `other`, if it is of another consumer or category.
+    pub fn merge(&mut self, mut other: ConsumerReservation) -> Result<(), ConsumerReservation> {
+        if !Arc::ptr_eq(&self.consumer, &other.consumer) || self.category != other.category {
+            return Err(other);
+        }
+        // Both sizes are held by the consumer, so their sum fits its checked counter.
+        self.size = self.size.saturating_add(core::mem::take(&mut other.size));
+        Ok(())
+    }
+
+    /// Releases everything held and returns how much that was; the reservation stays usable.
+    pub fn free(&mut self) -> u64 {
+        let size = core::mem::take(&mut self.size);
+        if size > 0 {
+            self.consumer.release_held(self.category, size);
+        }
+        size
+    }
+}
+
+impl Drop for ConsumerReservation {
+    fn drop(&mut self) {
+        self.free();
+    }
+}
+
+impl core::fmt::Debug for ConsumerReservation {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ConsumerReservation")
+            .field("consumer", &self.consumer.path())
+            .field("category", &self.category)
+            .field("size", &self.size)
+            .finish()
+    }
+}

@@ -1,0 +1,69 @@
+package io.membudget;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+class ChildBudgetTest {
+    private static final Category M = Category.MANAGED;
+
+    @Test
+    void limitsAtEveryLevelAndRefusalsNamingConsumers() {
+        try (MemBudget rt = Runtimes.open();
+                ChildBudget job = rt.createChildBudget("job", Map.of(M, 1L << 20), null);
+                ChildBudget slot = job.createChild("slot", Map.of(M, 900L << 10), null)) {
+            slot.reserve(M, 512 << 10);
+            job.reserve(M, 256 << 10);
+            assertEquals(768 << 10, job.used(M));
+            QuotaExceededException e = assertThrows(QuotaExceededException.class, () -> slot.reserve(M, 400 << 10));
+            assertEquals(Limit.BUDGET, e.limit());
+            assertTrue(e.getMessage().contains("in budget 'job/slot'"), e.getMessage());
+            assertTrue(e.getMessage().contains("top consumers: 'job/slot/host' 524288"), e.getMessage());
+            assertTrue(rt.budgetReportJson().contains("\"name\":\"job\""));
+            assertTrue(slot.reportJson().contains("\"name\":\"slot\""));
+            assertThrows(InvalidArgumentException.class, () -> slot.release(M, 1L << 30));
+        }
+    }
+
+    @Test
+    void aReclaimerSpillsSoARequestFits() {
+        try (MemBudget rt = Runtimes.open();
+                ChildBudget slot = rt.createChildBudget("slot", Map.of(M, 1L << 20), null);
+                ChildBudget cache = slot.createChild("cache", null, null);
+                ChildBudget op = slot.createChild("op", null, null)) {
+            cache.reserve(M, 900 << 10);
+            AtomicInteger asked = new AtomicInteger();
+            cache.onReclaim((c, n) -> {
+                asked.incrementAndGet();
+                cache.release(c, 900 << 10);
+                return 900 << 10;
+            });
+            op.reserve(M, 512 << 10);
+            assertEquals(1, asked.get());
+            cache.reserve(M, 400 << 10);
+            cache.onReclaim((c, n) -> {
+                throw new IllegalStateException("reclaimer bug");
+            });
+            op.setReclaimWait(Duration.ofMillis(20));
+            QuotaExceededException e = assertThrows(QuotaExceededException.class, () -> op.reserve(M, 200 << 10));
+            assertTrue(e.getMessage().contains("Reclaim freed 0 bytes"), e.getMessage());
+            cache.onReclaim(null);
+        }
+    }
+
+    @Test
+    void aClosedChildIsRefused() {
+        try (MemBudget rt = Runtimes.open()) {
+            ChildBudget c = rt.createChildBudget("c", null, null);
+            c.close();
+            c.close();
+            assertThrows(InvalidHandleException.class, () -> c.reserve(M, 1));
+            assertThrows(InvalidArgumentException.class, () -> rt.createChildBudget("a/b", null, null));
+        }
+    }
+}
