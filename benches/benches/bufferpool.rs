@@ -4,10 +4,13 @@
 //! record.
 //!
 //! Run: `cargo bench -p membudget-benches --bench bufferpool -- --warm-up-time 1 --measurement-time 3`
+//! (ends with the ratios issue 15's targets are stated in, from this run's medians; run the
+//! 2-thread group twice, `-- roundtrip_2threads`, on a shared machine).
 
 use criterion::{black_box, BenchmarkId, Criterion, Throughput};
 use crossbeam_queue::ArrayQueue;
 use membudget_allocator::{Budget, Quotas, SharedBudget};
+use membudget_benches::Ratios;
 use membudget_bufferpool::{Buffer, LocalBufferPool, NetworkBufferPool};
 use std::collections::VecDeque;
 use std::hint::spin_loop;
@@ -268,9 +271,22 @@ fn pipeline(c: &mut Criterion) {
 }
 
 fn main() {
+    let ratios = Ratios::start();
     let mut c = Criterion::default().configure_from_args();
     roundtrip_1_thread(&mut c);
     roundtrip_2_threads(&mut c);
     pipeline(&mut c);
     c.final_summary();
+    // Issue 15's targets, from this run's medians.
+    let one = "bufferpool/roundtrip_1thread";
+    ratios.print(one, "LocalBufferPool", "Mutex<VecDeque>", "≤ 1.00");
+    ratios.print(one, "LocalBufferPool", "ArrayQueue (floor)", "≤ 1.30");
+    let two = "bufferpool/roundtrip_2threads";
+    ratios.print(two, "Mutex<VecDeque>", "LocalBufferPool", "≥ 1.50");
+    ratios.print(
+        two,
+        "LocalBufferPool",
+        "ArrayQueue (floor)",
+        "none: for reference",
+    );
 }

@@ -57,8 +57,14 @@ impl Availability {
     /// Marks unavailable. The caller must then fence and re-check its resource.
     #[inline]
     pub(crate) fn set_unavailable(&self) {
-        // SeqCst: ordered against the producer's fence (module docs).
-        self.available.store(false, Ordering::SeqCst);
+        // SeqCst: ordered against the producer's fence (module docs). A swap rather than a
+        // store, so every write of the flag is a read-modify-write: the same instruction on
+        // x86 (a SeqCst store is an `xchg`), and it keeps loom exact here. Loom (0.7) lets a
+        // plain store slip between the read and the write of another thread's
+        // read-modify-write (tokio-rs/loom#254), so with a store it explores histories no
+        // machine has — `set_available`'s swap reading a `true` that a later `false` had
+        // already overwritten — and reports a lost wake-up that cannot happen.
+        self.available.swap(false, Ordering::SeqCst);
     }
 
     /// Marks available; on the unavailable → available transition wakes every waiter, outside

@@ -4,7 +4,6 @@ use crate::error::BufferPoolError;
 use crate::local_pool::LocalInner;
 use crate::slot::{Owner, Slot};
 use crate::sync::{fence, Ordering};
-use core::cell::Cell;
 use core::fmt;
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -62,8 +61,13 @@ impl Buffer {
     /// A handle to a segment just taken exclusively (its count is 1).
     #[inline]
     pub(crate) fn from_slot(slot: &Slot, channel: u32) -> Buffer {
+        // Written only when it changes: the header stays a read-only cache line, shared by the
+        // cores that request and recycle the segment, instead of moving with every buffer.
         // SAFETY: the caller holds the segment exclusively (just popped from a free list).
-        unsafe { *slot.channel.get() = channel };
+        if unsafe { *slot.channel.get() } != channel {
+            // SAFETY: as above.
+            unsafe { *slot.channel.get() = channel };
+        }
         Buffer {
             slot: NonNull::from(slot),
             data: slot.data,
@@ -344,8 +348,13 @@ impl Buffer {
     }
 
     /// Recycles the segment: the last handle is going away.
+    ///
+    /// A pointer, not `&Slot`: a reference argument must stay valid for the whole call, and
+    /// dropping `global` here may free the slot.
     #[cold]
-    fn recycle_exclusive(slot: &Slot) {
+    fn recycle_exclusive(slot: NonNull<Slot>) {
+        // SAFETY: last handle: the owner recorded in the slot keeps it alive until we drop it.
+        let slot = unsafe { slot.as_ref() };
         // SAFETY: last handle: we hold the segment exclusively.
         let owner = unsafe { slot.set_owner(Owner::Free) };
         if let Owner::Exclusive(global) = owner {
@@ -356,50 +365,6 @@ impl Buffer {
     }
 }
 
-#[cfg(not(membudget_loom))]
-thread_local! {
-    /// The pool this thread recycled into last, kept alive by this strong reference.
-    static LAST_POOL: Cell<Option<Arc<LocalInner>>> = const { Cell::new(None) };
-}
-
-// Under loom, the same cache in loom's thread-local storage: one per model thread, dropped when
-// that thread (or the model execution) ends, so the shipped caching logic below is modelled.
-#[cfg(membudget_loom)]
-loom::thread_local! {
-    /// The pool this thread recycled into last, kept alive by this strong reference.
-    static LAST_POOL: Cell<Option<Arc<LocalInner>>> = Cell::new(None);
-}
-
-/// A strong reference to `owner` that keeps the pool alive for the whole recycle: once the
-/// segment is in the idle list another thread may move it on (dropping the slot's reference to
-/// the pool) while `recycle` still reads the pool's flags. It comes from a per-thread cache of
-/// the last pool recycled into, so the common case (same pool as last time) costs no
-/// reference-count traffic; a different pool costs one clone. The cache holds at most one pool
-/// per thread (its segments all go back as usual; only the small pool struct — and, through
-/// it, the network pool's slot headers — lingers until the thread recycles into another pool
-/// or exits). A destroyed pool is not cached.
-#[inline]
-fn keep_alive(owner: &Arc<LocalInner>) -> Arc<LocalInner> {
-    match LAST_POOL.try_with(Cell::take).ok().flatten() {
-        Some(p) if Arc::ptr_eq(&p, owner) => p,
-        other => {
-            drop(other);
-            Arc::clone(owner)
-        }
-    }
-}
-
-/// Puts the pool just recycled into back in the per-thread cache (unless it is destroyed:
-/// then nothing of it is kept alive by this thread).
-#[inline]
-fn cache_pool(pool: Arc<LocalInner>) {
-    if pool.is_destroyed_relaxed() {
-        return;
-    }
-    // During thread teardown the cache is gone and the closure (with `pool`) is just dropped.
-    let _ = LAST_POOL.try_with(move |c| c.set(Some(pool)));
-}
-
 impl Clone for Buffer {
     #[inline]
     fn clone(&self) -> Self {
@@ -407,38 +372,150 @@ impl Clone for Buffer {
     }
 }
 
-impl Drop for Buffer {
-    #[inline]
-    fn drop(&mut self) {
-        let slot = self.slot();
-        // Unique (Acquire pairs with other handles' Release decrements): no one else can touch
-        // the count, and it stays 1 for the segment's next use. Otherwise count down; the last
-        // one recycles.
-        if slot.refcnt.load(Ordering::Acquire) != 1 {
-            if slot.refcnt.fetch_sub(1, Ordering::Release) != 1 {
-                return;
-            }
-            // Acquire fence: pairs with the other handles' Release decrements.
-            fence(Ordering::Acquire);
-            slot.refcnt.store(1, Ordering::Relaxed);
+/// Gives up one handle of `slot`'s segment; returns whether it was the last one (the caller
+/// then holds the segment exclusively and recycles it).
+#[inline]
+fn release(slot: &Slot) -> bool {
+    // Unique (Acquire pairs with other handles' Release decrements): no one else can touch
+    // the count, and it stays 1 for the segment's next use. Otherwise count down; the last
+    // one recycles.
+    if slot.refcnt.load(Ordering::Acquire) != 1 {
+        if slot.refcnt.fetch_sub(1, Ordering::Release) != 1 {
+            return false;
         }
+        // Acquire fence: pairs with the other handles' Release decrements.
+        fence(Ordering::Acquire);
+        slot.refcnt.store(1, Ordering::Relaxed);
+    }
+    true
+}
+
+/// Segments of one local pool collected by [`Buffer::recycle_all`], returned in one batch.
+struct Run {
+    /// A segment of the run: its owner is the run's pool (we hold it until the run is
+    /// returned, so its header keeps that reference).
+    first: Option<NonNull<Slot>>,
+    indices: [u32; Run::MAX],
+    len: usize,
+}
+
+impl Run {
+    const MAX: usize = 32;
+
+    /// The run's pool, if the run has segments. The pool itself, not the header's `Arc`:
+    /// once `recycle_many` made a segment idle, another thread may rewrite its header.
+    fn pool(&self) -> Option<*const LocalInner> {
+        // SAFETY: `first` is a segment we hold exclusively (not yet returned), so its slot is
+        // alive and its owner (written only by the segment's exclusive holder) is stable.
+        let slot = unsafe { self.first?.as_ref() };
+        // SAFETY: as above.
+        match unsafe { &*slot.owner.get() } {
+            Owner::Local(pool) => Some(Arc::as_ptr(pool)),
+            _ => None,
+        }
+    }
+
+    /// Returns the run's segments to their pool.
+    fn flush(&mut self) {
+        if let Some(pool) = self.pool() {
+            // SAFETY: `pool` is the owner in the headers of the run's segments, which we hold
+            // exclusively (their last handles dropped in `recycle_all`).
+            unsafe { LocalInner::recycle_many(pool, &self.indices[..self.len]) };
+        }
+        self.first = None;
+        self.len = 0;
+    }
+}
+
+impl Buffer {
+    /// Drops `buffers`, returning the segments of each local pool in as few operations on the
+    /// pool's shared state as fit (a run of buffers of one pool goes to this thread's stash
+    /// and the pool's idle list in one batch each) instead of one operation per buffer. The
+    /// effect is exactly that of dropping them one by one: shared handles only count down,
+    /// exclusive segments go back to the network pool.
+    ///
+    /// # Examples
+    /// ```
+    /// # use membudget_allocator::{Budget, Quotas, SharedBudget};
+    /// # use membudget_bufferpool::{Buffer, NetworkBufferPool};
+    /// # let network = NetworkBufferPool::new(16, 4096, SharedBudget::from(Budget::new(Quotas::unlimited())))?;
+    /// let pool = network.create_buffer_pool(16, 16)?;
+    /// let mut held = Vec::new();
+    /// assert_eq!(pool.request_buffers(16, &mut held)?, 16);
+    /// Buffer::recycle_all(held.drain(..));
+    /// assert_eq!(pool.used_buffers(), 0);
+    /// # Ok::<(), membudget_bufferpool::BufferPoolError>(())
+    /// ```
+    pub fn recycle_all(buffers: impl IntoIterator<Item = Buffer>) {
+        let mut run = Run {
+            first: None,
+            indices: [0; Run::MAX],
+            len: 0,
+        };
+        for buffer in buffers {
+            let buffer = core::mem::ManuallyDrop::new(buffer);
+            let slot = buffer.slot();
+            if !release(slot) {
+                continue;
+            }
+            // SAFETY: last handle: we hold the segment exclusively and may read its header.
+            let owner = unsafe { &*slot.owner.get() };
+            // SAFETY: as above.
+            let channel = unsafe { *slot.channel.get() };
+            let Owner::Local(pool) = owner else {
+                Self::recycle_slot(buffer.slot);
+                continue;
+            };
+            if channel != crate::slot::NO_CHANNEL {
+                // SAFETY: `pool` is the segment's owner and we hold the segment exclusively.
+                unsafe { LocalInner::recycle(Arc::as_ptr(pool), slot.index, channel) };
+                continue;
+            }
+            let same = run.pool() == Some(Arc::as_ptr(pool));
+            if !same || run.len == Run::MAX {
+                run.flush();
+            }
+            if run.first.is_none() {
+                run.first = Some(buffer.slot);
+            }
+            run.indices[run.len] = slot.index;
+            // `len < MAX` (flushed above when full).
+            run.len = run.len.wrapping_add(1);
+        }
+        run.flush();
+    }
+
+    /// Recycles the segment of `slot`, whose last handle is gone. A pointer, not `&Slot`
+    /// (see `recycle_exclusive`): the recycle may drop the last reference to the network
+    /// pool, which owns the slot.
+    #[inline]
+    fn recycle_slot(ptr: NonNull<Slot>) {
+        // SAFETY: last handle: the owner recorded in the slot keeps it alive until the
+        // segment is recycled; `slot` is not used after that.
+        let slot = unsafe { ptr.as_ref() };
         let index = slot.index;
         // SAFETY: last handle: we hold the segment exclusively and may read its header.
         let owner = unsafe { &*slot.owner.get() };
         // SAFETY: as above.
         let channel = unsafe { *slot.channel.get() };
         match owner {
-            Owner::Local(pool) => {
-                // The reference into the slot must be dead before `recycle`, which may rewrite
-                // the slot's owner: take a strong reference first.
-                let keep = keep_alive(pool);
-                keep.recycle(index, channel);
-                cache_pool(keep);
-            }
-            Owner::Exclusive(_) => Self::recycle_exclusive(slot),
+            // SAFETY: `pool` is the segment's owner and we hold the segment exclusively
+            // (last handle); `recycle` reaches the pool through its own pointer, not through
+            // the header, which another thread may rewrite once the segment is idle.
+            Owner::Local(pool) => unsafe { LocalInner::recycle(Arc::as_ptr(pool), index, channel) },
+            Owner::Exclusive(_) => Self::recycle_exclusive(ptr),
             Owner::Free => crate::violation::report(format_args!(
                 "a buffer of free segment {index} was dropped"
             )),
+        }
+    }
+}
+
+impl Drop for Buffer {
+    #[inline]
+    fn drop(&mut self) {
+        if release(self.slot()) {
+            Self::recycle_slot(self.slot);
         }
     }
 }

@@ -4,16 +4,20 @@
 //! ```text
 //!   NetworkBufferPool  (N segments, charged to the network category up front)
 //!   ├── slots[N]        one header per segment: refcount, owner, subpartition
-//!   ├── free list       lock-free queue of slot indices (crossbeam ArrayQueue<u32>)
+//!   ├── free list       lock-free queue of slot indices (batch push and pop)
 //!   ├── factory lock    pool creation/destruction, redistribution — never on the fast path
 //!   └── LocalBufferPool × k   size ∈ [min, max], idle list (lock-free), atomics
+//!         ├── stashes   per thread (up to 4 pools): up to 14 idle segments each, one cache line
 //!         └── Buffer    RAII handle: drop of the last handle recycles the segment
 //! ```
 //!
-//! The request/recycle fast path is a pop or push of a `u32` on a lock-free queue plus a few
-//! atomic loads; availability is one flag, so checking it is one load. Wakers (`available()`
-//! futures, blocked threads, listeners) are fired only by the thread that flips a pool from
-//! unavailable to available, after it released every lock.
+//! The request/recycle fast path pops or pushes a `u32` on the calling thread's stash of the
+//! pool (one compare-and-swap on a cache line no other thread writes) plus a few atomic loads;
+//! stashes exchange segments with the pool's idle list a batch at a time, so buffers that one
+//! thread requests and another recycles cross between cores in batches. Availability is one
+//! flag, so checking it is one load. Wakers (`available()` futures, blocked threads,
+//! listeners) are fired only by the thread that flips a pool from unavailable to available,
+//! after it released every lock.
 //!
 //! Buffers beyond the pools' minimums are redistributed among resizable pools in proportion to
 //! their expected sizes (capped at each max) whenever pools come and go or exclusive segments
@@ -58,7 +62,11 @@ mod queue;
 mod redistribute;
 #[deny(clippy::arithmetic_side_effects)]
 mod slot;
+#[deny(clippy::arithmetic_side_effects)]
+mod stash;
 mod sync;
+#[deny(clippy::arithmetic_side_effects)]
+mod thread_cache;
 mod violation;
 
 pub use availability::AvailableFuture;

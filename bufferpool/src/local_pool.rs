@@ -1,35 +1,48 @@
 //! `LocalBufferPool`: a min/max-bounded share of the network buffers with backpressure.
 //!
 //! ```text
-//!   request ──► idle (lock-free queue of slot indices) ──► Buffer ──drop──► recycle
-//!                 ▲   │ empty and requested < size: fetch one more          │
-//!                 │   ▼                                                     ▼
-//!           global free list ◄── excess (requested > size) or destroyed ────┘
+//!   request ──► this thread's stash ──► idle list (lock-free queue) ──► Buffer ──drop──► recycle
+//!                ▲  (a batch at a time)    │ empty and requested < size: fetch one more     │
+//!                │                         ▼                                               ▼
+//!                │                  global free list ◄── excess (requested > size) or destroyed
+//!                └──────────── this thread's stash (full: to the idle list in one batch) ◄─┘
 //! ```
 //!
 //! Counters are atomics: `requested` (segments taken from the global pool, idle or lent),
-//! `size` (target, between min and max), per-subpartition counts. The fast paths are a pop or a
-//! push on the idle queue plus a few loads; anything unusual (pool drained, over size,
-//! listeners waiting, destroyed, unavailable) goes to one cold `reconcile` that restores the
-//! invariants and fires wakers and listeners with no lock held.
+//! `size` (target, between min and max), per-subpartition counts. Idle segments sit in the
+//! pool's idle list or in the *stashes* of the threads that use the pool (`stash.rs`,
+//! `thread_cache.rs`): a request and a recycle on one thread pop and push that thread's own
+//! stash (one compare-and-swap on a cache line no other thread writes), a recycling thread
+//! hands its stash to the idle list when it is full and a requesting thread fills its empty
+//! stash from the idle list, both in one batch, so buffers cross cores a batch at a time.
+//! A stash holds at most half the pool's size. Stashed segments are idle segments like
+//! the others: anything unusual (pool drained, over size, listeners waiting, destroyed,
+//! unavailable) goes to one cold `reconcile` that first gathers every stash of the pool into
+//! the idle list, then restores the invariants and fires wakers and listeners with no lock
+//! held. So availability, the prefetch of one idle segment below the size, redistribution,
+//! overdraft, subpartition limits and destruction see every idle segment, wherever it is.
 //!
 //! # Orderings
 //! Four protocols order the lock-free paths without a lock. In each, one side publishes its
 //! change, then a `SeqCst` fence, then reads the other side's change; of two such sequences one
 //! comes first in the single `SeqCst` order, so at least one side sees the other and acts:
 //! - **(A) availability** (`availability.rs`): `update_availability` marks the pool
-//!   unavailable, fences, re-checks idle segments, subpartitions and `destroyed`; a producer
-//!   (`recycle`) pushes a segment (having freed its subpartition first), then reads the flag.
-//! - **(L) listeners**: `add_buffer_listener` counts the listener, fences, re-checks the idle
-//!   queue; `recycle` pushes, then reads `listener_count`.
-//! - **(D) destroy**: `lazy_destroy` sets `destroyed`, fences, drains the idle queue; a pusher
-//!   (`recycle`, `push_idle`) pushes, then reads `destroyed`.
-//! - **(S) shrink**: a resizer stores a smaller `size`, then drains excess idle segments
-//!   (`reconcile`); `recycle` pushes, then re-reads `requested` and `size`.
+//!   unavailable, fences, re-checks idle segments (idle list and stashes), subpartitions and
+//!   `destroyed`; a producer (a recycle, a stash fill, anything that adds an idle segment)
+//!   adds the segment (having freed its subpartition first), then reads the flag.
+//! - **(L) listeners**: `add_buffer_listener` counts the listener, fences, re-checks idle
+//!   segments; a producer adds, then reads `listener_count`.
+//! - **(D) destroy**: `lazy_destroy` sets `destroyed`, fences, gathers the stashes and drains
+//!   the idle list; a producer adds, then reads `destroyed`.
+//! - **(S) shrink**: a resizer stores a smaller `size`, then gathers the stashes and drains
+//!   excess idle segments (`reconcile`); a producer adds, then re-reads `requested` and `size`.
 //!
-//! `recycle`'s fence is [`IndexQueue::fence_after_push`], a no-op: the queue's push is itself a
-//! `SeqCst` read-modify-write (`queue.rs`), so the reads after it must be `SeqCst` accesses to
-//! be ordered after it. Each `SeqCst` below names the protocol it takes part in.
+//! A producer's fence is [`fence_after_rmw`], a no-op: adding to the idle list or a stash is
+//! itself a `SeqCst` read-modify-write (`queue.rs`, `stash.rs`), so the reads after it must be
+//! `SeqCst` accesses to be ordered after it (`needs_reconcile_after_add`). A segment moved
+//! from a stash to the idle list (`gather_stashes`) is moved under the lock of the pool's list
+//! of stashes, which the (A) and (L) re-checks take, so they see it in one place or the other.
+//! Each `SeqCst` below names the protocol it takes part in.
 
 use crate::availability::{Availability, AvailableFuture};
 use crate::blocking::wait_available;
@@ -39,13 +52,18 @@ use crate::listener::BufferListener;
 use crate::network_pool::GlobalInner;
 use crate::queue::IndexQueue;
 use crate::slot::{Owner, NO_CHANNEL};
-use crate::sync::{fence, lock, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::stash::{Stash, STASH_CAPACITY};
+use crate::sync::{fence, fence_after_rmw, lock, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::thread_cache;
 use crate::violation::report;
 use crate::Buffer;
 use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
 use std::task::{Wake, Waker};
 use std::time::{Duration, Instant};
+
+/// Segments a batch request or recycle moves through the idle list at a time.
+const BATCH: usize = 32;
 
 /// The shared state of one local pool (aligned so the `Arc` counts sit on their own line).
 #[repr(align(128))]
@@ -61,10 +79,16 @@ pub(crate) struct LocalInner {
     me: Weak<LocalInner>,
     id: usize,
     config: BufferPoolConfig,
+    /// Most segments the pool can hold (its idle list's capacity): `max` + overdraft, at most
+    /// the network's segments.
+    capacity: usize,
     max_overdraft: AtomicUsize,
     subpartition_counts: Box<[AtomicUsize]>,
     listeners: Mutex<VecDeque<Arc<dyn BufferListener>>>,
     requesting_global: AtomicBool,
+    /// The stashes of the threads bound to this pool (`thread_cache.rs`): their segments are
+    /// idle segments of this pool. Taken on cold paths only.
+    stashes: Mutex<Vec<Arc<Stash>>>,
 }
 
 /// Subscription to the global pool's availability: fetches for the local pool when woken.
@@ -96,12 +120,14 @@ impl LocalInner {
             me: me.clone(),
             id,
             config,
+            capacity,
             max_overdraft: AtomicUsize::new(config.max_overdraft_buffers),
             subpartition_counts: (0..config.num_subpartitions)
                 .map(|_| AtomicUsize::new(0))
                 .collect(),
             listeners: Mutex::new(VecDeque::new()),
             requesting_global: AtomicBool::new(false),
+            stashes: Mutex::new(Vec::new()),
         })
     }
 
@@ -110,15 +136,18 @@ impl LocalInner {
     }
 
     #[inline]
-    fn is_destroyed(&self) -> bool {
+    pub(crate) fn is_destroyed(&self) -> bool {
         // SeqCst: (A) and (D) readers use it after their fences; pairs with `lazy_destroy`'s swap.
         self.destroyed.load(Ordering::SeqCst)
     }
 
-    /// Whether the pool was destroyed, without ordering (a hint for the recycle cache).
+    /// Most segments one thread's stash holds for this pool: half its size, so at least half
+    /// the idle segments stay where every thread takes them first, while the batches that
+    /// move between a stash and the idle list are large enough to pay for themselves even in
+    /// small pools that run dry and refill (0 for pools below 2: no stash).
     #[inline]
-    pub(crate) fn is_destroyed_relaxed(&self) -> bool {
-        self.destroyed.load(Ordering::Relaxed)
+    pub(crate) fn stash_limit(&self) -> usize {
+        (self.size.load(Ordering::Relaxed) / 2).min(STASH_CAPACITY)
     }
 
     /// Requests one buffer (for `channel`, or [`NO_CHANNEL`]).
@@ -127,35 +156,111 @@ impl LocalInner {
         if self.destroyed.load(Ordering::Acquire) {
             return Err(BufferPoolError::PoolDestroyed);
         }
-        let index = match self.idle.pop() {
+        let index = match self.pop_stashed() {
             Some(i) => i,
-            None => match self.request_slow() {
+            None => match self.request_idle() {
                 Some(i) => i,
                 None => return Ok(None),
             },
         };
-        let slot = self.global.slot(index);
+        Ok(Some(self.lend(index, channel)))
+    }
+
+    /// A buffer of segment `index`, taken from this pool's idle segments.
+    #[inline]
+    fn lend(&self, index: u32, channel: u32) -> Buffer {
         if channel != NO_CHANNEL {
             self.count_channel(channel);
+        }
+        Buffer::from_slot(self.global.slot(index), channel)
+    }
+
+    /// The segment this thread stashed for this pool last, if any. Taking the last stashed
+    /// segment while the idle list is empty may have left the pool with nothing idle (a
+    /// recycle stashed it after another thread's `reconcile` gathered the stashes): then
+    /// `reconcile` brings availability in line, as a request that empties the idle list does.
+    #[inline]
+    fn pop_stashed(&self) -> Option<u32> {
+        let (index, last) = thread_cache::with(|c| {
+            let b = c.bound_to(self)?;
+            let index = b.stash().pop()?;
+            Some((index, b.stash().len() == 0))
+        })
+        .flatten()?;
+        if last && self.idle.is_empty() {
+            self.reconcile();
+        }
+        Some(index)
+    }
+
+    /// This thread's stash is empty: takes a segment from the idle list and fills the stash
+    /// with a batch of the next ones (leaving one in the idle list, so an empty idle list
+    /// still means "nothing idle" and the pool prefetches exactly when Flink's does).
+    #[inline(never)]
+    fn request_idle(&self) -> Option<u32> {
+        let mut batch = [0u32; STASH_CAPACITY + 1];
+        // A stash bound to another pool and still holding its segments takes none of ours:
+        // take only the one requested then.
+        let stashable = thread_cache::with(|c| c.can_stash(self)).unwrap_or(false);
+        let want = if stashable {
+            self.stash_limit().saturating_add(1)
+        } else {
+            1
+        };
+        let n = self.idle.pop_leaving(&mut batch[..want], 1);
+        if n == 0 {
+            return self.request_slow();
+        }
+        if n > 1 {
+            self.stash_batch(&batch[1..n]);
         }
         if self.idle.is_empty() {
             self.reconcile();
         }
-        Ok(Some(Buffer::from_slot(slot, channel)))
+        Some(batch[0])
     }
 
-    /// The idle list is empty: take a segment within size + overdraft from the global pool.
+    /// Puts idle segments taken from the idle list into this thread's stash (binding it to
+    /// this pool if it is free); what does not go there goes back to the idle list.
+    fn stash_batch(&self, indices: &[u32]) {
+        let (stashed, old) = thread_cache::with(|c| {
+            if let Some(b) = c.bound_to(self) {
+                return (b.stash().fill(indices).is_ok(), None);
+            }
+            let Some(me) = self.me.upgrade() else {
+                return (false, None);
+            };
+            let (bound, old) = c.bind(&me);
+            (bound.is_some_and(|b| b.stash().fill(indices).is_ok()), old)
+        })
+        .unwrap_or((false, None));
+        // May drop the last reference to another pool: after leaving the cache.
+        drop(old);
+        if !stashed {
+            self.return_idle(indices);
+        } else if self.needs_reconcile_after_add() {
+            self.reconcile();
+        }
+    }
+
+    /// Nothing in the idle list: takes other threads' stashed segments of this pool, or one
+    /// from the global pool within size + overdraft; then restores the invariants.
     #[cold]
     #[inline(never)]
     fn request_slow(&self) -> Option<u32> {
-        let limit = self
-            .size
-            .load(Ordering::Relaxed)
-            .saturating_add(self.max_overdraft.load(Ordering::Relaxed));
-        let got = self.take_from_global(limit);
-        if got.is_none() {
-            self.reconcile();
-        }
+        self.gather_stashes();
+        let got = match self.idle.pop() {
+            Some(i) => Some(i),
+            None => {
+                let limit = self
+                    .size
+                    .load(Ordering::Relaxed)
+                    .saturating_add(self.max_overdraft.load(Ordering::Relaxed))
+                    .min(self.capacity);
+                self.take_from_global(limit)
+            }
+        };
+        self.reconcile();
         got
     }
 
@@ -229,37 +334,190 @@ impl LocalInner {
         }
     }
 
-    /// Returns a segment whose last handle dropped. The caller holds an `Arc` to `self`.
+    /// Whether the pool is over its size or destroyed (a hint, relaxed: a recycle then takes
+    /// the cold path, which decides with `try_release_excess`).
     #[inline]
-    pub(crate) fn recycle(&self, index: u32, channel: u32) {
-        if channel != NO_CHANNEL {
-            self.uncount_channel(channel);
+    fn over_size_or_destroyed(&self) -> bool {
+        self.requested.load(Ordering::Relaxed) > self.size.load(Ordering::Relaxed)
+            || self.destroyed.load(Ordering::Relaxed)
+    }
+
+    /// A strong reference to this pool, for a caller that holds one of its segments (lent or
+    /// just recycled, not yet idle): the segment's header holds a strong reference then, so
+    /// the upgrade succeeds.
+    fn strong(&self) -> Option<Arc<LocalInner>> {
+        let me = self.me.upgrade();
+        if me.is_none() {
+            report(format_args!(
+                "local pool {} has no strong reference while one of its segments is held",
+                self.id
+            ));
         }
-        if (self.requested.load(Ordering::Relaxed) > self.size.load(Ordering::Relaxed)
-            || self.destroyed.load(Ordering::Relaxed))
-            && self.try_release_excess()
-        {
-            self.give_back(index);
+        me
+    }
+
+    /// Returns segment `index` whose last handle dropped.
+    ///
+    /// `pool` is reached through the segment's header, whose reference keeps the pool alive
+    /// only until the segment is idle: another thread may then move the segment on, rewrite
+    /// the header and drop that reference, and a recycle that returns the segment to the
+    /// network pool drops it itself. So this takes a raw pointer, not `&self` (a reference
+    /// argument must stay valid for the whole call), and never a pointer *into* the header;
+    /// once the segment is idle the pool is reached through this thread's binding (a stashed
+    /// segment) or a strong reference taken before the segment became idle.
+    ///
+    /// # Safety
+    /// `pool` is the owner recorded in the header of segment `index`, and the caller holds
+    /// that segment exclusively (its last handle just dropped).
+    pub(crate) unsafe fn recycle(pool: *const LocalInner, index: u32, channel: u32) {
+        // SAFETY: the header of the segment the caller holds keeps the pool alive; `this` is
+        // not used once the segment is idle (see above).
+        let this = unsafe { &*pool };
+        if channel != NO_CHANNEL {
+            this.uncount_channel(channel);
+        }
+        if this.over_size_or_destroyed() {
+            if let Some(me) = this.strong() {
+                me.recycle_excess(index);
+            }
             return;
         }
-        if let Err(i) = self.idle.push(index) {
+        let stashed = thread_cache::with(|c| {
+            let b = c.bound_to(pool)?;
+            b.stash().push(index, b.pool().stash_limit()).ok()?;
+            // The segment is idle: the binding's pool (kept alive by it) from here on.
+            Some(if b.pool().needs_reconcile_after_add() {
+                b.pool_arc()
+            } else {
+                None
+            })
+        })
+        .flatten();
+        match stashed {
+            Some(None) => {}
+            Some(Some(p)) => p.reconcile(),
+            // Not idle yet: the header's reference still keeps `this` alive.
+            None => {
+                if let Some(me) = this.strong() {
+                    me.recycle_shared(&[index]);
+                }
+            }
+        }
+    }
+
+    /// Returns segments of this pool whose last handles dropped, with as few operations on
+    /// shared state as fit: this thread's stash takes what it has room for, the idle list the
+    /// rest in one batch. Subpartitions are counted down by the caller. As in `recycle`,
+    /// the pool is reached through a raw pointer.
+    ///
+    /// # Safety
+    /// `pool` is the owner recorded in the headers of the segments `indices`, and the caller
+    /// holds those segments exclusively (their last handles just dropped).
+    pub(crate) unsafe fn recycle_many(pool: *const LocalInner, indices: &[u32]) {
+        // SAFETY: as in `recycle`: the headers keep the pool alive until a segment is idle.
+        let this = unsafe { &*pool };
+        if this.over_size_or_destroyed() {
+            if let Some(me) = this.strong() {
+                for &i in indices {
+                    Arc::clone(&me).recycle_excess(i);
+                }
+            }
+            return;
+        }
+        let stashed = thread_cache::with(|c| {
+            let b = c.bound_to(pool)?;
+            let k = b.stash().push_many(indices, b.pool().stash_limit());
+            // Segments are idle from here on: the binding's reference instead of `this`.
+            let more = k < indices.len() || (k > 0 && b.pool().needs_reconcile_after_add());
+            Some((k, if more { b.pool_arc() } else { None }))
+        })
+        .flatten();
+        match stashed {
+            Some((_, None)) => {}
+            Some((k, Some(p))) if k == indices.len() => p.reconcile(),
+            Some((k, Some(p))) => p.recycle_shared(&indices[k..]),
+            // Nothing is idle yet: the headers' references still keep `this` alive.
+            None => {
+                if let Some(me) = this.strong() {
+                    me.recycle_shared(indices);
+                }
+            }
+        }
+    }
+
+    /// Over size or destroyed: back to the global pool, unless that changed meanwhile.
+    #[cold]
+    #[inline(never)]
+    fn recycle_excess(self: Arc<Self>, index: u32) {
+        if self.try_release_excess() {
+            self.give_back(index);
+        } else {
+            self.recycle_shared(&[index]);
+        }
+    }
+
+    /// This thread's stash is bound to another pool, or full: binds it here if it is free and
+    /// stashes what fits; what does not (with a full stash's segments) goes to the idle list
+    /// in one batch.
+    #[inline(never)]
+    fn recycle_shared(self: Arc<Self>, indices: &[u32]) {
+        let mut batch = [0u32; STASH_CAPACITY + BATCH];
+        for chunk in indices.chunks(BATCH) {
+            let (flushed, stashed, old) = thread_cache::with(|c| {
+                if let Some(b) = c.bound_to(&*self) {
+                    // Full: its segments go to the idle list with these.
+                    let taken = b.stash().take_all();
+                    let t = taken.as_slice();
+                    batch[..t.len()].copy_from_slice(t);
+                    return (t.len(), 0, None);
+                }
+                let (bound, old) = c.bind(&self);
+                let stashed = bound.map_or(0, |b| b.stash().push_many(chunk, self.stash_limit()));
+                (0, stashed, old)
+            })
+            .unwrap_or((0, 0, None));
+            drop(old);
+            let rest = &chunk[stashed..];
+            // `flushed ≤ STASH_CAPACITY` and `rest.len() ≤ BATCH`: they fit.
+            let end = flushed.wrapping_add(rest.len());
+            batch[flushed..end].copy_from_slice(rest);
+            if end > 0 {
+                self.return_idle(&batch[..end]);
+            } else if self.needs_reconcile_after_add() {
+                self.reconcile();
+            }
+        }
+    }
+
+    /// Adds idle segments of this pool (held by the caller) to the idle list and runs the
+    /// producer's side of the protocols.
+    pub(crate) fn return_idle(&self, indices: &[u32]) {
+        if indices.is_empty() {
+            return;
+        }
+        if let Err(lost) = self.idle.push_many(indices) {
             report(format_args!(
-                "idle list overflow with segment {i}: a segment was recycled twice"
+                "idle list overflow with segments {lost:?}: a segment was recycled twice"
             ));
             return;
         }
-        // Orders the push before the SeqCst loads below: the producer side of (A), (L), (D)
-        // and (S), pairing with the fences in `update_availability`, `add_buffer_listener`,
-        // `lazy_destroy` and the `SeqCst` size stores. Every load must be SeqCst for that (the
-        // fence is the push's own SeqCst read-modify-write).
-        self.idle.fence_after_push();
-        if !self.availability.is_available()
+        if self.needs_reconcile_after_add() {
+            self.reconcile();
+        }
+    }
+
+    /// The producer's side of (A), (L), (D) and (S), after adding an idle segment with a
+    /// `SeqCst` read-modify-write (a push onto the idle list or a stash): whether the pool
+    /// needs `reconcile`. Every load is `SeqCst`, ordered after the add by [`fence_after_rmw`]
+    /// (see the module docs); they pair with the fences in `update_availability`,
+    /// `add_buffer_listener`, `lazy_destroy` and the `SeqCst` size stores.
+    #[inline]
+    fn needs_reconcile_after_add(&self) -> bool {
+        fence_after_rmw();
+        !self.availability.is_available()
             || self.listener_count.load(Ordering::SeqCst) != 0
             || self.destroyed.load(Ordering::SeqCst)
             || self.requested.load(Ordering::SeqCst) > self.size.load(Ordering::SeqCst)
-        {
-            self.reconcile();
-        }
     }
 
     fn count_channel(&self, channel: u32) {
@@ -278,7 +536,7 @@ impl LocalInner {
         let max = self.config.max_buffers_per_channel;
         if self.subpartition_counts[channel as usize].fetch_sub(1, Ordering::Relaxed) == max {
             // Wrapping is fine: a racing increment brings it back; whoever changes it last
-            // updates availability. SeqCst: the (A) producer's change; `recycle` reads the
+            // updates availability. SeqCst: the (A) producer's change; a recycle reads the
             // flag after its push, with no fence of its own (see the module docs), so this
             // read-modify-write must be in the SeqCst order itself.
             self.unavailable_subpartitions
@@ -286,11 +544,79 @@ impl LocalInner {
         }
     }
 
+    /// Whether any segment is idle, in the idle list or a stash. Looks under the lock of the
+    /// list of stashes, which `gather_stashes` moves segments under, so a segment on its way
+    /// from a stash to the idle list is seen in one of them.
+    fn has_idle(&self) -> bool {
+        let stashes = lock(&self.stashes);
+        // SeqCst (`is_empty`, `Stash::len`): (A) and (L) re-checks after their fences.
+        !self.idle.is_empty() || stashes.iter().any(|s| s.len() != 0)
+    }
+
+    /// Idle segments, in the idle list and the stashes (a snapshot).
+    pub(crate) fn idle_segments(&self) -> usize {
+        let stashes = lock(&self.stashes);
+        stashes
+            .iter()
+            .fold(self.idle.len(), |n, s| n.saturating_add(s.len()))
+    }
+
+    /// Moves every stashed segment of this pool into the idle list, under the lock of the list
+    /// of stashes (see `has_idle`). The caller then runs what the protocols need (`reconcile`).
+    fn gather_stashes(&self) {
+        let stashes = lock(&self.stashes);
+        for s in stashes.iter() {
+            let taken = s.take_all();
+            if let Err(lost) = self.idle.push_many(taken.as_slice()) {
+                report(format_args!(
+                    "idle list overflow with stashed segments {lost:?}: a segment was \
+                     recycled twice"
+                ));
+            }
+        }
+    }
+
+    /// Registers a thread's stash (bound to this pool from now on).
+    pub(crate) fn register_stash(&self, stash: &Arc<Stash>) {
+        lock(&self.stashes).push(Arc::clone(stash));
+    }
+
+    /// Forgets the stash of a thread that exits, moving its segments into the idle list under
+    /// the lock (so they are never out of sight of `has_idle` and `idle_segments`), then runs
+    /// the producer's side of the protocols for them.
+    pub(crate) fn retire_stash(&self, stash: &Arc<Stash>) {
+        let moved = {
+            let mut stashes = lock(&self.stashes);
+            let taken = stash.take_all();
+            if let Err(lost) = self.idle.push_many(taken.as_slice()) {
+                report(format_args!(
+                    "idle list overflow with stashed segments {lost:?}: a segment was \
+                     recycled twice"
+                ));
+            }
+            if let Some(i) = stashes.iter().position(|s| Arc::ptr_eq(s, stash)) {
+                stashes.swap_remove(i);
+            }
+            !taken.as_slice().is_empty()
+        };
+        if moved && self.needs_reconcile_after_add() {
+            self.reconcile();
+        }
+    }
+
+    /// Forgets a thread's stash (empty, or emptied by its thread).
+    pub(crate) fn unregister_stash(&self, stash: &Arc<Stash>) {
+        let mut stashes = lock(&self.stashes);
+        if let Some(i) = stashes.iter().position(|s| Arc::ptr_eq(s, stash)) {
+            stashes.swap_remove(i);
+        }
+    }
+
     /// The (A) re-check, after `update_availability`'s fence.
     fn should_be_available(&self) -> bool {
         // SeqCst: pairs with `uncount_channel`'s read-modify-write (A).
         self.is_destroyed()
-            || (!self.idle.is_empty() && self.unavailable_subpartitions.load(Ordering::SeqCst) == 0)
+            || (self.has_idle() && self.unavailable_subpartitions.load(Ordering::SeqCst) == 0)
     }
 
     /// Brings the flag in line with the state (availability protocol: set, fence, re-check).
@@ -301,7 +627,7 @@ impl LocalInner {
                 return;
             }
             self.availability.set_unavailable();
-            // SeqCst fence: the (A) consumer's; pairs with `recycle`'s push and flag load.
+            // SeqCst fence: the (A) consumer's; pairs with a producer's add and flag load.
             fence(Ordering::SeqCst);
             if !self.should_be_available() {
                 return;
@@ -309,12 +635,16 @@ impl LocalInner {
         }
     }
 
-    /// Restores every invariant after an unusual event: returns excess idle segments, drains a
-    /// destroyed pool, keeps one idle segment while below size, serves listeners, updates
-    /// availability. Runs no callback under a lock. The caller keeps `self` alive.
+    /// Restores every invariant after an unusual event: gathers the stashes, returns excess
+    /// idle segments, drains a destroyed pool, keeps one idle segment while below size, serves
+    /// listeners, updates availability. Runs no callback under a lock. The caller keeps `self`
+    /// alive.
     #[cold]
     #[inline(never)]
     pub(crate) fn reconcile(&self) {
+        self.gather_stashes();
+        // The gathered pushes before the (D) and (S) loads below.
+        fence_after_rmw();
         self.return_excess_idle();
         if self.is_destroyed() {
             self.availability.set_available();
@@ -331,17 +661,30 @@ impl LocalInner {
         self.update_availability();
     }
 
+    /// Returns idle segments in the idle list to the global pool while the pool is destroyed
+    /// or over its size (callers gather the stashes first).
     fn return_excess_idle(&self) {
         // SeqCst: the resizer's side of (S), after its SeqCst size store; the pop below is
-        // ordered after them and sees any segment `recycle` pushed before missing the store.
+        // ordered after them and sees any segment a producer added before missing the store.
         while self.is_destroyed()
             || self.requested.load(Ordering::SeqCst) > self.size.load(Ordering::SeqCst)
         {
             let Some(i) = self.idle.pop() else { break };
             if self.try_release_excess() {
                 self.give_back(i);
-            } else {
-                let _ = self.idle.push(i);
+                continue;
+            }
+            // No longer over size (a recycle gave a segment back meanwhile): keep this one.
+            // Pushing it back is a push like any other and follows (D): a `lazy_destroy` that
+            // drained the list while we held the segment is seen after the fence, and the loop
+            // then returns the segment (nothing else would: the pool is gone).
+            if let Err(i) = self.idle.push(i) {
+                report(format_args!("idle list overflow with segment {i}"));
+                break;
+            }
+            // SeqCst fence: the pusher's side of (D); pairs with `lazy_destroy`'s.
+            fence(Ordering::SeqCst);
+            if !self.is_destroyed() {
                 break;
             }
         }
@@ -378,13 +721,16 @@ impl LocalInner {
         if self.global.availability.subscribe(waker) {
             true
         } else {
-            self.requesting_global.store(false, Ordering::Release);
+            // A swap (not a store), so every write of the flag is a read-modify-write (see
+            // `Availability::set_unavailable` for why that keeps loom exact).
+            self.requesting_global.swap(false, Ordering::AcqRel);
             false
         }
     }
 
     fn on_global_available(&self) {
-        self.requesting_global.store(false, Ordering::Release);
+        // A swap: as in `subscribe_global`.
+        self.requesting_global.swap(false, Ordering::AcqRel);
         if self.is_destroyed() || self.availability.is_available() {
             return;
         }
@@ -418,7 +764,7 @@ impl LocalInner {
                 let mut l = lock(&self.listeners);
                 let next = l.pop_front();
                 if next.is_some() {
-                    // SeqCst: keeps the (L) count, read by `recycle` after its push, in the
+                    // SeqCst: keeps the (L) count, read by producers after their adds, in the
                     // SeqCst order with the increments (changed under the listeners' lock).
                     self.listener_count.fetch_sub(1, Ordering::SeqCst);
                 }
@@ -439,17 +785,17 @@ impl LocalInner {
     pub(crate) fn add_buffer_listener(&self, listener: Arc<dyn BufferListener>) -> bool {
         {
             let mut l = lock(&self.listeners);
-            if self.is_destroyed() || !self.idle.is_empty() {
+            if self.is_destroyed() || self.has_idle() {
                 return false;
             }
             l.push_back(listener);
-            // SeqCst: the (L) change; `recycle` reads it after its push.
+            // SeqCst: the (L) change; producers read it after their adds.
             self.listener_count.fetch_add(1, Ordering::SeqCst);
         }
-        // SeqCst fence: the (L) registrar's; pairs with `recycle`'s push and count load; a
-        // segment pushed meanwhile is served here.
+        // SeqCst fence: the (L) registrar's; pairs with a producer's add and count load; a
+        // segment added meanwhile is served here.
         fence(Ordering::SeqCst);
-        if !self.idle.is_empty() {
+        if self.has_idle() {
             self.reconcile();
         }
         true
@@ -458,7 +804,7 @@ impl LocalInner {
     /// Sets the size chosen by redistribution (under the factory lock); the factory then calls
     /// [`reconcile`](Self::reconcile) outside it.
     pub(crate) fn set_size_for_redistribution(&self, size: usize) {
-        // SeqCst: the resizer's change in (S); pairs with `recycle`'s size load after its push.
+        // SeqCst: the resizer's change in (S); pairs with a producer's size load after its add.
         self.size.store(size, Ordering::SeqCst);
     }
 
@@ -469,26 +815,29 @@ impl LocalInner {
                 requested: n,
             });
         }
-        // SeqCst: the resizer's change in (S); pairs with `recycle`'s size load after its push.
+        // SeqCst: the resizer's change in (S); pairs with a producer's size load after its add.
         self.size.store(n.min(self.config.max), Ordering::SeqCst);
         self.reconcile();
         Ok(())
     }
 
     pub(crate) fn lazy_destroy(&self) {
-        // SeqCst: the (D) change (and one winner); `recycle` and `push_idle` read it after
-        // their pushes, `should_be_available` after the (A) fence.
+        // SeqCst: the (D) change (and one winner); producers read it after their adds,
+        // `should_be_available` after the (A) fence.
         if self.destroyed.swap(true, Ordering::SeqCst) {
             return;
         }
-        // SeqCst fence: the destroyer's side of (D); pairs with `push_idle`'s fence and
-        // `recycle`'s push.
+        // SeqCst fence: the destroyer's side of (D); pairs with `push_idle`'s fence and a
+        // producer's add.
         fence(Ordering::SeqCst);
+        self.gather_stashes();
         self.return_excess_idle();
         let listeners: Vec<_> = {
             let mut l = lock(&self.listeners);
-            // SeqCst: as the count's other changes (L); no listener is served after this.
-            self.listener_count.store(0, Ordering::SeqCst);
+            // A swap (every write of the count is a read-modify-write: see
+            // `Availability::set_unavailable`). SeqCst: as the count's other changes (L); no
+            // listener is served after this.
+            self.listener_count.swap(0, Ordering::SeqCst);
             l.drain(..).collect()
         };
         for l in listeners {
@@ -534,6 +883,59 @@ impl LocalInner {
         }
         self.reconcile();
         Ok(())
+    }
+
+    /// Up to `n` buffers available now, in as few operations on shared state as fit (this
+    /// thread's stash at once, then the idle list in batches), then from the global pool
+    /// (within size and overdraft) one at a time; each handed to `sink`. Returns how many.
+    pub(crate) fn request_many(
+        &self,
+        n: usize,
+        mut sink: impl FnMut(Buffer),
+    ) -> Result<usize, BufferPoolError> {
+        if self.destroyed.load(Ordering::Acquire) {
+            return Err(BufferPoolError::PoolDestroyed);
+        }
+        let mut got = 0usize;
+        let taken =
+            thread_cache::with(|c| c.bound_to(self).map(|b| b.stash().take_all())).flatten();
+        if let Some(taken) = taken {
+            let t = taken.as_slice();
+            let k = t.len().min(n);
+            for &i in &t[..k] {
+                sink(self.lend(i, NO_CHANNEL));
+            }
+            got = k;
+            if k < t.len() {
+                // More than asked for: the rest stays stashed (the stash is ours and empty).
+                self.stash_batch(&t[k..]);
+            }
+        }
+        let mut batch = [0u32; BATCH];
+        while got < n {
+            // `got < n`: no wrap.
+            let want = n.wrapping_sub(got).min(BATCH);
+            let k = self.idle.pop_many(&mut batch[..want]);
+            if k == 0 {
+                break;
+            }
+            for &i in &batch[..k] {
+                sink(self.lend(i, NO_CHANNEL));
+            }
+            // `k ≤ want ≤ n - got`.
+            got = got.wrapping_add(k);
+        }
+        while got < n {
+            match self.request_slow() {
+                Some(i) => sink(self.lend(i, NO_CHANNEL)),
+                None => break,
+            }
+            got = got.wrapping_add(1);
+        }
+        if got > 0 && self.idle.is_empty() {
+            self.reconcile();
+        }
+        Ok(got)
     }
 
     fn request_blocking(&self, channel: u32) -> Result<Buffer, BufferPoolError> {
@@ -607,6 +1009,39 @@ impl LocalBufferPool {
     #[inline]
     pub fn request_buffer(&self) -> Result<Option<Buffer>, BufferPoolError> {
         self.inner.request(NO_CHANNEL)
+    }
+
+    /// Up to `n` buffers that are free now, appended to `out`; returns how many (0 when the
+    /// pool is exhausted: backpressure, as [`request_buffer`](Self::request_buffer)'s
+    /// `None`). Takes them in as few operations on the pool's shared state as fit — this
+    /// thread's stash at once, the pool's idle list in batches — rather than `n` requests;
+    /// [`Buffer::recycle_all`] is the matching return.
+    ///
+    /// # Errors
+    /// [`BufferPoolError::PoolDestroyed`] after [`lazy_destroy`](Self::lazy_destroy).
+    ///
+    /// # Examples
+    /// ```
+    /// use membudget_allocator::{Budget, Quotas, SharedBudget};
+    /// use membudget_bufferpool::{Buffer, NetworkBufferPool};
+    ///
+    /// let budget = SharedBudget::from(Budget::new(Quotas::unlimited()));
+    /// let network = NetworkBufferPool::new(8, 4096, budget)?;
+    /// let pool = network.create_buffer_pool(4, 4)?;
+    /// let mut held = Vec::new();
+    /// assert_eq!(pool.request_buffers(6, &mut held)?, 4); // all the pool has
+    /// assert_eq!(pool.request_buffers(1, &mut held)?, 0);
+    /// Buffer::recycle_all(held);
+    /// assert_eq!(pool.available_segments(), 4);
+    /// # Ok::<(), membudget_bufferpool::BufferPoolError>(())
+    /// ```
+    pub fn request_buffers(
+        &self,
+        n: usize,
+        out: &mut impl Extend<Buffer>,
+    ) -> Result<usize, BufferPoolError> {
+        self.inner
+            .request_many(n, |b| out.extend(core::iter::once(b)))
     }
 
     /// As [`request_buffer`](Self::request_buffer), counting the buffer against `subpartition`
@@ -752,9 +1187,9 @@ impl LocalBufferPool {
         self.inner.requested.load(Ordering::SeqCst)
     }
 
-    /// Idle segments.
+    /// Idle segments (in the pool's idle list and in the stashes of the threads using it).
     pub fn available_segments(&self) -> usize {
-        self.inner.idle.len()
+        self.inner.idle_segments()
     }
 
     /// Lent-out buffers (requested − idle, best effort under concurrency).

@@ -9,7 +9,7 @@ use crate::local_pool::{LocalBufferPool, LocalInner};
 use crate::queue::IndexQueue;
 use crate::redistribute::{redistribute, PoolShape};
 use crate::slot::{Owner, Slot};
-use crate::sync::{fence, lock, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::sync::{fence, fence_after_rmw, lock, AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::violation::report;
 use crate::Buffer;
 use membudget_allocator::SharedBudget;
@@ -139,7 +139,7 @@ impl GlobalInner {
         }
         // Orders the push before the SeqCst loads below; pairs with the fences in
         // `mark_unavailable` and `destroy`.
-        self.free.fence_after_push();
+        fence_after_rmw();
         if self.destroyed.load(Ordering::SeqCst) {
             self.free_idle_segments();
         } else if !self.availability.is_available() {

@@ -123,6 +123,46 @@ fn buffers_outlive_their_pools() {
     assert_eq!(common::network_used(&b), 0);
 }
 
+/// Segments stashed by a thread that keeps running are idle segments of their pool: counted
+/// as available, returned when the pool and the network pool go away (no byte of the network
+/// budget stays charged), and the thread's exit afterwards frees what it still references.
+#[test]
+fn stashed_segments_of_a_dropped_pool_are_returned_before_their_thread_exits() {
+    let b = common::budget();
+    let net = membudget_bufferpool::NetworkBufferPool::new(8, common::SEG, b.clone()).unwrap();
+    let pool = net.create_buffer_pool(8, 8).unwrap();
+    let mut held = Vec::new();
+    assert_eq!(pool.request_buffers(8, &mut held).unwrap(), 8);
+    let (recycled_tx, recycled_rx) = std::sync::mpsc::channel::<()>();
+    let (exit_tx, exit_rx) = std::sync::mpsc::channel::<()>();
+    let recycler = std::thread::spawn(move || {
+        // One by one: this thread's stash takes some (half the pool's size).
+        for buf in held {
+            drop(buf);
+        }
+        recycled_tx.send(()).unwrap();
+        exit_rx.recv().unwrap();
+    });
+    recycled_rx.recv().unwrap();
+    assert_eq!(
+        pool.available_segments(),
+        8,
+        "stashed segments count as idle"
+    );
+    assert_eq!(pool.used_buffers(), 0);
+    assert!(pool.is_available());
+    drop(pool);
+    drop(net);
+    assert_eq!(
+        common::network_used(&b),
+        0,
+        "nothing waits in the thread's stash"
+    );
+    exit_tx.send(()).unwrap();
+    recycler.join().unwrap();
+    assert_eq!(common::network_used(&b), 0);
+}
+
 #[test]
 fn only_a_whole_unique_buffer_becomes_a_raw_token_and_comes_back_once() {
     let net = network(2);

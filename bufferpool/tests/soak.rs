@@ -233,20 +233,33 @@ fn worker(
                     }
                 }
                 if let Some(p) = &pool {
-                    match p.request_buffer().unwrap() {
-                        Some(mut b) => {
-                            b.append(&t.to_le_bytes());
-                            if rng.below(2) == 0 {
-                                let to = rng.below(THREADS) as usize;
-                                let _ = txs[to].send(Handoff::Buffer(b));
-                            } else {
-                                buffers.push(b);
-                            }
+                    // One buffer, or a batch (`request_buffers`, through the thread's stash).
+                    let mut got = Vec::new();
+                    if rng.below(4) == 0 {
+                        p.request_buffers(1 + rng.below(4) as usize, &mut got)
+                            .unwrap();
+                    } else {
+                        got.extend(p.request_buffer().unwrap());
+                    }
+                    if got.is_empty() {
+                        refused += 1;
+                    }
+                    for mut b in got {
+                        b.append(&t.to_le_bytes());
+                        if rng.below(2) == 0 {
+                            let to = rng.below(THREADS) as usize;
+                            let _ = txs[to].send(Handoff::Buffer(b));
+                        } else {
+                            buffers.push(b);
                         }
-                        None => refused += 1,
                     }
                     if buffers.len() > 8 {
-                        buffers.drain(..4);
+                        // One by one, or as a batch (`recycle_all`).
+                        if rng.below(2) == 0 {
+                            Buffer::recycle_all(buffers.drain(..4));
+                        } else {
+                            buffers.drain(..4);
+                        }
                     }
                 }
                 if rng.below(50) == 0 {

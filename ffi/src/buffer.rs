@@ -194,15 +194,20 @@ pub unsafe extern "C" fn mb_buffer_recycle_many(ids: *const u64, n: u32) -> i32 
         let ids = unsafe { core::slice::from_raw_parts(ids, n as usize) };
         let mut first_refused: Option<(usize, Error)> = None;
         let mut refusals = 0usize;
-        for (i, &id) in ids.iter().enumerate() {
-            match take(id) {
-                Ok(buffer) => drop(buffer),
-                Err(e) => {
-                    refusals += 1;
-                    first_refused.get_or_insert((i, e));
-                }
-            }
-        }
+        // One batch per run of buffers of one pool (this thread's stash and the pool's idle
+        // list take each run at once), as dropping them one by one would, only cheaper.
+        Buffer::recycle_all(
+            ids.iter()
+                .enumerate()
+                .filter_map(|(i, &id)| match take(id) {
+                    Ok(buffer) => Some(buffer),
+                    Err(e) => {
+                        refusals += 1;
+                        first_refused.get_or_insert((i, e));
+                        None
+                    }
+                }),
+        );
         match first_refused {
             None => Ok(()),
             Some((i, e)) => Err(call.error(

@@ -81,6 +81,41 @@ impl Handle for Pool {
     }
 }
 
+/// Lends the buffers of a batch request as they come, into `out[0..n]` (`Extend` is how
+/// `LocalBufferPool::request_buffers` hands them over). After the first lending refusal (no
+/// buffer id left) the rest go back to the pool: the batch stops there.
+struct LendInto<'a> {
+    lending: &'a Lending,
+    /// Valid for `n` writes (the entry point's contract).
+    out: NonNull<mb_buffer>,
+    n: u32,
+    taken: u32,
+    refused: Option<Error>,
+}
+
+impl Extend<Buffer> for LendInto<'_> {
+    fn extend<I: IntoIterator<Item = Buffer>>(&mut self, buffers: I) {
+        for buffer in buffers {
+            if self.refused.is_some() || self.taken >= self.n {
+                // Dropped: back to its pool.
+                continue;
+            }
+            match self.lending.lend(buffer) {
+                Ok(lent) => {
+                    // SAFETY: `taken < n` and `out` is valid for `n` writes.
+                    let at = unsafe { self.out.add(self.taken as usize) };
+                    // SAFETY: as above: valid for one write.
+                    unsafe { Out::new(at) }.write(lent);
+                    // `taken < n ≤ u32::MAX`.
+                    self.taken += 1;
+                }
+                // The buffer handed back drops into its pool.
+                Err((e, _)) => self.refused = Some(e),
+            }
+        }
+    }
+}
+
 #[cold]
 fn pool_error(call: Call, e: BufferPoolError) -> Error {
     let status = match &e {
@@ -213,21 +248,26 @@ pub unsafe extern "C" fn mb_buffer_request_many(
             None => return Err(call.null("out")),
         };
         let taken = POOLS.with(call, pool, move |p| {
-            let mut taken = 0u32;
-            while taken < n {
-                // SAFETY: `taken < n` and `out` is valid for `n` writes.
-                let at = unsafe { out.add(taken as usize) };
-                // SAFETY: as above: valid for one write.
-                let slot = unsafe { Out::new(at) };
-                match p.lend_one(call, slot) {
-                    Ok(true) => taken += 1,
-                    Ok(false) if taken == 0 => return Err(unavailable(call, &p.local, pool)),
-                    Err(e) if taken == 0 => return Err(e),
-                    // Stop at the first buffer not available now; the host has the others.
-                    Ok(false) | Err(_) => break,
-                }
+            if n == 0 {
+                return Ok(0);
             }
-            Ok(taken)
+            // The pool hands over what it has now in as few operations as fit (this thread's
+            // stash, then its idle list in batches); each buffer is lent as it comes.
+            let mut lent = LendInto {
+                lending: &p.lending,
+                out,
+                n,
+                taken: 0,
+                refused: None,
+            };
+            let requested = p.local.request_buffers(n as usize, &mut lent);
+            match (lent.taken, requested, lent.refused) {
+                // Some were lent: the host has them (a later refusal stops the batch there).
+                (taken @ 1.., _, _) => Ok(taken),
+                (0, Err(e), _) => Err(pool_error(call, e)),
+                (0, Ok(_), Some(e)) => Err(e),
+                (0, Ok(_), None) => Err(unavailable(call, &p.local, pool)),
+            }
         });
         got.write(*taken.as_ref().unwrap_or(&0));
         taken.map(drop)
