@@ -59,10 +59,14 @@ fn allocations_the_os_refuses_are_credited_back() {
     set_address_space_limit(libc::RLIM_INFINITY);
     assert_eq!(refused, 8, "the cap made mimalloc refuse");
     assert!(!blocks.is_empty());
-    assert_eq!(
-        used - before,
-        (blocks.len() * BLOCK) as u64,
-        "refused allocations left a charge behind"
+    // The harness's own threads may allocate a little meanwhile (`used` is the process's); a
+    // refused block left charged would be 512 KiB.
+    let blocks_bytes = (blocks.len() * BLOCK) as u64;
+    assert!(
+        used.abs_diff(before + blocks_bytes) < BLOCK as u64 / 16,
+        "refused allocations left a charge behind: used grew by {} for {blocks_bytes} bytes \
+         of live blocks",
+        used - before
     );
     assert_eq!(
         b.failures(Category::Heap),
@@ -73,5 +77,8 @@ fn allocations_the_os_refuses_are_credited_back() {
         // SAFETY: a live block of `A` with `layout`.
         unsafe { A.dealloc(p as *mut u8, layout) };
     }
-    assert_eq!(b.used(Category::Heap), before);
+    assert!(
+        b.used(Category::Heap).abs_diff(before) < BLOCK as u64 / 16,
+        "freeing every block brought heap back to where it started"
+    );
 }
