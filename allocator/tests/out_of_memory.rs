@@ -66,7 +66,7 @@ fn allocations_the_os_refuses_are_credited_back() {
         used.abs_diff(before + blocks_bytes) < BLOCK as u64 / 16,
         "refused allocations left a charge behind: used grew by {} for {blocks_bytes} bytes \
          of live blocks",
-        used - before
+        i128::from(used) - i128::from(before)
     );
     assert_eq!(
         b.failures(Category::Heap),
