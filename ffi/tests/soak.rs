@@ -22,6 +22,7 @@ use membudget::*;
 use membudget_allocator::{process_rss, Budget, Category};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
 const THREADS: usize = 8;
@@ -150,6 +151,21 @@ fn gone(rc: i32) -> bool {
     rc == MB_ERR_DESTROYED || rc == MB_ERR_INVALID_HANDLE
 }
 
+/// Held (read) while a worker writes into memory its runtime owns (`mb_alloc` blocks, managed
+/// pages), and (write) while the runtime is freed: freeing a runtime frees that memory at once,
+/// so a host that wrote into it afterwards would have a use-after-free of its own. Calls are
+/// made outside it, so they still race the free.
+static FREEING: RwLock<()> = RwLock::new(());
+
+/// `Some` (keeping the runtime from being freed) while `rt` is still the current runtime.
+fn still_current(
+    current: &AtomicUsize,
+    rt: *mut mb_runtime,
+) -> Option<RwLockReadGuard<'static, ()>> {
+    let guard = FREEING.read().unwrap_or_else(|e| e.into_inner());
+    (current.load(Ordering::Acquire) == rt as usize).then_some(guard)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn worker(
     me: usize,
@@ -271,7 +287,9 @@ fn worker(
                     let size = 1 + rng.below(256 * 1024);
                     let rc = mb_alloc(rt, c, size, 1 << rng.below(12), &mut p);
                     if check("mb_alloc", rc, &[MB_ERR_QUOTA_EXCEEDED]) == MB_OK {
-                        p.write_bytes(0xA5, size as usize);
+                        if let Some(_alive) = still_current(current, rt) {
+                            p.write_bytes(0xA5, size as usize);
+                        }
                         h.blocks.push(p);
                     }
                 }
@@ -297,8 +315,11 @@ fn worker(
                     ];
                     let rc = mb_managed_allocate_pages(rt, me as u64, n, pages.as_mut_ptr());
                     if check("mb_managed_allocate_pages", rc, &[MB_ERR_QUOTA_EXCEEDED]) == MB_OK {
+                        let alive = still_current(current, rt);
                         for p in &pages {
-                            p.ptr.write_bytes(0x5A, p.size as usize);
+                            if alive.is_some() {
+                                p.ptr.write_bytes(0x5A, p.size as usize);
+                            }
                             h.pages.push(p.id);
                         }
                     }
@@ -476,9 +497,12 @@ fn ffi_traffic_with_injected_failures_leaves_nothing_behind() {
         current.store(rt as usize, Ordering::Release);
         std::thread::sleep(Duration::from_millis(500 + rng.below(4500)));
         current.store(0, Ordering::Release);
-        // Freed under the workers' feet: they see MB_ERR_DESTROYED or MB_ERR_INVALID_HANDLE.
+        // Freed under the workers' feet: they see MB_ERR_DESTROYED or MB_ERR_INVALID_HANDLE
+        // (only their writes into its memory wait, see `FREEING`).
+        let writes = FREEING.write().unwrap_or_else(|e| e.into_inner());
         // SAFETY: a live runtime handle.
         assert_eq!(unsafe { mb_runtime_free(rt) }, MB_OK);
+        drop(writes);
         // Keep the list of recycled ids bounded; the last ones are probed as stale.
         let mut r = recycled.lock().unwrap();
         let n = r.len();
