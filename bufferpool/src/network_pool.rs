@@ -520,14 +520,18 @@ impl NetworkBufferPool {
     /// network quota is [`total_memory`](Self::total_memory) — under it, child limits
     /// divide the network buffers among jobs and slots, and reports name who holds them. A
     /// consumer rooted at the budget this pool charged would count every byte twice: that is
-    /// refused.
+    /// refused (a pool made [`from_segments`](Self::from_segments) does not know what its
+    /// segments were charged to; there the caller keeps the two apart).
     ///
     /// When `consumer` refuses a segment (its budget's limit, even after reclaim), the pool
     /// behaves as if the network pool had none to give: a request returns `None` (a blocking
     /// one waits, retrying every few milliseconds since nothing signals room in a budget), the
     /// segment goes back to the network pool, and the pool stops prefetching until a request
     /// succeeds in growing it; `reserve_segments` fails with
-    /// [`BufferPoolError::BudgetRefused`], naming the refusal. The charge runs outside every
+    /// [`BufferPoolError::BudgetRefused`], naming the refusal. Only a recycle into the pool
+    /// wakes its [`available`](LocalBufferPool::available) futures and buffer listeners, so
+    /// while [`is_refused_by_budget`](LocalBufferPool::is_refused_by_budget) they should
+    /// request again now and then, as the blocking requests do. The charge runs outside every
     /// lock of the pools, so the consumers' reclaimers may recycle this pool's buffers or
     /// resize it.
     ///
