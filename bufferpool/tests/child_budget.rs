@@ -441,6 +441,7 @@ fn buffers_flow_between_threads_with_stashes_and_the_consumers_end_exact() {
     let p2 = network.create_buffer_pool_for(c2.clone(), 2, 16).unwrap();
     let done = AtomicBool::new(false);
     let over = AtomicBool::new(false);
+    let refused = AtomicBool::new(false);
     std::thread::scope(|outer| {
         // Resizer and redistribution: shrinks and grows, other pools come and go.
         outer.spawn(|| {
@@ -458,6 +459,9 @@ fn buffers_flow_between_threads_with_stashes_and_the_consumers_end_exact() {
             while !done.load(Ordering::Relaxed) {
                 if job.used(NET) > segs(24) {
                     over.store(true, Ordering::Relaxed);
+                }
+                if p1.is_refused_by_budget() || p2.is_refused_by_budget() {
+                    refused.store(true, Ordering::Relaxed);
                 }
                 std::thread::yield_now();
             }
@@ -504,6 +508,11 @@ fn buffers_flow_between_threads_with_stashes_and_the_consumers_end_exact() {
         done.store(true, Ordering::Relaxed);
     });
     assert!(!over.load(Ordering::Relaxed), "the job's limit was passed");
+    // The pools together may want 32 segments: the job's limit of 24 refused some.
+    assert!(
+        cfg!(miri) || refused.load(Ordering::Relaxed),
+        "no refusal exercised"
+    );
     assert_exact(&p1, &c1);
     assert_exact(&p2, &c2);
     drop((p1, p2));
