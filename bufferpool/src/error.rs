@@ -83,6 +83,22 @@ pub enum BufferPoolError {
         /// What refused the rest.
         cause: String,
     },
+    /// The [`MemoryConsumer`](membudget_allocator::MemoryConsumer) of a local pool refused
+    /// the segments it was to take from the network pool (its child budget's limit, even
+    /// after reclaim); the segments went back to the network pool.
+    #[error(
+        "Could not take {segments} network segments of {segment_size} bytes each into the \
+         buffer pool: its memory consumer refused them. Cause: {cause}"
+    )]
+    BudgetRefused {
+        /// Segments asked for.
+        segments: usize,
+        /// Bytes per segment.
+        segment_size: usize,
+        /// The consumer's refusal ([`QuotaExceeded`](membudget_allocator::QuotaExceeded)'s
+        /// text: the limit, the top consumers, what reclaim did).
+        cause: String,
+    },
     /// `destroy_all_buffer_pools` left bookkeeping behind (exclusive segments still out).
     #[error(
         "NetworkBufferPool is not empty after destroying all LocalBufferPools \

@@ -50,6 +50,7 @@ use crate::config::BufferPoolConfig;
 use crate::error::BufferPoolError;
 use crate::listener::BufferListener;
 use crate::network_pool::GlobalInner;
+use crate::pool_charge::PoolCharge;
 use crate::queue::IndexQueue;
 use crate::slot::{Owner, NO_CHANNEL};
 use crate::stash::{Stash, STASH_CAPACITY};
@@ -89,7 +90,16 @@ pub(crate) struct LocalInner {
     /// The stashes of the threads bound to this pool (`thread_cache.rs`): their segments are
     /// idle segments of this pool. Taken on cold paths only.
     stashes: Mutex<Vec<Arc<Stash>>>,
+    /// The consumer charged for the segments this pool holds (`pool_charge.rs`), if any.
+    charge: PoolCharge,
+    /// The consumer refused the last segment this pool tried to take: the pool then grows
+    /// only on demand (no prefetch), and blocked requests retry every [`BUDGET_RETRY`].
+    budget_refused: AtomicBool,
 }
+
+/// How often a request blocked while the pool's consumer refuses to grow retries: nothing
+/// tells the pool when its budget has room again.
+const BUDGET_RETRY: Duration = Duration::from_millis(10);
 
 /// Subscription to the global pool's availability: fetches for the local pool when woken.
 struct GlobalSubscription(Weak<LocalInner>);
@@ -103,7 +113,12 @@ impl Wake for GlobalSubscription {
 }
 
 impl LocalInner {
-    pub(crate) fn new(global: Arc<GlobalInner>, id: usize, config: BufferPoolConfig) -> Arc<Self> {
+    pub(crate) fn new(
+        global: Arc<GlobalInner>,
+        id: usize,
+        config: BufferPoolConfig,
+        charge: PoolCharge,
+    ) -> Arc<Self> {
         let capacity = config
             .max
             .saturating_add(config.max_overdraft_buffers)
@@ -128,6 +143,8 @@ impl LocalInner {
             listeners: Mutex::new(VecDeque::new()),
             requesting_global: AtomicBool::new(false),
             stashes: Mutex::new(Vec::new()),
+            charge,
+            budget_refused: AtomicBool::new(false),
         })
     }
 
@@ -257,19 +274,21 @@ impl LocalInner {
                     .load(Ordering::Relaxed)
                     .saturating_add(self.max_overdraft.load(Ordering::Relaxed))
                     .min(self.capacity);
-                self.take_from_global(limit)
+                // A refusal of the consumer reads as an empty network pool.
+                self.take_from_global(limit).unwrap_or(None)
             }
         };
         self.reconcile();
         got
     }
 
-    /// Takes one segment from the global pool if `requested < limit`; sets its owner.
-    fn take_from_global(&self, limit: usize) -> Option<u32> {
+    /// Takes one segment from the global pool if `requested < limit`, charging the pool's
+    /// consumer; sets its owner. `Err` if the consumer refused (the segment went back).
+    fn take_from_global(&self, limit: usize) -> Result<Option<u32>, ()> {
         let mut r = self.requested.load(Ordering::Relaxed);
         loop {
             if r >= limit || self.is_destroyed() {
-                return None;
+                return Ok(None);
             }
             match self.requested.compare_exchange_weak(
                 r,
@@ -284,10 +303,18 @@ impl LocalInner {
         }
         match (self.global.request_pooled(), self.me.upgrade()) {
             (Some(i), Some(me)) => {
+                // No lock is held: the consumer's reclaimers may recycle this pool's buffers.
+                if self.charge.charge(1).is_err() {
+                    self.budget_refused.store(true, Ordering::Relaxed);
+                    self.global.recycle_pooled(i);
+                    self.requested.fetch_sub(1, Ordering::Relaxed);
+                    return Err(());
+                }
+                self.budget_refused.store(false, Ordering::Relaxed);
                 // SAFETY: just popped from the global free list: we hold it exclusively.
                 let old = unsafe { self.global.slot(i).set_owner(Owner::Local(me)) };
                 debug_assert!(matches!(old, Owner::Free));
-                Some(i)
+                Ok(Some(i))
             }
             (got, _) => {
                 // No segment, or the pool is being dropped (no handle can use it any more).
@@ -295,7 +322,7 @@ impl LocalInner {
                     self.global.recycle_pooled(i);
                 }
                 self.requested.fetch_sub(1, Ordering::Relaxed);
-                None
+                Ok(None)
             }
         }
     }
@@ -306,6 +333,8 @@ impl LocalInner {
         // SAFETY: the caller holds the segment exclusively (popped from idle, or last handle).
         let old = unsafe { self.global.slot(index).set_owner(Owner::Free) };
         self.global.recycle_pooled(index);
+        // Credited once the segment is back (or freed, if the network pool is destroyed).
+        self.charge.credit(1);
         drop(old);
     }
 
@@ -691,16 +720,24 @@ impl LocalInner {
     }
 
     /// Eagerly takes one segment from the global pool while below size; subscribes to the
-    /// global pool's availability (once) when it is empty.
+    /// global pool's availability (once) when it is empty. Not while the pool's consumer
+    /// refuses: the pool then grows on demand only (a request tries again).
     fn prefetch(&self) {
         loop {
+            if self.budget_refused.load(Ordering::Relaxed) {
+                return;
+            }
             // SeqCst (these two loads): in no protocol, stronger than needed: they only choose
             // between fetching and subscribing to the global pool, whose own availability
             // protocol covers segments it gets back meanwhile. Cold path; left as it is.
             let size = self.size.load(Ordering::SeqCst);
-            if let Some(i) = self.take_from_global(size) {
-                self.push_idle(i);
-                return;
+            match self.take_from_global(size) {
+                Ok(Some(i)) => {
+                    self.push_idle(i);
+                    return;
+                }
+                Ok(None) => {}
+                Err(()) => return,
             }
             if self.requested.load(Ordering::SeqCst) >= size || self.is_destroyed() {
                 return;
@@ -875,6 +912,18 @@ impl LocalInner {
             }
             return Err(BufferPoolError::PoolDestroyed);
         };
+        // No lock is held: the consumer's reclaimers may recycle this pool's buffers.
+        if let Err(refused) = self.charge.charge(indices.len()) {
+            let segments = indices.len();
+            for i in indices {
+                self.global.recycle_pooled(i);
+            }
+            return Err(BufferPoolError::BudgetRefused {
+                segments,
+                segment_size: self.global.segment_size(),
+                cause: refused.to_string(),
+            });
+        }
         for i in indices {
             self.requested.fetch_add(1, Ordering::SeqCst);
             // SAFETY: popped from the global free list: we hold it exclusively.
@@ -964,7 +1013,18 @@ impl LocalInner {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(None);
             }
-            wait_available(&self.availability, deadline);
+            // While the consumer refuses, a recycle of this pool is not the only way to get a
+            // buffer: its budget may get room (nothing signals that), so retry now and then.
+            let wait_until = if self.budget_refused.load(Ordering::Relaxed) {
+                let retry = Instant::now().checked_add(BUDGET_RETRY);
+                match (deadline, retry) {
+                    (Some(d), Some(r)) => Some(d.min(r)),
+                    (d, r) => d.or(r),
+                }
+            } else {
+                deadline
+            };
+            wait_available(&self.availability, wait_until);
         }
     }
 }
@@ -1226,6 +1286,20 @@ impl LocalBufferPool {
     /// Changes the overdraft allowance.
     pub fn set_max_overdraft_buffers(&self, n: usize) {
         self.inner.max_overdraft.store(n, Ordering::Relaxed);
+    }
+
+    /// The memory consumer charged for this pool's segments, if it was made with one
+    /// ([`NetworkBufferPool::create_buffer_pool_with_consumer`](crate::NetworkBufferPool::create_buffer_pool_with_consumer)).
+    #[cfg(not(membudget_loom))]
+    pub fn consumer(&self) -> Option<&membudget_allocator::MemoryConsumer> {
+        self.inner.charge.consumer()
+    }
+
+    /// Whether the pool's consumer refused the last segment the pool tried to take from the
+    /// network pool (so a request that returns `None` may be waiting for budget room, not for
+    /// a recycle). Cleared when the pool grows again.
+    pub fn is_refused_by_budget(&self) -> bool {
+        self.inner.budget_refused.load(Ordering::Relaxed)
     }
 
     /// Buffers currently counted against `subpartition`.

@@ -6,13 +6,16 @@ use crate::blocking::wait_available;
 use crate::config::BufferPoolConfig;
 use crate::error::BufferPoolError;
 use crate::local_pool::{LocalBufferPool, LocalInner};
+use crate::pool_charge::PoolCharge;
 use crate::queue::IndexQueue;
 use crate::redistribute::{redistribute, PoolShape};
 use crate::slot::{Owner, Slot};
 use crate::sync::{fence, fence_after_rmw, lock, AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::violation::report;
 use crate::Buffer;
-use membudget_allocator::SharedBudget;
+#[cfg(not(membudget_loom))]
+use membudget_allocator::MemoryConsumer;
+use membudget_allocator::{Budget, SharedBudget};
 use membudget_core::{Category, MemorySize};
 use membudget_segments::{MemorySegment, PageSource, PageSourceConfig};
 use std::sync::{Arc, Weak};
@@ -61,6 +64,12 @@ pub(crate) struct GlobalInner {
     request_timeout: Duration,
     factory: Mutex<Factory>,
     next_pool_id: AtomicUsize,
+    /// The address of the budget at the top of the tree charged for every segment when the
+    /// pool was made (`None` for segments allocated elsewhere): a local pool's consumer must
+    /// not count them again. An address, not a handle: a handle would keep a consumer (and
+    /// its child budget's claim) alive as long as any local pool. It stays valid while the
+    /// pool is not destroyed: the segments' page source holds the budget.
+    budget_root: Option<usize>,
 }
 
 /// Everything guarded by the factory lock (never taken on the request/recycle path).
@@ -85,6 +94,10 @@ impl GlobalInner {
 
     pub(crate) fn total(&self) -> usize {
         self.slots.len()
+    }
+
+    pub(crate) fn segment_size(&self) -> usize {
+        self.segment_size
     }
 
     pub(crate) fn request_timeout(&self) -> Duration {
@@ -382,7 +395,12 @@ impl NetworkBufferPool {
                 cause: e.to_string(),
             }
         })?;
-        Self::build(segments, config.segment_size, config.request_timeout)
+        Self::build(
+            segments,
+            config.segment_size,
+            config.request_timeout,
+            Some(core::ptr::from_ref::<Budget>(&config.budget) as usize),
+        )
     }
 
     /// A pool over segments allocated elsewhere (all the same size); whatever they are charged
@@ -396,7 +414,7 @@ impl NetworkBufferPool {
         request_timeout: Duration,
     ) -> Result<Self, BufferPoolError> {
         let segment_size = segments.first().map_or(0, |s| s.size());
-        Self::build(segments, segment_size, request_timeout)
+        Self::build(segments, segment_size, request_timeout, None)
     }
 
     /// A pool over `segments`, each `segment_size` bytes (also when there are none).
@@ -404,6 +422,7 @@ impl NetworkBufferPool {
         segments: Vec<MemorySegment>,
         segment_size: usize,
         request_timeout: Duration,
+        budget_root: Option<usize>,
     ) -> Result<Self, BufferPoolError> {
         check_segment_count(segments.len())?;
         if let Some(bad) = segments.iter().find(|s| s.size() != segment_size) {
@@ -442,6 +461,7 @@ impl NetworkBufferPool {
                     last_usage: 0,
                 }),
                 next_pool_id: AtomicUsize::new(0),
+                budget_root,
             }),
         })
     }
@@ -469,6 +489,111 @@ impl NetworkBufferPool {
         &self,
         config: BufferPoolConfig,
     ) -> Result<LocalBufferPool, BufferPoolError> {
+        self.register(config, PoolCharge::none())
+    }
+
+    /// A pool of `min..=max` buffers (expected = `min`) whose segments are charged to
+    /// `consumer`. See [`create_buffer_pool_with_consumer`](Self::create_buffer_pool_with_consumer).
+    ///
+    /// # Errors
+    /// As [`create_buffer_pool_with_consumer`](Self::create_buffer_pool_with_consumer).
+    #[cfg(not(membudget_loom))]
+    pub fn create_buffer_pool_for(
+        &self,
+        consumer: MemoryConsumer,
+        min: usize,
+        max: usize,
+    ) -> Result<LocalBufferPool, BufferPoolError> {
+        self.create_buffer_pool_with_consumer(BufferPoolConfig::new(min, max), consumer)
+    }
+
+    /// As [`create_buffer_pool_with`](Self::create_buffer_pool_with), charging `consumer`
+    /// [`Category::Network`] bytes for every segment the pool holds — idle, lent out or in a
+    /// thread's stash — from when it leaves this network pool until it comes back (the pool
+    /// shrinks, is destroyed, or a buffer is recycled while it is over its size). Requests and
+    /// recycles within the pool charge nothing. After the pool is destroyed and its buffers
+    /// are recycled, the consumer holds none of its bytes.
+    ///
+    /// **Attribution, not a second quota.** This network pool's segments were charged in full
+    /// to its budget when it was made; `consumer` says *which job or slot* holds them. Root
+    /// its budget tree at a separate attribution [`Budget`](membudget_allocator::Budget) whose
+    /// network quota is [`total_memory`](Self::total_memory) — under it, child limits
+    /// divide the network buffers among jobs and slots, and reports name who holds them. A
+    /// consumer rooted at the budget this pool charged would count every byte twice: that is
+    /// refused (a pool made [`from_segments`](Self::from_segments) does not know what its
+    /// segments were charged to; there the caller keeps the two apart).
+    ///
+    /// When `consumer` refuses a segment (its budget's limit, even after reclaim), the pool
+    /// behaves as if the network pool had none to give: a request returns `None` (a blocking
+    /// one waits, retrying every few milliseconds since nothing signals room in a budget), the
+    /// segment goes back to the network pool, and the pool stops prefetching until a request
+    /// succeeds in growing it; `reserve_segments` fails with
+    /// [`BufferPoolError::BudgetRefused`], naming the refusal. Only a recycle into the pool
+    /// wakes its [`available`](LocalBufferPool::available) futures and buffer listeners, so
+    /// while [`is_refused_by_budget`](LocalBufferPool::is_refused_by_budget) they should
+    /// request again now and then, as the blocking requests do. The charge runs outside every
+    /// lock of the pools, so the consumers' reclaimers may recycle this pool's buffers or
+    /// resize it.
+    ///
+    /// # Errors
+    /// As [`create_buffer_pool_with`](Self::create_buffer_pool_with);
+    /// [`BufferPoolError::InvalidArgument`] if `consumer`'s tree is rooted at the budget this
+    /// pool charged.
+    ///
+    /// # Examples
+    /// ```
+    /// use membudget_allocator::{Budget, Category, ChildLimits, Quotas, SharedBudget};
+    /// use membudget_bufferpool::{BufferPoolConfig, NetworkBufferPool};
+    ///
+    /// let process = SharedBudget::from(Budget::new(Quotas::unlimited()));
+    /// let network = NetworkBufferPool::new(16, 4096, process)?;
+    /// // Attribution of the network memory already charged above, divided among jobs.
+    /// let attribution = SharedBudget::from(Budget::new(
+    ///     Quotas::unlimited().with(Category::Network, network.total_memory()),
+    /// ));
+    /// let job = attribution
+    ///     .child("job-1", ChildLimits::unlimited().with(Category::Network, 4 * 4096))
+    ///     .unwrap();
+    /// let gate = job.consumer("input-gate");
+    /// let pool = network.create_buffer_pool_with_consumer(BufferPoolConfig::new(1, 8), gate.clone())?;
+    /// let held: Vec<_> = (0..4).map(|_| pool.request_buffer().unwrap().unwrap()).collect();
+    /// assert_eq!(gate.used(Category::Network), 4 * 4096);
+    /// assert!(pool.request_buffer()?.is_none(), "job-1's limit: as if no segment were free");
+    /// drop(held);
+    /// drop(pool);
+    /// assert_eq!(gate.used(Category::Network), 0);
+    /// # Ok::<(), membudget_bufferpool::BufferPoolError>(())
+    /// ```
+    #[cfg(not(membudget_loom))]
+    pub fn create_buffer_pool_with_consumer(
+        &self,
+        config: BufferPoolConfig,
+        consumer: MemoryConsumer,
+    ) -> Result<LocalBufferPool, BufferPoolError> {
+        if self.inner.is_destroyed() {
+            return Err(BufferPoolError::NetworkPoolDestroyed);
+        }
+        if let Some(root) = self.inner.budget_root {
+            if root == core::ptr::from_ref::<Budget>(consumer.root()) as usize {
+                return Err(BufferPoolError::InvalidArgument(format!(
+                    "The memory consumer {consumer:?} of a LocalBufferPool is in a budget tree \
+                     rooted at the budget its NetworkBufferPool charged for all {} bytes of \
+                     network memory: its segments would count twice. Root the consumer's \
+                     budget at a separate attribution Budget whose network quota is the \
+                     network pool's size.",
+                    self.total_memory()
+                )));
+            }
+        }
+        self.register(config, PoolCharge::new(consumer, self.inner.segment_size))
+    }
+
+    /// Registers a local pool charging `charge` (see `create_buffer_pool_with`).
+    fn register(
+        &self,
+        config: BufferPoolConfig,
+        charge: PoolCharge,
+    ) -> Result<LocalBufferPool, BufferPoolError> {
         config.validate()?;
         let (pool, touched) = {
             let mut f = lock(&self.inner.factory);
@@ -477,7 +602,7 @@ impl NetworkBufferPool {
             }
             f.required = self.inner.require_more(&f, config.min)?;
             let id = self.inner.next_pool_id.fetch_add(1, Ordering::Relaxed);
-            let inner = LocalInner::new(self.inner.clone(), id, config);
+            let inner = LocalInner::new(self.inner.clone(), id, config, charge);
             f.pools.push(Registered {
                 id,
                 pool: Arc::downgrade(&inner),

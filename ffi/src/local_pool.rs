@@ -120,7 +120,9 @@ impl Extend<Buffer> for LendInto<'_> {
 fn pool_error(call: Call, e: BufferPoolError) -> Error {
     let status = match &e {
         BufferPoolError::PoolDestroyed | BufferPoolError::NetworkPoolDestroyed => MB_ERR_DESTROYED,
-        BufferPoolError::InsufficientBuffers { .. } => MB_ERR_QUOTA_EXCEEDED,
+        BufferPoolError::InsufficientBuffers { .. } | BufferPoolError::BudgetRefused { .. } => {
+            MB_ERR_QUOTA_EXCEEDED
+        }
         BufferPoolError::Timeout { .. } => MB_ERR_TIMEOUT,
         BufferPoolError::OutOfMemory { .. } => MB_ERR_OUT_OF_MEMORY,
         _ => MB_ERR_INVALID_ARGUMENT,
