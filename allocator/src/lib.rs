@@ -149,6 +149,7 @@ mod budget;
 #[deny(clippy::arithmetic_side_effects)]
 mod child;
 #[cfg(not(membudget_loom))]
+#[deny(clippy::arithmetic_side_effects)]
 mod consumer;
 mod error;
 #[deny(clippy::arithmetic_side_effects)]
@@ -167,6 +168,7 @@ mod mimalloc;
 #[deny(clippy::arithmetic_side_effects)]
 mod reclaim;
 mod refusal;
+#[deny(clippy::arithmetic_side_effects)]
 mod report;
 #[deny(clippy::arithmetic_side_effects)]
 mod reservation;

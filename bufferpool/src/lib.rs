@@ -57,6 +57,7 @@ mod listener;
 mod local_pool;
 #[deny(clippy::arithmetic_side_effects)]
 mod network_pool;
+#[deny(clippy::arithmetic_side_effects)]
 mod pool_charge;
 #[deny(clippy::arithmetic_side_effects)]
 mod queue;

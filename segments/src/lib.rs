@@ -59,6 +59,7 @@ mod capacity;
 mod error;
 #[deny(clippy::arithmetic_side_effects)]
 mod manager;
+#[deny(clippy::arithmetic_side_effects)]
 mod owner;
 #[deny(clippy::arithmetic_side_effects)]
 mod page_source;
