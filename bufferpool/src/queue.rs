@@ -98,12 +98,18 @@ impl IndexQueue {
         if k == 0 {
             return Ok(());
         }
-        // Relaxed: a stale tail only fails the compare-and-swap.
-        let mut t = self.tail.0.load(Ordering::Relaxed);
+        // Acquire (here and on the compare-and-swap's failure): the tail we reserve from was
+        // written by the last producer's compare-and-swap, and every tail change is a
+        // release read-modify-write, so reading it synchronizes with all earlier pushes, and
+        // with every pop that happened before one of them (a segment popped, then pushed
+        // again). The `head` read below then sees those pops, so `t - head` counts distinct
+        // indices only and never overstates what the queue holds when the compare-and-swap
+        // succeeds. A relaxed load here let `head` lag behind a pop whose index came back
+        // below `t`: a push that fits was refused and its index lost (found by Miri).
+        let mut t = self.tail.0.load(Ordering::Acquire);
         loop {
             // Acquire: a consumer that moved `head` past a position released its slot before
-            // we wait on it (and we read `head` after `t`, so `t - head` never overstates
-            // what the queue holds when the compare-and-swap below succeeds).
+            // we wait on it.
             let h = self.head.0.load(Ordering::Acquire);
             if t.saturating_sub(h).saturating_add(k) > self.capacity {
                 return Err(indices);
@@ -113,7 +119,7 @@ impl IndexQueue {
                 t,
                 t.wrapping_add(k),
                 Ordering::SeqCst,
-                Ordering::Relaxed,
+                Ordering::Acquire,
             ) {
                 Ok(_) => break,
                 Err(now) => t = now,
@@ -251,6 +257,37 @@ mod tests {
         let none = IndexQueue::new(0);
         assert_eq!(none.push(1), Err(1));
         assert_eq!(none.pop(), None);
+    }
+
+    /// The network pool's free list is exactly as large as its segments, so a push of a held
+    /// segment must always fit, even while other threads pop and push again: an index popped
+    /// and pushed back must not be counted twice. (Miri's weak-memory emulation found a
+    /// relaxed tail load that let this refuse a push.)
+    #[test]
+    fn a_push_that_fits_is_never_refused_while_others_pop_and_push_again() {
+        let rounds = if cfg!(miri) { 100 } else { 100_000 };
+        for _ in 0..if cfg!(miri) { 4 } else { 1 } {
+            let q = IndexQueue::new(3);
+            q.push_many(&[0, 1]).unwrap();
+            std::thread::scope(|s| {
+                for _ in 0..2 {
+                    s.spawn(|| {
+                        for _ in 0..rounds {
+                            if let Some(i) = q.pop() {
+                                assert_eq!(q.push(i), Ok(()), "a held index fits");
+                            }
+                        }
+                    });
+                }
+                s.spawn(|| {
+                    for _ in 0..rounds {
+                        assert_eq!(q.push(2), Ok(()), "a held index fits");
+                        while q.pop().is_none() {}
+                    }
+                });
+            });
+            assert_eq!(q.len(), 2);
+        }
     }
 
     #[test]

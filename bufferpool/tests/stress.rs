@@ -121,6 +121,11 @@ fn pools_come_and_go_while_buffers_flow_and_nothing_is_lost() {
         });
     });
     assert_eq!(moved.load(Ordering::Relaxed), (pairs * rounds()) as u64);
+    assert_eq!(
+        membudget_bufferpool::invariant_violations(),
+        0,
+        "no segment was refused by a free list or recycled twice"
+    );
     assert_eq!(net.registered_pools(), 0);
     assert_eq!(net.required_segments(), 0);
     assert_eq!(
