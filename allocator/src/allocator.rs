@@ -1,6 +1,6 @@
 //! `QuotaAllocator`: the global allocator that charges every block to a category.
 
-use crate::{local, Backing, Budget, Category};
+use crate::{attribution, local, Backing, Budget, Category};
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::null_mut;
 
@@ -67,7 +67,9 @@ impl<B: Backing> QuotaAllocator<B> {
     unsafe fn allocate(&self, layout: Layout, zeroed: bool) -> *mut u8 {
         if !local::try_charge_heap(layout.size() as u64) {
             // SAFETY: forwarded GlobalAlloc contract.
-            return unsafe { self.allocate_slow(layout.size(), layout.align(), zeroed) };
+            return unsafe {
+                Self::allocate_slow(layout.size(), layout.align(), zeroed, &self.backing)
+            };
         }
         // SAFETY: GlobalAlloc callers pass a non-zero size.
         let p = unsafe { self.backing.allocate(Category::Heap, layout, zeroed) };
@@ -86,16 +88,24 @@ impl<B: Backing> QuotaAllocator<B> {
     /// As [`GlobalAlloc::alloc`] for the layout of `size` and `align`.
     #[cold]
     #[inline(never)]
-    unsafe fn allocate_slow(&self, size: usize, align: usize, zeroed: bool) -> *mut u8 {
+    unsafe fn allocate_slow(size: usize, align: usize, zeroed: bool, backing: &B) -> *mut u8 {
         // SAFETY: `size` and `align` come from a `Layout` (caller).
         let layout = unsafe { Layout::from_size_align_unchecked(size, align) };
-        self.cache_heap_above();
+        Self::cache_heap_above(backing);
+        let consumer = attribution::current();
+        if !consumer.is_null() {
+            // SAFETY: the thread's attribution guard keeps `consumer` alive; non-zero size
+            // (GlobalAlloc contract).
+            return unsafe {
+                attribution::allocate(backing, consumer, local::current_category(), layout, zeroed)
+            };
+        }
         let size = layout.size() as u64;
         let Some(category) = local::charge_current(size) else {
             return null_mut();
         };
         // SAFETY: GlobalAlloc callers pass a non-zero size.
-        let p = unsafe { self.backing.allocate(category, layout, zeroed) };
+        let p = unsafe { backing.allocate(category, layout, zeroed) };
         if p.is_null() {
             local::credit(category, size);
         }
@@ -104,9 +114,9 @@ impl<B: Backing> QuotaAllocator<B> {
 
     /// Caches the backing's heap bound in the calling thread, once known.
     #[inline]
-    fn cache_heap_above(&self) {
+    fn cache_heap_above(backing: &B) {
         if !local::heap_above_cached() {
-            local::cache_heap_above(self.backing.heap_above());
+            local::cache_heap_above(backing.heap_above());
         }
     }
 
@@ -114,14 +124,20 @@ impl<B: Backing> QuotaAllocator<B> {
     /// allowance: credits the block's category, then frees it.
     #[cold]
     #[inline(never)]
-    unsafe fn deallocate_slow(&self, ptr: *mut u8, layout: Layout) {
-        self.cache_heap_above();
+    unsafe fn deallocate_slow(ptr: *mut u8, layout: Layout, backing: &B) {
+        Self::cache_heap_above(backing);
         // SAFETY: a live block of ours with `layout` (caller).
-        let category = unsafe { self.backing.category_of(ptr, layout) };
+        if let Some((category, owner)) = unsafe { backing.attributed_owner(ptr, layout) } {
+            // SAFETY: an attributed block of `category` and `owner` (the backing says so); not
+            // used afterwards.
+            return unsafe { attribution::deallocate(backing, ptr, layout, category, owner) };
+        }
+        // SAFETY: a live block of ours with `layout` (caller).
+        let category = unsafe { backing.category_of(ptr, layout) };
         local::credit(category, layout.size() as u64);
         // SAFETY: a live block of ours with `layout` and this category (caller); not used
         // afterwards.
-        unsafe { self.backing.deallocate_in(ptr, layout, category) };
+        unsafe { backing.deallocate_in(ptr, layout, category) };
     }
 
     /// The category `ptr` was charged to.
@@ -166,7 +182,7 @@ unsafe impl<B: Backing> GlobalAlloc for QuotaAllocator<B> {
         if !local::try_credit_heap(ptr as usize, layout.size()) {
             // SAFETY: `ptr` is a live block of ours allocated with `layout` (GlobalAlloc
             // contract).
-            return unsafe { self.deallocate_slow(ptr, layout) };
+            return unsafe { Self::deallocate_slow(ptr, layout, &self.backing) };
         }
         // SAFETY: as above, and above the heap bound it is a heap block; it is not used
         // afterwards.
@@ -180,11 +196,11 @@ unsafe impl<B: Backing> GlobalAlloc for QuotaAllocator<B> {
         // shrinking, an allowance running short) goes out of line.
         let Some(grow) = new_size.checked_sub(layout.size()) else {
             // SAFETY: forwarded GlobalAlloc contract.
-            return unsafe { self.reallocate_slow(ptr, layout, new_size) };
+            return unsafe { Self::reallocate_slow(ptr, layout, new_size, &self.backing) };
         };
         if !local::try_charge_heap_block(ptr as usize, grow as u64) {
             // SAFETY: forwarded GlobalAlloc contract.
-            return unsafe { self.reallocate_slow(ptr, layout, new_size) };
+            return unsafe { Self::reallocate_slow(ptr, layout, new_size, &self.backing) };
         }
         // SAFETY: forwarded GlobalAlloc contract; the block is a heap block.
         let p = unsafe {
@@ -206,10 +222,23 @@ impl<B: Backing> QuotaAllocator<B> {
     /// As [`GlobalAlloc::realloc`].
     #[cold]
     #[inline(never)]
-    unsafe fn reallocate_slow(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        self.cache_heap_above();
+    unsafe fn reallocate_slow(
+        ptr: *mut u8,
+        layout: Layout,
+        new_size: usize,
+        backing: &B,
+    ) -> *mut u8 {
+        Self::cache_heap_above(backing);
         // SAFETY: `ptr` is a live block of ours allocated with `layout` (GlobalAlloc contract).
-        let category = unsafe { self.backing.category_of(ptr, layout) };
+        if let Some((category, owner)) = unsafe { backing.attributed_owner(ptr, layout) } {
+            // SAFETY: forwarded GlobalAlloc contract; an attributed block of `category` and
+            // `owner`.
+            return unsafe {
+                attribution::reallocate(backing, ptr, layout, category, owner, new_size)
+            };
+        }
+        // SAFETY: `ptr` is a live block of ours allocated with `layout` (GlobalAlloc contract).
+        let category = unsafe { backing.category_of(ptr, layout) };
         let (old, new) = (layout.size() as u64, new_size as u64);
         // Only the difference is charged or credited; each is taken only when positive.
         let (grow, shrink) = (new.saturating_sub(old), old.saturating_sub(new));
@@ -217,7 +246,7 @@ impl<B: Backing> QuotaAllocator<B> {
             return null_mut();
         }
         // SAFETY: forwarded GlobalAlloc contract; `category` is the block's.
-        let p = unsafe { self.backing.reallocate(ptr, layout, category, new_size) };
+        let p = unsafe { backing.reallocate(ptr, layout, category, new_size) };
         if p.is_null() {
             if grow > 0 {
                 local::credit(category, grow);

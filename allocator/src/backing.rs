@@ -16,6 +16,10 @@ use core::alloc::Layout;
 /// - for every live block `p` it returned for category `c`, answer
 ///   [`category_of(p, layout)`](Backing::category_of) with exactly `c` — from any thread — and
 ///   keep that answer through [`reallocate`](Backing::reallocate);
+/// - if it implements [`allocate_attributed`](Backing::allocate_attributed), answer
+///   [`attributed_owner`](Backing::attributed_owner) with `Some((c, owner))` for exactly the
+///   live blocks it returned for category `c` and `owner` (also from any thread), and `None`
+///   for every other block;
 /// - never call the global allocator, never panic and never unwind.
 pub unsafe trait Backing: Sync {
     /// Allocates a block for `category` (zeroed if `zeroed`), or returns null.
@@ -57,6 +61,49 @@ pub unsafe trait Backing: Sync {
         let _ = category;
         // SAFETY: forwarded contract.
         unsafe { self.deallocate(ptr, layout) }
+    }
+
+    /// Allocates an *attributed* block for `category` that carries `owner`, a word the caller
+    /// gets back from [`attributed_owner`](Backing::attributed_owner): the allocator stores
+    /// there the child budget the block is charged to (`attribution.rs`). An attributed block
+    /// must be told apart from the blocks of [`allocate`](Backing::allocate) by its address or
+    /// tag alone, so that a free of any other block pays nothing for attribution. Null on
+    /// failure, or if the backing cannot keep such blocks apart (the default: the allocator
+    /// then refuses attributed allocations).
+    ///
+    /// # Safety
+    /// As [`allocate`](Backing::allocate).
+    unsafe fn allocate_attributed(
+        &self,
+        category: Category,
+        layout: Layout,
+        zeroed: bool,
+        owner: usize,
+    ) -> *mut u8 {
+        let _ = (category, layout, zeroed, owner);
+        core::ptr::null_mut()
+    }
+
+    /// The category and owner of a block of
+    /// [`allocate_attributed`](Backing::allocate_attributed), or `None` for a block of
+    /// [`allocate`](Backing::allocate).
+    ///
+    /// # Safety
+    /// `ptr` is a live block of this backing allocated with `layout`.
+    #[inline]
+    unsafe fn attributed_owner(&self, ptr: *mut u8, layout: Layout) -> Option<(Category, usize)> {
+        let _ = (ptr, layout);
+        None
+    }
+
+    /// Frees a block of [`allocate_attributed`](Backing::allocate_attributed).
+    ///
+    /// # Safety
+    /// `ptr` is a live attributed block of `category` allocated with `layout`; it is dead
+    /// afterwards.
+    unsafe fn deallocate_attributed(&self, ptr: *mut u8, layout: Layout, category: Category) {
+        // Never called: the default `allocate_attributed` makes no attributed block.
+        let _ = (ptr, layout, category);
     }
 
     /// Resizes a block of `category` (its [`category_of`](Backing::category_of)) to `new_size`

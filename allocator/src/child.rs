@@ -125,6 +125,10 @@ pub(crate) struct Node {
     accounts: [Slack; Category::COUNT],
     children: Mutex<Vec<Weak<Node>>>,
     consumers: Mutex<Vec<Weak<ConsumerCore>>>,
+    /// The consumer the global allocator charges for blocks allocated while this budget is
+    /// current (`attribution.rs`), while one lives: its blocks and the guards of threads that
+    /// entered the budget keep it alive.
+    pub(crate) allocations: Mutex<Weak<ConsumerCore>>,
     pub(crate) reclaim: ReclaimSettings,
 }
 
@@ -379,6 +383,7 @@ impl BudgetHandle {
             accounts,
             children: Mutex::new(Vec::new()),
             consumers: Mutex::new(Vec::new()),
+            allocations: Mutex::new(Weak::new()),
             reclaim,
         });
         // Claim the reserved minimums before anyone can see the node; on failure, dropping

@@ -13,6 +13,9 @@ pub(crate) struct ConsumerCore {
     pub(crate) node: Arc<Node>,
     /// The budget at the top of the tree (kept here so a reservation finds it in one step).
     root: SharedBudget,
+    /// The tree's top is the process budget ([`Budget::global`](crate::Budget::global)), which
+    /// the global allocator charges: its blocks charged here are then counted there already.
+    pub(crate) root_is_process: bool,
     used: [AtomicU64; Category::COUNT],
     reclaimer: Mutex<Option<Arc<dyn Reclaimer>>>,
     /// Whether it may be asked to reclaim for its own requests.
@@ -67,9 +70,22 @@ impl ConsumerCore {
         self.node.release(category, bytes);
     }
 
+    /// Charges `bytes` for a block of the global allocator (`attribution.rs`): no reclaim, no
+    /// waiting and no allocation, since it runs inside the allocator. A refusal is kept as the
+    /// thread's last one (see [`last_refusal`](crate::last_refusal)).
+    #[inline]
+    pub(crate) fn charge_block(&self, category: Category, bytes: u64) -> bool {
+        if let Err(refused) = self.node.charge(category, bytes) {
+            crate::reclaim::record_block_refusal(&refused, category, bytes);
+            return false;
+        }
+        self.used[category.index()].fetch_add(bytes, Ordering::Relaxed);
+        true
+    }
+
     /// Credits `bytes`; `false` (nothing changed) if the consumer holds fewer.
     #[inline]
-    fn release(&self, category: Category, bytes: u64) -> bool {
+    pub(crate) fn release(&self, category: Category, bytes: u64) -> bool {
         let used = &self.used[category.index()];
         let mut cur = used.load(Ordering::Relaxed);
         loop {
@@ -110,10 +126,13 @@ pub struct MemoryConsumer {
 impl MemoryConsumer {
     pub(crate) fn new(node: Arc<Node>, name: &str) -> MemoryConsumer {
         let root = node.root_budget().clone();
+        let root_is_process =
+            matches!(root, SharedBudget::Static(b) if core::ptr::eq(b, crate::Budget::global()));
         let core = Arc::new(ConsumerCore {
             name: name.to_owned(),
             node,
             root,
+            root_is_process,
             used: [const { AtomicU64::new(0) }; Category::COUNT],
             reclaimer: Mutex::new(None),
             reclaim_self: AtomicBool::new(false),
@@ -222,6 +241,28 @@ impl MemoryConsumer {
         }
     }
 }
+
+impl MemoryConsumer {
+    /// The consumer named [`ALLOCATIONS_CONSUMER`] under `node` that the global allocator charges for
+    /// blocks allocated while `node` is the thread's current budget: the live one, or a new one.
+    pub(crate) fn allocations(node: &Arc<Node>) -> MemoryConsumer {
+        let mut slot = lock(&node.allocations);
+        if let Some(core) = slot.upgrade() {
+            return MemoryConsumer { core };
+        }
+        let c = MemoryConsumer::new(Arc::clone(node), ALLOCATIONS_CONSUMER);
+        *slot = Arc::downgrade(&c.core);
+        c
+    }
+
+    /// The shared core (what an attributed block points to).
+    pub(crate) fn core(&self) -> &Arc<ConsumerCore> {
+        &self.core
+    }
+}
+
+/// The name of the consumer that holds a budget's blocks of the global allocator.
+pub const ALLOCATIONS_CONSUMER: &str = "allocations";
 
 impl core::fmt::Debug for MemoryConsumer {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {

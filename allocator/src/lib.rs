@@ -26,9 +26,11 @@
 //! ancestor, charged by named [`MemoryConsumer`]s. A refusal names the top consumers of the
 //! refused category; before refusing, the [`Reclaimer`]s of other consumers under the refusing
 //! limit are asked to give memory back. [`Budget::report`] gives the tree ([`BudgetReport`]).
-//! [`in_category`] keeps an async task's allocations in its category on any worker thread. The
-//! global allocator charges the process budget only: child budgets are charged explicitly (by
-//! reservations and pools made with a consumer).
+//! [`in_category`] keeps an async task's allocations in its category on any worker thread.
+//! Child budgets are charged by reservations and pools made with a consumer, and by the global
+//! allocator while one is the thread's current budget ([`BudgetHandle::enter`],
+//! [`Track::in_budget`]): each block is then charged to it and credited back when freed, on any
+//! thread.
 //!
 //! # The global allocator
 //!
@@ -142,6 +144,9 @@ mod allocator;
 #[deny(clippy::arithmetic_side_effects)]
 mod allowance;
 #[cfg(not(membudget_loom))]
+#[deny(clippy::arithmetic_side_effects)]
+mod attribution;
+#[cfg(not(membudget_loom))]
 mod backing;
 #[deny(clippy::arithmetic_side_effects)]
 mod budget;
@@ -197,7 +202,7 @@ pub use budget::{Budget, CategoryUsage, QuotaMode};
 #[cfg(not(membudget_loom))]
 pub use child::{BudgetHandle, ChildLimits};
 #[cfg(not(membudget_loom))]
-pub use consumer::{ConsumerReservation, MemoryConsumer};
+pub use consumer::{ConsumerReservation, MemoryConsumer, ALLOCATIONS_CONSUMER};
 pub use error::{ConsumerUsage, FaultSpecError, Limit, QuotaExceeded, ReclaimOutcome};
 pub use fault::{FAULT_ENV, FAULT_SEED_ENV};
 #[cfg(not(membudget_loom))]

@@ -14,8 +14,11 @@
 //! sorts out why. [`Local::heap_slot`] is the slot only while the thread is in the heap scope,
 //! so allocating needs no separate check of the category: the fast path serves the heap, the
 //! other categories (whose blocks come from arenas, on a slower path anyway) go the slow way.
+//! So do allocations while a child budget is current ([`Local::attribution`]): they are
+//! charged to it (`attribution.rs`).
 
 use crate::allowance::Slot;
+use crate::consumer::ConsumerCore;
 use crate::{Budget, Category};
 use core::cell::Cell;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -34,6 +37,12 @@ static NO_SLOT: Slot = Slot::new();
 
 pub(crate) struct Local {
     pub(crate) category: Cell<Category>,
+    /// The consumer of the thread's current child budget that allocations are charged to
+    /// (`attribution.rs`), or null. Set by the guards that keep it alive.
+    attribution: Cell<*const ConsumerCore>,
+    /// Inside an attributed allocation or free: allocations made meanwhile (by the budget
+    /// tree's own bookkeeping) are not attributed again.
+    attributing: Cell<bool>,
     /// This thread's slot while `state` is `REGISTERED`, else `&NO_SLOT`.
     slot: Cell<*const Slot>,
     /// `slot` while `category` is the heap, else `&NO_SLOT`.
@@ -49,6 +58,8 @@ thread_local! {
     pub(crate) static LOCAL: Local = const {
         Local {
             category: Cell::new(Category::Heap),
+                    attribution: Cell::new(core::ptr::null()),
+                    attributing: Cell::new(false),
             slot: Cell::new(&NO_SLOT),
             heap_slot: Cell::new(&NO_SLOT),
             heap_above: Cell::new(usize::MAX),
@@ -60,18 +71,50 @@ thread_local! {
 impl Local {
     /// Sets the current category (and with it the heap fast path's slot); returns the previous.
     pub(crate) fn set_category(&self, category: Category) -> Category {
-        self.heap_slot.set(if category == Category::Heap {
-            self.slot.get()
+        let previous = self.category.replace(category);
+        self.update_heap_slot();
+        previous
+    }
+
+    /// The heap fast path serves the heap scope of a thread without a current child budget.
+    fn update_heap_slot(&self) {
+        let attributed = !self.attribution.get().is_null();
+        self.heap_slot
+            .set(if self.category.get() == Category::Heap && !attributed {
+                self.slot.get()
+            } else {
+                &NO_SLOT
+            });
+    }
+
+    /// Sets the consumer allocations are charged to (null: none); returns the previous.
+    pub(crate) fn set_attribution(&self, consumer: *const ConsumerCore) -> *const ConsumerCore {
+        let previous = self.attribution.replace(consumer);
+        self.update_heap_slot();
+        previous
+    }
+
+    /// The consumer to charge an allocation to now: the current one, unless the thread is
+    /// inside an attributed allocation or free already.
+    #[inline]
+    pub(crate) fn attribution(&self) -> *const ConsumerCore {
+        if self.attributing.get() {
+            core::ptr::null()
         } else {
-            &NO_SLOT
-        });
-        self.category.replace(category)
+            self.attribution.get()
+        }
+    }
+
+    /// Marks the thread as inside an attributed allocation or free (or not); returns the
+    /// previous mark.
+    pub(crate) fn set_attributing(&self, on: bool) -> bool {
+        self.attributing.replace(on)
     }
 
     fn set_slot(&self, slot: &'static Slot, state: u8) {
         self.slot.set(slot);
         self.state.set(state);
-        self.set_category(self.category.get());
+        self.update_heap_slot();
     }
 }
 

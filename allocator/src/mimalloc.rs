@@ -45,6 +45,12 @@
 //! ```
 //!
 //! Freeing such a block (known from its layout's alignment and its arena address) frees `raw`.
+//!
+//! Blocks charged to a child budget (`attribution.rs`) come from a second set of arenas, one
+//! kind per category, whose granules carry the category code with [`ATTRIBUTED`] set: a free
+//! tells them apart by address, like any other category. Heap-category blocks of a child
+//! budget live in such an arena too, inside the region (so below the heap bound, on the free's
+//! slow path).
 
 use crate::{Backing, Category};
 use core::alloc::Layout;
@@ -79,6 +85,59 @@ const NATIVE_ALIGN_MAX: usize = 8 * 1024 * core::mem::size_of::<usize>();
 /// Alignment of the raw block under a hand-aligned one (mimalloc's minimum; enough for the
 /// stored raw pointer).
 const RAW_ALIGN: usize = 16;
+/// The granule-code bit of an arena of attributed blocks (category codes are below it).
+const ATTRIBUTED: u8 = 0x80;
+/// Kinds of arenas: each category, plain and attributed.
+const KINDS: usize = 2 * Category::COUNT;
+
+/// Fewest bytes before an attributed block: its owner word, at the usual 16-byte alignment.
+const ATTRIBUTED_MIN_PREFIX: usize = 16;
+
+/// The arena block under an attributed block of `layout`, and the bytes before the attributed
+/// block in it (a multiple of `layout.align()`, so the block stays aligned); the owner word is
+/// the last 8 of them.
+#[inline]
+fn attributed_inner(layout: Layout) -> Option<(Layout, usize)> {
+    let prefix = layout.align().max(ATTRIBUTED_MIN_PREFIX);
+    let size = layout.size().checked_add(prefix)?;
+    Some((Layout::from_size_align(size, prefix).ok()?, prefix))
+}
+
+/// The owner word of an attributed block, reached with the provenance of the arena's block
+/// (exposed when it was made): the pointer a free gets may carry one narrowed to the block.
+#[inline]
+fn owner_word(block: *mut u8) -> *mut usize {
+    core::ptr::with_exposed_provenance_mut(block.addr().wrapping_sub(core::mem::size_of::<usize>()))
+}
+
+/// What an arena holds: one category's blocks, plain or attributed.
+#[derive(Clone, Copy)]
+struct ArenaKind {
+    category: Category,
+    attributed: bool,
+}
+
+impl ArenaKind {
+    const fn plain(category: Category) -> ArenaKind {
+        ArenaKind {
+            category,
+            attributed: false,
+        }
+    }
+
+    /// Index into [`HEAPS`] and [`LAST_ARENA`].
+    fn index(self) -> usize {
+        // Below `KINDS`: no overflow.
+        self.category
+            .index()
+            .wrapping_add(if self.attributed { Category::COUNT } else { 0 })
+    }
+
+    /// The code its granules carry.
+    fn code(self) -> u8 {
+        self.category.code() | if self.attributed { ATTRIBUTED } else { 0 }
+    }
+}
 
 unsafe extern "C" {
     /// Start and size of an arena (in the mimalloc library, not declared by libmimalloc-sys).
@@ -124,12 +183,11 @@ static RANGES: [Range; MAX_ARENAS] = [const {
     }
 }; MAX_ARENAS];
 static RANGE_COUNT: AtomicUsize = AtomicUsize::new(0);
-/// The current heap of each category (index = code; `Heap`'s entry is unused).
-static HEAPS: [AtomicPtr<mi::mi_heap_t>; Category::COUNT] =
-    [const { AtomicPtr::new(null_mut()) }; Category::COUNT];
-/// Size of each category's last arena (0 = none yet).
-static LAST_ARENA: [AtomicUsize; Category::COUNT] =
-    [const { AtomicUsize::new(0) }; Category::COUNT];
+/// The current heap of each arena kind ([`ArenaKind::index`]; the plain heap's entry is
+/// unused: heap blocks come from mimalloc's own heaps).
+static HEAPS: [AtomicPtr<mi::mi_heap_t>; KINDS] = [const { AtomicPtr::new(null_mut()) }; KINDS];
+/// Size of each arena kind's last arena (0 = none yet).
+static LAST_ARENA: [AtomicUsize; KINDS] = [const { AtomicUsize::new(0) }; KINDS];
 /// Serialises arena creation (rare: a few times per process).
 static GROW_LOCK: AtomicBool = AtomicBool::new(false);
 
@@ -140,7 +198,7 @@ impl Mimalloc {
         let n = RANGE_COUNT.load(Ordering::Acquire);
         RANGES[..n].iter().map(|r| {
             (
-                Category::from_code(r.category.load(Ordering::Relaxed) as u32)
+                Category::from_code(u32::from(r.category.load(Ordering::Relaxed) & !ATTRIBUTED))
                     .unwrap_or(Category::Heap),
                 r.start.load(Ordering::Relaxed),
                 r.len.load(Ordering::Relaxed),
@@ -160,8 +218,9 @@ impl Mimalloc {
     /// membudget_allocator::Mimalloc.collect();
     /// ```
     pub fn collect(&self) {
-        for c in Category::ALL {
-            let heap = Self::heap(c);
+        for h in &HEAPS {
+            // Acquire: as in `heap`.
+            let heap = h.load(Ordering::Acquire);
             if !heap.is_null() {
                 // SAFETY: a live heap (heaps are never deleted); mimalloc collects the calling
                 // thread's part of it.
@@ -181,34 +240,35 @@ impl Mimalloc {
         // is found outside the region whatever mix of old and new values is read: before the
         // region exists the base is `NO_REGION` (nothing below it is within `REGION_MAX`) or the
         // length 0, and no heap block lies inside the region.
+        let code = Self::arena_code_at(addr);
+        // Codes are written only from `ArenaKind::code`.
+        Category::from_code(u32::from(code & !ATTRIBUTED)).unwrap_or(Category::Heap)
+    }
+
+    /// The granule code of the arena containing `addr` ([`ArenaKind::code`]), 0 outside any
+    /// arena (the plain heap's code). Relaxed loads: see [`category_at`](Self::category_at).
+    #[inline(always)]
+    fn arena_code_at(addr: usize) -> u8 {
         let offset = addr.wrapping_sub(REGION.base.load(Ordering::Relaxed));
         if offset < REGION.len.load(Ordering::Relaxed) {
-            Self::granule_category(offset)
+            GRANULE_CATEGORY[(offset >> GRANULE_SHIFT) % GRANULES].load(Ordering::Relaxed)
         } else {
-            Category::Heap
+            0
         }
     }
 
-    /// The category of the arena at `offset` in the region (the heap if none is there).
     #[inline]
-    fn granule_category(offset: usize) -> Category {
-        let code = GRANULE_CATEGORY[(offset >> GRANULE_SHIFT) % GRANULES].load(Ordering::Relaxed);
-        // Codes are written only from `Category::code`.
-        Category::from_code(u32::from(code)).unwrap_or(Category::Heap)
-    }
-
-    #[inline]
-    fn heap(category: Category) -> *mut mi::mi_heap_t {
+    fn heap(kind: ArenaKind) -> *mut mi::mi_heap_t {
         // Acquire: pairs with the Release in `grow`, so the heap and its range are visible.
-        HEAPS[category.index()].load(Ordering::Acquire)
+        HEAPS[kind.index()].load(Ordering::Acquire)
     }
 
     /// Adds an arena (and heap) for `category` unless another thread already replaced `failed`.
     /// Returns the heap to retry with, or null if no arena can be added.
     #[cold]
     #[inline(never)]
-    fn grow(category: Category, failed: *mut mi::mi_heap_t, min_size: usize) -> *mut mi::mi_heap_t {
-        Self::with_grow_lock(|| Self::grow_locked(category, failed, min_size))
+    fn grow(kind: ArenaKind, failed: *mut mi::mi_heap_t, min_size: usize) -> *mut mi::mi_heap_t {
+        Self::with_grow_lock(|| Self::grow_locked(kind, failed, min_size))
     }
 
     /// Runs `f` holding [`GROW_LOCK`].
@@ -249,11 +309,12 @@ impl Mimalloc {
     }
 
     fn grow_locked(
-        category: Category,
+        kind: ArenaKind,
         failed: *mut mi::mi_heap_t,
         min_size: usize,
     ) -> *mut mi::mi_heap_t {
-        let current = HEAPS[category.index()].load(Ordering::Relaxed);
+        let category = kind.category;
+        let current = HEAPS[kind.index()].load(Ordering::Relaxed);
         if current != failed {
             return current;
         }
@@ -261,7 +322,7 @@ impl Mimalloc {
         if n >= MAX_ARENAS {
             return null_mut();
         }
-        let last = LAST_ARENA[category.index()].load(Ordering::Relaxed);
+        let last = LAST_ARENA[kind.index()].load(Ordering::Relaxed);
         let size = if last == 0 {
             let quota = crate::Budget::global().quota(category);
             if quota == u64::MAX {
@@ -313,7 +374,7 @@ impl Mimalloc {
             .skip(first)
             .take(size >> GRANULE_SHIFT)
         {
-            g.store(category.code(), Ordering::Relaxed);
+            g.store(kind.code(), Ordering::Relaxed);
         }
         let mut len = 0usize;
         // SAFETY: `id` is the arena just made; `len` is a valid out-pointer.
@@ -326,14 +387,14 @@ impl Mimalloc {
         let r = &RANGES[n];
         r.start.store(area, Ordering::Relaxed);
         r.len.store(len, Ordering::Relaxed);
-        r.category.store(category.code(), Ordering::Relaxed);
+        r.category.store(kind.code(), Ordering::Relaxed);
         // Release: publishes the entry to `arenas`' Acquire.
         // `n < MAX_ARENAS`: no overflow.
         RANGE_COUNT.store(n.wrapping_add(1), Ordering::Release);
-        LAST_ARENA[category.index()].store(size, Ordering::Relaxed);
+        LAST_ARENA[kind.index()].store(size, Ordering::Relaxed);
         // Release: publishes the heap, the region base and the granules to `heap`'s Acquire
         // (and through the blocks it hands out, to `category_at`).
-        HEAPS[category.index()].store(heap, Ordering::Release);
+        HEAPS[kind.index()].store(heap, Ordering::Release);
         heap
     }
 
@@ -462,17 +523,17 @@ impl Mimalloc {
         unsafe { slot.read() as *mut c_void }
     }
 
-    /// Whether the block at `ptr` with `layout` was aligned by hand (a non-heap category's block
-    /// with an alignment above [`NATIVE_ALIGN_MAX`]).
+    /// Whether the block at `ptr` with `layout` was aligned by hand (an arena's block with an
+    /// alignment above [`NATIVE_ALIGN_MAX`]).
     #[inline]
     fn is_overaligned(&self, ptr: *mut u8, layout: Layout) -> bool {
-        layout.align() > NATIVE_ALIGN_MAX && self.category_at(ptr as usize) != Category::Heap
+        layout.align() > NATIVE_ALIGN_MAX && Self::arena_code_at(ptr as usize) != 0
     }
 
     #[cold]
     #[inline(never)]
-    unsafe fn allocate_in_arena(category: Category, layout: Layout, zeroed: bool) -> *mut u8 {
-        let mut heap = Self::heap(category);
+    unsafe fn allocate_in_arena(kind: ArenaKind, layout: Layout, zeroed: bool) -> *mut u8 {
+        let mut heap = Self::heap(kind);
         // A fresh arena that cannot serve the request means no arena can: grow at most once, so
         // a request mimalloc refuses for another reason leaves no arenas behind.
         let mut grown = false;
@@ -484,7 +545,7 @@ impl Mimalloc {
                     return p;
                 }
             }
-            heap = Self::grow(category, heap, layout.size().saturating_add(layout.align()));
+            heap = Self::grow(kind, heap, layout.size().saturating_add(layout.align()));
             if heap.is_null() {
                 return null_mut();
             }
@@ -511,8 +572,64 @@ unsafe impl Backing for Mimalloc {
             }
         } else {
             // SAFETY: non-zero size (caller).
-            unsafe { Self::allocate_in_arena(category, layout, zeroed) }
+            unsafe { Self::allocate_in_arena(ArenaKind::plain(category), layout, zeroed) }
         }
+    }
+
+    #[inline]
+    unsafe fn allocate_attributed(
+        &self,
+        category: Category,
+        layout: Layout,
+        zeroed: bool,
+        owner: usize,
+    ) -> *mut u8 {
+        let Some((inner, before)) = attributed_inner(layout) else {
+            return null_mut();
+        };
+        let kind = ArenaKind {
+            category,
+            attributed: true,
+        };
+        // SAFETY: `inner` has a non-zero size.
+        let raw = unsafe { Self::allocate_in_arena(kind, inner, zeroed) };
+        if raw.is_null() {
+            return raw;
+        }
+        raw.expose_provenance();
+        // `before ≤ inner.size()`: the block lies inside the arena's block.
+        let block = raw.wrapping_add(before);
+        // SAFETY: the owner word (the 8 bytes before `block`) lies in the prefix (at least 16
+        // bytes), aligned since `block` is aligned to at least 16.
+        unsafe { owner_word(block).write(owner) };
+        block
+    }
+
+    #[inline]
+    unsafe fn attributed_owner(&self, ptr: *mut u8, _layout: Layout) -> Option<(Category, usize)> {
+        let code = Self::arena_code_at(ptr as usize);
+        if code & ATTRIBUTED == 0 {
+            return None;
+        }
+        let category = Category::from_code(u32::from(code & !ATTRIBUTED))?;
+        // SAFETY: a block of an attributed arena: `allocate_attributed` wrote its owner word.
+        Some((category, unsafe { owner_word(ptr).read() }))
+    }
+
+    #[inline]
+    unsafe fn deallocate_attributed(&self, ptr: *mut u8, layout: Layout, _category: Category) {
+        let Some((inner, before)) = attributed_inner(layout) else {
+            return; // not reached: the block was made with this layout
+        };
+        let raw: *mut u8 = core::ptr::with_exposed_provenance_mut(ptr.addr().wrapping_sub(before));
+        let block = if inner.align() > NATIVE_ALIGN_MAX {
+            // SAFETY: an arena's block with such an alignment was aligned by hand.
+            unsafe { Self::overaligned_raw(raw) }
+        } else {
+            raw as *mut c_void
+        };
+        // SAFETY: `block` is a live mimalloc block (caller); mimalloc frees from any thread.
+        unsafe { mi::mi_free(block) }
     }
 
     /// The end of the region holding every arena, reserved on the first call (see the module
@@ -573,7 +690,8 @@ unsafe impl Backing for Mimalloc {
             // SAFETY: forwarded contract.
             return unsafe { self.reallocate_overaligned(ptr, layout, category, new_size) };
         }
-        let mut heap = Self::heap(category);
+        let kind = ArenaKind::plain(category);
+        let mut heap = Self::heap(kind);
         let mut grown = false;
         loop {
             if heap.is_null() {
@@ -587,7 +705,7 @@ unsafe impl Backing for Mimalloc {
             if !p.is_null() || grown {
                 return p;
             }
-            heap = Self::grow(category, heap, new_size.saturating_add(layout.align()));
+            heap = Self::grow(kind, heap, new_size.saturating_add(layout.align()));
             grown = true;
         }
     }
@@ -613,7 +731,7 @@ impl Mimalloc {
             return null_mut();
         };
         // SAFETY: `new_size` is non-zero (GlobalAlloc contract); `category` is not the heap.
-        let new = unsafe { Self::allocate_in_arena(category, new_layout, false) };
+        let new = unsafe { Self::allocate_in_arena(ArenaKind::plain(category), new_layout, false) };
         if !new.is_null() {
             // SAFETY: both blocks are live, distinct, and at least `min(old, new)` bytes long.
             unsafe { core::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size)) };

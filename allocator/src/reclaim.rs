@@ -378,6 +378,28 @@ pub(crate) fn refusal(
     e
 }
 
+/// Keeps a refusal of the global allocator's charge to a child budget as the thread's last
+/// refusal, without allocating (it runs inside the allocator): the amounts and the limit, not
+/// the budget's name or report.
+pub(crate) fn record_block_refusal(r: &Refused, category: Category, bytes: u64) {
+    match r {
+        Refused::Node { node, used, limit } => {
+            let e = QuotaExceeded::new(category, bytes, *used, *limit, Limit::Budget)
+                .with_role(node.root_budget().role());
+            crate::refusal::record(&e);
+        }
+        // `Budget::refuse` recorded it already (for an injected fault too).
+        Refused::Root {
+            budget,
+            used,
+            quota,
+            limit,
+        } => {
+            let _ = budget.refuse(category, bytes, *used, *quota, *limit);
+        }
+    }
+}
+
 /// A background reclaim request: a budget past its soft watermark in a category.
 type Job = (Weak<Node>, Category);
 

@@ -7,7 +7,8 @@
 //! scope around each poll instead and leaves it before the poll returns, so exactly the task's
 //! own work is charged to its category.
 
-use crate::{BudgetHandle, Category, CategoryScope};
+use crate::attribution::{self, AttributionGuard};
+use crate::{BudgetHandle, Category, CategoryScope, MemoryConsumer};
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
@@ -38,6 +39,13 @@ pub fn in_category<F: Future>(category: Category, future: F) -> Track<F> {
     }
 }
 
+/// The budget a [`Track`] works for, and the consumer its allocations are charged to.
+#[derive(Debug)]
+struct TrackedBudget {
+    handle: BudgetHandle,
+    allocations: MemoryConsumer,
+}
+
 /// A future run in a category scope (and, with [`in_budget`](Self::in_budget), for a child
 /// budget) on every poll. Made by [`in_category`].
 #[must_use = "futures do nothing unless polled"]
@@ -45,14 +53,20 @@ pub fn in_category<F: Future>(category: Category, future: F) -> Track<F> {
 pub struct Track<F> {
     future: F,
     category: Category,
-    budget: Option<BudgetHandle>,
+    budget: Option<TrackedBudget>,
 }
 
 impl<F> Track<F> {
     /// The same future, also making `budget` the [`BudgetHandle::current`] budget while it is
-    /// polled: code inside the task finds the budget it works for without passing it along.
+    /// polled: code inside the task finds the budget it works for without passing it along,
+    /// and what the task allocates through the [`QuotaAllocator`](crate::QuotaAllocator) is
+    /// charged to `budget` (see [`BudgetHandle::enter`]).
     pub fn in_budget(mut self, budget: BudgetHandle) -> Track<F> {
-        self.budget = Some(budget);
+        let allocations = MemoryConsumer::allocations(&budget.node);
+        self.budget = Some(TrackedBudget {
+            handle: budget,
+            allocations,
+        });
         self
     }
 }
@@ -75,11 +89,14 @@ impl<F: Future> Future for Track<F> {
         // has no `Drop` impl and no `Unpin` impl of its own that would allow moving it.
         let this = unsafe { self.get_unchecked_mut() };
         let _restore = this.budget.as_ref().map(|b| {
-            CurrentBudget(
-                CURRENT
-                    .try_with(|c| c.borrow_mut().replace(b.clone()))
-                    .ok()
-                    .flatten(),
+            (
+                CurrentBudget(
+                    CURRENT
+                        .try_with(|c| c.borrow_mut().replace(b.handle.clone()))
+                        .ok()
+                        .flatten(),
+                ),
+                attribution::enter(b.allocations.core()),
             )
         });
         let _scope = this.category.enter();
@@ -96,13 +113,43 @@ impl BudgetHandle {
         CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
     }
 
-    /// Makes this budget the thread's [`current`](Self::current) one until the guard drops.
+    /// Makes this budget the thread's [`current`](Self::current) one until the guard drops,
+    /// and charges to it what the thread allocates meanwhile through the
+    /// [`QuotaAllocator`](crate::QuotaAllocator) (in the thread's category, to this budget's
+    /// consumer named [`ALLOCATIONS_CONSUMER`](crate::ALLOCATIONS_CONSUMER)): an allocation
+    /// that would break this budget's or an ancestor's limit fails. Each such block is
+    /// credited back to this budget when freed, on any thread, and keeps the budget alive
+    /// until then. Guards nest.
+    ///
+    /// # Examples
+    /// ```
+    /// use membudget_allocator::{Budget, Category, ChildLimits, QuotaAllocator};
+    ///
+    /// #[global_allocator]
+    /// static A: QuotaAllocator = QuotaAllocator::new();
+    ///
+    /// let limits = ChildLimits::unlimited().with(Category::Heap, 1 << 20);
+    /// let job = Budget::global().child("job-7", limits)?;
+    /// let v: Vec<u8> = {
+    ///     let _g = job.enter();
+    ///     let mut v = Vec::new();
+    ///     assert!(v.try_reserve_exact(2 << 20).is_err(), "over the job's 1 MiB");
+    ///     v.reserve_exact(512 << 10);
+    ///     v
+    /// };
+    /// assert!(job.used(Category::Heap) >= 512 << 10);
+    /// drop(v); // freed outside the guard: still credited to the job
+    /// assert_eq!(job.used(Category::Heap), 0);
+    /// # Ok::<(), membudget_allocator::QuotaExceeded>(())
+    /// ```
     pub fn enter(&self) -> BudgetGuard {
+        let allocations = MemoryConsumer::allocations(&self.node);
         let previous = CURRENT
             .try_with(|c| c.borrow_mut().replace(self.clone()))
             .ok()
             .flatten();
         BudgetGuard {
+            _attribution: attribution::enter(allocations.core()),
             _restore: CurrentBudget(previous),
             _not_send: core::marker::PhantomData,
         }
@@ -113,6 +160,8 @@ impl BudgetHandle {
 /// [`BudgetHandle::enter`].
 #[must_use = "the budget is current only until the guard drops"]
 pub struct BudgetGuard {
+    // Dropped first: the attribution ends before the current budget changes back.
+    _attribution: AttributionGuard,
     _restore: CurrentBudget,
     _not_send: core::marker::PhantomData<*const ()>,
 }

@@ -131,3 +131,53 @@ fn raw_calls_across_threads() {
     .unwrap();
     assert_eq!(b.used(Category::Overhead), before);
 }
+
+#[test]
+fn attributed_raw_calls_across_threads() {
+    use membudget_allocator::{ChildLimits, SharedBudget};
+    use std::alloc::GlobalAlloc;
+    static Q: QuotaAllocator<System> = QuotaAllocator::with_backing(System);
+    let accounts = SharedBudget::from(Budget::new(Quotas::unlimited()));
+    let tenant = accounts.child("tenant", ChildLimits::unlimited()).unwrap();
+    let layouts = [
+        Layout::from_size_align(1, 1).unwrap(),
+        Layout::from_size_align(24, 8).unwrap(),
+        Layout::from_size_align(100, 64).unwrap(),
+        Layout::from_size_align(40, 4096).unwrap(),
+    ];
+    let mut blocks: Vec<(usize, Layout)> = Vec::with_capacity(layouts.len());
+    {
+        let _g = tenant.enter();
+        for l in layouts {
+            // SAFETY: non-zero sizes.
+            let p = unsafe { Q.alloc_zeroed(l) };
+            assert!(!p.is_null());
+            assert_eq!(p as usize % l.align(), 0);
+            // SAFETY: `l.size()` zeroed bytes at `p`.
+            assert_eq!(unsafe { p.read() }, 0);
+            // SAFETY: the first of them.
+            unsafe { p.write(42) };
+            blocks.push((p as usize, l));
+        }
+    }
+    let total: u64 = layouts.iter().map(|l| l.size() as u64).sum();
+    assert_eq!(tenant.used(Category::Heap), total);
+    std::thread::spawn(move || {
+        for (p, l) in blocks {
+            let p = p as *mut u8;
+            // SAFETY: a live block of `Q` with layout `l`; the new size is non-zero.
+            let q = unsafe { Q.realloc(p, l, l.size() * 3) };
+            assert!(!q.is_null());
+            // SAFETY: the first byte survived the move.
+            assert_eq!(unsafe { q.read() }, 42);
+            let l3 = Layout::from_size_align(l.size() * 3, l.align()).unwrap();
+            // SAFETY: `q` is the live reallocated block, of layout `l3`.
+            unsafe { Q.dealloc(q, l3) };
+        }
+    })
+    .join()
+    .unwrap();
+    assert_eq!(tenant.used(Category::Heap), 0);
+    drop(tenant);
+    assert_eq!(accounts.used(Category::Heap), 0);
+}

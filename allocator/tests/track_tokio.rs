@@ -70,4 +70,9 @@ fn tasks_hopping_threads_charge_their_own_category() {
     // Everything the tasks allocated was charged to network and freed again.
     assert_eq!(budget.used(Category::Network), before);
     assert!(budget.peak(Category::Network) >= (8 * 20 * BLOCK) as u64 / 2);
+    // ... and to the slot the tasks worked for, whichever worker polled them: at least the
+    // blocks the 8 tracked tasks held at their end at once, all credited back.
+    let peak = slot.report().category(Category::Network).unwrap().peak;
+    assert!(peak >= (20 * BLOCK) as u64, "slot peak {peak}");
+    assert_eq!(slot.used(Category::Network), 0);
 }
