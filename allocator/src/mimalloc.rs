@@ -82,6 +82,10 @@ const NO_REGION: usize = 0usize.wrapping_sub(REGION_MAX);
 /// Largest alignment mimalloc serves inside an arena (its `MI_PAGE_MAX_OVERALLOC_ALIGN`, one
 /// arena slice: 64 KiB on 64-bit targets). Larger alignments are over-allocated by hand.
 const NATIVE_ALIGN_MAX: usize = 8 * 1024 * core::mem::size_of::<usize>();
+/// Alignment of every mimalloc block (its block sizes are whole words, carved from aligned
+/// pages). Blocks are 16-aligned only if their size class is a multiple of 16, so larger
+/// alignments go through the aligned calls.
+const WORD_ALIGN: usize = core::mem::size_of::<usize>();
 /// Alignment of the raw block under a hand-aligned one (mimalloc's minimum; enough for the
 /// stored raw pointer).
 const RAW_ALIGN: usize = 16;
@@ -90,8 +94,8 @@ const ATTRIBUTED: u8 = 0x80;
 /// Kinds of arenas: each category, plain and attributed.
 const KINDS: usize = 2 * Category::COUNT;
 
-/// Fewest bytes before an attributed block: its owner word, at the usual 16-byte alignment.
-const ATTRIBUTED_MIN_PREFIX: usize = 16;
+/// Fewest bytes before an attributed block: its owner word.
+const ATTRIBUTED_MIN_PREFIX: usize = core::mem::size_of::<usize>();
 
 /// The arena block under an attributed block of `layout`, and the bytes before the attributed
 /// block in it (a multiple of `layout.align()`, so the block stays aligned); the owner word is
@@ -455,13 +459,23 @@ impl Mimalloc {
             // SAFETY: forwarded: a live heap and a non-zero size.
             return unsafe { Self::heap_alloc_overaligned(heap, layout, zeroed) };
         }
-        if zeroed {
-            // SAFETY: `heap` is a live heap (heaps are never deleted); size is non-zero.
-            unsafe { mi::mi_heap_zalloc_aligned(heap, layout.size(), layout.align()) as *mut u8 }
-        } else {
-            // SAFETY: as above.
-            unsafe { mi::mi_heap_malloc_aligned(heap, layout.size(), layout.align()) as *mut u8 }
-        }
+        // Every mimalloc block is aligned to a word: such layouts take the plain calls, whose
+        // fast path the aligned ones leave for a generic one with a heap of an arena.
+        let natural = layout.align() <= WORD_ALIGN;
+        let (size, align) = (layout.size(), layout.align());
+        // In each arm: `heap` is a live heap (heaps are never deleted) and the size is
+        // non-zero; a plain call's block is word-aligned, which is all `natural` asks for.
+        let p = match (zeroed, natural) {
+            // SAFETY: see above.
+            (true, true) => unsafe { mi::mi_heap_zalloc(heap, size) },
+            // SAFETY: see above.
+            (false, true) => unsafe { mi::mi_heap_malloc(heap, size) },
+            // SAFETY: see above.
+            (true, false) => unsafe { mi::mi_heap_zalloc_aligned(heap, size, align) },
+            // SAFETY: see above.
+            (false, false) => unsafe { mi::mi_heap_malloc_aligned(heap, size, align) },
+        };
+        p as *mut u8
     }
 
     /// Bytes of the raw block under a hand-aligned block of `layout`: room for the block at any
@@ -599,8 +613,8 @@ unsafe impl Backing for Mimalloc {
         raw.expose_provenance();
         // `before ≤ inner.size()`: the block lies inside the arena's block.
         let block = raw.wrapping_add(before);
-        // SAFETY: the owner word (the 8 bytes before `block`) lies in the prefix (at least 16
-        // bytes), aligned since `block` is aligned to at least 16.
+        // SAFETY: the owner word (the word before `block`) lies in the prefix (at least a
+        // word), aligned since `block` is aligned to at least a word.
         unsafe { owner_word(block).write(owner) };
         block
     }

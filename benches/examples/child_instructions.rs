@@ -1,5 +1,6 @@
 //! Instruction counts of one 4 KiB reserve+release, on a flat `Budget` and through a consumer
-//! three levels down a child-budget tree, for callgrind (wall-clock ratios are in
+//! three levels down a child-budget tree, and of one 64 B `QuotaAllocator` alloc+free without
+//! and with that tree's budget entered (the block then charged to it), for callgrind (wall-clock ratios are in
 //! `benches/child_budgets.rs`; this counts what a round trip executes, free of machine noise).
 //! Each mode runs its loop in one non-inlined function; callgrind counts only inside it:
 //!
@@ -9,10 +10,17 @@
 //!     target/release/examples/child_instructions child 100000
 //! ```
 //!
-//! Divide the reported `Collected` instructions by the iterations. Modes: `flat`, `child`.
+//! Divide the reported `Collected` instructions by the iterations. Modes: `flat`, `child`,
+//! `alloc`, `alloc_entered`.
 
-use membudget_allocator::{Budget, Category, ChildLimits, MemoryConsumer, Quotas, SharedBudget};
+use membudget_allocator::{
+    Budget, BudgetHandle, Category, ChildLimits, MemoryConsumer, QuotaAllocator, Quotas,
+    SharedBudget,
+};
+use std::alloc::{GlobalAlloc, Layout};
 use std::hint::black_box;
+
+static Q: QuotaAllocator = QuotaAllocator::new();
 
 const M: Category = Category::Managed;
 
@@ -30,6 +38,30 @@ fn loop_child(consumer: &MemoryConsumer, n: u64) {
     }
 }
 
+#[inline(never)]
+fn loop_alloc(n: u64) {
+    let layout = Layout::from_size_align(64, 8).unwrap();
+    for _ in 0..n {
+        // SAFETY: a non-zero layout.
+        let p = black_box(unsafe { Q.alloc(layout) });
+        // SAFETY: the block just allocated with `layout` (never null here: nothing limits it).
+        unsafe { Q.dealloc(p, layout) };
+    }
+}
+
+/// `job → slot → op` under `process`, with managed limits at every level.
+fn three_levels(process: &SharedBudget) -> BudgetHandle {
+    let mut handle = process
+        .child("job", ChildLimits::unlimited().with(M, 512 << 20))
+        .unwrap();
+    for (name, limit) in [("slot", 256 << 20), ("op", 128 << 20)] {
+        handle = handle
+            .child(name, ChildLimits::unlimited().with(M, limit))
+            .unwrap();
+    }
+    handle
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let mode = args.next().unwrap_or_default();
@@ -37,19 +69,19 @@ fn main() {
     let process = SharedBudget::from(Budget::new(Quotas::unlimited().with(M, 1 << 30)));
     match mode.as_str() {
         "flat" => loop_flat(&process, n),
-        "child" => {
-            let mut handle = process
-                .child("job", ChildLimits::unlimited().with(M, 512 << 20))
-                .unwrap();
-            for (name, limit) in [("slot", 256 << 20), ("op", 128 << 20)] {
-                handle = handle
-                    .child(name, ChildLimits::unlimited().with(M, limit))
-                    .unwrap();
-            }
-            loop_child(&handle.consumer("bench"), n);
+        "child" => loop_child(&three_levels(&process).consumer("bench"), n),
+        "alloc" => {
+            loop_alloc(1000); // registers the thread
+            loop_alloc(n);
+        }
+        "alloc_entered" => {
+            let op = three_levels(&process);
+            let _entered = op.enter();
+            loop_alloc(1000);
+            loop_alloc(n);
         }
         _ => {
-            eprintln!("usage: child_instructions flat|child [iterations]");
+            eprintln!("usage: child_instructions flat|child|alloc|alloc_entered [iterations]");
             std::process::exit(2);
         }
     }
