@@ -1196,6 +1196,12 @@ impl LocalBufferPool {
 
     /// A future completing when a request may succeed (or the pool was destroyed); usable from
     /// any executor.
+    ///
+    /// It is woken by the pool's own events (a recycle, a segment from the network pool,
+    /// resizing, destruction). A pool whose consumer refused to grow
+    /// ([`is_refused_by_budget`](Self::is_refused_by_budget)) is not told when its budget has
+    /// room again — only blocking requests retry on their own (every 10 ms) — so an async
+    /// caller waiting on such a pool should also retry its request on a timer of its own.
     pub fn available(&self) -> AvailableFuture<'_> {
         AvailableFuture::new(&self.inner.availability)
     }
