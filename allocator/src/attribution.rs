@@ -9,7 +9,15 @@
 //! Each block carries its consumer (the backing's owner word of an attributed block, see
 //! [`Backing::allocate_attributed`]), so a free or a reallocation on any thread, in any scope,
 //! credits exactly that consumer, and the consumer (with its budget) lives until its last block
-//! is freed: each block holds a strong reference to it.
+//! is freed: while any attributed byte is charged to it, it holds a reference to itself.
+//!
+//! A thread charges its current consumer in quanta ([`QUANTUM`]) and keeps what its blocks
+//! have not used yet in a per-thread cache, which also takes back what the thread frees of that
+//! consumer (up to [`CACHE_CAP`]), so an attributed allocation and free on one thread touch no
+//! shared counter. The cache is the consumer's only while the thread's guard is: dropping the
+//! guard returns it, so after a scope the consumer holds exactly its live blocks. While a scope
+//! is open, the consumer's use includes the thread's cache (at most [`CACHE_CAP`] per category),
+//! and a charge the cache cannot cover that does not fit with a quantum is tried exactly.
 //!
 //! The backing keeps attributed blocks apart by address (mimalloc: arenas of their own) or by
 //! tag (System), so the free of any other block pays nothing for this. If the tree's top is
@@ -55,29 +63,127 @@ pub(crate) fn current() -> *const ConsumerCore {
         .unwrap_or(core::ptr::null())
 }
 
-/// Charges `bytes` of `category` to `core` (and to the process budget if the tree's top is
-/// another budget). `false`: refused, nothing charged.
-fn charge(core: &ConsumerCore, category: Category, bytes: u64) -> bool {
-    if !core.charge_block(category, bytes) {
+/// Bytes a thread charges its current consumer beyond a block that its cache cannot cover.
+pub(crate) const QUANTUM: u64 = 16 << 10;
+/// Most bytes a thread's cache keeps per category.
+pub(crate) const CACHE_CAP: u64 = 2 * QUANTUM;
+
+/// Charges `bytes` of `category` to `consumer` on this thread: from the thread's cache if it
+/// holds `consumer`'s bytes, else directly — with a quantum more for the cache if `refill`
+/// (the consumer is the thread's current one). Then to the process budget, if the tree's top is
+/// another budget. `false`: refused, nothing charged.
+///
+/// # Safety
+/// `consumer` is alive for the call (a guard's reference, or a live block's charged bytes).
+unsafe fn charge(
+    consumer: *const ConsumerCore,
+    category: Category,
+    bytes: u64,
+    refill: bool,
+) -> bool {
+    let charged = LOCAL.try_with(|l| {
+        let c = &l.attribution_cache[category.index()];
+        if l.cache_owner.get() == consumer {
+            if let Some(rest) = c.get().checked_sub(bytes) {
+                c.set(rest);
+                return true;
+            }
+        } else if refill {
+            flush(l);
+            l.cache_owner.set(consumer);
+        } else {
+            // SAFETY: alive (caller).
+            return unsafe { charge_consumer(consumer, category, bytes) };
+        }
+        // The cache holds `consumer`'s bytes: top it up with a quantum, or charge exactly.
+        let with_quantum = bytes.saturating_add(QUANTUM);
+        // SAFETY: alive (caller).
+        if unsafe { charge_consumer(consumer, category, with_quantum) } {
+            c.set(c.get().saturating_add(QUANTUM));
+            return true;
+        }
+        // SAFETY: alive (caller).
+        unsafe { charge_consumer(consumer, category, bytes) }
+    });
+    let charged = match charged {
+        Ok(c) => c,
+        // The thread-local is gone (thread exit): charge directly.
+        // SAFETY: alive (caller).
+        Err(_) => unsafe { charge_consumer(consumer, category, bytes) },
+    };
+    if !charged {
         return false;
     }
-    if !core.root_is_process && !local::charge(category, bytes) {
-        core.release(category, bytes);
+    // SAFETY: alive (caller), and now pinned by the bytes just charged.
+    if !unsafe { &*consumer }.root_is_process && !local::charge(category, bytes) {
+        // SAFETY: pinned by the bytes charged above; not used after.
+        unsafe { credit(consumer, category, bytes, false) };
         return false;
     }
     true
 }
 
-/// Credits what [`charge`] charged.
-fn credit(core: &ConsumerCore, category: Category, bytes: u64) {
-    let released = core.release(category, bytes);
-    // The consumer holds at least what its blocks were charged.
-    debug_assert!(
-        released,
-        "attributed block credited to a consumer holding less"
-    );
-    if !core.root_is_process {
+/// Charges the consumer itself (its budget tree's counters), marking the thread as attributing
+/// meanwhile: the tree's bookkeeping may allocate (a background reclaim request), and that is
+/// not attributed again.
+///
+/// # Safety
+/// As [`ConsumerCore::charge_attributed`].
+#[inline(never)]
+unsafe fn charge_consumer(consumer: *const ConsumerCore, category: Category, bytes: u64) -> bool {
+    let _attributing = Attributing::enter();
+    // SAFETY: forwarded.
+    unsafe { ConsumerCore::charge_attributed(consumer, category, bytes) }
+}
+
+/// Credits `bytes` of `category` charged to `consumer`: to the process budget first if the
+/// tree's top is another budget (and `process`), then into the thread's cache if it holds
+/// `consumer`'s bytes and has room, else to the consumer.
+///
+/// # Safety
+/// `consumer` is pinned by the bytes being credited; the caller does not touch it afterwards.
+unsafe fn credit(consumer: *const ConsumerCore, category: Category, bytes: u64, process: bool) {
+    // SAFETY: pinned (caller); read before the bytes go back, which may unpin it.
+    if process && !unsafe { &*consumer }.root_is_process {
         local::credit(category, bytes);
+    }
+    let cached = LOCAL.try_with(|l| {
+        if l.cache_owner.get() != consumer {
+            return false;
+        }
+        let c = &l.attribution_cache[category.index()];
+        match c.get().checked_add(bytes) {
+            Some(n) if n <= CACHE_CAP => {
+                c.set(n);
+                true
+            }
+            _ => false,
+        }
+    });
+    if cached != Ok(true) {
+        // SAFETY: pinned by these bytes (caller).
+        let released = unsafe { ConsumerCore::release_attributed(consumer, category, bytes) };
+        // The consumer holds at least what its blocks were charged.
+        debug_assert!(
+            released,
+            "attributed bytes credited to a consumer holding fewer"
+        );
+    }
+}
+
+/// Returns the thread's cache to its consumer (which may unpin and drop it).
+fn flush(l: &local::Local) {
+    let owner = l.cache_owner.replace(core::ptr::null());
+    if owner.is_null() {
+        return;
+    }
+    for c in Category::ALL {
+        let bytes = l.attribution_cache[c.index()].replace(0);
+        if bytes > 0 {
+            // SAFETY: the cached bytes pin the owner; each category's are released once.
+            let released = unsafe { ConsumerCore::release_attributed(owner, c, bytes) };
+            debug_assert!(released, "a thread cache held more than its consumer");
+        }
     }
 }
 
@@ -94,23 +200,17 @@ pub(crate) unsafe fn allocate<B: Backing>(
     layout: Layout,
     zeroed: bool,
 ) -> *mut u8 {
-    let _attributing = Attributing::enter();
-    // SAFETY: alive for the call (caller).
-    let core = unsafe { &*consumer };
     let bytes = layout.size() as u64;
-    if !charge(core, category, bytes) {
+    // SAFETY: alive for the call (caller).
+    if !unsafe { charge(consumer, category, bytes, true) } {
         return core::ptr::null_mut();
     }
+    let owner = consumer.expose_provenance();
     // SAFETY: non-zero size (caller).
-    let p = unsafe {
-        backing.allocate_attributed(category, layout, zeroed, consumer.expose_provenance())
-    };
+    let p = unsafe { backing.allocate_attributed(category, layout, zeroed, owner) };
     if p.is_null() {
-        credit(core, category, bytes);
-    } else {
-        // The block holds a strong reference from here until it is freed.
-        // SAFETY: `consumer` came from `Arc::into_raw` (the guard's) and is alive.
-        unsafe { Arc::increment_strong_count(consumer) };
+        // SAFETY: pinned by the bytes just charged.
+        unsafe { credit(consumer, category, bytes, true) };
     }
     p
 }
@@ -120,8 +220,8 @@ fn consumer_of(owner: usize) -> *const ConsumerCore {
     core::ptr::with_exposed_provenance(owner)
 }
 
-/// Frees an attributed block, crediting its consumer, then drops the block's reference to it
-/// (which may drop the consumer and its budget).
+/// Frees an attributed block, then credits its consumer (which may unpin and drop it, and its
+/// budget).
 ///
 /// # Safety
 /// `ptr` is a live block of [`allocate`] (or [`reallocate`]) with `layout`, of `category`
@@ -134,15 +234,10 @@ pub(crate) unsafe fn deallocate<B: Backing>(
     category: Category,
     owner: usize,
 ) {
-    let _attributing = Attributing::enter();
-    let consumer = consumer_of(owner);
-    // SAFETY: the block holds a strong reference.
-    let core = unsafe { &*consumer };
-    credit(core, category, layout.size() as u64);
     // SAFETY: forwarded: a live attributed block of `category` with `layout`.
     unsafe { backing.deallocate_attributed(ptr, layout, category) };
-    // SAFETY: the block's strong reference, given up now that the block is gone.
-    unsafe { Arc::decrement_strong_count(consumer) };
+    // SAFETY: the block's bytes pin its consumer until credited here.
+    unsafe { credit(consumer_of(owner), category, layout.size() as u64, true) };
 }
 
 /// Resizes an attributed block, keeping its consumer and category: the difference is charged
@@ -160,24 +255,23 @@ pub(crate) unsafe fn reallocate<B: Backing>(
     owner: usize,
     new_size: usize,
 ) -> *mut u8 {
-    let _attributing = Attributing::enter();
     let Ok(new_layout) = Layout::from_size_align(new_size, layout.align()) else {
         return core::ptr::null_mut();
     };
     let consumer = consumer_of(owner);
-    // SAFETY: the block holds a strong reference.
-    let core = unsafe { &*consumer };
     let (old, new) = (layout.size() as u64, new_size as u64);
     let (grow, shrink) = (new.saturating_sub(old), old.saturating_sub(new));
-    if grow > 0 && !charge(core, category, grow) {
+    // SAFETY: the block's bytes pin its consumer. Only the thread's current consumer refills
+    // the cache: growing another budget's block leaves the cache alone.
+    if grow > 0 && !unsafe { charge(consumer, category, grow, false) } {
         return core::ptr::null_mut();
     }
-    // SAFETY: `new_size` is non-zero (GlobalAlloc contract). The block's strong reference
-    // moves to the new block.
+    // SAFETY: `new_size` is non-zero (GlobalAlloc contract).
     let p = unsafe { backing.allocate_attributed(category, new_layout, false, owner) };
     if p.is_null() {
         if grow > 0 {
-            credit(core, category, grow);
+            // SAFETY: pinned by the old block's bytes.
+            unsafe { credit(consumer, category, grow, true) };
         }
         return p;
     }
@@ -186,7 +280,8 @@ pub(crate) unsafe fn reallocate<B: Backing>(
     // SAFETY: the old block (forwarded contract), dead afterwards.
     unsafe { backing.deallocate_attributed(ptr, layout, category) };
     if shrink > 0 {
-        credit(core, category, shrink);
+        // SAFETY: pinned by the new block's bytes.
+        unsafe { credit(consumer, category, shrink, true) };
     }
     p
 }
@@ -230,6 +325,9 @@ impl Drop for AttributionGuard {
             .try_with(|l| l.set_attribution(previous))
             // The thread-local is gone: give up the reference it would have taken.
             .unwrap_or(previous);
+        // The thread's cache goes back with the scope that filled it, so after a scope the
+        // budget holds exactly its live blocks.
+        let _ = LOCAL.try_with(flush);
         if !replaced.is_null() {
             // SAFETY: every non-null attribution is a strong reference from `Arc::into_raw`,
             // owned by the thread-local until replaced; we own it now.

@@ -17,6 +17,10 @@ pub(crate) struct ConsumerCore {
     /// the global allocator charges: its blocks charged here are then counted there already.
     pub(crate) root_is_process: bool,
     used: [AtomicU64; Category::COUNT],
+    /// Bytes of global-allocator blocks and thread caches charged here (`attribution.rs`),
+    /// all categories. While it is above zero the consumer holds one strong reference to
+    /// itself, so blocks (which keep no reference of their own) can always reach it.
+    attributed: AtomicU64,
     reclaimer: Mutex<Option<Arc<dyn Reclaimer>>>,
     /// Whether it may be asked to reclaim for its own requests.
     pub(crate) reclaim_self: AtomicBool,
@@ -70,16 +74,61 @@ impl ConsumerCore {
         self.node.release(category, bytes);
     }
 
-    /// Charges `bytes` for a block of the global allocator (`attribution.rs`): no reclaim, no
+    /// Charges `bytes` for blocks of the global allocator (`attribution.rs`): no reclaim, no
     /// waiting and no allocation, since it runs inside the allocator. A refusal is kept as the
-    /// thread's last one (see [`last_refusal`](crate::last_refusal)).
-    #[inline]
-    pub(crate) fn charge_block(&self, category: Category, bytes: u64) -> bool {
-        if let Err(refused) = self.node.charge(category, bytes) {
+    /// thread's last one (see [`last_refusal`](crate::last_refusal)). The first attributed
+    /// byte pins the consumer (see `attributed`).
+    ///
+    /// # Safety
+    /// `this` is alive for the call (the caller holds a strong reference, or attributed bytes
+    /// pin it).
+    pub(crate) unsafe fn charge_attributed(
+        this: *const ConsumerCore,
+        category: Category,
+        bytes: u64,
+    ) -> bool {
+        // SAFETY: alive (caller).
+        let core = unsafe { &*this };
+        if let Err(refused) = core.node.charge(category, bytes) {
             crate::reclaim::record_block_refusal(&refused, category, bytes);
             return false;
         }
-        self.used[category.index()].fetch_add(bytes, Ordering::Relaxed);
+        core.used[category.index()].fetch_add(bytes, Ordering::Relaxed);
+        // AcqRel: orders the pin's reference counting with the unpin of a racing release.
+        if bytes > 0 && core.attributed.fetch_add(bytes, Ordering::AcqRel) == 0 {
+            // SAFETY: `this` came from `Arc::into_raw`/`Arc::as_ptr` and is alive; the new
+            // reference is the pin, given up by the release that brings `attributed` to 0.
+            unsafe { Arc::increment_strong_count(this) };
+        }
+        true
+    }
+
+    /// Credits `bytes` of global-allocator blocks or caches charged with
+    /// [`charge_attributed`](Self::charge_attributed); the last attributed byte unpins the
+    /// consumer, which may drop it. `false` (nothing changed) if it holds fewer.
+    ///
+    /// # Safety
+    /// `this` is alive: the bytes being released pin it. The caller does not touch it
+    /// afterwards.
+    pub(crate) unsafe fn release_attributed(
+        this: *const ConsumerCore,
+        category: Category,
+        bytes: u64,
+    ) -> bool {
+        // SAFETY: pinned by the bytes being released (caller).
+        let core = unsafe { &*this };
+        if bytes == 0 {
+            return true;
+        }
+        if !core.release(category, bytes) {
+            return false;
+        }
+        // The last access to the consumer: once `attributed` drops, another thread's release
+        // may unpin and drop it. AcqRel: see `charge_attributed`.
+        if core.attributed.fetch_sub(bytes, Ordering::AcqRel) == bytes {
+            // SAFETY: the pin taken when `attributed` left 0; nothing here uses `core` after.
+            unsafe { Arc::decrement_strong_count(this) };
+        }
         true
     }
 
@@ -134,6 +183,7 @@ impl MemoryConsumer {
             root,
             root_is_process,
             used: [const { AtomicU64::new(0) }; Category::COUNT],
+            attributed: AtomicU64::new(0),
             reclaimer: Mutex::new(None),
             reclaim_self: AtomicBool::new(false),
         });

@@ -43,6 +43,12 @@ pub(crate) struct Local {
     /// Inside an attributed allocation or free: allocations made meanwhile (by the budget
     /// tree's own bookkeeping) are not attributed again.
     attributing: Cell<bool>,
+    /// The consumer whose bytes [`Local::attribution_cache`] holds (null: none), so attributed
+    /// blocks of one budget are charged and credited on this thread without touching shared
+    /// counters (`attribution.rs`).
+    pub(crate) cache_owner: Cell<*const ConsumerCore>,
+    /// Bytes charged to `cache_owner` per category and not yet spent on a block.
+    pub(crate) attribution_cache: [Cell<u64>; Category::COUNT],
     /// This thread's slot while `state` is `REGISTERED`, else `&NO_SLOT`.
     slot: Cell<*const Slot>,
     /// `slot` while `category` is the heap, else `&NO_SLOT`.
@@ -60,6 +66,8 @@ thread_local! {
             category: Cell::new(Category::Heap),
                     attribution: Cell::new(core::ptr::null()),
                     attributing: Cell::new(false),
+            cache_owner: Cell::new(core::ptr::null()),
+            attribution_cache: [const { Cell::new(0) }; Category::COUNT],
             slot: Cell::new(&NO_SLOT),
             heap_slot: Cell::new(&NO_SLOT),
             heap_above: Cell::new(usize::MAX),

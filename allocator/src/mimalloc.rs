@@ -605,8 +605,17 @@ unsafe impl Backing for Mimalloc {
             category,
             attributed: true,
         };
-        // SAFETY: `inner` has a non-zero size.
-        let raw = unsafe { Self::allocate_in_arena(kind, inner, zeroed) };
+        let heap = Self::heap(kind);
+        let mut raw = null_mut();
+        if !heap.is_null() {
+            // SAFETY: a live heap; `inner` has a non-zero size.
+            raw = unsafe { Self::heap_alloc(heap, inner, zeroed) };
+        }
+        if raw.is_null() {
+            // The first block of this kind, or its arena is full: grows on the cold path.
+            // SAFETY: `inner` has a non-zero size.
+            raw = unsafe { Self::allocate_in_arena(kind, inner, zeroed) };
+        }
         if raw.is_null() {
             return raw;
         }

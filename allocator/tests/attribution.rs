@@ -283,3 +283,52 @@ fn a_soft_watermark_reclaim_requested_from_inside_the_allocator_does_not_deadloc
     drop(blocks);
     assert_eq!(job.used(Category::Heap), 0);
 }
+
+#[test]
+fn threads_sharing_a_budget_stay_exact_and_within_its_limit() {
+    const LIMIT: u64 = 4 << 20;
+    let job = job(
+        "shared",
+        ChildLimits::unlimited().with(Category::Heap, LIMIT),
+    );
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let rx = std::sync::Mutex::new(rx);
+    std::thread::scope(|s| {
+        for t in 0..4u64 {
+            let (job, tx, rx) = (&job, tx.clone(), &rx);
+            s.spawn(move || {
+                let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ t;
+                for round in 0..200 {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    let size = (seed % (64 * KIB as u64)) as usize + 1;
+                    let block = {
+                        let _g = job.enter();
+                        let mut v: Vec<u8> = Vec::new();
+                        // Refused when the four threads hold too much: fine, nothing charged.
+                        v.try_reserve_exact(size).ok().map(|()| {
+                            v.push(t as u8);
+                            v
+                        })
+                    };
+                    assert!(job.used(Category::Heap) <= LIMIT);
+                    if let Some(b) = block {
+                        // Half the blocks are freed by whichever thread takes them.
+                        if round % 2 == 0 {
+                            tx.send(b).unwrap();
+                        }
+                    }
+                    if let Ok(b) = rx.lock().unwrap().try_recv() {
+                        drop(b);
+                    }
+                }
+            });
+        }
+    });
+    drop(tx);
+    drop(rx);
+    assert_eq!(job.used(Category::Heap), 0);
+    let peak = job.report().category(Category::Heap).unwrap().peak;
+    assert!(peak > 0 && peak <= LIMIT, "peak {peak}");
+}
