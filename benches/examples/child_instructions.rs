@@ -11,7 +11,8 @@
 //! ```
 //!
 //! Divide the reported `Collected` instructions by the iterations. Modes: `flat`, `child`,
-//! `alloc`, `alloc_entered`.
+//! `alloc`, `alloc_entered` (the tree under an isolated budget: the process budget is charged
+//! too), `alloc_entered_process` (the tree under the process budget, which its charges are).
 
 use membudget_allocator::{
     Budget, BudgetHandle, Category, ChildLimits, MemoryConsumer, QuotaAllocator, Quotas,
@@ -74,14 +75,19 @@ fn main() {
             loop_alloc(1000); // registers the thread
             loop_alloc(n);
         }
-        "alloc_entered" => {
-            let op = three_levels(&process);
+        "alloc_entered" | "alloc_entered_process" => {
+            let root = if mode == "alloc_entered" {
+                process
+            } else {
+                SharedBudget::from(Budget::global())
+            };
+            let op = three_levels(&root);
             let _entered = op.enter();
             loop_alloc(1000);
             loop_alloc(n);
         }
         _ => {
-            eprintln!("usage: child_instructions flat|child|alloc|alloc_entered [iterations]");
+            eprintln!("usage: child_instructions flat|child|alloc|alloc_entered|alloc_entered_process [iterations]");
             std::process::exit(2);
         }
     }
