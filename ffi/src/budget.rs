@@ -65,7 +65,9 @@ const USAGE_FIELDS: &Fields = fields!(mb_category_usage {
 pub unsafe extern "C" fn mb_reserve(rt: *const mb_runtime, category: u32, bytes: u64) -> i32 {
     boundary("mb_reserve", |call| {
         let c = crate::category::category(call.name(), category)?;
-        RUNTIMES.with(call, rt, |r| r.host().reserve(call, r.budget(), c, bytes))
+        RUNTIMES.with(call, rt, move |r| {
+            r.host().reserve(call, r.budget(), c, bytes)
+        })
     })
 }
 
@@ -82,7 +84,9 @@ pub unsafe extern "C" fn mb_reserve(rt: *const mb_runtime, category: u32, bytes:
 pub unsafe extern "C" fn mb_release(rt: *const mb_runtime, category: u32, bytes: u64) -> i32 {
     boundary("mb_release", |call| {
         let c = crate::category::category(call.name(), category)?;
-        RUNTIMES.with(call, rt, |r| r.host().release(call, r.budget(), c, bytes))
+        RUNTIMES.with(call, rt, move |r| {
+            r.host().release(call, r.budget(), c, bytes)
+        })
     })
 }
 
