@@ -259,7 +259,8 @@ impl<T: Handle> Handles<T> {
     /// Runs `f` on the value behind `handle`, keeping a counted reference to it in this
     /// thread's cache: calling again with the same handle costs two loads and two compares
     /// (the id, and whether the handle was freed) instead of two atomic read-modify-writes
-    /// (the hot calls).
+    /// (the hot calls). `f` gets `call` back rather than capturing it, so a closure of at most
+    /// two words is passed in registers (the cache miss takes it by value).
     ///
     /// # Errors
     /// As [`get`](Self::get), and whatever `f` returns.
@@ -268,18 +269,18 @@ impl<T: Handle> Handles<T> {
         &'static self,
         call: Call,
         handle: *const T::C,
-        f: impl FnOnce(&T) -> Result<R, Error>,
+        f: impl FnOnce(Call, &T) -> Result<R, Error>,
     ) -> Result<R, Error> {
         let id = Self::id(call, handle)?;
         match T::cache().try_with(|c| c.enter(id)) {
             Ok(Some(hit)) => {
                 // SAFETY: the entry's counted reference keeps the value alive, and nothing
                 // replaces the entry while `hit` marks it in use.
-                let r = f(unsafe { hit.value.as_ref() });
+                let r = f(call, unsafe { hit.value.as_ref() });
                 drop(hit);
                 r
             }
-            _ => self.with_slow(id, f),
+            _ => self.with_slow(call, id, f),
         }
     }
 
@@ -290,8 +291,9 @@ impl<T: Handle> Handles<T> {
     #[inline(never)]
     fn with_slow<R>(
         &'static self,
+        call: Call,
         id: u64,
-        f: impl FnOnce(&T) -> Result<R, Error>,
+        f: impl FnOnce(Call, &T) -> Result<R, Error>,
     ) -> Result<R, Error> {
         let guard = match self.ids.get(id) {
             Ok(g) => g,
@@ -316,13 +318,13 @@ impl<T: Handle> Handles<T> {
         match (cached, own) {
             (Some(hit), _) => {
                 // SAFETY: as in `with`.
-                let r = f(unsafe { hit.value.as_ref() });
+                let r = f(call, unsafe { hit.value.as_ref() });
                 drop(hit);
                 r
             }
-            (None, Some(g)) => f(&g),
+            (None, Some(g)) => f(call, &g),
             // The thread is exiting (its cache is gone; `guard` went with the closure).
-            (None, None) => f(&*self.ids.get(id)?),
+            (None, None) => f(call, &*self.ids.get(id)?),
         }
     }
 
@@ -408,7 +410,7 @@ mod tests {
     }
 
     fn value(h: *const thing_t) -> Result<u32, Error> {
-        THINGS.with(CALL, h, |t| Ok(t.value))
+        THINGS.with(CALL, h, |_, t| Ok(t.value))
     }
 
     #[test]
@@ -425,12 +427,15 @@ mod tests {
              another type)"
         );
         assert_eq!(
-            THINGS.with(CALL, forged, |_| Ok(())).unwrap_err().status(),
+            THINGS
+                .with(CALL, forged, |_, _| Ok(()))
+                .unwrap_err()
+                .status(),
             MB_ERR_INVALID_HANDLE
         );
         let (h, _, _) = thing(1);
         let e = THINGS
-            .with(CALL, h, |_| Err::<(), _>(CALL.invalid("no")))
+            .with(CALL, h, |call, _| Err::<(), _>(call.invalid("no")))
             .unwrap_err();
         assert_eq!(
             (e.status(), e.message()),
@@ -482,7 +487,7 @@ mod tests {
     fn a_value_in_use_outlives_its_free_from_inside_the_call() {
         let (a, shut_downs, drops) = thing(5);
         let (b, _, _) = thing(6);
-        let r = THINGS.with(CALL, a, |x| {
+        let r = THINGS.with(CALL, a, |_, x| {
             // A host callback frees the handle in use and looks up another one.
             THINGS.free(a).unwrap();
             assert_eq!(value(b).unwrap(), 6);
@@ -507,7 +512,7 @@ mod tests {
         let (a, _, drops) = thing(8);
         assert_eq!(value(a).unwrap(), 8);
         let caught = std::panic::catch_unwind(|| {
-            THINGS.with(CALL, a, |_| -> Result<(), Error> { panic!("boom") })
+            THINGS.with(CALL, a, |_, _| -> Result<(), Error> { panic!("boom") })
         });
         assert!(caught.is_err());
         assert_eq!(value(a).unwrap(), 8);
@@ -525,7 +530,7 @@ mod tests {
     fn lookups_reentered_from_a_callback_take_the_slow_path() {
         let (a, _, _) = thing(1);
         let (b, _, _) = thing(2);
-        let inner = THINGS.with(CALL, a, |x| {
+        let inner = THINGS.with(CALL, a, |_, x| {
             Ok(x.value * 10 + value(b).unwrap() * 100 + value(a).unwrap())
         });
         assert_eq!(inner.unwrap(), 211);
