@@ -35,6 +35,9 @@ bench child_budgets child_budgets.log
 echo "== benches/callgrind-alloc.sh (log: $out/callgrind-alloc.log)"
 benches/callgrind-alloc.sh >"$out/callgrind-alloc.log" 2>&1
 
+echo "== benches/callgrind-ffi.sh (log: $out/callgrind-ffi.log)"
+benches/callgrind-ffi.sh >"$out/callgrind-ffi.log" 2>&1
+
 echo "== hosts/run.sh --perf (log: $out/hosts-perf.log)"
 hosts/run.sh --perf >"$out/hosts-perf.log" 2>&1 || echo "hosts/run.sh --perf failed: see the log"
 

@@ -13,17 +13,20 @@
 //! `n + 1000` single round trips, or `(n + 100) * 16` buffers for the batch modes). Modes:
 //! `rust` (`LocalBufferPool::request_buffer` + drop), `c_abi` (`mb_buffer_request` +
 //! `mb_buffer_recycle`), `rust_batch` (16 requests, then 16 drops), `c_abi_batch`
-//! (`mb_buffer_request_many` + `mb_buffer_recycle_many` of 16).
+//! (`mb_buffer_request_many` + `mb_buffer_recycle_many` of 16), `rust_reserve`
+//! (`Budget::try_charge` + `release` of 4 KiB) and `c_abi_reserve` (`mb_reserve` +
+//! `mb_release` of 4 KiB; `n + 1000` round trips).
 
 // One C call sequence per iteration under one SAFETY argument, as a host would write it.
 #![allow(clippy::multiple_unsafe_ops_per_block)]
 
 use membudget::{
     mb_buffer, mb_buffer_recycle, mb_buffer_recycle_many, mb_buffer_request,
-    mb_buffer_request_many, mb_local_pool, mb_local_pool_free, mb_local_pool_new, mb_runtime_free,
-    mb_runtime_new, mb_runtime_options, MB_OK,
+    mb_buffer_request_many, mb_local_pool, mb_local_pool_free, mb_local_pool_new, mb_release,
+    mb_reserve, mb_runtime, mb_runtime_free, mb_runtime_new, mb_runtime_options,
+    MB_CATEGORY_DIRECT, MB_OK,
 };
-use membudget_allocator::{Budget, Quotas, SharedBudget};
+use membudget_allocator::{Budget, Category, Quotas, SharedBudget};
 use membudget_bufferpool::{LocalBufferPool, NetworkBufferPool};
 use std::ffi::c_char;
 use std::hint::black_box;
@@ -87,6 +90,27 @@ fn loop_rust_batch(pool: &LocalBufferPool, n: u64) {
     }
 }
 
+#[inline(never)]
+fn loop_rust_reserve(budget: &Budget, n: u64) {
+    for _ in 0..n {
+        budget
+            .try_charge(Category::Direct, black_box(4096))
+            .unwrap();
+        budget.release(Category::Direct, black_box(4096));
+    }
+}
+
+#[inline(never)]
+fn loop_c_abi_reserve(rt: *mut mb_runtime, n: u64) {
+    for _ in 0..n {
+        // SAFETY: a live runtime handle.
+        unsafe {
+            assert_eq!(mb_reserve(rt, MB_CATEGORY_DIRECT, black_box(4096)), MB_OK);
+            assert_eq!(mb_release(rt, MB_CATEGORY_DIRECT, black_box(4096)), MB_OK);
+        }
+    }
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let mode = args.next().unwrap_or_else(|| "c_abi".into());
@@ -110,7 +134,12 @@ fn main() {
             loop_rust_batch(&local, 100);
             loop_rust_batch(&local, n);
         }
-        "c_abi" | "c_abi_batch" => {
+        "rust_reserve" => {
+            let budget = Budget::new(Quotas::unlimited().with(Category::Direct, 1 << 30));
+            loop_rust_reserve(&budget, 1000);
+            loop_rust_reserve(&budget, n);
+        }
+        "c_abi" | "c_abi_batch" | "c_abi_reserve" => {
             let props: [*const c_char; 1] = [c"taskmanager.memory.process.size=1g".as_ptr()];
             let opts = mb_runtime_options {
                 properties: props.as_ptr(),
@@ -130,6 +159,9 @@ fn main() {
             if mode == "c_abi" {
                 loop_c_abi(pool, 1000);
                 loop_c_abi(pool, n);
+            } else if mode == "c_abi_reserve" {
+                loop_c_abi_reserve(rt, 1000);
+                loop_c_abi_reserve(rt, n);
             } else {
                 loop_c_abi_batch(pool, 100);
                 loop_c_abi_batch(pool, n);
@@ -140,6 +172,9 @@ fn main() {
                 assert_eq!(mb_runtime_free(rt), MB_OK);
             }
         }
-        other => panic!("unknown mode {other}: use rust, c_abi, rust_batch or c_abi_batch"),
+        other => panic!(
+            "unknown mode {other}: use rust, c_abi, rust_batch, c_abi_batch, rust_reserve or \
+             c_abi_reserve"
+        ),
     }
 }

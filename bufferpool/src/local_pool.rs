@@ -168,7 +168,7 @@ impl LocalInner {
     }
 
     /// Requests one buffer (for `channel`, or [`NO_CHANNEL`]).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn request(&self, channel: u32) -> Result<Option<Buffer>, BufferPoolError> {
         if self.destroyed.load(Ordering::Acquire) {
             return Err(BufferPoolError::PoolDestroyed);

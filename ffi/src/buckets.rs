@@ -52,8 +52,10 @@ impl<T, const FIRST_LOG2: u32> Buckets<T, FIRST_LOG2> {
     #[inline]
     fn locate(&self, index: u32) -> (usize, usize) {
         let j = index as usize + (1 << FIRST_LOG2);
-        let bucket = (usize::BITS - 1 - j.leading_zeros() - FIRST_LOG2) as usize;
-        (bucket, j - (1 << (FIRST_LOG2 as usize + bucket)))
+        // `j`'s top bit says the bucket (bucket b holds 2^(FIRST_LOG2 + b) elements); the bits
+        // below it, the offset.
+        let top = usize::BITS - 1 - j.leading_zeros();
+        ((top - FIRST_LOG2) as usize, j ^ (1 << top))
     }
 
     #[inline]
@@ -73,7 +75,9 @@ impl<T, const FIRST_LOG2: u32> Buckets<T, FIRST_LOG2> {
         // SAFETY: a published bucket holds `bucket_len(bucket)` initialised elements and is
         // never freed before the array drops (we hold `&self`); `offset < bucket_len(bucket)`
         // by construction of `locate`.
-        Some(unsafe { &*p.wrapping_add(offset) })
+        let element = unsafe { p.add(offset) };
+        // SAFETY: as above, initialised and alive while we hold `&self`.
+        Some(unsafe { &*element })
     }
 
     /// Element `index`, allocating its bucket (with `init` for each element) if needed;

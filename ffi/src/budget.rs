@@ -65,7 +65,9 @@ const USAGE_FIELDS: &Fields = fields!(mb_category_usage {
 pub unsafe extern "C" fn mb_reserve(rt: *const mb_runtime, category: u32, bytes: u64) -> i32 {
     boundary("mb_reserve", |call| {
         let c = crate::category::category(call.name(), category)?;
-        RUNTIMES.with(call, rt, |r| r.host().reserve(call, r.budget(), c, bytes))
+        RUNTIMES.with(call, rt, move |call, r| {
+            r.host().reserve(call, r.budget(), c, bytes)
+        })
     })
 }
 
@@ -82,7 +84,9 @@ pub unsafe extern "C" fn mb_reserve(rt: *const mb_runtime, category: u32, bytes:
 pub unsafe extern "C" fn mb_release(rt: *const mb_runtime, category: u32, bytes: u64) -> i32 {
     boundary("mb_release", |call| {
         let c = crate::category::category(call.name(), category)?;
-        RUNTIMES.with(call, rt, |r| r.host().release(call, r.budget(), c, bytes))
+        RUNTIMES.with(call, rt, move |call, r| {
+            r.host().release(call, r.budget(), c, bytes)
+        })
     })
 }
 
@@ -108,7 +112,7 @@ pub unsafe extern "C" fn mb_alloc(
         // SAFETY: `out` is valid for a write per this function's contract.
         let out = unsafe { call.out(out, "out") }?;
         let c = crate::category::category(call.name(), category)?;
-        out.write(RUNTIMES.with(call, rt, |r| {
+        out.write(RUNTIMES.with(call, rt, |call, r| {
             r.host().alloc(call, r.budget(), c, size, align)
         })?);
         Ok(())
@@ -128,7 +132,7 @@ pub unsafe extern "C" fn mb_alloc(
 #[no_mangle]
 pub unsafe extern "C" fn mb_free(rt: *const mb_runtime, ptr: *mut u8) -> i32 {
     boundary("mb_free", |call| {
-        RUNTIMES.with(call, rt, |r| {
+        RUNTIMES.with(call, rt, |call, r| {
             if ptr.is_null() {
                 return Ok(());
             }

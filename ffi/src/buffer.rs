@@ -78,11 +78,14 @@ impl Lending {
     #[inline(always)]
     pub(crate) fn lend(&self, buffer: Buffer) -> Result<mb_buffer, (Error, Buffer)> {
         let capacity = buffer.capacity() as u64;
-        let Some(slot) = self.leases.get(buffer.segment_index() as usize) else {
-            return Err((not_lendable(), buffer));
+        let index = buffer.segment_index() as usize;
+        let (token, ptr) = match buffer.into_raw() {
+            Ok(raw) => raw,
+            Err(b) => return Err((not_lendable(), b)),
         };
-        let (token, ptr) = buffer.into_raw().map_err(|b| (not_lendable(), b))?;
-        let ptr = ptr.as_ptr();
+        let Some(slot) = self.leases.get(index) else {
+            return Err(not_lent(token));
+        };
         // Relaxed: written only by the holder of this segment's buffer (us now), ordered
         // before us by the buffer's way through its pool.
         let lease = slot.load(Ordering::Relaxed);
@@ -94,7 +97,11 @@ impl Lending {
             Ok(id) => id,
             Err(Exhausted) => self.renew(slot, token)?,
         };
-        Ok(mb_buffer { ptr, capacity, id })
+        Ok(mb_buffer {
+            ptr: ptr.as_ptr(),
+            capacity,
+            id,
+        })
     }
 
     /// The segment's lease was lent its last time: lend through a fresh one from now on.
@@ -136,6 +143,14 @@ impl Drop for Lending {
 #[cold]
 fn not_lendable() -> Error {
     Error::invalid("a shared, read-only or foreign buffer cannot be lent")
+}
+
+/// A buffer of another network: given back, refused.
+#[cold]
+#[inline(never)]
+fn not_lent(token: NonNull<()>) -> (Error, Buffer) {
+    // SAFETY: `token` came from `into_raw` and was not lent: turned back once, here.
+    (not_lendable(), unsafe { Buffer::from_raw(token) })
 }
 
 /// Takes back the buffer lent under `id` (it drops into its pool when the caller drops it).

@@ -23,7 +23,8 @@
 use crate::call::Call;
 use crate::error::Error;
 use crate::registry::{Guard, Lookup, Registry};
-use std::cell::{RefCell, RefMut};
+use core::cell::{Cell, UnsafeCell};
+use core::ptr::NonNull;
 use std::thread::LocalKey;
 
 // A handle is an id cast to a pointer and back; the generation sits in the id's high half, so
@@ -103,12 +104,105 @@ impl<T> Ids<T> {
 }
 
 /// A thread's counted reference to the value it looked up last in one [`Handles`] table.
-pub(crate) struct Cache<T: 'static>(RefCell<Option<(u64, Guard<'static, T>)>>);
+///
+/// `id` is the entry's id while no call on this thread runs on it, and 0 while one does (or the
+/// cache is empty): a call re-entered from a host callback then misses, takes its own counted
+/// reference, and leaves the entry alone. No id is 0, so a hit is one load and one compare.
+pub(crate) struct Cache<T: 'static> {
+    id: Cell<u64>,
+    /// The cached reference. Touched only by this thread, and never while a call uses it.
+    entry: UnsafeCell<Option<Guard<'static, T>>>,
+}
 
 impl<T> Cache<T> {
     /// An empty cache (for a `thread_local!` initialiser).
     pub(crate) const fn new() -> Self {
-        Cache(RefCell::new(None))
+        Cache {
+            id: Cell::new(0),
+            entry: UnsafeCell::new(None),
+        }
+    }
+
+    /// The cached value of `id` if it is still valid and no call uses it; marks it in use
+    /// (until [`InUse`] drops).
+    #[inline]
+    fn enter(&self, id: u64) -> Option<InUse<T>> {
+        if self.id.get() != id {
+            return None;
+        }
+        // SAFETY: only this thread touches `entry`, and `id` is not 0 (the caller refused a
+        // NULL handle), so no call uses the entry now: nothing else borrows it.
+        let guard = unsafe { &*self.entry.get() }.as_ref()?;
+        if !guard.is_live() {
+            return None;
+        }
+        self.id.set(0);
+        Some(InUse {
+            value: NonNull::from(&**guard),
+            cache: NonNull::from(self),
+            id,
+        })
+    }
+
+    /// Whether a call on this thread is running on the entry (then nobody may replace it).
+    #[inline]
+    fn in_use(&self) -> bool {
+        // SAFETY: only this thread touches `entry`; we only read whether it is set.
+        self.id.get() == 0 && unsafe { &*self.entry.get() }.is_some()
+    }
+
+    /// Caches `guard` for `id` in place of the entry (unless a call uses the entry) and enters
+    /// it; otherwise hands it back.
+    fn refill(&self, id: u64, guard: Guard<'static, T>) -> Result<InUse<T>, Guard<'static, T>> {
+        if self.in_use() {
+            return Err(guard);
+        }
+        // SAFETY: only this thread touches `entry`, and no call uses it (checked above).
+        let entry = unsafe { &mut *self.entry.get() };
+        let old = entry.replace(guard);
+        let Some(value) = entry.as_deref().map(NonNull::from) else {
+            unreachable!("just cached")
+        };
+        // In use from here on: dropping `old` below may drop a freed value (its last
+        // reference), whose drop may call back into the library; such a call must not touch
+        // the entry we just filled. (Made before that drop, so even its unwinding puts the
+        // entry back.)
+        self.id.set(0);
+        let hit = InUse {
+            value,
+            cache: NonNull::from(self),
+            id,
+        };
+        drop(old);
+        Ok(hit)
+    }
+
+    /// Takes the entry out if it is for `id` (`None` for any `id`) and no call uses it.
+    fn take(&self, id: Option<u64>) -> Option<Guard<'static, T>> {
+        if self.in_use() || id.is_some_and(|id| self.id.get() != id) {
+            return None;
+        }
+        self.id.set(0);
+        // SAFETY: only this thread touches `entry`, and no call uses it (checked above).
+        unsafe { &mut *self.entry.get() }.take()
+    }
+}
+
+/// A call running on a cached value: puts the entry back (usable by the next call) when it
+/// drops, unwinding included.
+struct InUse<T: 'static> {
+    value: NonNull<T>,
+    /// This thread's cache (a thread-local: valid until the thread exits, which it cannot do
+    /// while this call runs).
+    cache: NonNull<Cache<T>>,
+    id: u64,
+}
+
+impl<T> Drop for InUse<T> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: the cache is this thread's and outlives the call (see the field).
+        unsafe { self.cache.as_ref() }.id.set(self.id);
     }
 }
 
@@ -163,8 +257,10 @@ impl<T: Handle> Handles<T> {
     }
 
     /// Runs `f` on the value behind `handle`, keeping a counted reference to it in this
-    /// thread's cache: calling again with the same handle costs one load instead of two atomic
-    /// read-modify-writes (the hot calls).
+    /// thread's cache: calling again with the same handle costs two loads and two compares
+    /// (the id, and whether the handle was freed) instead of two atomic read-modify-writes
+    /// (the hot calls). `f` gets `call` back rather than capturing it, so a closure of at most
+    /// two words is passed in registers (the cache miss takes it by value).
     ///
     /// # Errors
     /// As [`get`](Self::get), and whatever `f` returns.
@@ -173,54 +269,63 @@ impl<T: Handle> Handles<T> {
         &'static self,
         call: Call,
         handle: *const T::C,
-        f: impl FnOnce(&T) -> Result<R, Error>,
+        f: impl FnOnce(Call, &T) -> Result<R, Error>,
     ) -> Result<R, Error> {
         let id = Self::id(call, handle)?;
-        let mut f = Some(f);
-        let fast = T::cache()
-            .try_with(|c| {
-                // Re-entered from inside `f` (a host callback): take the slow path.
-                let cached = c.0.try_borrow_mut().ok()?;
-                if !matches!(&*cached, Some((cid, g)) if *cid == id && g.is_live()) {
-                    return Some(self.refill(cached, id, &mut f));
-                }
-                let g = &cached.as_ref()?.1;
-                Some((f.take()?)(g))
-            })
-            .ok()
-            .flatten();
-        match (fast, f) {
-            (Some(r), _) => r,
-            (None, Some(f)) => f(&*self.ids.get(id)?),
-            (None, None) => unreachable!("`f` is only taken on the fast path's success"),
+        match T::cache().try_with(|c| c.enter(id)) {
+            Ok(Some(hit)) => {
+                // SAFETY: the entry's counted reference keeps the value alive, and nothing
+                // replaces the entry while `hit` marks it in use.
+                let r = f(call, unsafe { hit.value.as_ref() });
+                drop(hit);
+                r
+            }
+            _ => self.with_slow(call, id, f),
         }
     }
 
-    /// The cache misses: looks `id` up, caches it in place of the old entry and runs `f`.
+    /// The cache misses: looks `id` up, caches it in place of the old entry (unless a call on
+    /// this thread is using that, or the thread is exiting: then the reference is the call's
+    /// own) and runs `f`. A failed lookup lets go of the old entry.
     #[cold]
     #[inline(never)]
-    fn refill<R>(
+    fn with_slow<R>(
         &'static self,
-        mut cached: RefMut<'_, Option<(u64, Guard<'static, T>)>>,
+        call: Call,
         id: u64,
-        f: &mut Option<impl FnOnce(&T) -> Result<R, Error>>,
+        f: impl FnOnce(Call, &T) -> Result<R, Error>,
     ) -> Result<R, Error> {
-        let (old, r) = match self.ids.get(id) {
-            Ok(g) => {
-                let old = cached.replace((id, g));
-                let r = match (cached.as_ref(), f.take()) {
-                    (Some((_, g)), Some(f)) => f(g),
-                    _ => unreachable!("just cached, and `f` not taken yet"),
-                };
-                (old, r)
+        let guard = match self.ids.get(id) {
+            Ok(g) => g,
+            Err(e) => {
+                // May drop a freed value (its last reference), after the cache is consistent.
+                let old = T::cache().try_with(|c| c.take(None)).ok().flatten();
+                drop(old);
+                return Err(e);
             }
-            Err(e) => (cached.take(), Err(e)),
         };
-        drop(cached);
-        // May drop a freed value (its last reference): after our borrow ends, so its drop may
-        // call back into the library.
-        drop(old);
-        r
+        let mut own = None;
+        let cached = T::cache()
+            .try_with(|c| match c.refill(id, guard) {
+                Ok(hit) => Some(hit),
+                Err(g) => {
+                    own = Some(g);
+                    None
+                }
+            })
+            .ok()
+            .flatten();
+        match (cached, own) {
+            (Some(hit), _) => {
+                // SAFETY: as in `with`.
+                let r = f(call, unsafe { hit.value.as_ref() });
+                drop(hit);
+                r
+            }
+            (None, Some(g)) => f(call, &g),
+            // The thread is exiting (its cache is gone; `guard` went with the closure).
+            (None, None) => f(call, &*self.ids.get(id)?),
+        }
     }
 
     /// Frees `handle`: invalidates it (a second free is refused), shuts the value down at once
@@ -246,17 +351,7 @@ impl<T: Handle> Handles<T> {
 
     /// Drops this thread's cached reference if it is for `id`.
     fn forget_cached(&'static self, id: u64) {
-        let old = T::cache()
-            .try_with(|c| {
-                let mut c = c.0.try_borrow_mut().ok()?;
-                if matches!(c.as_ref(), Some((cid, _)) if *cid == id) {
-                    c.take()
-                } else {
-                    None
-                }
-            })
-            .ok()
-            .flatten();
+        let old = T::cache().try_with(|c| c.take(Some(id))).ok().flatten();
         drop(old);
     }
 }
@@ -315,7 +410,7 @@ mod tests {
     }
 
     fn value(h: *const thing_t) -> Result<u32, Error> {
-        THINGS.with(CALL, h, |t| Ok(t.value))
+        THINGS.with(CALL, h, |_, t| Ok(t.value))
     }
 
     #[test]
@@ -332,12 +427,15 @@ mod tests {
              another type)"
         );
         assert_eq!(
-            THINGS.with(CALL, forged, |_| Ok(())).unwrap_err().status(),
+            THINGS
+                .with(CALL, forged, |_, _| Ok(()))
+                .unwrap_err()
+                .status(),
             MB_ERR_INVALID_HANDLE
         );
         let (h, _, _) = thing(1);
         let e = THINGS
-            .with(CALL, h, |_| Err::<(), _>(CALL.invalid("no")))
+            .with(CALL, h, |call, _| Err::<(), _>(call.invalid("no")))
             .unwrap_err();
         assert_eq!(
             (e.status(), e.message()),
@@ -386,10 +484,53 @@ mod tests {
     }
 
     #[test]
+    fn a_value_in_use_outlives_its_free_from_inside_the_call() {
+        let (a, shut_downs, drops) = thing(5);
+        let (b, _, _) = thing(6);
+        let r = THINGS.with(CALL, a, |_, x| {
+            // A host callback frees the handle in use and looks up another one.
+            THINGS.free(a).unwrap();
+            assert_eq!(value(b).unwrap(), 6);
+            assert_eq!(value(a).unwrap_err().status(), MB_ERR_INVALID_HANDLE);
+            assert_eq!(drops.load(Ordering::Relaxed), 0, "still in use");
+            Ok(x.value)
+        });
+        assert_eq!(r.unwrap(), 5);
+        assert_eq!(shut_downs.load(Ordering::Relaxed), 1);
+        assert_eq!(value(b).unwrap(), 6, "b is cached now");
+        assert_eq!(
+            drops.load(Ordering::Relaxed),
+            1,
+            "dropped with the cache entry"
+        );
+        assert_eq!(value(a).unwrap_err().status(), MB_ERR_INVALID_HANDLE);
+        THINGS.free(b).unwrap();
+    }
+
+    #[test]
+    fn a_panic_inside_the_call_leaves_the_cache_usable() {
+        let (a, _, drops) = thing(8);
+        assert_eq!(value(a).unwrap(), 8);
+        let caught = std::panic::catch_unwind(|| {
+            THINGS.with(CALL, a, |_, _| -> Result<(), Error> { panic!("boom") })
+        });
+        assert!(caught.is_err());
+        assert_eq!(value(a).unwrap(), 8);
+        // Were the entry still marked in use, the free could not let go of it.
+        THINGS.free(a).unwrap();
+        assert_eq!(
+            drops.load(Ordering::Relaxed),
+            1,
+            "the cache let go at the free"
+        );
+        assert_eq!(value(a).unwrap_err().status(), MB_ERR_INVALID_HANDLE);
+    }
+
+    #[test]
     fn lookups_reentered_from_a_callback_take_the_slow_path() {
         let (a, _, _) = thing(1);
         let (b, _, _) = thing(2);
-        let inner = THINGS.with(CALL, a, |x| {
+        let inner = THINGS.with(CALL, a, |_, x| {
             Ok(x.value * 10 + value(b).unwrap() * 100 + value(a).unwrap())
         });
         assert_eq!(inner.unwrap(), 211);

@@ -215,7 +215,7 @@ pub unsafe extern "C" fn mb_buffer_request(pool: *const mb_local_pool, out: *mut
     boundary("mb_buffer_request", |call| {
         // SAFETY: `out` is valid for a write per this function's contract.
         let out = unsafe { call.out(out, "out") }?;
-        POOLS.with(call, pool, |p| match p.lend_one(call, out)? {
+        POOLS.with(call, pool, move |call, p| match p.lend_one(call, out)? {
             true => Ok(()),
             false => Err(unavailable(call, &p.local, pool)),
         })
@@ -249,7 +249,7 @@ pub unsafe extern "C" fn mb_buffer_request_many(
             None if n == 0 => NonNull::dangling(),
             None => return Err(call.null("out")),
         };
-        let taken = POOLS.with(call, pool, move |p| {
+        let taken = POOLS.with(call, pool, move |call, p| {
             if n == 0 {
                 return Ok(0);
             }
