@@ -3,7 +3,6 @@ package io.membudget;
 import io.membudget.internal.MemoryView;
 import io.membudget.internal.NativeAbi;
 import java.nio.ByteBuffer;
-import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 
 /**
@@ -25,12 +24,12 @@ import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
  * closing throws {@link IllegalStateException} and the buffer stays lent (close it again after).
  *
  * <p>A buffer outlives its pool and runtime: it stays valid until closed. Not thread-safe except
- * {@link #close()}/{@link #recycle()}, which may race: exactly one recycles. Unclosed buffers are
+ * {@link #close()}/{@link #recycle()}, which may race: exactly one recycles (the library's
+ * generation-checked id decides; a racing {@code close()} returns quietly, a racing
+ * {@code recycle()} throws). Unclosed buffers are
  * not reclaimed by the garbage collector; they stay lent until the process exits.
  */
 public final class Buffer implements AutoCloseable {
-    private static final AtomicIntegerFieldUpdater<Buffer> RECYCLED =
-            AtomicIntegerFieldUpdater.newUpdater(Buffer.class, "recycled");
     private static final AtomicReferenceFieldUpdater<Buffer, MemoryView> VIEW =
             AtomicReferenceFieldUpdater.newUpdater(Buffer.class, MemoryView.class, "view");
 
@@ -38,7 +37,14 @@ public final class Buffer implements AutoCloseable {
     private final long address;
     private final int capacity;
     private final long id;
-    private volatile int recycled;
+    /**
+     * Set before the segment goes back. A plain volatile flag, not a compare-and-swap: when
+     * {@link #close()} and {@link #recycle()} race, each may pass it, and the library's
+     * generation-checked id decides (exactly one {@code mb_buffer_recycle} succeeds, the others
+     * are refused, never a double free). Without an atomic read-modify-write the JIT can also
+     * keep a buffer that does not escape its loop out of the heap altogether.
+     */
+    private volatile boolean recycled;
     private volatile MemoryView view;
 
     Buffer(NativeAbi abi, long address, long capacity, long id) {
@@ -81,7 +87,7 @@ public final class Buffer implements AutoCloseable {
             fresh.revoke(); // another thread's view won
             v = view;
         }
-        if (recycled != 0) {
+        if (recycled) {
             // Closed meanwhile: close() may have looked before the view was published.
             v.revoke();
             ensureLent();
@@ -107,7 +113,7 @@ public final class Buffer implements AutoCloseable {
 
     /** Whether the buffer was closed or recycled. */
     public boolean isRecycled() {
-        return recycled != 0;
+        return recycled;
     }
 
     /**
@@ -116,7 +122,8 @@ public final class Buffer implements AutoCloseable {
      * @throws InvalidHandleException with the library's message if it was already recycled
      */
     public void recycle() {
-        int was = RECYCLED.getAndSet(this, 1);
+        boolean was = recycled;
+        recycled = true;
         withdrawView(was);
         int rc = abi.bufferRecycle(id); // a second time the library refuses the stale id
         if (rc != Status.OK) {
@@ -127,17 +134,22 @@ public final class Buffer implements AutoCloseable {
     /** Recycles the buffer if it is still lent; a second call does nothing. */
     @Override
     public void close() {
-        if (RECYCLED.compareAndSet(this, 0, 1)) {
-            withdrawView(0);
-            int rc = abi.bufferRecycle(id);
-            if (rc != Status.OK) {
-                throw Status.failure(abi, rc);
-            }
+        if (recycled) {
+            return;
+        }
+        // Volatile write, then the view's volatile read: ordered against makeView's publish
+        // and re-check, so a view made meanwhile is withdrawn by one side or the other.
+        recycled = true;
+        withdrawView(false);
+        int rc = abi.bufferRecycle(id);
+        // Refused as invalid: a close or recycle racing on another thread gave it back first.
+        if (rc != Status.OK && rc != Status.ERR_INVALID_HANDLE) {
+            throw Status.failure(abi, rc);
         }
     }
 
     /** Revokes the view (if one was made) before the segment goes back; undoes the flag if it cannot. */
-    private void withdrawView(int was) {
+    private void withdrawView(boolean was) {
         MemoryView v = view;
         if (v != null) {
             try {
@@ -150,7 +162,7 @@ public final class Buffer implements AutoCloseable {
     }
 
     private void ensureLent() {
-        if (recycled != 0) {
+        if (recycled) {
             throw new InvalidHandleException("invalid buffer id 0x" + Long.toHexString(id)
                     + ": it was already recycled (the buffer was closed)");
         }

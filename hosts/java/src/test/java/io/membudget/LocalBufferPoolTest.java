@@ -195,6 +195,61 @@ class LocalBufferPoolTest {
         }
     }
 
+    /**
+     * Threads racing to give back one buffer: every close() returns quietly, and of strict
+     * recycle() calls exactly one succeeds (the library's id check decides, not a Java lock);
+     * the pool then holds its two buffers, no more, no fewer.
+     */
+    @Test
+    void racingClosesAndRecyclesGiveABufferBackOnce() throws Exception {
+        try (MemBudget budget = Runtimes.open(); LocalBufferPool pool = budget.createLocalBufferPool(2, 2)) {
+            for (int round = 0; round < 200; round++) {
+                boolean strict = round % 2 == 1;
+                Buffer b = pool.requestBuffer();
+                CountDownLatch start = new CountDownLatch(1);
+                AtomicInteger recycled = new AtomicInteger();
+                AtomicInteger refused = new AtomicInteger();
+                AtomicReference<Throwable> unexpected = new AtomicReference<>();
+                List<Thread> threads = new ArrayList<>();
+                for (int t = 0; t < 3; t++) {
+                    Thread th = new Thread(() -> {
+                        try {
+                            start.await();
+                            if (strict) {
+                                b.recycle();
+                            } else {
+                                b.close();
+                            }
+                            recycled.incrementAndGet();
+                        } catch (InvalidHandleException e) {
+                            refused.incrementAndGet();
+                        } catch (Throwable e) {
+                            unexpected.set(e);
+                        }
+                    });
+                    threads.add(th);
+                    th.start();
+                }
+                start.countDown();
+                for (Thread th : threads) {
+                    th.join();
+                }
+                assertEquals(null, unexpected.get());
+                assertTrue(b.isRecycled());
+                if (strict) {
+                    assertEquals(1, recycled.get(), "exactly one recycle() succeeds");
+                    assertEquals(2, refused.get());
+                } else {
+                    assertEquals(3, recycled.get(), "close() never throws for a racing close");
+                }
+            }
+            try (Buffer x = pool.requestBuffer(); Buffer y = pool.requestBuffer()) {
+                assertNotEquals(x.address(), y.address());
+                assertThrows(UnavailableException.class, pool::requestBuffer);
+            }
+        }
+    }
+
     @Test
     void asyncRequestCompletesWhenAnotherThreadRecycles() throws Exception {
         try (MemBudget budget = Runtimes.open(); LocalBufferPool pool = budget.createLocalBufferPool(1, 1)) {
