@@ -14,7 +14,9 @@
 //! `thread_cache.rs`): a request and a recycle on one thread pop and push that thread's own
 //! stash (one compare-and-swap on a cache line no other thread writes), a recycling thread
 //! hands its stash to the idle list when it is full and a requesting thread fills its empty
-//! stash from the idle list, both in one batch, so buffers cross cores a batch at a time.
+//! stash from the idle list, both in one batch, so buffers cross cores a batch at a time
+//! (a thread that does both keeps half of a full stash, so alternating requests and recycles
+//! settle in the middle of its stash instead of filling and flushing it in turn).
 //! A stash holds at most half the pool's size. Stashed segments are idle segments like
 //! the others: anything unusual (pool drained, over size, listeners waiting, destroyed,
 //! unavailable) goes to one cold `reconcile` that first gathers every stash of the pool into
