@@ -15,7 +15,8 @@ import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
  * {@link InvalidHandleException}, {@link #recycle()} throws it with the library's message, and a
  * second {@link #close()} does nothing. A {@code ByteBuffer} obtained earlier must not be used
  * after close: the memory then belongs to another buffer (or, once the runtime is closed too, may
- * be unmapped). To have such use caught, run with {@code -Dmembudget.revokeBufferViews=true} on
+ * be unmapped), and the {@code ByteBuffer} object itself is handed, reset, to the segment's next
+ * lease. To have such use caught, run with {@code -Dmembudget.revokeBufferViews=true} on
  * Java 22+ (the Foreign Function &amp; Memory backend): closing then revokes the
  * {@code ByteBuffer}, and every later access through it, its slices and duplicates throws
  * {@link IllegalStateException}. That costs a JVM-wide thread handshake per closed buffer (tens
@@ -34,6 +35,7 @@ public final class Buffer implements AutoCloseable {
             AtomicReferenceFieldUpdater.newUpdater(Buffer.class, MemoryView.class, "view");
 
     private final NativeAbi abi;
+    private final SegmentViews views;
     private final long address;
     private final int capacity;
     private final long id;
@@ -47,16 +49,19 @@ public final class Buffer implements AutoCloseable {
     private volatile boolean recycled;
     private volatile MemoryView view;
 
-    Buffer(NativeAbi abi, long address, long capacity, long id) {
+    Buffer(NativeAbi abi, SegmentViews views, long address, long capacity, long id) {
         this.abi = abi;
+        this.views = views;
         this.address = address;
         this.capacity = Math.toIntExact(capacity); // segments are at most 2 GiB in Flink
         this.id = id;
     }
 
     /**
-     * The segment as a direct {@link ByteBuffer} (position 0, limit = capacity), the same object
-     * on every call.
+     * The segment as a direct {@link ByteBuffer} (position 0, limit = capacity, the platform's
+     * byte order), the same object on every call. Unless views are revoked (see the class docs),
+     * it is also the object an earlier lease of the same segment returned, reset: the library
+     * makes a segment's view once and keeps it for the segment's next lease.
      *
      * @throws InvalidHandleException if the buffer was closed
      */
@@ -71,7 +76,7 @@ public final class Buffer implements AutoCloseable {
 
     private MemoryView makeView() {
         boolean revocable = BufferViews.revoke();
-        MemoryView fresh = abi.view(address, capacity, revocable);
+        MemoryView fresh = revocable ? abi.view(address, capacity, true) : views.view(address, capacity);
         if (!fresh.revocable()) {
             if (revocable) {
                 BufferViews.cannotRevoke(abi.name());

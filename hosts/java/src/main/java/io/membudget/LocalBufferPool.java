@@ -24,10 +24,12 @@ public final class LocalBufferPool implements AutoCloseable {
     private final MemBudget budget; // keeps the runtime reachable while the pool is in use
     private final NativeAbi abi;
     private final OwnedHandle handle;
+    private final SegmentViews views;
 
-    LocalBufferPool(MemBudget budget, NativeAbi abi, long token) {
+    LocalBufferPool(MemBudget budget, NativeAbi abi, SegmentViews views, long token) {
         this.budget = budget;
         this.abi = abi;
+        this.views = views;
         this.handle = new OwnedHandle(this, abi, token, abi::localPoolFree, "local buffer pool");
     }
 
@@ -44,7 +46,7 @@ public final class LocalBufferPool implements AutoCloseable {
         if (rc != Status.OK) {
             throw Status.failure(abi, rc);
         }
-        return new Buffer(abi, out[0], out[1], out[2]);
+        return new Buffer(abi, views, out[0], out[1], out[2]);
     }
 
     /**
@@ -78,7 +80,7 @@ public final class LocalBufferPool implements AutoCloseable {
         if (rc != Status.OK) {
             throw Status.failure(abi, rc);
         }
-        return new Buffer(abi, out[0], out[1], out[2]);
+        return new Buffer(abi, views, out[0], out[1], out[2]);
     }
 
     /**
@@ -94,7 +96,7 @@ public final class LocalBufferPool implements AutoCloseable {
         CompletableFuture<Buffer> future = new CompletableFuture<>();
         int rc = abi.localPoolOnAvailable(handle.token(), (status, address, capacity, id) -> {
             if (status == Status.OK) {
-                Buffer b = new Buffer(abi, address, capacity, id);
+                Buffer b = new Buffer(abi, views, address, capacity, id);
                 if (!future.complete(b)) {
                     b.close(); // cancelled meanwhile: the buffer goes back
                 }

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -192,6 +193,38 @@ class LocalBufferPoolTest {
             }
             assertEquals(0, errors.get());
             assertEquals(0, budget.usage(Category.HEAP).used());
+        }
+    }
+
+    /**
+     * A segment's view is made once and handed to its next lease reset: position 0, limit =
+     * capacity, no mark, the platform's byte order, whatever the last holder did to it.
+     */
+    @Test
+    void aSegmentsViewComesBackResetOnItsNextLease() {
+        try (MemBudget budget = Runtimes.open(); LocalBufferPool pool = budget.createLocalBufferPool(1, 1)) {
+            ByteBuffer first;
+            long address;
+            try (Buffer a = pool.requestBuffer()) {
+                address = a.address();
+                first = a.byteBuffer();
+                first.putInt(8, 42);
+                first.position(100).limit(200).mark();
+                first.order(ByteOrder.nativeOrder() == ByteOrder.BIG_ENDIAN ? ByteOrder.LITTLE_ENDIAN
+                        : ByteOrder.BIG_ENDIAN);
+            }
+            try (Buffer b = pool.requestBuffer()) {
+                assertEquals(address, b.address(), "a pool of one lends the same segment again");
+                ByteBuffer again = b.byteBuffer();
+                if (!Boolean.getBoolean(BufferViews.PROPERTY)) {
+                    assertSame(first, again, "the segment's view is kept");
+                }
+                assertEquals(0, again.position());
+                assertEquals(b.capacity(), again.limit());
+                assertEquals(ByteOrder.nativeOrder(), again.order());
+                assertThrows(java.nio.InvalidMarkException.class, again::reset);
+                assertEquals(42, again.getInt(8), "the same memory");
+            }
         }
     }
 
