@@ -26,6 +26,17 @@ public final class LocalBufferPool implements AutoCloseable {
     private final OwnedHandle handle;
     private final SegmentViews views;
 
+    /**
+     * The out-parameter of {@link #requestBuffer()} for the thread that called it last, which
+     * reuses it while no other thread calls in between (no allocation per request on a thread
+     * that keeps requesting from this pool). A plain field, racy by design: a scratch is only
+     * ever used by the thread it names (thread ids are never reused), and its final fields
+     * publish it.
+     */
+    private Scratch scratch = new Scratch(-1, new long[3]);
+
+    private record Scratch(long thread, long[] out) {}
+
     LocalBufferPool(MemBudget budget, NativeAbi abi, SegmentViews views, long token) {
         this.budget = budget;
         this.abi = abi;
@@ -41,7 +52,13 @@ public final class LocalBufferPool implements AutoCloseable {
      * @throws DestroyedException if the pool's runtime was closed
      */
     public Buffer requestBuffer() {
-        long[] out = new long[3];
+        long thread = Thread.currentThread().getId();
+        Scratch s = scratch;
+        if (s.thread != thread) {
+            s = new Scratch(thread, new long[3]);
+            scratch = s;
+        }
+        long[] out = s.out;
         int rc = abi.bufferRequest(handle.token(), out);
         if (rc != Status.OK) {
             throw Status.failure(abi, rc);
