@@ -197,6 +197,64 @@ class LocalBufferPoolTest {
     }
 
     /**
+     * Threads taking turns on one pool through the non-blocking request (whose out-parameter
+     * belongs to the thread that requested last): each gets a buffer of its own, never another
+     * thread's address or id.
+     */
+    @Test
+    void nonBlockingRequestsOnManyThreadsNeverShareABuffer() throws Exception {
+        try (MemBudget budget = Runtimes.open(); LocalBufferPool pool = budget.createLocalBufferPool(4, 4)) {
+            AtomicInteger errors = new AtomicInteger();
+            List<Thread> threads = new ArrayList<>();
+            java.util.Set<Long> addresses = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            java.util.Set<Long> ids = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            for (int t = 0; t < 4; t++) {
+                final long me = t;
+                Thread th = new Thread(() -> {
+                    try {
+                        for (int i = 0; i < 20000; i++) {
+                            Buffer b;
+                            try {
+                                b = pool.requestBuffer();
+                            } catch (UnavailableException busy) {
+                                Thread.yield();
+                                continue;
+                            }
+                            try (b) {
+                                if (!addresses.add(b.address()) || !ids.add(b.id())) {
+                                    errors.incrementAndGet(); // lent twice at once
+                                }
+                                b.byteBuffer().putLong(0, me);
+                                Thread.yield();
+                                if (b.byteBuffer().getLong(0) != me) {
+                                    errors.incrementAndGet();
+                                }
+                                addresses.remove(b.address());
+                                ids.remove(b.id());
+                            }
+                        }
+                    } catch (Throwable e) {
+                        e.printStackTrace();
+                        errors.incrementAndGet();
+                    }
+                });
+                threads.add(th);
+                th.start();
+            }
+            for (Thread th : threads) {
+                th.join();
+            }
+            assertEquals(0, errors.get());
+            List<Buffer> all = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                all.add(pool.requestBuffer());
+            }
+            assertThrows(UnavailableException.class, pool::requestBuffer);
+            all.forEach(Buffer::close);
+        }
+    }
+
+    /**
      * A segment's view is made once and handed to its next lease reset: position 0, limit =
      * capacity, no mark, the platform's byte order, whatever the last holder did to it.
      */
