@@ -14,7 +14,9 @@
 //! `thread_cache.rs`): a request and a recycle on one thread pop and push that thread's own
 //! stash (one compare-and-swap on a cache line no other thread writes), a recycling thread
 //! hands its stash to the idle list when it is full and a requesting thread fills its empty
-//! stash from the idle list, both in one batch, so buffers cross cores a batch at a time.
+//! stash from the idle list, both in one batch, so buffers cross cores a batch at a time
+//! (a thread that does both keeps half of a full stash, so alternating requests and recycles
+//! settle in the middle of its stash instead of filling and flushing it in turn).
 //! A stash holds at most half the pool's size. Stashed segments are idle segments like
 //! the others: anything unusual (pool drained, over size, listeners waiting, destroyed,
 //! unavailable) goes to one cold `reconcile` that first gathers every stash of the pool into
@@ -55,7 +57,7 @@ use crate::queue::IndexQueue;
 use crate::slot::{Owner, NO_CHANNEL};
 use crate::stash::{Stash, STASH_CAPACITY};
 use crate::sync::{fence, fence_after_rmw, lock, AtomicBool, AtomicUsize, Mutex, Ordering};
-use crate::thread_cache;
+use crate::thread_cache::{self, Bound};
 use crate::violation::report;
 use crate::Buffer;
 use std::collections::VecDeque;
@@ -241,14 +243,21 @@ impl LocalInner {
     /// this pool if it is free); what does not go there goes back to the idle list.
     fn stash_batch(&self, indices: &[u32]) {
         let (stashed, old) = thread_cache::with(|c| {
+            let filled = |b: Bound<'_>| {
+                let ok = b.stash().fill(indices).is_ok();
+                if ok {
+                    b.mark_refilled();
+                }
+                ok
+            };
             if let Some(b) = c.bound_to(self) {
-                return (b.stash().fill(indices).is_ok(), None);
+                return (filled(b), None);
             }
             let Some(me) = self.me.upgrade() else {
                 return (false, None);
             };
             let (bound, old) = c.bind(&me);
-            (bound.is_some_and(|b| b.stash().fill(indices).is_ok()), old)
+            (bound.is_some_and(filled), old)
         })
         .unwrap_or((false, None));
         // May drop the last reference to another pool: after leaving the cache.
@@ -494,11 +503,24 @@ impl LocalInner {
         for chunk in indices.chunks(BATCH) {
             let (flushed, stashed, old) = thread_cache::with(|c| {
                 if let Some(b) = c.bound_to(&*self) {
-                    // Full: its segments go to the idle list with these.
+                    // Full: its segments go to the idle list with these. A thread that also
+                    // requests from this pool (a request filled the stash) keeps the newer
+                    // half: flushing all would have its next request fill the stash again
+                    // and its next recycle overflow it, moving a whole stash per buffer when
+                    // it alternates. A thread that only recycles here hands over all of it.
                     let taken = b.stash().take_all();
                     let t = taken.as_slice();
-                    batch[..t.len()].copy_from_slice(t);
-                    return (t.len(), 0, None);
+                    let keep = if b.refilled() { t.len() / 2 } else { 0 };
+                    // `keep ≤ t.len()`.
+                    let (flush, kept) = t.split_at(t.len().wrapping_sub(keep));
+                    // Into the stash just emptied (a smaller limit meanwhile keeps fewer).
+                    let back = b.stash().push_many(kept, self.stash_limit());
+                    let rest = kept.get(back..).unwrap_or_default();
+                    // `flush.len() + rest.len() ≤ t.len() ≤ STASH_CAPACITY`.
+                    let n = flush.len().wrapping_add(rest.len());
+                    batch[..flush.len()].copy_from_slice(flush);
+                    batch[flush.len()..n].copy_from_slice(rest);
+                    return (n, 0, None);
                 }
                 let (bound, old) = c.bind(&self);
                 let stashed = bound.map_or(0, |b| b.stash().push_many(chunk, self.stash_limit()));
@@ -1339,5 +1361,49 @@ impl core::fmt::Debug for LocalBufferPool {
             .field("waiters", &self.inner.availability.waiter_count())
             .field("destroyed", &self.is_destroyed())
             .finish()
+    }
+}
+
+#[cfg(all(test, not(membudget_loom)))]
+mod tests {
+    use crate::NetworkBufferPool;
+    use membudget_allocator::{Budget, Quotas, SharedBudget};
+
+    /// A thread that alternates request and recycle keeps working out of its stash, also once
+    /// the idle list holds segments (after a drain): a request that fills the empty stash up
+    /// to its limit, followed by a recycle that overflows it, must not flush the whole stash
+    /// back, or every round trip after moves a stash's worth through the idle list.
+    #[test]
+    fn alternating_round_trips_stay_in_the_stash_after_a_drain() {
+        let budget = SharedBudget::from(Budget::new(Quotas::unlimited()));
+        let net = NetworkBufferPool::new(256, 4096, budget).unwrap();
+        let pool = net.create_buffer_pool(256, 256).unwrap();
+        // 256 one by one leaves this thread's stash empty (a stash's limit is 14).
+        let mut all = Vec::new();
+        while let Some(b) = pool.request_buffer().unwrap() {
+            all.push(b);
+        }
+        assert_eq!(all.len(), 256);
+        drop(all); // one by one: the stash fills, overflows, the idle list takes the rest
+                   // Settle: the first request fills the emptied stash, its recycle overflows it.
+        for _ in 0..2 {
+            drop(pool.request_buffer().unwrap().unwrap());
+        }
+        let idle = pool.inner.idle.len();
+        for round in 0..100 {
+            let b = pool.request_buffer().unwrap().unwrap();
+            assert_eq!(
+                pool.inner.idle.len(),
+                idle,
+                "round {round}: the request took from the idle list"
+            );
+            drop(b);
+            assert_eq!(
+                pool.inner.idle.len(),
+                idle,
+                "round {round}: the recycle flushed the stash"
+            );
+        }
+        assert_eq!(pool.available_segments(), 256);
     }
 }

@@ -31,6 +31,9 @@ struct Entry {
     bound: Cell<*const LocalInner>,
     /// Keeps `bound` alive while bound.
     pool: Cell<Option<Arc<LocalInner>>>,
+    /// Whether a request filled the stash from the idle list since it last overflowed (see
+    /// [`Bound::refilled`]).
+    refilled: Cell<bool>,
 }
 
 /// See the module docs.
@@ -55,6 +58,20 @@ impl<'a> Bound<'a> {
     #[inline]
     pub(crate) fn pool(&self) -> &'a LocalInner {
         self.pool
+    }
+
+    /// Notes that a request filled the stash from the pool's idle list.
+    #[inline]
+    pub(crate) fn mark_refilled(&self) {
+        self.entry.refilled.set(true);
+    }
+
+    /// Whether a request filled the stash since the last call (which clears the mark): a full
+    /// stash that a request filled belongs to a thread that both requests and recycles, which
+    /// keeps half of it when it overflows (`LocalInner::recycle_shared`).
+    #[inline]
+    pub(crate) fn refilled(&self) -> bool {
+        self.entry.refilled.replace(false)
     }
 
     /// A strong reference to the pool (for cold paths that may run host code).
@@ -92,6 +109,7 @@ impl ThreadCache {
                 stash: Arc::new(Stash::new()),
                 bound: Cell::new(core::ptr::null()),
                 pool: Cell::new(None),
+                refilled: Cell::new(false),
             }),
         }
     }
@@ -148,6 +166,7 @@ impl ThreadCache {
             old.unregister_stash(&entry.stash);
         }
         pool.register_stash(&entry.stash);
+        entry.refilled.set(false);
         entry.bound.set(Arc::as_ptr(pool));
         entry.pool.set(Some(Arc::clone(pool)));
         let bound = Bound {

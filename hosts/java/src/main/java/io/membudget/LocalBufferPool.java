@@ -24,10 +24,23 @@ public final class LocalBufferPool implements AutoCloseable {
     private final MemBudget budget; // keeps the runtime reachable while the pool is in use
     private final NativeAbi abi;
     private final OwnedHandle handle;
+    private final SegmentViews views;
 
-    LocalBufferPool(MemBudget budget, NativeAbi abi, long token) {
+    /**
+     * The out-parameter of {@link #requestBuffer()} for the thread that called it last, which
+     * reuses it while no other thread calls in between (no allocation per request on a thread
+     * that keeps requesting from this pool). A plain field, racy by design: a scratch is only
+     * ever used by the thread it names (thread ids are never reused), and its final fields
+     * publish it.
+     */
+    private Scratch scratch = new Scratch(-1, new long[3]);
+
+    private record Scratch(long thread, long[] out) {}
+
+    LocalBufferPool(MemBudget budget, NativeAbi abi, SegmentViews views, long token) {
         this.budget = budget;
         this.abi = abi;
+        this.views = views;
         this.handle = new OwnedHandle(this, abi, token, abi::localPoolFree, "local buffer pool");
     }
 
@@ -39,12 +52,18 @@ public final class LocalBufferPool implements AutoCloseable {
      * @throws DestroyedException if the pool's runtime was closed
      */
     public Buffer requestBuffer() {
-        long[] out = new long[3];
+        long thread = Thread.currentThread().getId();
+        Scratch s = scratch;
+        if (s.thread != thread) {
+            s = new Scratch(thread, new long[3]);
+            scratch = s;
+        }
+        long[] out = s.out;
         int rc = abi.bufferRequest(handle.token(), out);
         if (rc != Status.OK) {
             throw Status.failure(abi, rc);
         }
-        return new Buffer(abi, out[0], out[1], out[2]);
+        return new Buffer(abi, views, out[0], out[1], out[2]);
     }
 
     /**
@@ -78,7 +97,7 @@ public final class LocalBufferPool implements AutoCloseable {
         if (rc != Status.OK) {
             throw Status.failure(abi, rc);
         }
-        return new Buffer(abi, out[0], out[1], out[2]);
+        return new Buffer(abi, views, out[0], out[1], out[2]);
     }
 
     /**
@@ -94,7 +113,7 @@ public final class LocalBufferPool implements AutoCloseable {
         CompletableFuture<Buffer> future = new CompletableFuture<>();
         int rc = abi.localPoolOnAvailable(handle.token(), (status, address, capacity, id) -> {
             if (status == Status.OK) {
-                Buffer b = new Buffer(abi, address, capacity, id);
+                Buffer b = new Buffer(abi, views, address, capacity, id);
                 if (!future.complete(b)) {
                     b.close(); // cancelled meanwhile: the buffer goes back
                 }

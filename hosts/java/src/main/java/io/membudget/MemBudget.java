@@ -33,9 +33,11 @@ public final class MemBudget implements AutoCloseable {
     private final NativeAbi abi;
     private final OwnedHandle handle;
     private final ManagedMemory managed;
+    private final SegmentViews segmentViews;
 
     private MemBudget(NativeAbi abi, long token) {
         this.abi = abi;
+        this.segmentViews = new SegmentViews(abi);
         this.handle = new OwnedHandle(this, abi, token, abi::runtimeFree, "runtime");
         this.managed = new ManagedMemory(this, abi, token);
     }
@@ -114,7 +116,7 @@ public final class MemBudget implements AutoCloseable {
         }
         long[] out = new long[1];
         check(abi.localPoolNew(handle.token(), minBuffers, maxBuffers, out));
-        return new LocalBufferPool(this, abi, out[0]);
+        return new LocalBufferPool(this, abi, segmentViews, out[0]);
     }
 
     /**

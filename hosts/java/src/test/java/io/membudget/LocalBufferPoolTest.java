@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -192,6 +193,151 @@ class LocalBufferPoolTest {
             }
             assertEquals(0, errors.get());
             assertEquals(0, budget.usage(Category.HEAP).used());
+        }
+    }
+
+    /**
+     * Threads taking turns on one pool through the non-blocking request (whose out-parameter
+     * belongs to the thread that requested last): each gets a buffer of its own, never another
+     * thread's address or id.
+     */
+    @Test
+    void nonBlockingRequestsOnManyThreadsNeverShareABuffer() throws Exception {
+        try (MemBudget budget = Runtimes.open(); LocalBufferPool pool = budget.createLocalBufferPool(4, 4)) {
+            AtomicInteger errors = new AtomicInteger();
+            List<Thread> threads = new ArrayList<>();
+            java.util.Set<Long> addresses = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            java.util.Set<Long> ids = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            for (int t = 0; t < 4; t++) {
+                final long me = t;
+                Thread th = new Thread(() -> {
+                    try {
+                        for (int i = 0; i < 20000; i++) {
+                            Buffer b;
+                            try {
+                                b = pool.requestBuffer();
+                            } catch (UnavailableException busy) {
+                                Thread.yield();
+                                continue;
+                            }
+                            try (b) {
+                                if (!addresses.add(b.address()) || !ids.add(b.id())) {
+                                    errors.incrementAndGet(); // lent twice at once
+                                }
+                                b.byteBuffer().putLong(0, me);
+                                Thread.yield();
+                                if (b.byteBuffer().getLong(0) != me) {
+                                    errors.incrementAndGet();
+                                }
+                                addresses.remove(b.address());
+                                ids.remove(b.id());
+                            }
+                        }
+                    } catch (Throwable e) {
+                        e.printStackTrace();
+                        errors.incrementAndGet();
+                    }
+                });
+                threads.add(th);
+                th.start();
+            }
+            for (Thread th : threads) {
+                th.join();
+            }
+            assertEquals(0, errors.get());
+            List<Buffer> all = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                all.add(pool.requestBuffer());
+            }
+            assertThrows(UnavailableException.class, pool::requestBuffer);
+            all.forEach(Buffer::close);
+        }
+    }
+
+    /**
+     * A segment's view is made once and handed to its next lease reset: position 0, limit =
+     * capacity, no mark, the platform's byte order, whatever the last holder did to it.
+     */
+    @Test
+    void aSegmentsViewComesBackResetOnItsNextLease() {
+        try (MemBudget budget = Runtimes.open(); LocalBufferPool pool = budget.createLocalBufferPool(1, 1)) {
+            ByteBuffer first;
+            long address;
+            try (Buffer a = pool.requestBuffer()) {
+                address = a.address();
+                first = a.byteBuffer();
+                first.putInt(8, 42);
+                first.position(100).limit(200).mark();
+                first.order(ByteOrder.nativeOrder() == ByteOrder.BIG_ENDIAN ? ByteOrder.LITTLE_ENDIAN
+                        : ByteOrder.BIG_ENDIAN);
+            }
+            try (Buffer b = pool.requestBuffer()) {
+                assertEquals(address, b.address(), "a pool of one lends the same segment again");
+                ByteBuffer again = b.byteBuffer();
+                if (!Boolean.getBoolean(BufferViews.PROPERTY)) {
+                    assertSame(first, again, "the segment's view is kept");
+                }
+                assertEquals(0, again.position());
+                assertEquals(b.capacity(), again.limit());
+                assertEquals(ByteOrder.nativeOrder(), again.order());
+                assertThrows(java.nio.InvalidMarkException.class, again::reset);
+                assertEquals(42, again.getInt(8), "the same memory");
+            }
+        }
+    }
+
+    /**
+     * Threads racing to give back one buffer: every close() returns quietly, and of strict
+     * recycle() calls exactly one succeeds (the library's id check decides, not a Java lock);
+     * the pool then holds its two buffers, no more, no fewer.
+     */
+    @Test
+    void racingClosesAndRecyclesGiveABufferBackOnce() throws Exception {
+        try (MemBudget budget = Runtimes.open(); LocalBufferPool pool = budget.createLocalBufferPool(2, 2)) {
+            for (int round = 0; round < 200; round++) {
+                boolean strict = round % 2 == 1;
+                Buffer b = pool.requestBuffer();
+                CountDownLatch start = new CountDownLatch(1);
+                AtomicInteger recycled = new AtomicInteger();
+                AtomicInteger refused = new AtomicInteger();
+                AtomicReference<Throwable> unexpected = new AtomicReference<>();
+                List<Thread> threads = new ArrayList<>();
+                for (int t = 0; t < 3; t++) {
+                    Thread th = new Thread(() -> {
+                        try {
+                            start.await();
+                            if (strict) {
+                                b.recycle();
+                            } else {
+                                b.close();
+                            }
+                            recycled.incrementAndGet();
+                        } catch (InvalidHandleException e) {
+                            refused.incrementAndGet();
+                        } catch (Throwable e) {
+                            unexpected.set(e);
+                        }
+                    });
+                    threads.add(th);
+                    th.start();
+                }
+                start.countDown();
+                for (Thread th : threads) {
+                    th.join();
+                }
+                assertEquals(null, unexpected.get());
+                assertTrue(b.isRecycled());
+                if (strict) {
+                    assertEquals(1, recycled.get(), "exactly one recycle() succeeds");
+                    assertEquals(2, refused.get());
+                } else {
+                    assertEquals(3, recycled.get(), "close() never throws for a racing close");
+                }
+            }
+            try (Buffer x = pool.requestBuffer(); Buffer y = pool.requestBuffer()) {
+                assertNotEquals(x.address(), y.address());
+                assertThrows(UnavailableException.class, pool::requestBuffer);
+            }
         }
     }
 

@@ -17,8 +17,9 @@ import java.util.Map;
  * harness instead: every pool is warmed up first (the JIT compiles each pool's own copy of the
  * loops), then measured in rounds that rotate the pools' order so load on a shared machine hits
  * all alike; it prints the median, min and max nanoseconds per buffer over the rounds, and the
- * ratio of Flink's median to each pool's (above 1: faster than Flink). Every round checks that
- * no buffer was lost or duplicated.
+ * ratio of Flink's median to each pool's (above 1: faster than Flink), and the heap bytes the
+ * requesting thread allocated per buffer (exact, unlike the times on a shared machine: the JIT's
+ * escape analysis shows there). Every round checks that no buffer was lost or duplicated.
  *
  * <p>Arguments: {@code --membudget-classpath <paths>} (the membudget jar, JNA and the
  * {@link Loops} implementation compiled against them; each backend gets its own class loader
@@ -105,41 +106,50 @@ public final class PoolBench {
         return (Loops) c.getConstructor(String.class).newInstance(backend);
     }
 
-    private static long run(Loops pool, Kind kind, int n) throws InterruptedException {
+    /** Heap bytes the measuring thread allocated per buffer in each pool's last run. */
+    private static final com.sun.management.ThreadMXBean THREADS =
+            (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+
+    private static long run(Loops pool, Kind kind, int n, double[] bytesPerOp, int slot)
+            throws InterruptedException {
+        long before = THREADS.getCurrentThreadAllocatedBytes();
         long nanos = switch (kind) {
             case SAME_THREAD -> pool.sameThread(n);
             case SAME_THREAD_WRITE -> pool.sameThreadWrite(n);
             case TWO_THREADS -> pool.twoThreads(n);
         };
+        bytesPerOp[slot] = (double) (THREADS.getCurrentThreadAllocatedBytes() - before) / n;
         pool.checkBalanced();
         return nanos;
     }
 
     private static void measure(Kind kind, List<Loops> pools, int warmup, int rounds, int n)
             throws InterruptedException {
+        double[] bytesPerOp = new double[pools.size()];
         for (int w = 0; w < warmup; w++) {
-            for (Loops p : pools) {
-                run(p, kind, n);
+            for (int i = 0; i < pools.size(); i++) {
+                run(pools.get(i), kind, n, bytesPerOp, i);
             }
         }
         double[][] nsPerOp = new double[pools.size()][rounds];
         for (int r = 0; r < rounds; r++) {
             for (int k = 0; k < pools.size(); k++) {
                 int i = (r + k) % pools.size(); // rotate who goes first
-                nsPerOp[i][r] = (double) run(pools.get(i), kind, n) / n;
+                nsPerOp[i][r] = (double) run(pools.get(i), kind, n, bytesPerOp, i) / n;
             }
         }
         System.out.println();
-        System.out.println("== " + kind.title + " (ns per buffer; ratio = Flink median / this median)");
-        System.out.printf(Locale.ROOT, "%-36s %9s %9s %9s %12s %8s%n", "pool", "median", "min", "max",
-                "buffers/s", "vs Flink");
+        System.out.println("== " + kind.title + " (ns per buffer; ratio = Flink median / this median;"
+                + " heap B/buffer allocated by the requesting thread in the last round)");
+        System.out.printf(Locale.ROOT, "%-36s %9s %9s %9s %12s %8s %9s%n", "pool", "median", "min", "max",
+                "buffers/s", "vs Flink", "B/buffer");
         double flink = median(nsPerOp[0]);
         for (int i = 0; i < pools.size(); i++) {
             double med = median(nsPerOp[i]);
             double[] sorted = nsPerOp[i].clone();
             Arrays.sort(sorted);
-            System.out.printf(Locale.ROOT, "%-36s %9.1f %9.1f %9.1f %12.0f %7.2fx%n", pools.get(i).name(), med,
-                    sorted[0], sorted[sorted.length - 1], 1e9 / med, flink / med);
+            System.out.printf(Locale.ROOT, "%-36s %9.1f %9.1f %9.1f %12.0f %7.2fx %9.1f%n", pools.get(i).name(),
+                    med, sorted[0], sorted[sorted.length - 1], 1e9 / med, flink / med, bytesPerOp[i]);
         }
         for (Loops p : pools) {
             if (p.emptyRetries() != 0) {
