@@ -1384,8 +1384,9 @@ mod tests {
             all.push(b);
         }
         assert_eq!(all.len(), 256);
-        drop(all); // one by one: the stash fills, overflows, the idle list takes the rest
-                   // Settle: the first request fills the emptied stash, its recycle overflows it.
+        // One by one: the stash fills, overflows, the idle list takes the rest.
+        drop(all);
+        // Settle: the first request fills the emptied stash, its recycle overflows it.
         for _ in 0..2 {
             drop(pool.request_buffer().unwrap().unwrap());
         }
