@@ -1,6 +1,6 @@
 //! `PageSource`: page-aligned pages carved from large anonymous mappings, charged to a budget.
 
-use crate::segment::PageOwner;
+use crate::segment::PageReturn;
 use crate::sync::{AtomicPtr, AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::sys::{self, Chunk};
 use crate::{MemorySegment, SegmentError};
@@ -249,14 +249,14 @@ impl PageSource {
         self.inner.try_take_many(n, None)
     }
 
-    /// Takes `n` pages, each returned through `owner` when dropped (used by the
-    /// `MemoryManager`). Charges the budget like `try_allocate_many`.
+    /// Takes `n` pages, each returned to `to` when dropped (used by the `MemoryManager`, with
+    /// `n` pages counted in an owner's account). Charges the budget like `try_allocate_many`.
     pub(crate) fn take_many_owned(
         &self,
         n: usize,
-        owner: Arc<dyn PageOwner>,
+        to: PageReturn,
     ) -> Result<Vec<MemorySegment>, SegmentError> {
-        self.inner.try_take_many(n, Some(owner))
+        self.inner.try_take_many(n, Some(to))
     }
 
     pub(crate) fn inner(&self) -> &Arc<SourceInner> {
@@ -347,8 +347,11 @@ impl SourceInner {
     #[inline]
     fn try_take(self: &Arc<Self>) -> Result<MemorySegment, SegmentError> {
         let ptr = self.take_one()?;
-        let owner: Arc<dyn PageOwner> = self.clone();
-        Ok(MemorySegment::from_page(ptr, self.page_size, owner))
+        Ok(MemorySegment::from_page(
+            ptr,
+            self.page_size,
+            PageReturn::Source(self.clone()),
+        ))
     }
 
     /// Charges and takes one page.
@@ -382,12 +385,9 @@ impl SourceInner {
     fn try_take_many(
         self: &Arc<Self>,
         n: usize,
-        owner: Option<Arc<dyn PageOwner>>,
+        owner: Option<PageReturn>,
     ) -> Result<Vec<MemorySegment>, SegmentError> {
-        let owner: Arc<dyn PageOwner> = match owner {
-            Some(o) => o,
-            None => self.clone(),
-        };
+        let owner = owner.unwrap_or_else(|| PageReturn::Source(self.clone()));
         if n <= 1 {
             let mut out = Vec::with_capacity(n);
             if n == 1 {
@@ -440,7 +440,7 @@ impl SourceInner {
         };
         out.extend(
             ptrs.into_iter()
-                .map(|ptr| MemorySegment::from_page(ptr, self.page_size, owner.clone())),
+                .map(|ptr| MemorySegment::from_page(ptr, self.page_size, owner.another())),
         );
         out.push(MemorySegment::from_page(last, self.page_size, owner));
         Ok(out)
@@ -728,18 +728,5 @@ impl SourceInner {
         // Unmapped as the removed chunks drop (with the chunk lock still held, so no taker maps
         // or counts meanwhile).
         unmapped
-    }
-}
-
-impl PageOwner for SourceInner {
-    #[inline]
-    unsafe fn return_page(&self, ptr: NonNull<u8>) {
-        // SAFETY: forwarded contract: `ptr` is our page and no longer accessed.
-        unsafe { self.give_back(ptr) }
-    }
-
-    unsafe fn return_pages(&self, ptrs: &[NonNull<u8>]) {
-        // SAFETY: forwarded contract.
-        unsafe { self.give_back_many(ptrs) }
     }
 }

@@ -3,12 +3,14 @@
 //!
 //! What is modelled: the shipped `PageSource` (its free-list and chunk locks, the hot-page
 //! slot, the lock-free counters, chunk mapping, returns from any thread), the `MemoryManager`'s
-//! lock-free capacity, owner table, per-owner page accounts and the per-thread cache of the last
-//! account (a plain `thread_local!`, which loom's threads share — harmless, since any thread may
-//! use any valid entry), and the shared-resource table with its condition variable — all over loom's atomics, mutexes and condvars (`src/sync.rs`). The budget charged
-//! is the allocator crate's, over loom atomics too. Not modelled: `std::sync::Arc` reference
-//! counts (loom's `Arc` has no `Weak` or unsized coercion to `Arc<dyn PageOwner>`; std's are
-//! trusted), and the memory inside pages (plain bytes written by one owner at a time).
+//! lock-free capacity, owner table, per-owner page accounts (the count that keeps an account
+//! alive and the detach that hands the table's reference to its pages) and the per-thread
+//! cache of the last account (a `loom::thread_local!` under loom), and the shared-resource
+//! table with its condition variable — all over loom's atomics, mutexes and condvars
+//! (`src/sync.rs`). The budget charged is the allocator crate's, over loom atomics too. Not
+//! modelled: `std::sync::Arc` reference counts (std's are trusted; that an account is freed
+//! exactly once, by its last page or its release, is checked by the crate's unit tests and
+//! under Miri), and the memory inside pages (plain bytes written by one owner at a time).
 #![cfg(membudget_loom)]
 
 use loom::sync::atomic::{AtomicUsize, Ordering};
