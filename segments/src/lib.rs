@@ -4,7 +4,7 @@
 //! ```text
 //!  Budget (category quota) ◄── charge/credit per page ── PageSource ── chunks (mmap, 4 MiB)
 //!                                                            │  carve page-aligned pages
-//!                                      MemoryManager ────────┤  lock-free free list
+//!                                      MemoryManager ────────┤  hot page + free list
 //!                                   (per-owner pages/bytes)  ▼
 //!                                                      MemorySegment ── drop returns the page
 //! ```

@@ -5,9 +5,9 @@ use crate::capacity::Capacity;
 use crate::owner::BuildOwnerHasher;
 use crate::page_source::SourceInner;
 use crate::page_source::{validate_page_size, DEFAULT_CHUNK_SIZE};
-use crate::segment::PageOwner;
+use crate::segment::PageReturn;
 use crate::shared_resource::SharedTable;
-use crate::sync::{AtomicBool, AtomicU64, Mutex, MutexGuard, Ordering};
+use crate::sync::{fence, AtomicBool, AtomicU64, Mutex, MutexGuard, Ordering};
 use crate::{
     InvalidFraction, MemoryAllocationError, MemorySegment, OwnerId, PageSource, PageSourceConfig,
     SegmentError,
@@ -17,66 +17,190 @@ use membudget_allocator::SharedBudget;
 use membudget_core::Category;
 use std::collections::HashMap;
 use std::ptr::NonNull;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
-/// Pages one owner holds. Every page given to the owner holds an `Arc` of this and returns
-/// through it, so a page credits its source, the manager and its owner exactly once — also
-/// after the owner was released and removed from the manager's table.
-struct PageAccount {
+/// The part of an owner's page account a thread's cache keeps ([`LAST_ACCOUNT`]): which
+/// manager and owner the account belongs to, and its live pages. It holds nothing else alive
+/// (no source, no budget), so a cache never keeps a manager's memory or budget node alive.
+struct AccountHeader {
     owner: OwnerId,
+    /// The manager's capacity, which identifies the manager (held, so its address is not
+    /// reused while a cache holds the header).
     capacity: Arc<Capacity>,
-    source: Arc<SourceInner>,
     /// The owner's live pages, with [`DETACHED`] set once the account left the owner table
     /// (owner released, manager shut down). Pages are added with a compare-and-swap that fails
     /// on a detached account, so a page is counted by exactly one of the release that detaches
     /// the account and the owner's next account — also when the page is allocated through a
-    /// thread's cached account ([`LAST_ACCOUNT`]) while another thread releases the owner.
+    /// thread's cached account while another thread releases the owner.
     state: AtomicU64,
 }
 
-/// The detached bit of [`PageAccount::state`].
-const DETACHED: u64 = 1 << 63;
-
-std::thread_local! {
-    /// The account this thread last allocated a page for, so the next page of the same owner
-    /// of the same manager needs no lock of the owner table. A `Weak`, so it keeps no source
-    /// alive; checked against the manager and owner before use, and pages are added to it only
-    /// while it is not detached (a plain cache: any thread may use any valid entry).
-    static LAST_ACCOUNT: core::cell::RefCell<Weak<PageAccount>> =
-        const { core::cell::RefCell::new(Weak::new()) };
+/// Pages one owner holds. Every page given to the owner is counted in it and returns through
+/// it, so a page credits its source, the manager and its owner exactly once — also after the
+/// owner was released and removed from the manager's table.
+///
+/// Lifetime: the owner table holds the only reference count of an account. A page holds none
+/// (its [`AccountPage`] is a plain pointer); its count in `state` keeps the account alive
+/// instead: an account leaves the table only to be detached, and [`detach`](Self::detach)
+/// passes the table's reference to the pages still alive, whose last one drops it
+/// ([`AccountPage::uncount`]). So handing out and returning a managed page touches the
+/// account's count and no reference count (one locked instruction each way fewer).
+pub(crate) struct PageAccount {
+    header: Arc<AccountHeader>,
+    source: Arc<SourceInner>,
 }
 
-impl PageOwner for PageAccount {
-    #[inline]
-    unsafe fn return_page(&self, ptr: NonNull<u8>) {
-        // SAFETY: forwarded contract: the page came from `source` and is no longer accessed.
-        // Budget first (inside `give_back`), then capacity, so a request that passes the
-        // capacity check also finds the budget credited.
-        unsafe { self.source.give_back(ptr) };
-        self.capacity.give(self.source.page_size() as u64);
-        self.remove_pages(1);
+/// The detached bit of [`AccountHeader::state`].
+const DETACHED: u64 = 1 << 63;
+
+/// A thread's cached account: its header and a pointer to the account, valid while the
+/// header's count can be raised (not detached; see [`ManagerInner::account`]).
+struct CachedAccount {
+    header: Arc<AccountHeader>,
+    account: AccountPage,
+}
+
+#[cfg(not(membudget_loom))]
+std::thread_local! {
+    /// The account this thread last allocated a page for, so the next page of the same owner
+    /// of the same manager needs no lock of the owner table. Holds only the header; the
+    /// account is used only after its count was raised (which fails on a detached account, so
+    /// a freed account is never reached), and pages are added only while it is not detached
+    /// (a plain cache: any thread may use any valid entry).
+    static LAST_ACCOUNT: core::cell::RefCell<Option<CachedAccount>> =
+        const { core::cell::RefCell::new(None) };
+}
+
+#[cfg(membudget_loom)]
+loom::thread_local! {
+    /// As above, one per model thread (a `std` thread-local would be shared by loom's threads,
+    /// which run on one OS thread, and its borrow held across the count's compare-and-swap,
+    /// where loom may switch threads).
+    static LAST_ACCOUNT: core::cell::RefCell<Option<CachedAccount>> =
+        core::cell::RefCell::new(None);
+}
+
+/// A page's handle of the account it is counted in ([`PageReturn::Account`]): valid while
+/// that count is held (see [`PageAccount`]).
+#[derive(Clone, Copy)]
+pub(crate) struct AccountPage(NonNull<PageAccount>);
+
+impl AccountPage {
+    /// The handle of the account `a` (whose allocation the pointer keeps as provenance, so the
+    /// last page can rebuild and drop the table's `Arc`).
+    fn of(a: &Arc<PageAccount>) -> AccountPage {
+        // SAFETY: `Arc::as_ptr` never returns null. (Taken from the `Arc`, not from a
+        // reference, so the pointer may later rebuild the `Arc` with `Arc::from_raw`.)
+        AccountPage(unsafe { NonNull::new_unchecked(Arc::as_ptr(a).cast_mut()) })
     }
 
-    unsafe fn return_pages(&self, ptrs: &[NonNull<u8>]) {
-        // SAFETY: forwarded contract, as in `return_page`.
-        unsafe { self.source.give_back_many(ptrs) };
-        self.capacity
-            .give((ptrs.len() as u64).saturating_mul(self.source.page_size() as u64));
-        self.remove_pages(ptrs.len() as u64);
+    /// Identifies the account (for batching returns).
+    #[inline]
+    pub(crate) fn key(&self) -> *const () {
+        self.0.as_ptr().cast_const().cast()
+    }
+
+    /// Takes back one page counted in this account: credits the source (and the budget), the
+    /// manager's capacity, then the account.
+    ///
+    /// # Safety
+    /// `ptr` was handed out counted in this account, nothing accesses it any more, and this
+    /// handle (or a copy of it for this page) is not used afterwards.
+    #[inline]
+    pub(crate) unsafe fn return_page(self, ptr: NonNull<u8>) {
+        {
+            // SAFETY: the page is still counted, which keeps the account alive.
+            let account = unsafe { self.0.as_ref() };
+            // SAFETY: the page came from `source` and is no longer accessed (caller). Budget
+            // first (inside `give_back`), then capacity, so a request that passes the capacity
+            // check also finds the budget credited.
+            unsafe { account.source.give_back(ptr) };
+            account
+                .header
+                .capacity
+                .give(account.source.page_size() as u64);
+        }
+        // SAFETY: one page counted through this handle, not used afterwards (caller).
+        unsafe { self.uncount(1) }
+    }
+
+    /// Takes back several pages counted in this account (one lock, one budget credit).
+    ///
+    /// # Safety
+    /// As [`return_page`](Self::return_page), for every page.
+    pub(crate) unsafe fn return_pages(self, ptrs: &[NonNull<u8>]) {
+        {
+            // SAFETY: the pages are still counted, which keeps the account alive.
+            let account = unsafe { self.0.as_ref() };
+            // SAFETY: forwarded contract, as in `return_page`.
+            unsafe { account.source.give_back_many(ptrs) };
+            account
+                .header
+                .capacity
+                .give((ptrs.len() as u64).saturating_mul(account.source.page_size() as u64));
+        }
+        // SAFETY: `ptrs.len()` pages counted through this handle, not used afterwards.
+        unsafe { self.uncount(ptrs.len() as u64) }
+    }
+
+    /// Uncounts `n` pages (returned, or never handed out). If they were the last pages of a
+    /// detached account, drops the reference they held (the account is freed).
+    ///
+    /// # Safety
+    /// `n` pages were counted in this account through this handle and are uncounted once; the
+    /// handle is not used afterwards (the account may be gone).
+    #[inline]
+    pub(crate) unsafe fn uncount(self, n: u64) {
+        let before = {
+            // SAFETY: the `n` pages still counted keep the account alive up to this
+            // subtraction (as an `Arc`'s count keeps its value alive up to its decrement).
+            let state = unsafe { &self.0.as_ref().header.state };
+            // Release: our accesses to the account happen before whoever frees it (the
+            // detacher's Acquire, or the last page's fence below). Each page was counted once:
+            // no borrow from the bit.
+            state.fetch_sub(n, Ordering::Release)
+        };
+        if before & DETACHED != 0 && before & !DETACHED == n {
+            // Acquire: every other page's accesses to the account happen before the free.
+            fence(Ordering::Acquire);
+            // SAFETY: the account was detached while pages were alive, so the owner table's
+            // reference passed to them (`PageAccount::detach`, which leaked it with
+            // `Arc::into_raw` of the same pointer), and these were the last: no page counts in
+            // it any more and none can be added (it is detached), so nobody reaches it again.
+            drop(unsafe { Arc::from_raw(self.0.as_ptr().cast_const()) });
+        }
     }
 }
 
 impl PageAccount {
     /// Pages of this account whose segments are alive.
     fn alive(&self) -> u64 {
-        self.state.load(Ordering::Relaxed) & !DETACHED
+        self.header.state.load(Ordering::Relaxed) & !DETACHED
     }
 
+    /// Marks the account — `this` is the owner table's reference, just removed from it — as
+    /// detached (no new page is counted in it any more) and returns its pages still alive.
+    /// If there are any, the table's reference passes to them (the last one drops it);
+    /// otherwise it is dropped now.
+    fn detach(this: Arc<PageAccount>) -> u64 {
+        // AcqRel: Acquire, so the accesses of pages returned before happen before we drop the
+        // account; Release, so ours happen before the last page's free.
+        let alive = this.header.state.fetch_or(DETACHED, Ordering::AcqRel) & !DETACHED;
+        if alive > 0 {
+            // Freed by `AccountPage::uncount` of the last page.
+            let _ = Arc::into_raw(this);
+        }
+        alive
+    }
+}
+
+impl AccountHeader {
     /// Counts `n` new pages unless the account is detached.
     #[inline]
     fn try_add_pages(&self, n: u64) -> bool {
-        // Relaxed: the count publishes nothing; the compare-and-swap orders it against
-        // `detach` (one location).
+        // Relaxed: the count publishes nothing (the account's fields were published with it
+        // through the owner table's lock); the compare-and-swap orders it against `detach`
+        // (one location).
         let mut cur = self.state.load(Ordering::Relaxed);
         loop {
             if cur & DETACHED != 0 {
@@ -92,19 +216,6 @@ impl PageAccount {
                 Err(actual) => cur = actual,
             }
         }
-    }
-
-    /// Uncounts `n` pages (returned, or never handed out).
-    #[inline]
-    fn remove_pages(&self, n: u64) {
-        // Each page was counted once by `try_add_pages`: no borrow from the bit.
-        self.state.fetch_sub(n, Ordering::Relaxed);
-    }
-
-    /// Marks the account, just removed from the owner table, as detached (no new page is
-    /// counted in it any more) and returns its pages still alive.
-    fn detach(&self) -> u64 {
-        self.state.fetch_or(DETACHED, Ordering::Relaxed) & !DETACHED
     }
 }
 
@@ -260,13 +371,17 @@ impl MemoryManager {
             return Err(inner.insufficient_pages(owner, requested, available));
         }
         let account = inner.account(owner, requested);
-        // This reference moves into the last segment; the others are cloned from it.
-        let returns_to: Arc<dyn PageOwner> = account.clone();
-        inner.source.take_many_owned(n, returns_to).map_err(|e| {
-            account.remove_pages(requested);
-            inner.capacity.give(bytes);
-            MemoryAllocationError::Source(e)
-        })
+        // Each segment is one of the `requested` pages counted in the account.
+        inner
+            .source
+            .take_many_owned(n, PageReturn::Account(account))
+            .map_err(|e| {
+                // SAFETY: the `requested` pages counted above were not handed out; the
+                // handle is not used again.
+                unsafe { account.uncount(requested) };
+                inner.capacity.give(bytes);
+                MemoryAllocationError::Source(e)
+            })
     }
 
     /// Allocates one page for `owner`: [`allocate_pages`](Self::allocate_pages) with `n = 1`,
@@ -304,9 +419,15 @@ impl MemoryManager {
         }
         let account = inner.account(owner, 1);
         match inner.source.inner().take_one() {
-            Ok(ptr) => Ok(MemorySegment::from_page(ptr, inner.page_size, account)),
+            Ok(ptr) => Ok(MemorySegment::from_page(
+                ptr,
+                inner.page_size,
+                PageReturn::Account(account),
+            )),
             Err(e) => {
-                account.remove_pages(1);
+                // SAFETY: the page counted above was not handed out; the handle is not used
+                // again.
+                unsafe { account.uncount(1) };
                 inner.capacity.give(bytes);
                 Err(MemoryAllocationError::Source(e))
             }
@@ -334,7 +455,7 @@ impl MemoryManager {
     pub fn release_all(&self, owner: impl Into<OwnerId>) -> u64 {
         let owner = owner.into();
         let account = self.inner.owners().pages.remove(&owner);
-        let alive = account.map_or(0, |a| a.detach());
+        let alive = account.map_or(0, PageAccount::detach);
         if alive > 0 {
             warn!(
                 "Owner {owner} released its managed memory while {alive} pages ({} bytes) are \
@@ -424,7 +545,7 @@ impl MemoryManager {
         };
         let reserved = reserved.unwrap_or(0);
         self.inner.give_bytes(reserved);
-        let pages = account.map_or(0, |a| a.detach());
+        let pages = account.map_or(0, PageAccount::detach);
         let usage = OwnerUsage {
             owner,
             pages,
@@ -570,7 +691,7 @@ impl ManagerInner {
         let pages = owners
             .pages
             .into_values()
-            .fold(0u64, |a, p| a.saturating_add(p.detach()));
+            .fold(0u64, |a, p| a.saturating_add(PageAccount::detach(p)));
         drop(owners.bytes);
         self.source.release_idle_memory();
         if pages > 0 || reserved > 0 {
@@ -592,46 +713,55 @@ impl ManagerInner {
     /// if it is still this owner's account of this manager (no lock), else the owner table's
     /// (which is then cached).
     #[inline]
-    fn account(&self, owner: OwnerId, pages: u64) -> Arc<PageAccount> {
+    fn account(&self, owner: OwnerId, pages: u64) -> AccountPage {
         let cached = LAST_ACCOUNT
-            .try_with(|last| last.borrow().upgrade())
+            .try_with(|last| match &*last.borrow() {
+                // The count is raised only while the account is not detached, so it was
+                // alive then (in the table, or kept by the detacher until it saw our page),
+                // and our page keeps it alive from now on.
+                Some(c)
+                    if c.header.owner == owner
+                        && Arc::ptr_eq(&c.header.capacity, &self.capacity)
+                        && c.header.try_add_pages(pages) =>
+                {
+                    Some(c.account)
+                }
+                _ => None,
+            })
             .ok()
             .flatten();
-        if let Some(a) = cached {
-            if a.owner == owner
-                && Arc::ptr_eq(&a.capacity, &self.capacity)
-                && a.try_add_pages(pages)
-            {
-                return a;
-            }
+        match cached {
+            Some(a) => a,
+            None => self.account_slow(owner, pages),
         }
-        self.account_slow(owner, pages)
     }
 
     #[cold]
     #[inline(never)]
-    fn account_slow(&self, owner: OwnerId, pages: u64) -> Arc<PageAccount> {
-        let account = {
+    fn account_slow(&self, owner: OwnerId, pages: u64) -> AccountPage {
+        let cached = {
             let mut owners = self.owners();
-            let account = owners
-                .pages
-                .entry(owner)
-                .or_insert_with(|| {
-                    Arc::new(PageAccount {
+            let account = owners.pages.entry(owner).or_insert_with(|| {
+                Arc::new(PageAccount {
+                    header: Arc::new(AccountHeader {
                         owner,
                         capacity: self.capacity.clone(),
-                        source: self.source.inner().clone(),
                         state: AtomicU64::new(0),
-                    })
+                    }),
+                    source: self.source.inner().clone(),
                 })
-                .clone();
+            });
             // Under the table's lock, so not detached yet: accounts are detached only after
             // they left the table.
-            let added = account.try_add_pages(pages);
+            let added = account.header.try_add_pages(pages);
             debug_assert!(added, "an account in the owner table is never detached");
-            account
+            CachedAccount {
+                header: account.header.clone(),
+                account: AccountPage::of(account),
+            }
         };
-        let _ = LAST_ACCOUNT.try_with(|last| *last.borrow_mut() = Arc::downgrade(&account));
+        let account = cached.account;
+        let _ = LAST_ACCOUNT.try_with(|last| *last.borrow_mut() = Some(cached));
         account
     }
 
@@ -694,5 +824,66 @@ pub(crate) fn validate_fraction(fraction: f64) -> Result<(), InvalidFraction> {
         Ok(())
     } else {
         Err(InvalidFraction { fraction })
+    }
+}
+
+/// An owner's account is freed exactly when nothing can reach it any more — with its last page
+/// after a release, or at the release — and a thread's cached account keeps no source alive.
+/// (Leaks are invisible to Miri's default run here, which ignores them; these count references.)
+#[cfg(all(test, not(membudget_loom)))]
+mod tests {
+    use super::*;
+    use membudget_allocator::Budget;
+    use std::sync::Weak;
+
+    const PAGE: usize = 4096;
+    /// 16 pages.
+    const TOTAL: u64 = 65_536;
+
+    fn manager() -> (MemoryManager, Weak<SourceInner>) {
+        let mm = MemoryManager::new(TOTAL, PAGE, SharedBudget::from(Budget::unlimited())).unwrap();
+        let source = Arc::downgrade(mm.inner.source.inner());
+        (mm, source)
+    }
+
+    #[test]
+    fn a_released_account_is_freed_with_its_last_page() {
+        let (mm, source) = manager();
+        let page = mm.allocate_page(OwnerId(1)).unwrap();
+        let pages = mm.allocate_pages(OwnerId(1), 3).unwrap();
+        assert_eq!(mm.release_all(OwnerId(1)), 4);
+        drop(mm);
+        crate::segment::return_all(pages);
+        assert!(source.upgrade().is_some(), "a live page keeps its account");
+        drop(page);
+        assert_eq!(source.strong_count(), 0, "the account (and source) went");
+    }
+
+    #[test]
+    fn an_account_without_pages_is_freed_at_its_release() {
+        let (mm, source) = manager();
+        drop(mm.allocate_page(OwnerId(1)).unwrap());
+        drop(mm.allocate_pages(OwnerId(2), 2).unwrap());
+        assert_eq!(mm.release_all(OwnerId(1)), 0);
+        // Owner 2's account is cached by this thread; shutting down detaches it.
+        drop(mm);
+        assert_eq!(
+            source.strong_count(),
+            0,
+            "no account and no cache keeps the source"
+        );
+    }
+
+    #[test]
+    fn pages_of_a_shut_down_manager_free_it_when_they_return_on_other_threads() {
+        let (mm, source) = manager();
+        let pages = mm.allocate_pages(OwnerId(1), 4).unwrap();
+        drop(mm);
+        std::thread::scope(|s| {
+            for page in pages {
+                s.spawn(move || drop(page));
+            }
+        });
+        assert_eq!(source.strong_count(), 0);
     }
 }

@@ -1,32 +1,60 @@
 //! `MemorySegment`: one owned page of off-heap memory (or a wrapped heap buffer).
 
+use crate::manager::AccountPage;
+use crate::page_source::SourceInner;
 use crate::SegmentError;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-/// Takes pages back when their segments drop: the page source itself, or the manager's account
-/// of the owner the page was given to (which forwards to the source and credits the owner).
-pub(crate) trait PageOwner: Send + Sync {
-    /// Takes back the page at `ptr` and credits whatever was charged for it.
-    ///
-    /// # Safety
-    /// `ptr` is a page handed out through this owner, and nothing accesses it any more.
-    unsafe fn return_page(&self, ptr: NonNull<u8>);
+/// Where a segment's page goes back, and what keeps that place alive while the page is out.
+pub(crate) enum PageReturn {
+    /// A page of a page source: the segment holds a reference of the source.
+    Source(Arc<SourceInner>),
+    /// A managed page: counted in its owner's account, and that count — not a reference count
+    /// per page — keeps the account alive (see `PageAccount`), so handing out and returning a
+    /// managed page touches no reference count.
+    Account(AccountPage),
+}
 
-    /// Takes back several pages at once (one lock, one budget credit).
+impl PageReturn {
+    /// The return of another page taken together with this one (a source reference is
+    /// cloned; an account page is already counted, one per page taken).
+    #[inline]
+    pub(crate) fn another(&self) -> PageReturn {
+        match self {
+            PageReturn::Source(s) => PageReturn::Source(Arc::clone(s)),
+            PageReturn::Account(a) => PageReturn::Account(*a),
+        }
+    }
+
+    /// Identifies the place pages go back to (for batching returns).
+    #[inline]
+    fn key(&self) -> *const () {
+        match self {
+            PageReturn::Source(s) => Arc::as_ptr(s).cast(),
+            PageReturn::Account(a) => a.key(),
+        }
+    }
+
+    /// Takes back the pages at `ptrs` (one lock, one budget credit).
     ///
     /// # Safety
-    /// As [`return_page`](Self::return_page), for every page.
+    /// Every page was handed out with a return to the same place as `self` (the segments are
+    /// gone, each of them consumed), and nothing accesses the pages any more. For an account,
+    /// `self` and every copy of it for these pages must not be used afterwards.
+    #[inline]
     unsafe fn return_pages(&self, ptrs: &[NonNull<u8>]) {
-        for &p in ptrs {
+        match self {
             // SAFETY: forwarded contract.
-            unsafe { self.return_page(p) }
+            PageReturn::Source(s) => unsafe { s.give_back_many(ptrs) },
+            // SAFETY: forwarded contract.
+            PageReturn::Account(a) => unsafe { a.return_pages(ptrs) },
         }
     }
 }
 
-/// Returns many segments, batching consecutive pages with the same owner (up to 64 at a time,
-/// on the stack) into one [`PageOwner::return_pages`] call. Wrapped buffers are simply dropped.
+/// Returns many segments, batching consecutive pages with the same return (up to 64 at a time,
+/// on the stack) into one call. Wrapped buffers are simply dropped.
 pub(crate) fn return_all(segments: impl IntoIterator<Item = MemorySegment>) {
     const BATCH: usize = 64;
     let mut segments = segments.into_iter();
@@ -40,37 +68,41 @@ pub(crate) fn return_all(segments: impl IntoIterator<Item = MemorySegment>) {
     };
     let mut batch = [NonNull::<u8>::dangling(); BATCH];
     let mut len = 0;
-    let mut current: Option<Arc<dyn PageOwner>> = None;
-    let flush = |owner: &Arc<dyn PageOwner>, pages: &[NonNull<u8>]| {
-        // SAFETY: every page in `pages` was handed out through `owner` and its segment is gone
-        // (`into_page` consumed it).
-        unsafe { owner.return_pages(pages) }
+    let mut current: Option<PageReturn> = None;
+    let flush = |to: &PageReturn, pages: &[NonNull<u8>]| {
+        // SAFETY: every page in `pages` was handed out with a return to `to`'s place and its
+        // segment is gone (`into_page` consumed it). An account stays alive while a page in
+        // the batch is still counted in it, and `to` (an account's) is not used after its
+        // last batch: `current` is replaced or dropped right after each flush.
+        unsafe { to.return_pages(pages) }
     };
     for seg in [first, second].into_iter().chain(segments) {
-        let Some((ptr, owner)) = seg.into_page() else {
+        let Some((ptr, to)) = seg.into_page() else {
             continue;
         };
         match &current {
-            Some(c) if Arc::as_ptr(c).cast::<()>() == Arc::as_ptr(&owner).cast::<()>() => {
+            Some(c) if c.key() == to.key() => {
                 if len == BATCH {
+                    // Pages still counted in the account (this one, not yet in the batch)
+                    // keep it alive after this flush.
                     flush(c, &batch[..len]);
                     len = 0;
                 }
             }
             _ => {
-                if let Some(c) = &current {
-                    flush(c, &batch[..len]);
+                if let Some(c) = current.take() {
+                    flush(&c, &batch[..len]);
                 }
                 len = 0;
-                current = Some(owner);
+                current = Some(to);
             }
         }
         batch[len] = ptr;
         // `len < BATCH`: no overflow.
         len = len.wrapping_add(1);
     }
-    if let Some(c) = &current {
-        flush(c, &batch[..len]);
+    if let Some(c) = current.take() {
+        flush(&c, &batch[..len]);
     }
 }
 
@@ -101,12 +133,14 @@ pub(crate) fn return_all(segments: impl IntoIterator<Item = MemorySegment>) {
 pub struct MemorySegment {
     ptr: NonNull<u8>,
     size: usize,
-    /// Who takes the page back; `None` for a wrapped heap buffer (from `Box::into_raw`).
-    owner: Option<Arc<dyn PageOwner>>,
+    /// Where the page goes back; `None` for a wrapped heap buffer (from `Box::into_raw`).
+    owner: Option<PageReturn>,
 }
 
 // SAFETY: the segment exclusively owns its bytes (no other handle to them exists), and the
-// source it returns them to is `Send + Sync`.
+// source or account it returns them to is `Send + Sync` (an account is shared by its pages on
+// any thread: only its atomic count is written, and it is freed by whichever thread uncounts
+// its last page).
 unsafe impl Send for MemorySegment {}
 // SAFETY: `&MemorySegment` gives read-only access to its bytes; writing needs `&mut`.
 unsafe impl Sync for MemorySegment {}
@@ -140,11 +174,7 @@ impl MemorySegment {
     }
 
     #[inline]
-    pub(crate) fn from_page(
-        ptr: NonNull<u8>,
-        size: usize,
-        owner: Arc<dyn PageOwner>,
-    ) -> MemorySegment {
+    pub(crate) fn from_page(ptr: NonNull<u8>, size: usize, owner: PageReturn) -> MemorySegment {
         MemorySegment {
             ptr,
             size,
@@ -152,9 +182,9 @@ impl MemorySegment {
         }
     }
 
-    /// Dissolves a page segment into its page and owner without returning the page (the caller
-    /// must return it through the owner). `None` (after freeing it) for a wrapped buffer.
-    fn into_page(self) -> Option<(NonNull<u8>, Arc<dyn PageOwner>)> {
+    /// Dissolves a page segment into its page and return without returning the page (the
+    /// caller must return it there). `None` (after freeing it) for a wrapped buffer.
+    fn into_page(self) -> Option<(NonNull<u8>, PageReturn)> {
         let mut me = core::mem::ManuallyDrop::new(self);
         match me.owner.take() {
             Some(owner) => Some((me.ptr, owner)),
@@ -251,9 +281,12 @@ impl Drop for MemorySegment {
     #[inline]
     fn drop(&mut self) {
         match &self.owner {
-            // SAFETY: the page was handed out through `owner` and this segment, its only
-            // handle, is going away.
-            Some(owner) => unsafe { owner.return_page(self.ptr) },
+            // SAFETY: the page was handed out by this source and this segment, its only
+            // handle, is going away (its reference of the source drops after this).
+            Some(PageReturn::Source(s)) => unsafe { s.give_back(self.ptr) },
+            // SAFETY: the page was handed out counted in this account and this segment, its
+            // only handle, is going away; the copy of the account page is not used again.
+            Some(PageReturn::Account(a)) => unsafe { a.return_page(self.ptr) },
             None => {
                 let raw = std::ptr::slice_from_raw_parts_mut(self.ptr.as_ptr(), self.size);
                 // SAFETY: `raw` is exactly what `Box::into_raw` returned in `wrap`; rebuilt once.

@@ -1,15 +1,16 @@
 //! Loom model checks of the page source and the memory manager
 //! (`RUSTFLAGS="--cfg membudget_loom" cargo test --release -p membudget-segments --test loom`).
 //!
-//! What is modelled: the shipped `PageSource` (its free-list and chunk locks, the lock-free
-//! counters, chunk mapping, returns from any thread), the `MemoryManager`'s lock-free capacity,
-//! owner table, per-owner page accounts and the per-thread cache of the last account (a plain
-//! `thread_local!`, which loom's threads share — harmless, since any thread may use any valid
-//! entry), and the shared-resource table with its condition
-//! variable — all over loom's atomics, mutexes and condvars (`src/sync.rs`). The budget charged
-//! is the allocator crate's, over loom atomics too. Not modelled: `std::sync::Arc` reference
-//! counts (loom's `Arc` has no `Weak` or unsized coercion to `Arc<dyn PageOwner>`; std's are
-//! trusted), and the memory inside pages (plain bytes written by one owner at a time).
+//! What is modelled: the shipped `PageSource` (its free-list and chunk locks, the hot-page
+//! slot, the lock-free counters, chunk mapping, returns from any thread), the `MemoryManager`'s
+//! lock-free capacity, owner table, per-owner page accounts (the count that keeps an account
+//! alive and the detach that hands the table's reference to its pages) and the per-thread
+//! cache of the last account (a `loom::thread_local!` under loom), and the shared-resource
+//! table with its condition variable — all over loom's atomics, mutexes and condvars
+//! (`src/sync.rs`). The budget charged is the allocator crate's, over loom atomics too. Not
+//! modelled: `std::sync::Arc` reference counts (std's are trusted; that an account is freed
+//! exactly once, by its last page or its release, is checked by the crate's unit tests and
+//! under Miri), and the memory inside pages (plain bytes written by one owner at a time).
 #![cfg(membudget_loom)]
 
 use loom::sync::atomic::{AtomicUsize, Ordering};
@@ -165,5 +166,36 @@ fn shared_resource_is_initialized_once() {
         drop(leases);
         assert!(mm.verify_empty());
         assert_eq!(b.used(Category::Managed), 0);
+    });
+}
+
+/// A page returned while another thread gives the idle memory back: whichever goes first, the
+/// page ends idle and uncharged, and a later `release_idle_memory` unmaps the whole chunk (a
+/// page left hot by the race is not lost to it).
+#[test]
+fn page_return_racing_release_idle_memory() {
+    loom::model(|| {
+        let b = budget(2 * PAGE as u64);
+        let mut c = PageSourceConfig::new(PAGE, Category::Network, b.clone());
+        c.chunk_size = 2 * PAGE;
+        let s = PageSource::new(c).unwrap();
+        let mut p = s.try_allocate().unwrap();
+        p.put_u64(0, 1);
+        let returner = thread::spawn(move || drop(p));
+        let releaser = {
+            let s = s.clone();
+            thread::spawn(move || s.release_idle_memory())
+        };
+        returner.join().unwrap();
+        let unmapped = releaser.join().unwrap();
+        assert_eq!(b.used(Category::Network), 0);
+        assert_eq!(s.pages_outstanding(), 0);
+        assert_eq!(s.pages_idle(), s.pages_total());
+        assert_eq!(unmapped + s.release_idle_memory(), 2 * PAGE);
+        assert_eq!(s.bytes_mapped(), 0);
+        let mut again = s.try_allocate_many(2).unwrap();
+        again[0].put_u64(0, 2);
+        again[1].put_u64(0, 3);
+        assert_eq!(again[0].get_u64(0), 2, "a page was handed out twice");
     });
 }

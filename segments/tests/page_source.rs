@@ -294,3 +294,76 @@ fn release_idle_memory_unmaps_idle_chunks_and_purges_the_rest() {
     drop(again);
     assert_eq!(b.used(Category::Network), 0);
 }
+
+#[test]
+fn a_returned_page_is_the_next_one_taken_and_counts_as_idle() {
+    let b = budget(u64::MAX);
+    let s = source(&b, 4 * PAGE, usize::MAX);
+    let mut p = s.try_allocate().unwrap();
+    p.put_u64(0, 0xFEED);
+    let addr = p.as_ptr();
+    drop(p);
+    assert_eq!(b.used(Category::Network), 0);
+    assert_eq!(s.pages_idle(), 4);
+    assert_eq!(s.pages_outstanding(), 0);
+    assert_eq!(s.pages_idle_resident(), 1, "the returned page is resident");
+    let p = s.try_allocate().unwrap();
+    assert_eq!(p.as_ptr(), addr, "the warmest page is reused first");
+    assert_eq!(p.get_u64(0), 0xFEED, "pages are not zeroed on reuse");
+    assert_eq!(b.used(Category::Network), PAGE as u64);
+    assert_eq!(s.pages_idle(), 3);
+    assert_eq!(s.pages_idle_resident(), 0);
+    assert_eq!(s.bytes_mapped(), 4 * PAGE);
+}
+
+#[test]
+fn a_list_request_takes_the_returned_page_before_mapping_a_chunk() {
+    let b = budget(u64::MAX);
+    let s = source(&b, 4 * PAGE, usize::MAX);
+    let mut three = s.try_allocate_many(3).unwrap();
+    drop(three.pop());
+    // One page in the free list, the one just returned beside it.
+    let two = s.try_allocate_many(2).unwrap();
+    assert_eq!(
+        s.bytes_mapped(),
+        4 * PAGE,
+        "no chunk mapped for two idle pages"
+    );
+    assert_eq!(s.pages_idle(), 0);
+    drop((three, two));
+    assert_eq!(s.pages_idle(), 4);
+    assert_eq!(b.used(Category::Network), 0);
+}
+
+#[test]
+fn without_a_high_water_mark_no_returned_page_stays_resident() {
+    let b = budget(u64::MAX);
+    let s = source(&b, 4 * PAGE, 0);
+    let mut p = s.try_allocate().unwrap();
+    p.as_mut_slice().fill(0x5A);
+    drop(p);
+    assert_eq!(s.pages_idle(), 4);
+    assert_eq!(s.pages_idle_resident(), 0);
+    let p = s.try_allocate().unwrap();
+    if cfg!(not(miri)) {
+        assert!(p.as_slice().iter().all(|&x| x == 0), "given back to the OS");
+    }
+}
+
+#[test]
+fn release_idle_memory_reaches_the_last_returned_page() {
+    let b = budget(u64::MAX);
+    let s = source(&b, 4 * PAGE, usize::MAX);
+    let mut p = s.try_allocate().unwrap();
+    p.as_mut_slice().fill(0x11);
+    drop(p);
+    assert_eq!(s.release_idle_memory(), 4 * PAGE, "the whole chunk is idle");
+    assert_eq!(s.bytes_mapped(), 0);
+    assert_eq!(s.pages_idle(), 0);
+    assert_eq!(s.pages_idle_resident(), 0);
+    // Returned from now on, pages are purged and not kept hot.
+    let p = s.try_allocate().unwrap();
+    drop(p);
+    assert_eq!(s.pages_idle_resident(), 0);
+    assert_eq!(s.pages_idle(), 4);
+}
