@@ -38,6 +38,9 @@ benches/callgrind-alloc.sh >"$out/callgrind-alloc.log" 2>&1
 echo "== benches/callgrind-ffi.sh (log: $out/callgrind-ffi.log)"
 benches/callgrind-ffi.sh >"$out/callgrind-ffi.log" 2>&1
 
+echo "== benches/callgrind-pages.sh (log: $out/callgrind-pages.log)"
+benches/callgrind-pages.sh >"$out/callgrind-pages.log" 2>&1
+
 echo "== hosts/run.sh --perf (log: $out/hosts-perf.log)"
 hosts/run.sh --perf >"$out/hosts-perf.log" 2>&1 || echo "hosts/run.sh --perf failed: see the log"
 
