@@ -120,3 +120,14 @@ pub unsafe trait Backing: Sync {
         new_size: usize,
     ) -> *mut u8;
 }
+
+/// The block to ask for so that a block of `layout` fits after a prefix of at least
+/// `min_prefix` bytes (a power of two) and stays aligned, and the prefix's length (a multiple of
+/// `layout.align()`): how the backings make room for an attributed block's owner word. `None`
+/// if that overflows.
+#[inline]
+pub(crate) fn with_prefix(layout: Layout, min_prefix: usize) -> Option<(Layout, usize)> {
+    let prefix = layout.align().max(min_prefix);
+    let size = layout.size().checked_add(prefix)?;
+    Some((Layout::from_size_align(size, prefix).ok()?, prefix))
+}

@@ -98,13 +98,10 @@ const KINDS: usize = 2 * Category::COUNT;
 const ATTRIBUTED_MIN_PREFIX: usize = core::mem::size_of::<usize>();
 
 /// The arena block under an attributed block of `layout`, and the bytes before the attributed
-/// block in it (a multiple of `layout.align()`, so the block stays aligned); the owner word is
-/// the last 8 of them.
+/// block in it; the owner word is the last 8 of them.
 #[inline]
 fn attributed_inner(layout: Layout) -> Option<(Layout, usize)> {
-    let prefix = layout.align().max(ATTRIBUTED_MIN_PREFIX);
-    let size = layout.size().checked_add(prefix)?;
-    Some((Layout::from_size_align(size, prefix).ok()?, prefix))
+    crate::backing::with_prefix(layout, ATTRIBUTED_MIN_PREFIX)
 }
 
 /// The owner word of an attributed block, reached with the provenance of the arena's block

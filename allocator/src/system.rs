@@ -34,9 +34,7 @@ const ATTRIBUTED_MIN_PREFIX: usize = 16;
 /// ```
 #[inline]
 fn attributed_outer(layout: Layout) -> Option<(Layout, usize)> {
-    let prefix = layout.align().max(ATTRIBUTED_MIN_PREFIX);
-    let size = layout.size().checked_add(prefix)?;
-    Some((Layout::from_size_align(size, prefix).ok()?, prefix))
+    crate::backing::with_prefix(layout, ATTRIBUTED_MIN_PREFIX)
 }
 
 /// The owner word of an attributed block (16 bytes before it).
