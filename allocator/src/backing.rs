@@ -131,3 +131,20 @@ pub(crate) fn with_prefix(layout: Layout, min_prefix: usize) -> Option<(Layout, 
     let size = layout.size().checked_add(prefix)?;
     Some((Layout::from_size_align(size, prefix).ok()?, prefix))
 }
+
+/// The bit a backing sets in a block's category code (a granule's or a tag's) for an
+/// attributed block; category codes lie below it.
+pub(crate) const ATTRIBUTED: u8 = 0x80;
+
+/// The code of `category`'s blocks, attributed or not.
+#[inline]
+pub(crate) const fn block_code(category: Category, attributed: bool) -> u8 {
+    category.code() | if attributed { ATTRIBUTED } else { 0 }
+}
+
+/// The category a block code names (the heap for an unknown one), and whether it is attributed.
+#[inline]
+pub(crate) fn decode(code: u8) -> (Category, bool) {
+    let category = Category::from_code(u32::from(code & !ATTRIBUTED)).unwrap_or(Category::Heap);
+    (category, code & ATTRIBUTED != 0)
+}

@@ -47,11 +47,12 @@
 //! Freeing such a block (known from its layout's alignment and its arena address) frees `raw`.
 //!
 //! Blocks charged to a child budget (`attribution.rs`) come from a second set of arenas, one
-//! kind per category, whose granules carry the category code with [`ATTRIBUTED`] set: a free
-//! tells them apart by address, like any other category. Heap-category blocks of a child
+//! kind per category, whose granules carry the category code with the attributed bit set
+//! (`backing::block_code`): a free tells them apart by address, like any other category. Heap-category blocks of a child
 //! budget live in such an arena too, inside the region (so below the heap bound, on the free's
 //! slow path).
 
+use crate::backing::{block_code, decode};
 use crate::{Backing, Category};
 use core::alloc::Layout;
 use core::ffi::c_void;
@@ -89,8 +90,6 @@ const WORD_ALIGN: usize = core::mem::size_of::<usize>();
 /// Alignment of the raw block under a hand-aligned one (mimalloc's minimum; enough for the
 /// stored raw pointer).
 const RAW_ALIGN: usize = 16;
-/// The granule-code bit of an arena of attributed blocks (category codes are below it).
-const ATTRIBUTED: u8 = 0x80;
 /// Kinds of arenas: each category, plain and attributed.
 const KINDS: usize = 2 * Category::COUNT;
 
@@ -136,7 +135,7 @@ impl ArenaKind {
 
     /// The code its granules carry.
     fn code(self) -> u8 {
-        self.category.code() | if self.attributed { ATTRIBUTED } else { 0 }
+        block_code(self.category, self.attributed)
     }
 }
 
@@ -199,8 +198,7 @@ impl Mimalloc {
         let n = RANGE_COUNT.load(Ordering::Acquire);
         RANGES[..n].iter().map(|r| {
             (
-                Category::from_code(u32::from(r.category.load(Ordering::Relaxed) & !ATTRIBUTED))
-                    .unwrap_or(Category::Heap),
+                decode(r.category.load(Ordering::Relaxed)).0,
                 r.start.load(Ordering::Relaxed),
                 r.len.load(Ordering::Relaxed),
             )
@@ -243,7 +241,7 @@ impl Mimalloc {
         // length 0, and no heap block lies inside the region.
         let code = Self::arena_code_at(addr);
         // Codes are written only from `ArenaKind::code`.
-        Category::from_code(u32::from(code & !ATTRIBUTED)).unwrap_or(Category::Heap)
+        decode(code).0
     }
 
     /// The granule code of the arena containing `addr` ([`ArenaKind::code`]), 0 outside any
@@ -628,10 +626,9 @@ unsafe impl Backing for Mimalloc {
     #[inline]
     unsafe fn attributed_owner(&self, ptr: *mut u8, _layout: Layout) -> Option<(Category, usize)> {
         let code = Self::arena_code_at(ptr as usize);
-        if code & ATTRIBUTED == 0 {
+        let (category, true) = decode(code) else {
             return None;
-        }
-        let category = Category::from_code(u32::from(code & !ATTRIBUTED))?;
+        };
         // SAFETY: a block of an attributed arena: `allocate_attributed` wrote its owner word.
         Some((category, unsafe { owner_word(ptr).read() }))
     }

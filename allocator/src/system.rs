@@ -14,12 +14,11 @@
 //!   tag: the category code, | 0x80 for an attributed block (`allocate_attributed`)
 //! ```
 
+use crate::backing::{block_code, decode};
 use crate::{Backing, Category};
 use core::alloc::{GlobalAlloc, Layout};
 use std::alloc::System;
 
-/// The tag bit of an attributed block (category codes are below it).
-const ATTRIBUTED: u8 = 0x80;
 /// Fewest bytes between an attributed block and the tagged block under it: the owner word,
 /// and the tag again in the last byte.
 const ATTRIBUTED_MIN_PREFIX: usize = 16;
@@ -89,7 +88,7 @@ unsafe impl Backing for System {
     #[inline]
     unsafe fn allocate(&self, category: Category, layout: Layout, zeroed: bool) -> *mut u8 {
         // SAFETY: forwarded contract.
-        unsafe { allocate_tagged(category.code(), layout, zeroed) }
+        unsafe { allocate_tagged(block_code(category, false), layout, zeroed) }
     }
 
     #[inline]
@@ -103,7 +102,7 @@ unsafe impl Backing for System {
         let Some((outer, before)) = attributed_outer(layout) else {
             return core::ptr::null_mut();
         };
-        let tag = category.code() | ATTRIBUTED;
+        let tag = block_code(category, true);
         // SAFETY: non-zero size (caller).
         let tagged = unsafe { allocate_tagged(tag, outer, zeroed) };
         if tagged.is_null() {
@@ -124,10 +123,9 @@ unsafe impl Backing for System {
         // SAFETY: `ptr` came from `allocate_tagged` or `allocate_attributed`, both of which
         // wrote the tag in the byte just before it.
         let code = unsafe { prefix(ptr, 1).read() };
-        if code & ATTRIBUTED == 0 {
+        let (category, true) = decode(code) else {
             return None;
-        }
-        let category = Category::from_code(u32::from(code & !ATTRIBUTED))?;
+        };
         // SAFETY: an attributed block: `allocate_attributed` wrote the owner word.
         Some((category, unsafe { owner_word(ptr).read() }))
     }
@@ -145,7 +143,7 @@ unsafe impl Backing for System {
     unsafe fn category_of(&self, ptr: *mut u8, _layout: Layout) -> Category {
         // SAFETY: `ptr` came from `allocate_tagged`, which wrote the tag byte just before it.
         let code = unsafe { prefix(ptr, 1).read() };
-        Category::from_code(u32::from(code & !ATTRIBUTED)).unwrap_or(Category::Heap)
+        decode(code).0
     }
 
     #[inline]
