@@ -572,13 +572,22 @@ unsafe impl Backing for Mimalloc {
     #[inline]
     unsafe fn allocate(&self, category: Category, layout: Layout, zeroed: bool) -> *mut u8 {
         if category == Category::Heap {
-            if zeroed {
-                // SAFETY: non-zero size (caller); any power-of-two alignment is accepted.
-                unsafe { mi::mi_zalloc_aligned(layout.size(), layout.align()) as *mut u8 }
-            } else {
-                // SAFETY: as above.
-                unsafe { mi::mi_malloc_aligned(layout.size(), layout.align()) as *mut u8 }
-            }
+            // Word alignments take the plain calls (see `heap_alloc`): the aligned ones first
+            // try a small block "with just the right alignment", a detour every block passes.
+            let (size, align) = (layout.size(), layout.align());
+            // In each arm: a non-zero size (caller); a plain call's block is word-aligned, and
+            // the aligned calls accept any power-of-two alignment.
+            let p = match (zeroed, align <= WORD_ALIGN) {
+                // SAFETY: see above.
+                (true, true) => unsafe { mi::mi_zalloc(size) },
+                // SAFETY: see above.
+                (false, true) => unsafe { mi::mi_malloc(size) },
+                // SAFETY: see above.
+                (true, false) => unsafe { mi::mi_zalloc_aligned(size, align) },
+                // SAFETY: see above.
+                (false, false) => unsafe { mi::mi_malloc_aligned(size, align) },
+            };
+            p as *mut u8
         } else {
             // SAFETY: non-zero size (caller).
             unsafe { Self::allocate_in_arena(ArenaKind::plain(category), layout, zeroed) }
@@ -698,10 +707,17 @@ unsafe impl Backing for Mimalloc {
         new_size: usize,
     ) -> *mut u8 {
         if category == Category::Heap {
-            // SAFETY: a live heap-category block; non-zero new size (GlobalAlloc contract).
-            return unsafe {
-                mi::mi_realloc_aligned(ptr as *mut c_void, new_size, layout.align()) as *mut u8
+            // A word alignment takes the plain call, as in `allocate`: mimalloc's aligned
+            // realloc forwards exactly such alignments to it.
+            let p = if layout.align() <= WORD_ALIGN {
+                // SAFETY: a live heap-category block; non-zero new size (GlobalAlloc contract);
+                // the moved block is word-aligned, all the layout asks.
+                unsafe { mi::mi_realloc(ptr as *mut c_void, new_size) }
+            } else {
+                // SAFETY: as above; any power-of-two alignment is accepted.
+                unsafe { mi::mi_realloc_aligned(ptr as *mut c_void, new_size, layout.align()) }
             };
+            return p as *mut u8;
         }
         if layout.align() > NATIVE_ALIGN_MAX {
             // SAFETY: forwarded contract.

@@ -170,3 +170,42 @@ fn refused_requests_do_not_grow_arenas() {
     }
     assert_eq!(arena_count(), arenas);
 }
+
+/// Heap blocks take mimalloc's plain calls for word alignments and its aligned calls above;
+/// growing and shrinking through odd sizes (mimalloc's word-sized classes) keeps each block's
+/// alignment and contents.
+#[test]
+fn heap_blocks_keep_their_alignment_through_reallocation() {
+    for align in [1usize, 8, 16, 32, 4096] {
+        for zeroed in [false, true] {
+            let layout = Layout::from_size_align(24, align).unwrap();
+            let mut p = if zeroed {
+                // SAFETY: a non-zero size.
+                unsafe { A.alloc_zeroed(layout) }
+            } else {
+                // SAFETY: a non-zero size.
+                unsafe { A.alloc(layout) }
+            };
+            assert!(!p.is_null() && p as usize % align == 0, "{align}: {p:?}");
+            // SAFETY: 24 writable bytes.
+            unsafe { p.write_bytes(0xA5, 24) };
+            let mut size = 24;
+            for next in [40usize, 1000, 100_000, 56, 24] {
+                // SAFETY: a live block of `size` bytes with this alignment; non-zero size.
+                let q =
+                    unsafe { A.realloc(p, Layout::from_size_align(size, align).unwrap(), next) };
+                assert!(
+                    !q.is_null() && q as usize % align == 0,
+                    "{align}: {size} -> {next}"
+                );
+                // SAFETY: the first min(size, next) ≥ 24 bytes were kept.
+                assert!(unsafe { core::slice::from_raw_parts(q, 24) }
+                    .iter()
+                    .all(|&b| b == 0xA5));
+                (p, size) = (q, next);
+            }
+            // SAFETY: a live block of `size` bytes with this alignment, freed once.
+            unsafe { A.dealloc(p, Layout::from_size_align(size, align).unwrap()) };
+        }
+    }
+}
