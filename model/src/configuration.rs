@@ -175,7 +175,7 @@ impl Configuration {
                     option.key
                 ),
             )
-            .with_cause(parse_failure(&l, &e.to_string()))
+            .with_cause(parse_failure(option, &l, &e.to_string()))
             .with_keys([l.key])
             .illegal_configuration()),
         }
@@ -200,6 +200,7 @@ impl Configuration {
                 Ok(Some((f64::from(d as f32), l.source)))
             } else {
                 Err(invalid_value(
+                    option,
                     &l,
                     &format!(
                         "Configuration value {} overflows/underflows the float type",
@@ -210,7 +211,7 @@ impl Configuration {
         }
         match java_parse_float(l.value) {
             Some(v) => Ok(Some((f64::from(v), l.source))),
-            None => Err(invalid_value(&l, "not a floating point number")),
+            None => Err(invalid_value(option, &l, "not a floating point number")),
         }
     }
 
@@ -225,7 +226,7 @@ impl Configuration {
         };
         match java_parse_double(l.value) {
             Some(v) => Ok(Some((v, l.source))),
-            None => Err(invalid_value(&l, "not a floating point number")),
+            None => Err(invalid_value(option, &l, "not a floating point number")),
         }
     }
 
@@ -240,7 +241,7 @@ impl Configuration {
         };
         match java_parse_int(l.value) {
             Some(v) => Ok(Some((v, l.source))),
-            None => Err(invalid_value(&l, "not a 32-bit integer")),
+            None => Err(invalid_value(option, &l, "not a 32-bit integer")),
         }
     }
 
@@ -255,7 +256,7 @@ impl Configuration {
         };
         match java_parse_bool(l.value) {
             Some(v) => Ok(Some((v, l.source))),
-            None => Err(invalid_value(&l, &format!(
+            None => Err(invalid_value(option, &l, &format!(
                 "Unrecognized option for boolean: {}. Expected either true or false(case insensitive)",
                 l.value
             ))),
@@ -274,18 +275,35 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Configuration {
     }
 }
 
-fn parse_failure(l: &Lookup<'_>, why: &str) -> String {
+/// Where a value came from, and the key it was written under when that is not the option's
+/// own (a deprecated or fallback key): Flink's texts name only the option's key.
+fn origin(option: &ConfigOption, l: &Lookup<'_>) -> String {
+    if l.key == option.key {
+        format!("from {}", l.source)
+    } else {
+        format!("from {}, written as '{}'", l.source, l.key)
+    }
+}
+
+fn parse_failure(option: &ConfigOption, l: &Lookup<'_>, why: &str) -> String {
     format!(
         "Could not parse value '{}' for key '{}' ({}): {why}",
-        l.value, l.key, l.source
+        l.value,
+        option.key,
+        origin(option, l)
     )
 }
 
-fn invalid_value(l: &Lookup<'_>, why: &str) -> ConfigError {
+/// Flink's `Could not parse value '…' for key '…'.` (naming the option's key, as
+/// `Configuration.getOptional` does); the key to change is the one the value was written under.
+fn invalid_value(option: &ConfigOption, l: &Lookup<'_>, why: &str) -> ConfigError {
     ConfigError::new(
         ConfigErrorKind::InvalidValue,
-        format!("Could not parse value '{}' for key '{}'.", l.value, l.key),
+        format!(
+            "Could not parse value '{}' for key '{}'.",
+            l.value, option.key
+        ),
     )
-    .with_cause(format!("{why} (from {})", l.source))
+    .with_cause(format!("{why} ({})", origin(option, l)))
     .with_keys([l.key])
 }
