@@ -3,8 +3,10 @@
 //! Flink reads fractions with `Float.parseFloat`, widens them to `double`, multiplies sizes with
 //! `BigDecimal.valueOf(double)` (the shortest decimal string of the double) and prints doubles
 //! with `Double.toString` and sizes with `String.format("%.3f")` (half-up rounding of the
-//! shortest decimal digits). Rust's `{}` / `{:e}` float formatting yields the same shortest
-//! round-trip digits, so everything here is built on it.
+//! shortest decimal digits). Everything here is built on one source of those digits,
+//! [`shortest_decimal`]: `ryu`'s shortest round-trip digits, which break a tie between two
+//! shortest candidates to the even one as Java does. Rust's own `{}` / `{:e}` break it upwards
+//! (`0.1861f32 as f64` prints `…563`, Java `…562`), which moved a derived size by a byte.
 //!
 //! [`MemorySize`](crate::MemorySize) prints and multiplies with these; the model reads fraction,
 //! integer and boolean options and prints fractions in its messages with them.
@@ -14,16 +16,42 @@ pub fn java_trim(s: &str) -> &str {
     s.trim_matches(|c: char| c <= ' ')
 }
 
-/// The shortest decimal digits of a finite, non-negative `d` as `(digits, exponent)` such that
-/// `d == digits × 10^exponent` (digits without leading zeros, `"0"` for zero).
+/// The shortest decimal digits of a finite `|d|` as `(digits, exponent)` such that
+/// `|d| == digits × 10^exponent` (digits without leading or trailing zeros, `"0"` for zero).
 fn shortest_decimal(d: f64) -> (String, i32) {
-    // `{:e}` prints the shortest round-trip digits: "1.0000000149011612e-1", "5e0", "0e0".
-    let s = format!("{:e}", d.abs());
-    let (mantissa, exp) = s.split_once('e').unwrap_or((s.as_str(), "0"));
+    // ryu prints "0.18610000610351562", "5.0", "1e20" or "1.5e-7".
+    let mut buffer = ryu::Buffer::new();
+    let s = buffer.format_finite(d.abs());
+    let (mantissa, exp) = s.split_once('e').unwrap_or((s, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let digits = format!("{int_part}{frac_part}");
-    (digits, exp - frac_part.len() as i32)
+    let all = format!("{int_part}{frac_part}");
+    let significant = all.trim_start_matches('0');
+    let digits = significant.trim_end_matches('0');
+    if digits.is_empty() {
+        return ("0".to_owned(), 0);
+    }
+    // Each trailing zero dropped raises the exponent by one (at most a few hundred: no
+    // overflow for a double's exponent range).
+    let dropped = (significant.len() - digits.len()) as i32;
+    (digits.to_owned(), exp - frac_part.len() as i32 + dropped)
+}
+
+/// A finite `|d|` in plain notation from its shortest digits: `0.18610000610351562`, `5`,
+/// `100000000000000000000` (what `{}` prints, with Java's choice of digits).
+fn plain_decimal(d: f64) -> String {
+    let (digits, exp) = shortest_decimal(d);
+    if exp >= 0 {
+        return format!("{digits}{}", "0".repeat(exp as usize));
+    }
+    let fraction_digits = exp.unsigned_abs() as usize;
+    if digits.len() > fraction_digits {
+        let (int_part, frac_part) = digits.split_at(digits.len() - fraction_digits);
+        format!("{int_part}.{frac_part}")
+    } else {
+        let zeros = "0".repeat(fraction_digits - digits.len());
+        format!("0.{zeros}{digits}")
+    }
 }
 
 /// `BigDecimal.valueOf(bytes).multiply(BigDecimal.valueOf(multiplier)).longValue()` with
@@ -81,7 +109,7 @@ pub fn java_double_to_string(d: f64) -> String {
         return format!("{sign}0.0");
     }
     if (1e-3..1e7).contains(&a) {
-        let plain = format!("{a}");
+        let plain = plain_decimal(a);
         if plain.contains('.') {
             format!("{sign}{plain}")
         } else {
@@ -99,7 +127,7 @@ pub fn java_double_to_string(d: f64) -> String {
 /// Java's `String.format(Locale.ROOT, "%.3f", v)` for a finite, non-negative `v`: the shortest
 /// decimal digits of `v`, rounded half-up to three fractional digits.
 pub fn java_format_3f(v: f64) -> String {
-    let plain = format!("{v}");
+    let plain = plain_decimal(v);
     let (int_part, frac_part) = plain.split_once('.').unwrap_or((plain.as_str(), ""));
     if frac_part.len() <= 3 {
         return format!("{int_part}.{frac_part:0<3}");
