@@ -181,6 +181,27 @@ impl Configuration {
         }
     }
 
+    /// Reads `option` as a [`MemorySize`] the way Flink's plain `Configuration.get` does (where
+    /// Flink does not go through `ProcessMemoryUtils.getMemorySizeFromConfig`, e.g.
+    /// `ConfigurationParserUtils.getPageSize`).
+    ///
+    /// # Errors
+    ///
+    /// The value is not a valid size: Flink's `Could not parse value '…' for key '…'.`, an
+    /// `IllegalArgumentException` no memory-configuration message wraps.
+    pub fn memory_size_get(
+        &self,
+        option: &ConfigOption,
+    ) -> Result<Option<(MemorySize, Source)>, ConfigError> {
+        let Some(l) = self.lookup(option) else {
+            return Ok(None);
+        };
+        match MemorySize::parse(l.value) {
+            Ok(size) => Ok(Some((size, l.source))),
+            Err(e) => Err(invalid_value(option, &l, &e.to_string())),
+        }
+    }
+
     /// Reads `option` as a Java `float` (configured value or default), returned widened to
     /// `f64` exactly as Flink does.
     ///

@@ -92,6 +92,20 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Flink's plain `config.get(option)` of a memory option (configured value or default):
+    /// a value it cannot parse fails as `Configuration.get` does, not as
+    /// [`memory`](Self::memory).
+    pub(crate) fn memory_get(&mut self, option: &ConfigOption) -> Result<MemorySize, ConfigError> {
+        match self.config.memory_size_get(option)? {
+            Some((size, source)) => {
+                let key = self.found_under(option);
+                self.record(option, key, source);
+                Ok(size)
+            }
+            None => Err(missing(option)),
+        }
+    }
+
     /// `config.getFloat(option)` widened to `double`.
     pub(crate) fn fraction(&mut self, option: &ConfigOption) -> Result<f64, ConfigError> {
         let (v, source) = self

@@ -224,7 +224,9 @@ fn external_resources(r: &Reader<'_>) -> Option<String> {
 
 /// Flink's `ConfigurationParserUtils.getPageSize`.
 fn page_size(r: &mut Reader<'_>) -> Result<u64, ConfigError> {
-    let size = r.memory(&TM_MEMORY_SEGMENT_SIZE)?.bytes();
+    // `configuration.get(MEMORY_SEGMENT_SIZE)`: a bad value is Flink's unwrapped
+    // "Could not parse value …", not a memory-configuration failure.
+    let size = r.memory_get(&TM_MEMORY_SEGMENT_SIZE)?.bytes();
     let invalid = |why: String| {
         ConfigError::new(
             ConfigErrorKind::InvalidValue,
