@@ -16,16 +16,19 @@ use serde_norway::Value;
 
 use super::RawEntry;
 
-/// The flattened entries of a nested YAML text, or the parser's message.
+/// The flattened entries of a nested YAML text, or what is wrong with it, after Flink's words
+/// for every file it cannot load ("Error parsing YAML configuration").
 pub(crate) fn parse_nested_yaml(text: &str) -> Result<Vec<RawEntry>, String> {
-    let root: Value = serde_norway::from_str(text).map_err(|e| e.to_string())?;
+    let root: Value = serde_norway::from_str(text)
+        .map_err(|e| format!("Error parsing YAML configuration: {e}"))?;
     let mut entries = Vec::new();
     match root {
         Value::Null => {}
         Value::Mapping(map) => flatten(&map, "", &mut entries)?,
         other => {
             return Err(format!(
-                "the document is a {} where a mapping of keys to values was expected",
+                "Error parsing YAML configuration: the document is a {} where a mapping of \
+                 keys to values was expected",
                 kind(&other)
             ))
         }
@@ -235,8 +238,18 @@ taskmanager.memory.managed.fraction: {a: 1}
         assert!(pairs("# only a comment\n").is_empty());
         let err = parse_nested_yaml("- a\n- b\n").unwrap_err();
         assert!(err.contains("list"), "{err}");
-        let err = parse_nested_yaml("a: [\n").unwrap_err();
-        assert!(!err.is_empty());
+        assert!(
+            err.starts_with("Error parsing YAML configuration: "),
+            "{err}"
+        );
+        // A syntax error: Flink's words, then the parser's (where and what).
+        for text in ["a: [\n", "a: 1\n b: 2\n", "a: b: c\n"] {
+            let err = parse_nested_yaml(text).unwrap_err();
+            assert!(
+                err.starts_with("Error parsing YAML configuration: ") && err.contains("line"),
+                "{err}"
+            );
+        }
         let err = parse_nested_yaml("? [a]\n: 1\n").unwrap_err();
         assert!(err.contains("keys must be scalars"), "{err}");
     }
