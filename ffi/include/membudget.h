@@ -222,7 +222,8 @@ typedef struct mb_segment {
 } mb_segment;
 
 // The refusal behind the thread's last `MB_ERR_QUOTA_EXCEEDED` (`mb_last_refusal`). Set
-// `struct_size` before the call; only the fields that fit in it are written.
+// `struct_size` before the call; only the fields that fit in it are written (it must end on a
+// field).
 typedef struct mb_refusal {
   // `sizeof(mb_refusal)` as the host knows it (left unchanged by the call).
   uint32_t struct_size;
@@ -549,10 +550,12 @@ int32_t mb_managed_release_all(const struct mb_runtime *rt, uint64_t owner);
 // (`MB_LIMIT_*`), the role, the configuration key to raise, and the message. A host calls it
 // right after a call failed with `MB_ERR_QUOTA_EXCEEDED` to fill its exception. Later
 // successful calls leave it (like `errno`); it never changes the last error message. Fields
-// past `out->struct_size` are not written. Never blocks.
+// past `out->struct_size` are not written; `struct_size` must end on a field, and bytes past
+// this library's struct (a newer host's fields) are written as zero. Never blocks.
 //
 // Returns `MB_OK`, `MB_ERR_UNAVAILABLE` (no call failed with `MB_ERR_QUOTA_EXCEEDED` on this
-// thread yet), `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_ARGUMENT` (`struct_size` below 8).
+// thread yet), `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_ARGUMENT` (`struct_size` below 8, above
+// 4096, or ending inside a field).
 //
 // # Safety
 // `out` is NULL or valid for reads of its `struct_size` field and writes of `struct_size`

@@ -303,8 +303,9 @@ impl RuntimeOptions {
             role,
             config_file,
             properties,
-            container: o.ignore_container == 0,
-            environment: o.use_environment != 0,
+            // 0/1 switches: any other value is garbage, never read as "on".
+            container: !switch("ignore_container", o.ignore_container)?,
+            environment: switch("use_environment", o.use_environment)?,
             global_budget: o.flags & MB_RUNTIME_GLOBAL_BUDGET != 0,
             plan,
             verbose_errors: switch("verbose_errors", o.verbose_errors)?,
