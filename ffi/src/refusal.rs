@@ -299,7 +299,7 @@ mod tests {
             "the message",
         );
         let mut r = mb_refusal {
-            struct_size: 20,
+            struct_size: 16,
             used: 99,
             ..Default::default()
         };
@@ -307,8 +307,17 @@ mod tests {
         assert_eq!(unsafe { mb_last_refusal(&mut r) }, MB_OK);
         assert_eq!(
             (r.struct_size, r.category, r.requested, r.used),
-            (20, 3, 1, 99)
+            (16, 3, 1, 99)
         );
+        // A size that ends inside `used` is refused: nothing is written.
+        let mut r = mb_refusal {
+            struct_size: 20,
+            used: 99,
+            ..Default::default()
+        };
+        // SAFETY: as above.
+        assert_eq!(unsafe { mb_last_refusal(&mut r) }, MB_ERR_INVALID_ARGUMENT);
+        assert_eq!((r.category, r.requested, r.used), (0, 0, 99));
         let mut r = mb_refusal::default();
         // SAFETY: a valid struct.
         assert_eq!(unsafe { mb_last_refusal(&mut r) }, MB_OK);
