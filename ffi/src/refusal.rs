@@ -246,9 +246,10 @@ pub unsafe extern "C" fn mb_last_refusal(out: *mut mb_refusal) -> i32 {
     // >= n` bytes; they do not overlap. `n` ends on a field: whole fields only.
     unsafe { core::ptr::copy_nonoverlapping(from, to, n - skip) };
     if size > n {
-        // SAFETY: the host's struct is valid for writes of `size > n` bytes; a newer host's
-        // fields read 0.
-        unsafe { out.cast::<u8>().add(n).write_bytes(0, size - n) };
+        // SAFETY: the host's struct is valid for writes of `size > n` bytes.
+        let tail = unsafe { out.cast::<u8>().add(n) };
+        // SAFETY: as above, `size - n` bytes from `n` on; a newer host's fields read 0.
+        unsafe { tail.write_bytes(0, size - n) };
     }
     MB_OK
 }

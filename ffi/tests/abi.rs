@@ -1128,10 +1128,8 @@ fn last_refusal_details() {
     small.struct_size = 12;
     small.category = 0;
     // SAFETY: as above.
-    assert_eq!(
-        unsafe { mb_last_refusal(&mut small) },
-        MB_ERR_INVALID_ARGUMENT
-    );
+    let rc = unsafe { mb_last_refusal(&mut small) };
+    assert_eq!(rc, MB_ERR_INVALID_ARGUMENT);
     assert_eq!(
         (small.category, small.requested),
         (0, 77),
