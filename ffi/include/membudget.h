@@ -438,11 +438,12 @@ int32_t mb_budget_child_free(struct mb_budget_child *child);
 // Charges `bytes` of `category` to the child (and every ancestor). If a limit refuses, the
 // reclaim callbacks of other children under that limit are asked first (largest first), and
 // the call waits up to the child's reclaim wait (`mb_budget_set_reclaim_wait`, default 100
-// ms) for them to free memory.
+// ms) for them to free memory; freeing the child or its runtime meanwhile ends the wait.
 //
 // Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED` (nothing charged; the message names the limit, the
 // top consumers and what reclaim did), `MB_ERR_INVALID_ARGUMENT`, `MB_ERR_NULL_POINTER`,
-// `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED`.
+// `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED` (the child or its runtime was freed, also while
+// the request waited; nothing charged).
 //
 // # Safety
 // None: every argument is checked.

@@ -59,6 +59,18 @@ impl Child {
             .clone()
             .ok_or_else(|| call.error(MB_ERR_DESTROYED, "the child budget was freed"))
     }
+
+    /// Whether neither the handle nor its runtime was freed (polled by a request waiting for
+    /// reclaim, which stops waiting once they are).
+    fn alive(&self, call: Call) -> bool {
+        let rt = core::ptr::without_provenance::<mb_runtime>(self.1);
+        RUNTIMES.get(call, rt).is_ok()
+            && self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .is_some()
+    }
 }
 
 impl Handle for Child {
@@ -203,11 +215,12 @@ pub unsafe extern "C" fn mb_budget_child_free(child: *mut mb_budget_child) -> i3
 /// Charges `bytes` of `category` to the child (and every ancestor). If a limit refuses, the
 /// reclaim callbacks of other children under that limit are asked first (largest first), and
 /// the call waits up to the child's reclaim wait (`mb_budget_set_reclaim_wait`, default 100
-/// ms) for them to free memory.
+/// ms) for them to free memory; freeing the child or its runtime meanwhile ends the wait.
 ///
 /// Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED` (nothing charged; the message names the limit, the
 /// top consumers and what reclaim did), `MB_ERR_INVALID_ARGUMENT`, `MB_ERR_NULL_POINTER`,
-/// `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED`.
+/// `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED` (the child or its runtime was freed, also while
+/// the request waited; nothing charged).
 ///
 /// # Safety
 /// None: every argument is checked.
@@ -220,8 +233,17 @@ pub unsafe extern "C" fn mb_budget_child_reserve(
     boundary("mb_budget_child_reserve", |call| {
         let c = category(call.name(), category_code)?;
         // Not through the lookup cache: reclaim runs host callbacks that may use handles.
-        let (_, consumer) = CHILDREN.get(call, child)?.parts(call)?;
-        consumer.try_charge(c, bytes).map_err(Error::from)
+        let child = CHILDREN.get(call, child)?;
+        let (_, consumer) = child.parts(call)?;
+        // A wait for reclaim ends once the handle or its runtime is freed (the refusal then
+        // says so): freeing never leaves a thread waiting on a budget nobody can free into.
+        match consumer.try_charge_while(c, bytes, &|| child.alive(call)) {
+            Ok(()) => Ok(()),
+            Err(e) => match child.parts(call) {
+                Ok(_) => Err(Error::from(e)),
+                Err(destroyed) => Err(destroyed),
+            },
+        }
     })
 }
 

@@ -1178,7 +1178,6 @@ unsafe extern "C" fn reclaim_never(_ctx: *mut c_void, _category: u32, _bytes: u6
 }
 
 #[test]
-#[ignore = "fixed in the next commit"]
 fn a_request_waiting_for_reclaim_wakes_when_its_runtime_is_freed() {
     const M: u32 = MB_CATEGORY_DIRECT;
     let rt = runtime();
