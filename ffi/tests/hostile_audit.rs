@@ -1397,3 +1397,128 @@ fn many_waiting_callbacks_each_run_once() {
         assert_eq!(mb_local_pool_free(p), MB_OK);
     }
 }
+
+/// What a self-renewing callback works on: the pool (as an address) and how many rounds are left.
+struct Renewing {
+    pool: usize,
+    left: AtomicUsize,
+    ran: AtomicUsize,
+    failed: AtomicI32,
+}
+
+/// An async host's loop: each buffer's callback registers the next request, then recycles the
+/// buffer (which serves that request at once, on this thread).
+unsafe extern "C" fn renews(ctx: *mut c_void, status: i32, buffer: *const mb_buffer) {
+    // SAFETY: `ctx` is a live `Renewing` until the test ends.
+    let r = unsafe { &*ctx.cast::<Renewing>() };
+    r.ran.fetch_add(1, Ordering::SeqCst);
+    if status != MB_OK {
+        r.failed.store(status, Ordering::SeqCst);
+        return;
+    }
+    let pool = core::ptr::without_provenance::<mb_local_pool>(r.pool);
+    // SAFETY: checked handles; `buffer` is valid for this call.
+    unsafe {
+        let id = (*buffer).id;
+        if r.left.fetch_sub(1, Ordering::SeqCst) > 1 {
+            let rc = mb_local_pool_on_available(pool, Some(renews), ctx);
+            if rc != MB_OK {
+                r.failed.store(rc, Ordering::SeqCst);
+            }
+        }
+        let rc = mb_buffer_recycle(id);
+        if rc != MB_OK {
+            r.failed.store(rc, Ordering::SeqCst);
+        }
+    }
+}
+
+#[test]
+fn a_callback_that_requests_again_and_recycles_runs_in_constant_stack() {
+    const ROUNDS: usize = 100_000;
+    let rt = runtime();
+    let p = pool(rt, 1, 1);
+    let r = Renewing {
+        pool: p.addr(),
+        left: AtomicUsize::new(ROUNDS),
+        ran: AtomicUsize::new(0),
+        failed: AtomicI32::new(MB_OK),
+    };
+    let ctx = (&r as *const Renewing).cast_mut().cast();
+    // SAFETY: checked handles; `r` outlives every callback (all run before the free below).
+    unsafe {
+        let b = request(p);
+        assert_eq!(mb_local_pool_on_available(p, Some(renews), ctx), MB_OK);
+        assert_eq!(mb_buffer_recycle(b.id), MB_OK);
+        assert_eq!(r.ran.load(Ordering::SeqCst), ROUNDS);
+        assert_eq!(r.failed.load(Ordering::SeqCst), MB_OK);
+        assert_eq!(stats(p).available, 1, "the last buffer is back");
+        assert_eq!(mb_local_pool_free(p), MB_OK);
+        balanced(rt);
+        assert_eq!(mb_runtime_free(rt), MB_OK);
+    }
+}
+
+#[test]
+fn releasing_pages_by_id_and_by_owner_at_once_returns_each_page_once() {
+    const PAGES: u32 = 256;
+    for _ in 0..20 {
+        let rt = runtime();
+        let mut segs = vec![NO_SEGMENT; PAGES as usize];
+        // SAFETY: `segs` has room for PAGES segments.
+        let rc = unsafe { mb_managed_allocate_pages(rt, 7, PAGES, segs.as_mut_ptr()) };
+        assert_eq!(rc, MB_OK, "{}", last_error());
+        let ids: Vec<u64> = segs.iter().map(|s| s.id).collect();
+        let rt_a = rt.addr();
+        let start = Arc::new(Barrier::new(3));
+        let by_id = {
+            let start = start.clone();
+            std::thread::spawn(move || {
+                let rt = core::ptr::without_provenance::<mb_runtime>(rt_a);
+                start.wait();
+                let mut ok = 0;
+                for id in ids {
+                    // SAFETY: a checked handle and id.
+                    match unsafe { mb_managed_release(rt, id) } {
+                        MB_OK => ok += 1,
+                        rc => assert_eq!(rc, MB_ERR_INVALID_HANDLE, "{}", last_error()),
+                    }
+                }
+                ok
+            })
+        };
+        let by_owner = {
+            let start = start.clone();
+            std::thread::spawn(move || {
+                let rt = core::ptr::without_provenance::<mb_runtime>(rt_a);
+                start.wait();
+                // SAFETY: a checked handle.
+                assert_eq!(unsafe { mb_managed_release_all(rt, 7) }, MB_OK);
+            })
+        };
+        start.wait();
+        let _released_by_id = by_id.join().unwrap();
+        by_owner.join().unwrap();
+        assert_eq!(
+            usage(rt, MB_CATEGORY_MANAGED).used,
+            0,
+            "every page back once"
+        );
+        // Every page can be taken again, each once.
+        let total = usage(rt, MB_CATEGORY_MANAGED).quota / segs[0].size;
+        let mut again = vec![NO_SEGMENT; total as usize];
+        // SAFETY: `again` has room for `total` segments.
+        let rc = unsafe { mb_managed_allocate_pages(rt, 8, total as u32, again.as_mut_ptr()) };
+        assert_eq!(rc, MB_OK, "{}", last_error());
+        let mut ptrs: Vec<usize> = again.iter().map(|s| s.ptr.addr()).collect();
+        ptrs.sort_unstable();
+        ptrs.dedup();
+        assert_eq!(ptrs.len(), total as usize, "no page handed out twice");
+        // SAFETY: checked handles.
+        unsafe {
+            assert_eq!(mb_managed_release_all(rt, 8), MB_OK);
+            balanced(rt);
+            assert_eq!(mb_runtime_free(rt), MB_OK);
+        }
+    }
+}
