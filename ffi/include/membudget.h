@@ -489,13 +489,14 @@ int32_t mb_budget_on_reclaim(const struct mb_budget_child *child, mb_reclaim_cal
 int32_t mb_budget_set_reclaim_wait(const struct mb_budget_child *child, uint32_t wait_ms);
 
 // Copies the budget tree as JSON into `buf`, NUL-terminated: the runtime's budget with every
-// child budget and consumer when `child` is NULL, else that child's subtree. Each node has
-// `name`, `categories` (`category`, `used`, `unspent`, `limit`, `reserved`, `peak`),
-// `consumers` (`name`, `reclaimable`, `used`) and `children`. `*needed` receives the size
-// needed including the NUL; call with `buf = NULL, len = 0` to learn it. Never blocks.
+// child budget and consumer when `child` is NULL, else that child's subtree (then `rt` is NULL
+// or the child's runtime). Each node has `name`, `categories` (`category`, `used`, `unspent`,
+// `limit`, `reserved`, `peak`), `consumers` (`name`, `reclaimable`, `used`) and `children`.
+// `*needed` receives the size needed including the NUL; call with `buf = NULL, len = 0` to
+// learn it. Never blocks.
 //
 // Returns `MB_OK`, `MB_ERR_BUFFER_TOO_SMALL`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`,
-// `MB_ERR_DESTROYED`.
+// `MB_ERR_INVALID_ARGUMENT` (`rt` is not the child's runtime), `MB_ERR_DESTROYED`.
 //
 // # Safety
 // `buf` is NULL or valid for writes of `len` bytes; `needed` is NULL or valid for a write.

@@ -343,13 +343,14 @@ pub unsafe extern "C" fn mb_budget_set_reclaim_wait(
 }
 
 /// Copies the budget tree as JSON into `buf`, NUL-terminated: the runtime's budget with every
-/// child budget and consumer when `child` is NULL, else that child's subtree. Each node has
-/// `name`, `categories` (`category`, `used`, `unspent`, `limit`, `reserved`, `peak`),
-/// `consumers` (`name`, `reclaimable`, `used`) and `children`. `*needed` receives the size
-/// needed including the NUL; call with `buf = NULL, len = 0` to learn it. Never blocks.
+/// child budget and consumer when `child` is NULL, else that child's subtree (then `rt` is NULL
+/// or the child's runtime). Each node has `name`, `categories` (`category`, `used`, `unspent`,
+/// `limit`, `reserved`, `peak`), `consumers` (`name`, `reclaimable`, `used`) and `children`.
+/// `*needed` receives the size needed including the NUL; call with `buf = NULL, len = 0` to
+/// learn it. Never blocks.
 ///
 /// Returns `MB_OK`, `MB_ERR_BUFFER_TOO_SMALL`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`,
-/// `MB_ERR_DESTROYED`.
+/// `MB_ERR_INVALID_ARGUMENT` (`rt` is not the child's runtime), `MB_ERR_DESTROYED`.
 ///
 /// # Safety
 /// `buf` is NULL or valid for writes of `len` bytes; `needed` is NULL or valid for a write.
@@ -365,7 +366,19 @@ pub unsafe extern "C" fn mb_budget_report_json(
         let report = if child.is_null() {
             RUNTIMES.get(call, rt)?.shared_budget().report()
         } else {
-            CHILDREN.get(call, child)?.parts(call)?.0.report()
+            let c = CHILDREN.get(call, child)?;
+            let (budget, _) = c.parts(call)?;
+            // A runtime handle beside the child must be its own, never silently ignored.
+            if !rt.is_null() && rt.addr() != c.1 {
+                return Err(call.invalid(format_args!(
+                    "child budget {:#x} belongs to runtime {:#x}, not to rt {:#x}; pass its \
+                     runtime or NULL",
+                    child.addr(),
+                    c.1,
+                    rt.addr()
+                )));
+            }
+            budget.report()
         };
         let json = serde_json::to_string(&report)
             .map_err(|e| call.invalid(format_args!("cannot render the report: {e}")))?;

@@ -1323,12 +1323,20 @@ fn blocks_and_pages_are_refused_on_the_wrong_runtime_and_when_interior() {
         // A child of one runtime reported under the other.
         let c = child(a, "c");
         let mut need = 0usize;
-        let rc = mb_budget_report_json(b, c, null_mut(), 0, &mut need);
-        assert!(
-            rc == MB_ERR_INVALID_ARGUMENT || rc == MB_ERR_BUFFER_TOO_SMALL,
-            "{rc} {}",
-            last_error()
+        let msg = refused(
+            mb_budget_report_json(b, c, null_mut(), 0, &mut need),
+            MB_ERR_INVALID_ARGUMENT,
         );
+        assert!(msg.contains("belongs to runtime"), "{msg}");
+        let forged = core::ptr::without_provenance::<mb_runtime>(0x10_0000_0001);
+        refused(
+            mb_budget_report_json(forged, c, null_mut(), 0, &mut need),
+            MB_ERR_INVALID_ARGUMENT,
+        );
+        let rc = mb_budget_report_json(a, c, null_mut(), 0, &mut need);
+        assert_eq!(rc, MB_ERR_BUFFER_TOO_SMALL, "its own runtime: a size query");
+        let rc = mb_budget_report_json(null(), c, null_mut(), 0, &mut need);
+        assert_eq!(rc, MB_ERR_BUFFER_TOO_SMALL, "NULL: the child's own runtime");
         assert_eq!(mb_budget_child_free(c), MB_OK);
         balanced(a);
         balanced(b);
