@@ -279,7 +279,9 @@ impl RuntimeOptions {
                     "mb_runtime_new: options->properties[{i}] is '{s}'; expected 'key=value'"
                 )));
             };
-            properties.push((k.trim().to_string(), v.trim().to_string()));
+            // Exactly as given, like Flink's -D: a key with whitespace around it is not the
+            // option (the plan says so), never silently trimmed into it.
+            properties.push((k.to_string(), v.to_string()));
         }
         let known = MB_RUNTIME_GLOBAL_BUDGET;
         if o.flags & !known != 0 {

@@ -1530,3 +1530,48 @@ fn releasing_pages_by_id_and_by_owner_at_once_returns_each_page_once() {
         }
     }
 }
+
+#[test]
+fn a_property_key_with_whitespace_is_not_the_option_as_in_flink() {
+    let props = [
+        c"taskmanager.memory.process.size=1g".as_ptr(),
+        c" taskmanager.memory.managed.fraction =0.9".as_ptr(),
+    ];
+    let base = mb_runtime_options {
+        properties: props.as_ptr(),
+        properties_len: 2,
+        ignore_container: 1,
+        ..Default::default()
+    };
+    let rt = runtime_with(&base).unwrap();
+    let mut need = 0usize;
+    // SAFETY: a size query, then a buffer of that size.
+    let json = unsafe {
+        assert_eq!(
+            mb_plan_json(rt, null_mut(), 0, &mut need),
+            MB_ERR_BUFFER_TOO_SMALL
+        );
+        let mut buf = vec![0u8; need];
+        assert_eq!(
+            mb_plan_json(rt, buf.as_mut_ptr().cast(), need, null_mut()),
+            MB_OK
+        );
+        buf.pop();
+        String::from_utf8(buf).unwrap()
+    };
+    let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let usage_managed = usage(rt, MB_CATEGORY_MANAGED).quota;
+    assert_eq!(plan["managed"], usage_managed);
+    assert_eq!(
+        plan["sources"]["taskmanager.memory.managed.fraction"], "default",
+        "not applied, as Flink would not: {json}"
+    );
+    let warnings = plan["warnings"].to_string();
+    assert!(warnings.contains("whitespace around it"), "{warnings}");
+    // SAFETY: a checked handle.
+    unsafe { assert_eq!(mb_runtime_free(rt), MB_OK) };
+    // Under strict it is an error.
+    let e = runtime_with(&mb_runtime_options { strict: 1, ..base }).unwrap_err();
+    assert_eq!(e.0, MB_ERR_CONFIG, "{}", e.1);
+    assert!(e.1.contains("whitespace around it"), "{}", e.1);
+}
