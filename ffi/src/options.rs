@@ -558,9 +558,10 @@ mod tests {
         // SAFETY: a valid struct with two valid strings.
         let r = unsafe { RuntimeOptions::read(CALL, &o) }.unwrap();
         assert_eq!(r.role, RoleCode::JobManager);
+        // Exactly as given, like Flink's -D (the plan warns about the padded key).
         assert_eq!(
             r.properties,
-            vec![("a.b".into(), "1g".into()), ("x".into(), "y=z".into())]
+            vec![("a.b ".into(), " 1g".into()), ("x".into(), "y=z".into())]
         );
         let bad = [c"novalue".as_ptr()];
         let o = mb_runtime_options {
