@@ -107,7 +107,8 @@
 
 // Flag: install the plan's quotas into the process-wide budget (the one the Rust global
 // allocator and every pool charge by default) and charge it, instead of an isolated budget
-// owned by the runtime.
+// owned by the runtime. One live runtime at a time may: another with this flag is refused
+// (`MB_ERR_INVALID_ARGUMENT`) until the first is freed, as it would replace its quotas.
 #define MB_RUNTIME_GLOBAL_BUDGET 1
 
 // Flink version: plan with Flink 1.20's semantics (the default).

@@ -15,7 +15,8 @@ pub const MB_ROLE_JOBMANAGER: u32 = 1;
 
 /// Flag: install the plan's quotas into the process-wide budget (the one the Rust global
 /// allocator and every pool charge by default) and charge it, instead of an isolated budget
-/// owned by the runtime.
+/// owned by the runtime. One live runtime at a time may: another with this flag is refused
+/// (`MB_ERR_INVALID_ARGUMENT`) until the first is freed, as it would replace its quotas.
 pub const MB_RUNTIME_GLOBAL_BUDGET: u32 = 1;
 
 /// Flink version: plan with Flink 1.20's semantics (the default).
