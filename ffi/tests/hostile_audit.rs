@@ -1575,3 +1575,40 @@ fn a_property_key_with_whitespace_is_not_the_option_as_in_flink() {
     assert_eq!(e.0, MB_ERR_CONFIG, "{}", e.1);
     assert!(e.1.contains("whitespace around it"), "{}", e.1);
 }
+
+#[test]
+fn one_batch_recycles_buffers_of_several_pools_and_runtimes_each_to_its_own() {
+    let a = runtime();
+    let b = runtime();
+    let (pa1, pa2, pb) = (pool(a, 3, 3), pool(a, 2, 2), pool(b, 4, 4));
+    let mut ids = Vec::new();
+    for (p, n) in [(pa1, 3), (pa2, 2), (pb, 4)] {
+        for _ in 0..n {
+            ids.push(request(p).id);
+        }
+    }
+    // Interleaved pools (pa1: 0..3, pa2: 3..5, pb: 5..9), with pool pa2 and runtime b freed
+    // first (their lent buffers stay valid), and one id of pb repeated.
+    let mixed: Vec<u64> = [0, 3, 5, 1, 4, 6, 2, 7, 8, 7].map(|i| ids[i]).to_vec();
+    // SAFETY: checked handles and ids; `mixed` is valid for its length.
+    unsafe {
+        assert_eq!(mb_local_pool_free(pa2), MB_OK);
+        assert_eq!(mb_runtime_free(b), MB_OK);
+        let rc = mb_buffer_recycle_many(mixed.as_ptr(), mixed.len() as u32);
+        let msg = refused(rc, MB_ERR_INVALID_HANDLE);
+        assert!(
+            msg.starts_with("mb_buffer_recycle_many: 1 of 10 ids refused"),
+            "{msg}"
+        );
+        for id in &ids {
+            refused(mb_buffer_recycle(*id), MB_ERR_INVALID_HANDLE);
+        }
+        assert_eq!(stats(pa1).available, 3, "pa1's buffers are back in pa1");
+        assert_eq!(mb_local_pool_free(pa1), MB_OK);
+        assert_eq!(mb_local_pool_free(pb), MB_OK);
+        balanced(a);
+        let net = usage(a, MB_CATEGORY_NETWORK);
+        assert_eq!(net.used, net.quota);
+        assert_eq!(mb_runtime_free(a), MB_OK);
+    }
+}
