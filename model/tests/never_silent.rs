@@ -573,3 +573,28 @@ fn legacy_heap_and_network_buffers_beside_their_replacements_warn_that_they_are_
          network memory options is. Remove 'taskmanager.network.numberOfBuffers'."
     );
 }
+
+#[test]
+fn a_byte_order_mark_before_the_first_key_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "flink-conf.yaml",
+        "\u{feff}taskmanager.memory.process.size: 2g\n",
+    );
+    // Flink reads the mark as part of the key and would not apply it: an error that says so.
+    let err = request(Role::TaskManager)
+        .config_file(&path)
+        .plan()
+        .unwrap_err();
+    assert!(
+        err.message().starts_with(&format!(
+            "Unknown memory option '\\u{{feff}}taskmanager.memory.process.size' (in {}:1): the \
+             key starts with a UTF-8 byte order mark, which Flink reads as part of the key, so \
+             it would not apply 'taskmanager.memory.process.size'. Save the file without the \
+             byte order mark.",
+            path.display()
+        )),
+        "{err}"
+    );
+}
