@@ -1612,3 +1612,40 @@ fn one_batch_recycles_buffers_of_several_pools_and_runtimes_each_to_its_own() {
         assert_eq!(mb_runtime_free(a), MB_OK);
     }
 }
+
+#[test]
+fn racing_frees_of_one_handle_succeed_exactly_once() {
+    for _ in 0..50 {
+        let rt = runtime();
+        let p = pool(rt, 1, 2);
+        let c = child(rt, "c");
+        let held = request(p);
+        let (rt_a, p_a, c_a) = (rt.addr(), p.addr(), c.addr());
+        let start = Arc::new(Barrier::new(4));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let start = start.clone();
+                std::thread::spawn(move || {
+                    start.wait();
+                    // SAFETY: checked handles.
+                    unsafe {
+                        [
+                            mb_local_pool_free(core::ptr::without_provenance_mut(p_a)),
+                            mb_budget_child_free(core::ptr::without_provenance_mut(c_a)),
+                            mb_runtime_free(core::ptr::without_provenance_mut(rt_a)),
+                        ]
+                    }
+                })
+            })
+            .collect();
+        let results: Vec<[i32; 3]> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        for which in 0..3 {
+            let ok = results.iter().filter(|r| r[which] == MB_OK).count();
+            assert_eq!(ok, 1, "handle {which}: {results:?}");
+            assert!(results
+                .iter()
+                .all(|r| r[which] == MB_OK || r[which] == MB_ERR_INVALID_HANDLE));
+        }
+        assert_eq!(recycle(held.id), MB_OK, "a lent buffer outlives every free");
+    }
+}
