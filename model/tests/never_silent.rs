@@ -598,3 +598,28 @@ fn a_byte_order_mark_before_the_first_key_is_named() {
         "{err}"
     );
 }
+
+#[test]
+fn a_huge_or_endless_config_file_is_refused_before_it_fills_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = "# a comment line\n".repeat((16 << 20) / 17 + 1);
+    text.push_str("taskmanager.memory.process.size: 2g\n");
+    let huge = write(dir.path(), "flink-conf.yaml", &text);
+    let huge = huge.display().to_string();
+    for path in ["/dev/zero", huge.as_str()] {
+        let err = request(Role::TaskManager)
+            .config_file(path)
+            .config_format(FileFormat::FlinkConf)
+            .plan()
+            .unwrap_err();
+        assert_eq!(err.kind(), ConfigErrorKind::Source, "{err}");
+        assert_eq!(
+            err.message(),
+            format!(
+                "Cannot read configuration file {path}: it is larger than 16 MiB, and a memory \
+                 configuration is a few kilobytes: is it the right file?"
+            ),
+            "{err}"
+        );
+    }
+}
