@@ -279,9 +279,8 @@ fn extreme_sizes_and_counts_charge_nothing() {
             );
             assert!(p.is_null());
         }
-        // Managed pages: zero pages, and more pages than the memory has (the out array is
-        // only written on success, so a short array is safe here only because the call must
-        // refuse before writing; give it room for what it may write: nothing).
+        // Managed pages: zero pages (NULL allowed), one page into NULL, and one page more
+        // than the memory has (all or nothing: nothing written, nothing charged).
         let mut segs = vec![NO_SEGMENT; 4];
         assert_eq!(
             mb_managed_allocate_pages(rt, 1, 0, segs.as_mut_ptr()),
