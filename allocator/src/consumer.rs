@@ -58,9 +58,23 @@ impl ConsumerCore {
     /// Charges `bytes` of `category` to this consumer's budget (reclaiming if it does not fit).
     #[inline]
     fn try_charge(self: &Arc<Self>, category: Category, bytes: u64) -> Result<(), QuotaExceeded> {
+        self.try_charge_while(category, bytes, &|| true)
+    }
+
+    /// [`try_charge`](Self::try_charge) whose reclaim wait ends early once `keep_waiting`
+    /// answers `false`.
+    #[inline]
+    fn try_charge_while(
+        self: &Arc<Self>,
+        category: Category,
+        bytes: u64,
+        keep_waiting: &dyn Fn() -> bool,
+    ) -> Result<(), QuotaExceeded> {
         match self.node.charge(category, bytes) {
             Ok(()) => {}
-            Err(refused) => crate::reclaim::resolve(self, category, bytes, refused)?,
+            Err(refused) => {
+                crate::reclaim::resolve(self, category, bytes, refused, keep_waiting)?;
+            }
         }
         self.used[category.index()].fetch_add(bytes, Ordering::Relaxed);
         Ok(())
@@ -264,6 +278,22 @@ impl MemoryConsumer {
     #[inline]
     pub fn try_charge(&self, category: Category, bytes: u64) -> Result<(), QuotaExceeded> {
         self.core.try_charge(category, bytes)
+    }
+
+    /// [`try_charge`](Self::try_charge) for a caller whose owner may shut down while the
+    /// request waits for reclaim: `keep_waiting` is asked before each reclaimer and each retry
+    /// of the wait, and once it answers `false` the request stops waiting and is refused (a C
+    /// ABI runtime freed by another thread wakes its waiters this way).
+    ///
+    /// # Errors
+    /// As [`try_reserve`](Self::try_reserve); nothing is charged then.
+    pub fn try_charge_while(
+        &self,
+        category: Category,
+        bytes: u64,
+        keep_waiting: &dyn Fn() -> bool,
+    ) -> Result<(), QuotaExceeded> {
+        self.core.try_charge_while(category, bytes, keep_waiting)
     }
 
     /// Credits `bytes` of `category`. Releasing more than the consumer holds is a caller bug:

@@ -222,8 +222,8 @@ fn shortfall(refused: &Refused, bytes: u64) -> u64 {
     used.saturating_add(bytes).saturating_sub(limit).max(1)
 }
 
-/// A charge of `bytes` by `requester` was refused (`first`): drain, reclaim, wait, retry; the
-/// charge is made when this returns `Ok`.
+/// A charge of `bytes` by `requester` was refused (`first`): drain, reclaim, wait, retry, while
+/// `keep_waiting` answers `true`; the charge is made when this returns `Ok`.
 #[cold]
 #[inline(never)]
 pub(crate) fn resolve(
@@ -231,6 +231,7 @@ pub(crate) fn resolve(
     category: Category,
     bytes: u64,
     first: Refused,
+    keep_waiting: &dyn Fn() -> bool,
 ) -> Result<(), QuotaExceeded> {
     let node = &requester.node;
     let mut last = first;
@@ -260,6 +261,9 @@ pub(crate) fn resolve(
         return Err(refusal(last, category, bytes, None));
     }
     for (consumer, reclaimer) in candidates {
+        if !keep_waiting() {
+            break;
+        }
         if consumer.used(category) == 0 {
             continue;
         }
@@ -280,6 +284,9 @@ pub(crate) fn resolve(
         let Some(left) = wait.checked_sub(elapsed).filter(|l| !l.is_zero()) else {
             break;
         };
+        if !keep_waiting() {
+            break;
+        }
         std::thread::sleep(pause.min(left));
         pause = pause.saturating_mul(2).min(MAX_PAUSE);
         drain(&nodes, category);

@@ -226,6 +226,53 @@ fn reclaim_that_frees_too_little_times_out_with_a_clear_error() {
 }
 
 #[test]
+fn a_wait_for_reclaim_ends_when_the_caller_stops_waiting() {
+    let p = process(1 << 30);
+    let slot = p
+        .child("slot", ChildLimits::unlimited().with(C, 1000))
+        .unwrap();
+    slot.set_reclaim_wait(Duration::from_secs(60));
+    let stubborn = slot.consumer("stubborn");
+    let held = stubborn.try_reserve_owned(C, 900).unwrap();
+    stubborn.set_reclaimer(|_, _| 0);
+    let me = slot.consumer("me");
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopper = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            stop.store(true, Ordering::Relaxed);
+        })
+    };
+    let start = Instant::now();
+    let e = me
+        .try_charge_while(C, 200, &|| !stop.load(Ordering::Relaxed))
+        .unwrap_err();
+    let waited = start.elapsed();
+    stopper.join().unwrap();
+    assert!(waited < Duration::from_secs(10), "{waited:?}");
+    assert_eq!(e.reclaim().unwrap().freed, 0);
+    assert_eq!((me.used(C), slot.used(C)), (0, 900), "nothing charged");
+    // Told to stop before it starts: no reclaimer is asked, no wait.
+    let asked = Arc::new(AtomicU64::new(0));
+    let a2 = Arc::clone(&asked);
+    stubborn.set_reclaimer(move |_, _| {
+        a2.fetch_add(1, Ordering::Relaxed);
+        0
+    });
+    let start = Instant::now();
+    assert!(me.try_charge_while(C, 200, &|| false).is_err());
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert_eq!(asked.load(Ordering::Relaxed), 0);
+    // Waiting allowed, memory freed: charged.
+    stubborn.clear_reclaimer();
+    drop(held);
+    me.try_charge_while(C, 200, &|| true).unwrap();
+    assert_eq!(slot.used(C), 200);
+    assert!(me.release(C, 200));
+}
+
+#[test]
 fn an_asynchronous_reclaimer_is_waited_for() {
     let p = process(1 << 30);
     let slot = p

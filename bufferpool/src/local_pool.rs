@@ -834,7 +834,7 @@ impl LocalInner {
                 return false;
             };
             let buffer = Buffer::from_slot(self.global.slot(index), NO_CHANNEL);
-            match listener.notify_buffer_available(buffer) {
+            match crate::listener::offer(listener, buffer) {
                 Ok(()) => return true,
                 Err(b) => index = b.into_index(),
             }

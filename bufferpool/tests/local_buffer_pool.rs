@@ -495,3 +495,45 @@ fn concurrent_requesters_and_recyclers_lose_nothing() {
     drop(pool);
     assert_eq!(net.available_segments(), 8);
 }
+
+/// An async consumer's loop: each buffer's listener registers the next one, then drops (recycles)
+/// the buffer, which serves that listener at once, on this thread.
+struct Renewing {
+    pool: Arc<membudget_bufferpool::LocalBufferPool>,
+    me: std::sync::Weak<Renewing>,
+    left: AtomicUsize,
+    ran: AtomicUsize,
+}
+
+impl BufferListener for Renewing {
+    fn notify_buffer_available(&self, buffer: Buffer) -> Result<(), Buffer> {
+        self.ran.fetch_add(1, Ordering::SeqCst);
+        if self.left.fetch_sub(1, Ordering::SeqCst) > 1 {
+            assert!(self.pool.add_buffer_listener(self.me.upgrade().unwrap()));
+        }
+        drop(buffer);
+        Ok(())
+    }
+
+    fn notify_buffer_destroyed(&self) {}
+}
+
+#[test]
+fn a_listener_that_registers_again_and_recycles_runs_in_constant_stack() {
+    // Enough to overflow a thread's stack if notifications nested (fewer under Miri, where
+    // each round is slow; the order of calls is what it checks there).
+    const ROUNDS: usize = if cfg!(miri) { 100 } else { 100_000 };
+    let net = network(2);
+    let pool = Arc::new(net.create_buffer_pool(1, 1).unwrap());
+    let r = Arc::new_cyclic(|me| Renewing {
+        pool: Arc::clone(&pool),
+        me: me.clone(),
+        left: AtomicUsize::new(ROUNDS),
+        ran: AtomicUsize::new(0),
+    });
+    let held = pool.request_buffer().unwrap().unwrap();
+    assert!(pool.add_buffer_listener(r.clone()));
+    drop(held);
+    assert_eq!(r.ran.load(Ordering::SeqCst), ROUNDS);
+    assert_eq!(pool.available_segments(), 1, "the last buffer is back");
+}

@@ -107,7 +107,8 @@
 
 // Flag: install the plan's quotas into the process-wide budget (the one the Rust global
 // allocator and every pool charge by default) and charge it, instead of an isolated budget
-// owned by the runtime.
+// owned by the runtime. One live runtime at a time may: another with this flag is refused
+// (`MB_ERR_INVALID_ARGUMENT`) until the first is freed, as it would replace its quotas.
 #define MB_RUNTIME_GLOBAL_BUDGET 1
 
 // Flink version: plan with Flink 1.20's semantics (the default).
@@ -222,7 +223,8 @@ typedef struct mb_segment {
 } mb_segment;
 
 // The refusal behind the thread's last `MB_ERR_QUOTA_EXCEEDED` (`mb_last_refusal`). Set
-// `struct_size` before the call; only the fields that fit in it are written.
+// `struct_size` before the call; only the fields that fit in it are written (it must end on a
+// field).
 typedef struct mb_refusal {
   // `sizeof(mb_refusal)` as the host knows it (left unchanged by the call).
   uint32_t struct_size;
@@ -260,7 +262,9 @@ typedef struct mb_buffer {
 // Called once by `mb_local_pool_on_available`: with `MB_OK` and a buffer the callee now owns
 // (recycle it with `mb_buffer_recycle`), or with `MB_ERR_DESTROYED` and NULL if the pool was
 // freed first. Runs on the thread that recycled the buffer (or freed the pool), or on the
-// registering thread if a buffer was available at once; it must not block.
+// registering thread if a buffer was available at once; it must not block. Callbacks its own
+// calls make due (e.g. by recycling its buffer) run after it returns, not inside it, so a
+// chain of callbacks of any length never deepens the stack.
 typedef void (*mb_buffer_callback)(void *ctx, int32_t status, const struct mb_buffer *buffer);
 
 // A local pool's state (`mb_local_pool_stats`), for monitoring and tests. Set `struct_size`
@@ -435,11 +439,12 @@ int32_t mb_budget_child_free(struct mb_budget_child *child);
 // Charges `bytes` of `category` to the child (and every ancestor). If a limit refuses, the
 // reclaim callbacks of other children under that limit are asked first (largest first), and
 // the call waits up to the child's reclaim wait (`mb_budget_set_reclaim_wait`, default 100
-// ms) for them to free memory.
+// ms) for them to free memory; freeing the child or its runtime meanwhile ends the wait.
 //
 // Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED` (nothing charged; the message names the limit, the
 // top consumers and what reclaim did), `MB_ERR_INVALID_ARGUMENT`, `MB_ERR_NULL_POINTER`,
-// `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED`.
+// `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED` (the child or its runtime was freed, also while
+// the request waited; nothing charged).
 //
 // # Safety
 // None: every argument is checked.
@@ -485,13 +490,14 @@ int32_t mb_budget_on_reclaim(const struct mb_budget_child *child, mb_reclaim_cal
 int32_t mb_budget_set_reclaim_wait(const struct mb_budget_child *child, uint32_t wait_ms);
 
 // Copies the budget tree as JSON into `buf`, NUL-terminated: the runtime's budget with every
-// child budget and consumer when `child` is NULL, else that child's subtree. Each node has
-// `name`, `categories` (`category`, `used`, `unspent`, `limit`, `reserved`, `peak`),
-// `consumers` (`name`, `reclaimable`, `used`) and `children`. `*needed` receives the size
-// needed including the NUL; call with `buf = NULL, len = 0` to learn it. Never blocks.
+// child budget and consumer when `child` is NULL, else that child's subtree (then `rt` is NULL
+// or the child's runtime). Each node has `name`, `categories` (`category`, `used`, `unspent`,
+// `limit`, `reserved`, `peak`), `consumers` (`name`, `reclaimable`, `used`) and `children`.
+// `*needed` receives the size needed including the NUL; call with `buf = NULL, len = 0` to
+// learn it. Never blocks.
 //
 // Returns `MB_OK`, `MB_ERR_BUFFER_TOO_SMALL`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`,
-// `MB_ERR_DESTROYED`.
+// `MB_ERR_INVALID_ARGUMENT` (`rt` is not the child's runtime), `MB_ERR_DESTROYED`.
 //
 // # Safety
 // `buf` is NULL or valid for writes of `len` bytes; `needed` is NULL or valid for a write.
@@ -549,10 +555,12 @@ int32_t mb_managed_release_all(const struct mb_runtime *rt, uint64_t owner);
 // (`MB_LIMIT_*`), the role, the configuration key to raise, and the message. A host calls it
 // right after a call failed with `MB_ERR_QUOTA_EXCEEDED` to fill its exception. Later
 // successful calls leave it (like `errno`); it never changes the last error message. Fields
-// past `out->struct_size` are not written. Never blocks.
+// past `out->struct_size` are not written; `struct_size` must end on a field, and bytes past
+// this library's struct (a newer host's fields) are written as zero. Never blocks.
 //
 // Returns `MB_OK`, `MB_ERR_UNAVAILABLE` (no call failed with `MB_ERR_QUOTA_EXCEEDED` on this
-// thread yet), `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_ARGUMENT` (`struct_size` below 8).
+// thread yet), `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_ARGUMENT` (`struct_size` below 8, above
+// 4096, or ending inside a field).
 //
 // # Safety
 // `out` is NULL or valid for reads of its `struct_size` field and writes of `struct_size`

@@ -59,6 +59,18 @@ impl Child {
             .clone()
             .ok_or_else(|| call.error(MB_ERR_DESTROYED, "the child budget was freed"))
     }
+
+    /// Whether neither the handle nor its runtime was freed (polled by a request waiting for
+    /// reclaim, which stops waiting once they are).
+    fn alive(&self, call: Call) -> bool {
+        let rt = core::ptr::without_provenance::<mb_runtime>(self.1);
+        RUNTIMES.get(call, rt).is_ok()
+            && self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .is_some()
+    }
 }
 
 impl Handle for Child {
@@ -203,11 +215,12 @@ pub unsafe extern "C" fn mb_budget_child_free(child: *mut mb_budget_child) -> i3
 /// Charges `bytes` of `category` to the child (and every ancestor). If a limit refuses, the
 /// reclaim callbacks of other children under that limit are asked first (largest first), and
 /// the call waits up to the child's reclaim wait (`mb_budget_set_reclaim_wait`, default 100
-/// ms) for them to free memory.
+/// ms) for them to free memory; freeing the child or its runtime meanwhile ends the wait.
 ///
 /// Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED` (nothing charged; the message names the limit, the
 /// top consumers and what reclaim did), `MB_ERR_INVALID_ARGUMENT`, `MB_ERR_NULL_POINTER`,
-/// `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED`.
+/// `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED` (the child or its runtime was freed, also while
+/// the request waited; nothing charged).
 ///
 /// # Safety
 /// None: every argument is checked.
@@ -220,8 +233,17 @@ pub unsafe extern "C" fn mb_budget_child_reserve(
     boundary("mb_budget_child_reserve", |call| {
         let c = category(call.name(), category_code)?;
         // Not through the lookup cache: reclaim runs host callbacks that may use handles.
-        let (_, consumer) = CHILDREN.get(call, child)?.parts(call)?;
-        consumer.try_charge(c, bytes).map_err(Error::from)
+        let child = CHILDREN.get(call, child)?;
+        let (_, consumer) = child.parts(call)?;
+        // A wait for reclaim ends once the handle or its runtime is freed (the refusal then
+        // says so): freeing never leaves a thread waiting on a budget nobody can free into.
+        match consumer.try_charge_while(c, bytes, &|| child.alive(call)) {
+            Ok(()) => Ok(()),
+            Err(e) => match child.parts(call) {
+                Ok(_) => Err(Error::from(e)),
+                Err(destroyed) => Err(destroyed),
+            },
+        }
     })
 }
 
@@ -321,13 +343,14 @@ pub unsafe extern "C" fn mb_budget_set_reclaim_wait(
 }
 
 /// Copies the budget tree as JSON into `buf`, NUL-terminated: the runtime's budget with every
-/// child budget and consumer when `child` is NULL, else that child's subtree. Each node has
-/// `name`, `categories` (`category`, `used`, `unspent`, `limit`, `reserved`, `peak`),
-/// `consumers` (`name`, `reclaimable`, `used`) and `children`. `*needed` receives the size
-/// needed including the NUL; call with `buf = NULL, len = 0` to learn it. Never blocks.
+/// child budget and consumer when `child` is NULL, else that child's subtree (then `rt` is NULL
+/// or the child's runtime). Each node has `name`, `categories` (`category`, `used`, `unspent`,
+/// `limit`, `reserved`, `peak`), `consumers` (`name`, `reclaimable`, `used`) and `children`.
+/// `*needed` receives the size needed including the NUL; call with `buf = NULL, len = 0` to
+/// learn it. Never blocks.
 ///
 /// Returns `MB_OK`, `MB_ERR_BUFFER_TOO_SMALL`, `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`,
-/// `MB_ERR_DESTROYED`.
+/// `MB_ERR_INVALID_ARGUMENT` (`rt` is not the child's runtime), `MB_ERR_DESTROYED`.
 ///
 /// # Safety
 /// `buf` is NULL or valid for writes of `len` bytes; `needed` is NULL or valid for a write.
@@ -343,7 +366,19 @@ pub unsafe extern "C" fn mb_budget_report_json(
         let report = if child.is_null() {
             RUNTIMES.get(call, rt)?.shared_budget().report()
         } else {
-            CHILDREN.get(call, child)?.parts(call)?.0.report()
+            let c = CHILDREN.get(call, child)?;
+            let (budget, _) = c.parts(call)?;
+            // A runtime handle beside the child must be its own, never silently ignored.
+            if !rt.is_null() && rt.addr() != c.1 {
+                return Err(call.invalid(format_args!(
+                    "child budget {:#x} belongs to runtime {:#x}, not to rt {:#x}; pass its \
+                     runtime or NULL",
+                    child.addr(),
+                    c.1,
+                    rt.addr()
+                )));
+            }
+            budget.report()
         };
         let json = serde_json::to_string(&report)
             .map_err(|e| call.invalid(format_args!("cannot render the report: {e}")))?;

@@ -30,7 +30,9 @@ pub struct mb_buffer {
 /// Called once by `mb_local_pool_on_available`: with `MB_OK` and a buffer the callee now owns
 /// (recycle it with `mb_buffer_recycle`), or with `MB_ERR_DESTROYED` and NULL if the pool was
 /// freed first. Runs on the thread that recycled the buffer (or freed the pool), or on the
-/// registering thread if a buffer was available at once; it must not block.
+/// registering thread if a buffer was available at once; it must not block. Callbacks its own
+/// calls make due (e.g. by recycling its buffer) run after it returns, not inside it, so a
+/// chain of callbacks of any length never deepens the stack.
 pub type mb_buffer_callback =
     Option<unsafe extern "C" fn(ctx: *mut c_void, status: i32, buffer: *const mb_buffer)>;
 

@@ -359,10 +359,77 @@ impl Callback {
         if self.done.swap(true, Ordering::Relaxed) {
             return;
         }
-        let p = buffer.map_or(core::ptr::null(), |b| b as *const mb_buffer);
-        // SAFETY: the host registered `f` for exactly this call with `ctx`; `p` is NULL or
-        // points to a live `mb_buffer` for the duration of the call.
-        unsafe { (self.f)(self.ctx, status, p) };
+        run_or_defer(HostCall {
+            f: self.f,
+            ctx: self.ctx,
+            status,
+            buffer: buffer.copied(),
+        });
+    }
+}
+
+/// One call of a host's `mb_buffer_callback`, owed by this thread.
+struct HostCall {
+    f: unsafe extern "C" fn(*mut c_void, i32, *const mb_buffer),
+    ctx: *mut c_void,
+    status: i32,
+    buffer: Option<mb_buffer>,
+}
+
+impl HostCall {
+    fn run(&self) {
+        let p = self
+            .buffer
+            .as_ref()
+            .map_or(core::ptr::null(), |b| b as *const mb_buffer);
+        // SAFETY: the host registered `f` for exactly this call with `ctx` (`Callback::call`
+        // makes it once); `p` is NULL or points to a live `mb_buffer` for the duration of the
+        // call.
+        unsafe { (self.f)(self.ctx, self.status, p) };
+    }
+}
+
+thread_local! {
+    /// Whether this thread is running host callbacks (`run_or_defer`), and the calls it owes
+    /// meanwhile.
+    static CALLING: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+    static OWED: core::cell::RefCell<std::collections::VecDeque<HostCall>> =
+        const { core::cell::RefCell::new(std::collections::VecDeque::new()) };
+}
+
+/// Runs `call` now, unless this thread is inside a host callback already: then the outermost
+/// one runs it when that returns (still on this thread, before the `mb_*` call that ran it
+/// returns). A callback that recycles its buffer into a pool with waiting callbacks thus runs
+/// the next one after it, not inside it: a chain of any length takes constant stack (nested,
+/// a thousand callbacks overflowed it).
+fn run_or_defer(call: HostCall) {
+    let outermost = CALLING.try_with(|c| !c.replace(true));
+    let call = match outermost {
+        Ok(true) => call,
+        // Inside a callback: owed to the outermost.
+        Ok(false) => {
+            let mut owed = Some(call);
+            let _ = OWED.try_with(|o| o.borrow_mut().extend(owed.take()));
+            // Unless the thread is exiting (its queue is gone): then it runs now.
+            if let Some(call) = owed {
+                call.run();
+            }
+            return;
+        }
+        // The thread is exiting: no callback of it runs now.
+        Err(_) => return call.run(),
+    };
+    /// Clears `CALLING` when the outermost call ends, unwinding included.
+    struct Outermost;
+    impl Drop for Outermost {
+        fn drop(&mut self) {
+            let _ = CALLING.try_with(|c| c.set(false));
+        }
+    }
+    let _outermost = Outermost;
+    call.run();
+    while let Some(next) = OWED.try_with(|o| o.borrow_mut().pop_front()).ok().flatten() {
+        next.run();
     }
 }
 

@@ -15,7 +15,8 @@ pub const MB_ROLE_JOBMANAGER: u32 = 1;
 
 /// Flag: install the plan's quotas into the process-wide budget (the one the Rust global
 /// allocator and every pool charge by default) and charge it, instead of an isolated budget
-/// owned by the runtime.
+/// owned by the runtime. One live runtime at a time may: another with this flag is refused
+/// (`MB_ERR_INVALID_ARGUMENT`) until the first is freed, as it would replace its quotas.
 pub const MB_RUNTIME_GLOBAL_BUDGET: u32 = 1;
 
 /// Flink version: plan with Flink 1.20's semantics (the default).
@@ -279,7 +280,9 @@ impl RuntimeOptions {
                     "mb_runtime_new: options->properties[{i}] is '{s}'; expected 'key=value'"
                 )));
             };
-            properties.push((k.trim().to_string(), v.trim().to_string()));
+            // Exactly as given, like Flink's -D: a key with whitespace around it is not the
+            // option (the plan says so), never silently trimmed into it.
+            properties.push((k.to_string(), v.to_string()));
         }
         let known = MB_RUNTIME_GLOBAL_BUDGET;
         if o.flags & !known != 0 {
@@ -303,8 +306,9 @@ impl RuntimeOptions {
             role,
             config_file,
             properties,
-            container: o.ignore_container == 0,
-            environment: o.use_environment != 0,
+            // 0/1 switches: any other value is garbage, never read as "on".
+            container: !switch("ignore_container", o.ignore_container)?,
+            environment: switch("use_environment", o.use_environment)?,
             global_budget: o.flags & MB_RUNTIME_GLOBAL_BUDGET != 0,
             plan,
             verbose_errors: switch("verbose_errors", o.verbose_errors)?,
@@ -555,9 +559,10 @@ mod tests {
         // SAFETY: a valid struct with two valid strings.
         let r = unsafe { RuntimeOptions::read(CALL, &o) }.unwrap();
         assert_eq!(r.role, RoleCode::JobManager);
+        // Exactly as given, like Flink's -D (the plan warns about the padded key).
         assert_eq!(
             r.properties,
-            vec![("a.b".into(), "1g".into()), ("x".into(), "y=z".into())]
+            vec![("a.b ".into(), " 1g".into()), ("x".into(), "y=z".into())]
         );
         let bad = [c"novalue".as_ptr()];
         let o = mb_runtime_options {

@@ -6,9 +6,11 @@
 //! the boundary) makes it the thread's last, so the details always belong to the status the
 //! host just saw, never to an older or unrelated refusal.
 
+use crate::call::Call;
 use crate::error::{MB_ERR_INVALID_ARGUMENT, MB_ERR_NULL_POINTER, MB_ERR_UNAVAILABLE, MB_OK};
+use crate::struct_size::{fields, Fields};
 use core::ffi::c_char;
-use core::mem::{offset_of, size_of};
+use core::mem::size_of;
 use membudget_allocator::{Category, Limit, QuotaExceeded, Role};
 use membudget_core::IncreaseHint;
 use std::cell::RefCell;
@@ -31,7 +33,8 @@ pub const MB_REFUSAL_KEY_LEN: usize = 64;
 pub const MB_REFUSAL_MESSAGE_LEN: usize = 1024;
 
 /// The refusal behind the thread's last `MB_ERR_QUOTA_EXCEEDED` (`mb_last_refusal`). Set
-/// `struct_size` before the call; only the fields that fit in it are written.
+/// `struct_size` before the call; only the fields that fit in it are written (it must end on a
+/// field).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct mb_refusal {
@@ -184,29 +187,30 @@ pub(crate) fn set_last(refusal: Option<Refusal>, message: &str) {
     });
 }
 
-/// The fields of `mb_refusal` in order, with where each one ends: a prefix of the struct is
-/// written only up to the last field that fits whole.
-const FIELD_ENDS: [usize; 9] = [
-    offset_of!(mb_refusal, category),
-    offset_of!(mb_refusal, requested),
-    offset_of!(mb_refusal, used),
-    offset_of!(mb_refusal, quota),
-    offset_of!(mb_refusal, limit),
-    offset_of!(mb_refusal, role),
-    offset_of!(mb_refusal, key),
-    offset_of!(mb_refusal, message),
-    size_of::<mb_refusal>(),
-];
+/// The fields of `mb_refusal`, in order (checked to tile the struct).
+const FIELDS: &Fields = fields!(mb_refusal {
+    struct_size,
+    category,
+    requested,
+    used,
+    quota,
+    limit,
+    role,
+    key,
+    message,
+});
 
 /// Fills `*out` with the details of the refusal behind the calling thread's last
 /// `MB_ERR_QUOTA_EXCEEDED`: the category, bytes requested, used and the limit, which limit
 /// (`MB_LIMIT_*`), the role, the configuration key to raise, and the message. A host calls it
 /// right after a call failed with `MB_ERR_QUOTA_EXCEEDED` to fill its exception. Later
 /// successful calls leave it (like `errno`); it never changes the last error message. Fields
-/// past `out->struct_size` are not written. Never blocks.
+/// past `out->struct_size` are not written; `struct_size` must end on a field, and bytes past
+/// this library's struct (a newer host's fields) are written as zero. Never blocks.
 ///
 /// Returns `MB_OK`, `MB_ERR_UNAVAILABLE` (no call failed with `MB_ERR_QUOTA_EXCEEDED` on this
-/// thread yet), `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_ARGUMENT` (`struct_size` below 8).
+/// thread yet), `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_ARGUMENT` (`struct_size` below 8, above
+/// 4096, or ending inside a field).
 ///
 /// # Safety
 /// `out` is NULL or valid for reads of its `struct_size` field and writes of `struct_size`
@@ -218,12 +222,12 @@ pub unsafe extern "C" fn mb_last_refusal(out: *mut mb_refusal) -> i32 {
     }
     // SAFETY: `out` is non-null and its leading `struct_size` is readable (the contract).
     let size = unsafe { out.cast::<u32>().read_unaligned() } as usize;
-    let Some(n) = FIELD_ENDS.iter().rev().copied().find(|end| *end <= size) else {
-        return MB_ERR_INVALID_ARGUMENT;
+    // Whole fields only, like every struct with a `struct_size` (a size that cuts a field is
+    // refused). The error's message is dropped: this call never changes the last error.
+    let n = match FIELDS.known_bytes(Call::new("mb_last_refusal"), "out", size, 2) {
+        Ok(n) => n,
+        Err(e) => return e.status(),
     };
-    if n < FIELD_ENDS[1] {
-        return MB_ERR_INVALID_ARGUMENT;
-    }
     let Ok(Some(refusal)) = LAST.try_with(|last| {
         last.try_borrow()
             .ok()
@@ -232,15 +236,21 @@ pub unsafe extern "C" fn mb_last_refusal(out: *mut mb_refusal) -> i32 {
         return MB_ERR_UNAVAILABLE;
     };
     // Skip `struct_size`: the host's value stays.
-    let skip = FIELD_ENDS[0];
+    let skip = FIELDS.ends[0];
     let from = (&refusal as *const mb_refusal)
         .cast::<u8>()
         .wrapping_add(skip);
     let to = out.cast::<u8>().wrapping_add(skip);
     // SAFETY: `to` is `skip` bytes into the host's struct, valid for writes of `size >= n`
     // bytes from its start; `from` is as far into `refusal`, a local of `size_of::<mb_refusal>()
-    // >= n` bytes; they do not overlap.
+    // >= n` bytes; they do not overlap. `n` ends on a field: whole fields only.
     unsafe { core::ptr::copy_nonoverlapping(from, to, n - skip) };
+    if size > n {
+        // SAFETY: the host's struct is valid for writes of `size > n` bytes.
+        let tail = unsafe { out.cast::<u8>().add(n) };
+        // SAFETY: as above, `size - n` bytes from `n` on; a newer host's fields read 0.
+        unsafe { tail.write_bytes(0, size - n) };
+    }
     MB_OK
 }
 
@@ -290,7 +300,7 @@ mod tests {
             "the message",
         );
         let mut r = mb_refusal {
-            struct_size: 20,
+            struct_size: 16,
             used: 99,
             ..Default::default()
         };
@@ -298,8 +308,17 @@ mod tests {
         assert_eq!(unsafe { mb_last_refusal(&mut r) }, MB_OK);
         assert_eq!(
             (r.struct_size, r.category, r.requested, r.used),
-            (20, 3, 1, 99)
+            (16, 3, 1, 99)
         );
+        // A size that ends inside `used` is refused: nothing is written.
+        let mut r = mb_refusal {
+            struct_size: 20,
+            used: 99,
+            ..Default::default()
+        };
+        // SAFETY: as above.
+        assert_eq!(unsafe { mb_last_refusal(&mut r) }, MB_ERR_INVALID_ARGUMENT);
+        assert_eq!((r.category, r.requested, r.used), (0, 0, 99));
         let mut r = mb_refusal::default();
         // SAFETY: a valid struct.
         assert_eq!(unsafe { mb_last_refusal(&mut r) }, MB_OK);

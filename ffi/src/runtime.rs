@@ -15,6 +15,7 @@ use crate::plan::PlanOutput;
 use core::ffi::c_char;
 use membudget_allocator::{Budget, SharedBudget};
 use membudget_bufferpool::{BufferPoolError, LocalBufferPool, NetworkBufferPool};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::LocalKey;
 
@@ -60,6 +61,45 @@ pub(crate) struct Runtime {
     plan_json: Option<String>,
     jvm_args: Option<String>,
     budget: SharedBudget,
+    /// Held while this runtime's plan is the process-wide budget's (`MB_RUNTIME_GLOBAL_BUDGET`);
+    /// let go when the runtime is freed.
+    global: Mutex<Option<GlobalClaim>>,
+}
+
+/// Whether a live runtime's quotas are installed in the process-wide budget.
+static GLOBAL_TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// The process-wide budget taken by one runtime: a second would silently replace the first's
+/// quotas (its pools sized by one plan, its budget enforcing another), so it is refused.
+#[derive(Debug)]
+pub(crate) struct GlobalClaim;
+
+impl GlobalClaim {
+    /// Takes the process-wide budget for a new runtime.
+    ///
+    /// # Errors
+    /// `MB_ERR_INVALID_ARGUMENT` while another live runtime holds it.
+    fn take(call: Call) -> Result<GlobalClaim, Error> {
+        // Acquire/Release: the claim orders one runtime's use of the process-wide budget
+        // before the next one's quotas.
+        GLOBAL_TAKEN
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .map(|_| GlobalClaim)
+            .map_err(|_| {
+                call.invalid(
+                    "options->flags has MB_RUNTIME_GLOBAL_BUDGET, but another live runtime's \
+                     plan already enforces the process-wide budget, and installing this one \
+                     would silently replace its quotas; free that runtime first, or leave the \
+                     flag unset for an isolated budget",
+                )
+            })
+    }
+}
+
+impl Drop for GlobalClaim {
+    fn drop(&mut self) {
+        GLOBAL_TAKEN.store(false, Ordering::Release);
+    }
 }
 
 /// A runtime's network buffers.
@@ -78,7 +118,11 @@ enum Network {
 
 impl Runtime {
     /// A runtime over `budget` for a plan rendered as `plan`.
-    pub(crate) fn new(budget: SharedBudget, plan: PlanOutput) -> Result<Runtime, Error> {
+    pub(crate) fn new(
+        budget: SharedBudget,
+        global: Option<GlobalClaim>,
+        plan: PlanOutput,
+    ) -> Result<Runtime, Error> {
         budget.set_quotas(plan.quotas);
         let managed = ManagedMemory::new(plan.managed, plan.segment_size, budget.clone())?;
         let network = if plan.network_buffers == 0 {
@@ -111,6 +155,7 @@ impl Runtime {
             plan_json: plan.json,
             jvm_args: plan.jvm_args,
             budget,
+            global: Mutex::new(global),
         })
     }
 
@@ -193,6 +238,8 @@ impl Runtime {
         let network = core::mem::replace(&mut *lock(&self.network), Network::ShutDown);
         // Dropped outside the lock: destroying the local pools runs host callbacks.
         drop(network);
+        // Last: the next runtime may take the process-wide budget once this one is done.
+        drop(lock(&self.global).take());
     }
 }
 
@@ -227,12 +274,12 @@ pub unsafe extern "C" fn mb_runtime_new(
         // SAFETY: forwarded from this function's contract.
         let opts = unsafe { RuntimeOptions::read(call, options) }?;
         let plan = crate::plan::make(&opts)?;
-        let budget = if opts.global_budget {
-            SharedBudget::global()
+        let (budget, global) = if opts.global_budget {
+            (SharedBudget::global(), Some(GlobalClaim::take(call)?))
         } else {
-            SharedBudget::from(Budget::unlimited())
+            (SharedBudget::from(Budget::unlimited()), None)
         };
-        let runtime = Runtime::new(budget, plan)?;
+        let runtime = Runtime::new(budget, global, plan)?;
         RUNTIMES
             .insert(call, runtime)
             .map(|handle| out.write(handle))

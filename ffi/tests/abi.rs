@@ -1113,9 +1113,9 @@ fn last_refusal_details() {
     assert_eq!(refusal().unwrap().requested, quota);
     assert_eq!(last_error(), invalid);
 
-    // Only whole fields within struct_size are written.
+    // Only whole fields within struct_size are written; a size that cuts a field is refused.
     let mut small = mb_refusal {
-        struct_size: 12,
+        struct_size: 8,
         requested: 77,
         ..Default::default()
     };
@@ -1123,7 +1123,17 @@ fn last_refusal_details() {
     assert_eq!(unsafe { mb_last_refusal(&mut small) }, MB_OK);
     assert_eq!(
         (small.struct_size, small.category, small.requested),
-        (12, 1, 77)
+        (8, 1, 77)
+    );
+    small.struct_size = 12;
+    small.category = 0;
+    // SAFETY: as above.
+    let rc = unsafe { mb_last_refusal(&mut small) };
+    assert_eq!(rc, MB_ERR_INVALID_ARGUMENT);
+    assert_eq!(
+        (small.category, small.requested),
+        (0, 77),
+        "nothing written"
     );
     small.struct_size = 4;
     // SAFETY: as above.

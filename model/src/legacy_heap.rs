@@ -29,7 +29,25 @@ impl LegacyHeap {
             heap_mb,
         } = *self;
         if r.contains(target) {
+            // Flink maps the legacy heap only when the target is not set, without a word.
+            let ignored: Vec<_> = [heap, heap_mb]
+                .into_iter()
+                .filter(|o| r.contains(o))
+                .collect();
+            for legacy in ignored {
+                r.warn(format!(
+                    "'{}' is NOT applied: '{}' is set, and Flink maps the deprecated heap size \
+                     only when it is not. Remove '{}'.",
+                    legacy.key, target.key, legacy.key
+                ));
+            }
             return Ok(());
+        }
+        if r.contains(heap) && r.contains(heap_mb) {
+            r.warn(format!(
+                "'{}' is NOT applied: '{}' is set too and Flink reads it first. Remove '{}'.",
+                heap_mb.key, heap.key, heap_mb.key
+            ));
         }
         let (size, source, from_key) = if r.contains(heap) {
             let entry = r

@@ -68,6 +68,7 @@ mod reader;
 mod removed;
 pub mod render;
 mod request;
+mod shadowed;
 mod slot_managed;
 mod source;
 mod target;

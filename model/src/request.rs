@@ -19,6 +19,7 @@ use crate::config::{ConfigFile, FileFormat, Sources};
 use crate::error::ConfigErrorKind;
 use crate::options::{self, ConfigOption};
 use crate::removed::{ignored_by_flink_2, removed_keys};
+use crate::shadowed::shadowed_keys;
 use crate::{derive_for, CgroupProbe, ConfigError, Configuration, ContainerLimit, MemoryPlan};
 use crate::{Deployment, FlinkTarget, FlinkVersion, HostProfile, MemorySize, Role, Source};
 
@@ -288,6 +289,9 @@ impl PlanRequest {
         let mut warnings = version_notes;
         warnings.extend(sources.warnings().iter().cloned());
         let mut not_applied = sources.not_applied().to_vec();
+        let shadowed = shadowed_keys(&configuration);
+        warnings.extend(shadowed.iter().cloned());
+        not_applied.extend(shadowed);
         if self.target.version == FlinkVersion::V2 {
             not_applied.extend(
                 ignored_by_flink_2(self.role, &configuration)

@@ -79,6 +79,7 @@ pub(crate) fn derive(
         legacy_heap(target.deployment)
             .map(&mut r)
             .map_err(|e| e.prefixed_if_illegal_configuration(LEGACY_MAPPING_FAILED))?;
+        warn_if_legacy_network_ignored(&mut r);
     } else {
         for (key, warning) in ignored_by_flink_2(Role::TaskManager, r.config()) {
             r.warn(warning);
@@ -273,6 +274,25 @@ fn is_using_legacy_network_configs(r: &Reader<'_>) -> bool {
         || r.contains(&TM_NETWORK_MEMORY_MAX)
         || r.contains(&TM_NETWORK_MEMORY_FRACTION);
     !any_network && r.contains(&TM_NETWORK_NUM_BUFFERS)
+}
+
+/// `taskmanager.network.numberOfBuffers` beside any new network option: Flink 1.20 ignores it
+/// without a word (`isUsingLegacyNetworkConfigs`); the plan says so.
+fn warn_if_legacy_network_ignored(r: &mut Reader<'_>) {
+    let new = [
+        &TM_NETWORK_MEMORY_MIN,
+        &TM_NETWORK_MEMORY_MAX,
+        &TM_NETWORK_MEMORY_FRACTION,
+    ]
+    .into_iter()
+    .find(|o| r.contains(o));
+    if let (Some(new), true) = (new, r.contains(&TM_NETWORK_NUM_BUFFERS)) {
+        r.warn(format!(
+            "'{}' is NOT applied: '{}' is set, and Flink reads the legacy number of network \
+             buffers only when none of the network memory options is. Remove '{}'.",
+            TM_NETWORK_NUM_BUFFERS.key, new.key, TM_NETWORK_NUM_BUFFERS.key
+        ));
+    }
 }
 
 /// Legacy network memory: `taskmanager.network.numberOfBuffers × segment size`.

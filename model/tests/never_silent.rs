@@ -423,3 +423,203 @@ fn jobmanager_errors_and_hints_name_jobmanager_keys() {
         .unwrap_err();
     assert!(err.message().ends_with("(Total Process Memory is Flink's distribution default 1600m; set 'jobmanager.memory.process.size'.)"), "{err}");
 }
+
+#[test]
+fn an_option_set_twice_in_one_file_warns_that_the_earlier_value_is_not_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let flat = write(
+        dir.path(),
+        "flink-conf.yaml",
+        "taskmanager.memory.process.size: 1g\ntaskmanager.memory.process.size: 2g\n",
+    );
+    let nested = write(
+        dir.path(),
+        "config.yaml",
+        "taskmanager:\n  memory:\n    process.size: 1g\ntaskmanager.memory.process.size: 2g\n",
+    );
+    let json = write(
+        dir.path(),
+        "appsettings.json",
+        r#"{ "Flink": { "TaskManager.Memory.Process.Size": "1g",
+                        "taskmanager.memory.process.size": "2g" } }"#,
+    );
+    let texts = [
+        "The memory option 'taskmanager.memory.process.size' is set twice in {}: '1g' on line 1 \
+         and then '2g' on line 2. Flink applies the later value, so '1g' on line 1 is NOT \
+         applied. Remove one of them.",
+        "The memory option 'taskmanager.memory.process.size' is set twice in {}: '1g' and then \
+         '2g'. Flink applies the later value, so '1g' is NOT applied. Remove one of them.",
+        "The memory option 'taskmanager.memory.process.size' is set twice in {}: '1g' (as \
+         'TaskManager.Memory.Process.Size') and then '2g'. Flink applies the later value, so \
+         '1g' (as 'TaskManager.Memory.Process.Size') is NOT applied. Remove one of them.",
+    ];
+    for (path, text) in [flat, nested, json].iter().zip(texts) {
+        let plan = request(Role::TaskManager).config_file(path).plan().unwrap();
+        // The later value wins, as in Flink.
+        assert_eq!(plan.total_process_memory(), 2 << 30);
+        let text = text.replace("{}", &path.display().to_string());
+        assert_eq!(warning(&plan, "is set twice"), text);
+        let err = request(Role::TaskManager)
+            .config_file(path)
+            .strict(true)
+            .plan()
+            .unwrap_err();
+        assert_eq!(err.kind(), ConfigErrorKind::NotApplied, "{err}");
+        assert!(err.message().starts_with(&text), "{err}");
+    }
+    // The same value twice loses nothing: no warning.
+    let same = write(
+        dir.path(),
+        "flink-conf.yaml",
+        "taskmanager.memory.process.size: 2g\ntaskmanager.memory.process.size: 2g\n",
+    );
+    let plan = request(Role::TaskManager)
+        .config_file(&same)
+        .plan()
+        .unwrap();
+    assert!(plan.warnings().is_empty(), "{:?}", plan.warnings());
+}
+
+#[test]
+fn a_deprecated_key_beside_its_options_key_warns_that_it_is_not_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "flink-conf.yaml",
+        "taskmanager.memory.process.size: 4g\ntaskmanager.memory.network.min: 700m\n",
+    );
+    // A later source does not win: Flink reads the option's own key first.
+    let plan = request(Role::TaskManager)
+        .config_file(&path)
+        .property("taskmanager.network.memory.min", "800m")
+        .plan()
+        .unwrap();
+    assert_eq!(plan.quotas().get(Category::Network), 700 << 20);
+    assert_eq!(
+        warning(&plan, "taskmanager.network.memory.min"),
+        format!(
+            "Key 'taskmanager.network.memory.min' (-D: '800m') is NOT applied: \
+             'taskmanager.memory.network.min' is set too (file {}: '700m'), and Flink reads an \
+             option's own key before its deprecated keys, whichever source is later. Remove \
+             'taskmanager.network.memory.min', or set 'taskmanager.memory.network.min' to the \
+             value you want.",
+            path.display()
+        )
+    );
+    let err = request(Role::TaskManager)
+        .config_file(&path)
+        .property("taskmanager.network.memory.min", "800m")
+        .strict(true)
+        .plan()
+        .unwrap_err();
+    assert_eq!(err.kind(), ConfigErrorKind::NotApplied, "{err}");
+    // Managed memory's deprecated key, in one source.
+    let plan = request(Role::TaskManager)
+        .property("taskmanager.memory.process.size", "2g")
+        .property("taskmanager.memory.managed.size", "100m")
+        .property("taskmanager.memory.size", "300m")
+        .plan()
+        .unwrap();
+    assert_eq!(plan.quotas().get(Category::Managed), 100 << 20);
+    warning(
+        &plan,
+        "Key 'taskmanager.memory.size' (-D: '300m') is NOT applied",
+    );
+    // Equal values lose nothing: no warning.
+    let plan = request(Role::TaskManager)
+        .property("taskmanager.memory.process.size", "2g")
+        .property("taskmanager.memory.managed.size", "100m")
+        .property("taskmanager.memory.size", "100m")
+        .plan()
+        .unwrap();
+    assert!(plan.warnings().is_empty(), "{:?}", plan.warnings());
+}
+
+#[test]
+fn legacy_heap_and_network_buffers_beside_their_replacements_warn_that_they_are_not_applied() {
+    let plan = request(Role::TaskManager)
+        .property("taskmanager.memory.flink.size", "2g")
+        .property("taskmanager.heap.size", "3g")
+        .plan()
+        .unwrap();
+    assert_eq!(plan.total_flink_memory(), 2 << 30);
+    assert_eq!(
+        warning(&plan, "'taskmanager.heap.size'"),
+        "'taskmanager.heap.size' is NOT applied: 'taskmanager.memory.flink.size' is set, and \
+         Flink maps the deprecated heap size only when it is not. Remove 'taskmanager.heap.size'."
+    );
+    let plan = request(Role::TaskManager)
+        .property("taskmanager.heap.size", "3g")
+        .property("taskmanager.heap.mb", "2000")
+        .plan()
+        .unwrap();
+    assert_eq!(plan.total_flink_memory(), 3 << 30);
+    assert_eq!(
+        warning(&plan, "'taskmanager.heap.mb'"),
+        "'taskmanager.heap.mb' is NOT applied: 'taskmanager.heap.size' is set too and Flink \
+         reads it first. Remove 'taskmanager.heap.mb'."
+    );
+    let plan = request(Role::TaskManager)
+        .property("taskmanager.memory.process.size", "2g")
+        .property("taskmanager.network.numberOfBuffers", "100")
+        .property("taskmanager.memory.network.min", "100m")
+        .plan()
+        .unwrap();
+    assert_ne!(plan.quotas().get(Category::Network), 100 * 32768);
+    assert_eq!(
+        warning(&plan, "numberOfBuffers"),
+        "'taskmanager.network.numberOfBuffers' is NOT applied: 'taskmanager.memory.network.min' \
+         is set, and Flink reads the legacy number of network buffers only when none of the \
+         network memory options is. Remove 'taskmanager.network.numberOfBuffers'."
+    );
+}
+
+#[test]
+fn a_byte_order_mark_before_the_first_key_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "flink-conf.yaml",
+        "\u{feff}taskmanager.memory.process.size: 2g\n",
+    );
+    // Flink reads the mark as part of the key and would not apply it: an error that says so.
+    let err = request(Role::TaskManager)
+        .config_file(&path)
+        .plan()
+        .unwrap_err();
+    assert!(
+        err.message().starts_with(&format!(
+            "Unknown memory option '\\u{{feff}}taskmanager.memory.process.size' (in {}:1): the \
+             key starts with a UTF-8 byte order mark, which Flink reads as part of the key, so \
+             it would not apply 'taskmanager.memory.process.size'. Save the file without the \
+             byte order mark.",
+            path.display()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_huge_or_endless_config_file_is_refused_before_it_fills_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = "# a comment line\n".repeat((16 << 20) / 17 + 1);
+    text.push_str("taskmanager.memory.process.size: 2g\n");
+    let huge = write(dir.path(), "flink-conf.yaml", &text);
+    let huge = huge.display().to_string();
+    for path in ["/dev/zero", huge.as_str()] {
+        let err = request(Role::TaskManager)
+            .config_file(path)
+            .config_format(FileFormat::FlinkConf)
+            .plan()
+            .unwrap_err();
+        assert_eq!(err.kind(), ConfigErrorKind::Source, "{err}");
+        assert_eq!(
+            err.message(),
+            format!(
+                "Cannot read configuration file {path}: it is larger than 16 MiB, and a memory \
+                 configuration is a few kilobytes: is it the right file?"
+            ),
+            "{err}"
+        );
+    }
+}

@@ -193,6 +193,17 @@ pub enum SharedResourceError<E> {
         /// The resource type string.
         kind: String,
     },
+    /// `kind` is being initialized on another thread whose initializer waits (maybe through
+    /// others) for a resource this thread's initializer is creating: waiting would deadlock.
+    #[error(
+        "The shared memory resource '{kind}' is being initialized by another thread that waits \
+         for a resource this thread's initializer is creating: waiting for it would deadlock. \
+         Initializers must not get each other's types."
+    )]
+    WouldDeadlock {
+        /// The resource type string.
+        kind: String,
+    },
     /// A resource of this type string exists with a different Rust type.
     #[error(
         "The shared memory resource '{kind}' exists with type {existing}, but {requested} was requested."

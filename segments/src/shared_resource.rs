@@ -6,7 +6,8 @@
 //! wait for it (on a condition variable) instead of creating a second one, callers of other
 //! types are not held up, and an initializer may itself get resources of other types. An
 //! initializer that asks for its own type gets [`SharedResourceError::Reentrant`] instead of a
-//! deadlock.
+//! deadlock, and one that would wait for a type whose initializer waits (maybe through others)
+//! for a type it is creating gets [`SharedResourceError::WouldDeadlock`].
 
 use crate::manager::{validate_fraction, ManagerInner, TakeError};
 use crate::sync::{current_thread, Condvar, Mutex, MutexGuard, ThreadId};
@@ -36,6 +37,47 @@ pub(crate) enum SharedSlot {
 pub(crate) struct SharedTable {
     slots: Mutex<HashMap<String, SharedSlot>>,
     changed: Condvar,
+    /// The type each waiting thread waits for. Changed only with `slots` locked (then this,
+    /// never the other way round), so the two agree.
+    waits: Mutex<HashMap<ThreadId, String>>,
+}
+
+impl SharedTable {
+    /// Whether waiting for `kind` (being initialized by another thread) would close a cycle
+    /// back to `me`: its initializer waits, maybe through others, for a type `me` initializes.
+    /// Called with `slots` locked.
+    fn would_deadlock(
+        &self,
+        slots: &HashMap<String, SharedSlot>,
+        kind: &str,
+        me: ThreadId,
+    ) -> bool {
+        let waits = self.waits.lock().unwrap_or_else(|e| e.into_inner());
+        let mut kind = kind;
+        // Each step follows a different waiting thread: at most `waits.len()` steps.
+        for _ in 0..=waits.len() {
+            let Some(SharedSlot::Initializing { by }) = slots.get(kind) else {
+                return false;
+            };
+            if *by == me {
+                return true;
+            }
+            match waits.get(by) {
+                Some(next) => kind = next,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// Records (`Some`) or clears (`None`) what `me` waits for. Called with `slots` locked.
+    fn set_wait(&self, me: ThreadId, kind: Option<&str>) {
+        let mut waits = self.waits.lock().unwrap_or_else(|e| e.into_inner());
+        match kind {
+            Some(k) => waits.insert(me, k.to_owned()),
+            None => waits.remove(&me),
+        };
+    }
 }
 
 /// A lease on a shared memory resource (Flink's `OpaqueMemoryResource`). Dereferences to the
@@ -170,6 +212,8 @@ impl MemoryManager {
     /// - [`SharedResourceError::Init`] if `init` fails (its reservation is undone);
     /// - [`SharedResourceError::TypeMismatch`] if `kind` exists with another Rust type;
     /// - [`SharedResourceError::Reentrant`] if called for `kind` from `kind`'s own `init`.
+    /// - [`SharedResourceError::WouldDeadlock`] if called from an `init` for a `kind` another
+    ///   thread is initializing whose `init` waits for this one's resource.
     ///
     /// # Examples
     /// ```
@@ -229,11 +273,20 @@ impl MemoryManager {
                     });
                 }
                 Some(SharedSlot::Initializing { .. }) => {
+                    // Its initializer may be waiting, through others, for one this thread's
+                    // initializer is creating: waiting would close the circle.
+                    if inner.shared.would_deadlock(&table, kind, me) {
+                        return Err(SharedResourceError::WouldDeadlock {
+                            kind: kind.to_owned(),
+                        });
+                    }
+                    inner.shared.set_wait(me, Some(kind));
                     table = inner
                         .shared
                         .changed
                         .wait(table)
                         .unwrap_or_else(|e| e.into_inner());
+                    inner.shared.set_wait(me, None);
                 }
                 None => break,
             }

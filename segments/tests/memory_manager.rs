@@ -589,6 +589,41 @@ fn shared_resource_initializers_may_get_other_resources() {
     assert_eq!(budget.used(Category::Managed), 0);
 }
 
+/// Two initializers that each get the other's type, at once: one is refused (it would wait for
+/// the other, which waits for it), the other completes; nothing hangs and no memory stays.
+#[test]
+fn initializers_getting_each_others_types_at_once_do_not_deadlock() {
+    let budget = managed_budget();
+    let mm = MemoryManager::new(TOTAL, PAGE, budget.clone()).unwrap();
+    let both_initializing = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let (tx, rx) = std::sync::mpsc::channel();
+    for (mine, theirs) in [("a", "b"), ("b", "a")] {
+        let (mm, both, tx) = (mm.clone(), both_initializing.clone(), tx.clone());
+        // On other threads, so a deadlock fails the test instead of hanging it.
+        std::thread::spawn(move || {
+            let got = mm.get_shared_memory_resource::<_, String, _>(mine, 0.25, |bytes| {
+                both.wait();
+                let other = mm
+                    .get_shared_memory_resource::<u64, String, _>(theirs, 0.25, Ok)
+                    .map_err(|e| e.to_string())?;
+                Ok((bytes, other))
+            });
+            tx.send(got.map(drop).map_err(|e| e.to_string())).unwrap();
+        });
+    }
+    let results: Vec<_> = (0..2)
+        .map(|_| {
+            rx.recv_timeout(std::time::Duration::from_secs(10))
+                .expect("the initializers deadlocked")
+        })
+        .collect();
+    let refused: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(refused.len(), 1, "{results:?}");
+    assert!(refused[0].contains("would deadlock"), "{}", refused[0]);
+    assert!(mm.verify_empty());
+    assert_eq!(budget.used(Category::Managed), 0);
+}
+
 /// Concurrent first callers of one type share one initialization; a failed initialization
 /// lets the next caller try.
 #[test]

@@ -84,10 +84,19 @@ impl fmt::Display for SourceError {
                 key,
                 origin,
                 suggestion,
-            } => write!(
-                f,
-                "Unknown memory option '{key}' ({origin}). Did you mean '{suggestion}'?"
-            ),
+            } => match key.strip_prefix('\u{feff}') {
+                // Invisible in the key: name it.
+                Some(rest) => write!(
+                    f,
+                    "Unknown memory option '\\u{{feff}}{rest}' ({origin}): the key starts with a \
+                     UTF-8 byte order mark, which Flink reads as part of the key, so it would \
+                     not apply '{suggestion}'. Save the file without the byte order mark."
+                ),
+                None => write!(
+                    f,
+                    "Unknown memory option '{key}' ({origin}). Did you mean '{suggestion}'?"
+                ),
+            },
             SourceError::UnknownEnvVar {
                 name,
                 suggestion,

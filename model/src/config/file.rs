@@ -39,6 +39,30 @@ pub struct ConfigFile {
     pub skipped: Vec<SkippedLine>,
 }
 
+/// Largest configuration file read: Flink's memory configuration is a few kilobytes, so a larger
+/// file (or a device such as `/dev/zero`) is the wrong path, refused before it fills memory.
+pub(crate) const MAX_CONFIG_FILE_BYTES: u64 = 16 << 20;
+
+/// The text of `path`, at most [`MAX_CONFIG_FILE_BYTES`].
+fn read_capped(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    fs::File::open(path)?
+        .take(MAX_CONFIG_FILE_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_CONFIG_FILE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "it is larger than {} MiB, and a memory configuration is a few kilobytes: is it \
+                 the right file?",
+                MAX_CONFIG_FILE_BYTES >> 20
+            ),
+        ));
+    }
+    Ok(text)
+}
+
 impl ConfigFile {
     /// Reads and parses `path`, choosing the format with [`FileFormat::detect`].
     ///
@@ -61,7 +85,7 @@ impl ConfigFile {
         format: Option<FileFormat>,
         section: Option<&str>,
     ) -> Result<ConfigFile, SourceError> {
-        let text = fs::read_to_string(path).map_err(|source| SourceError::Io {
+        let text = read_capped(path).map_err(|source| SourceError::Io {
             path: path.to_path_buf(),
             source,
         })?;

@@ -48,6 +48,28 @@ pub struct Sources {
     not_applied: Vec<String>,
 }
 
+/// The warning for a memory option set twice in one file (a flat file's repeated line, or a
+/// nested file's key and a dotted key that flatten to the same option): Flink applies the later
+/// value without a word.
+fn twice(name: &str, key: &str, earlier: &RawEntry, later: &RawEntry) -> String {
+    let at = |e: &RawEntry| {
+        let line = e.line.map(|l| format!(" on line {l}")).unwrap_or_default();
+        let written = if e.key == key {
+            String::new()
+        } else {
+            format!(" (as '{}')", e.key)
+        };
+        format!("'{}'{line}{written}", e.value)
+    };
+    format!(
+        "The memory option '{key}' is set twice in {name}: {} and then {}. Flink applies the \
+         later value, so {} is NOT applied. Remove one of them.",
+        at(earlier),
+        at(later),
+        at(earlier)
+    )
+}
+
 impl Sources {
     /// No entries: only the embedded defaults.
     pub fn new() -> Sources {
@@ -82,12 +104,22 @@ impl Sources {
             }
         }
         let before = self.file.len();
-        for entry in &file.entries {
+        // Where in `file.entries` each option this file adds came from.
+        let mut positions = Vec::new();
+        for (index, entry) in file.entries.iter().enumerate() {
             let origin = match entry.line {
                 Some(line) => format!("in {name}:{line}"),
                 None => format!("in {name}"),
             };
             if let Some(key) = self.check(entry, ignore_case, &origin)? {
+                let repeated = self.file[before..]
+                    .iter()
+                    .position(|e| e.0 == key && e.1 != entry.value);
+                if let Some(i) = repeated {
+                    let earlier = &file.entries[positions[i]];
+                    self.push_not_applied(twice(&name, key, earlier, entry));
+                }
+                positions.push(index);
                 self.file
                     .push((key, entry.value.clone(), source.clone(), entry.yaml_float));
             }
