@@ -4,7 +4,7 @@
 //! `BigDecimal.valueOf(double)` (the shortest decimal string of the double) and prints doubles
 //! with `Double.toString` and sizes with `String.format("%.3f")` (half-up rounding of the
 //! shortest decimal digits). Everything here is built on one source of those digits,
-//! [`shortest_decimal`]: `ryu`'s shortest round-trip digits, which break a tie between two
+//! `shortest_decimal`: `ryu`'s shortest round-trip digits, which break a tie between two
 //! shortest candidates to the even one as Java does. Rust's own `{}` / `{:e}` break it upwards
 //! (`0.1861f32 as f64` prints `…563`, Java `…562`), which moved a derived size by a byte.
 //!
