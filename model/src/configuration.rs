@@ -163,22 +163,18 @@ impl Configuration {
         &self,
         option: &ConfigOption,
     ) -> Result<Option<(MemorySize, Source)>, ConfigError> {
-        let Some(l) = self.lookup(option) else {
-            return Ok(None);
-        };
-        match MemorySize::parse(l.value) {
-            Ok(size) => Ok(Some((size, l.source))),
-            Err(e) => Err(ConfigError::new(
+        self.read_memory(option).map_err(|(l, why)| {
+            ConfigError::new(
                 ConfigErrorKind::InvalidValue,
                 format!(
                     "Cannot read memory size from config option '{}'.",
                     option.key
                 ),
             )
-            .with_cause(parse_failure(option, &l, &e.to_string()))
+            .with_cause(parse_failure(option, &l, &why))
             .with_keys([l.key])
-            .illegal_configuration()),
-        }
+            .illegal_configuration()
+        })
     }
 
     /// Reads `option` as a [`MemorySize`] the way Flink's plain `Configuration.get` does (where
@@ -193,12 +189,22 @@ impl Configuration {
         &self,
         option: &ConfigOption,
     ) -> Result<Option<(MemorySize, Source)>, ConfigError> {
+        self.read_memory(option)
+            .map_err(|(l, why)| invalid_value(option, &l, &why))
+    }
+
+    /// `option`'s size (configured value or default), or where the value that does not parse
+    /// came from and why: the two ways Flink reads a size differ only in that error.
+    fn read_memory(
+        &self,
+        option: &ConfigOption,
+    ) -> Result<Option<(MemorySize, Source)>, (Lookup<'_>, String)> {
         let Some(l) = self.lookup(option) else {
             return Ok(None);
         };
         match MemorySize::parse(l.value) {
             Ok(size) => Ok(Some((size, l.source))),
-            Err(e) => Err(invalid_value(option, &l, &e.to_string())),
+            Err(e) => Err((l, e.to_string())),
         }
     }
 
