@@ -40,12 +40,22 @@ enum Op {
     TornUsage { category: u8, size: u16 },
 }
 
-/// Where `struct_size` may end in `mb_runtime_options`: at a field's end.
-const OPTION_FIELD_ENDS: [usize; 8] = [4, 8, 16, 24, 28, 32, 36, 40];
+/// Where `struct_size` may end in `mb_runtime_options`: at a field's end (ABI 1.0 ended at 40;
+/// 1.1 added the plan options up to 80).
+const OPTION_FIELD_ENDS: [usize; 17] =
+    [4, 8, 16, 24, 28, 32, 36, 40, 48, 52, 56, 60, 64, 68, 72, 76, 80];
 /// Where `struct_size` may end in `mb_category_usage`.
 const USAGE_FIELD_ENDS: [usize; 11] = [4, 8, 16, 24, 32, 40, 48, 56, 64, 68, 72];
 /// Where `struct_size` may end in `mb_pool_stats`.
 const STATS_FIELD_ENDS: [usize; 8] = [4, 8, 16, 24, 32, 40, 48, 56];
+
+// Each list ends at its struct's size, so a struct that grows fails to build here instead of
+// making the oracle wrong (the options list once stopped at ABI 1.0's 40 bytes).
+const _: () = {
+    assert!(OPTION_FIELD_ENDS[OPTION_FIELD_ENDS.len() - 1] == size_of::<mb_runtime_options>());
+    assert!(USAGE_FIELD_ENDS[USAGE_FIELD_ENDS.len() - 1] == size_of::<mb_category_usage>());
+    assert!(STATS_FIELD_ENDS[STATS_FIELD_ENDS.len() - 1] == size_of::<mb_pool_stats>());
+};
 
 /// Whether a host struct of `size` bytes is accepted: at least its first two fields, ending on
 /// a field (or past the library's struct), and at most 4096 bytes.
