@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -64,6 +65,35 @@ class ChildBudgetTest {
             c.close();
             assertThrows(InvalidHandleException.class, () -> c.reserve(M, 1));
             assertThrows(InvalidArgumentException.class, () -> rt.createChildBudget("a/b", null, null));
+        }
+    }
+
+    /**
+     * Negative sizes are refused with a message naming them, as MemBudget.reserve does: they
+     * were read as unsigned (a limit of -5 silently meant about 2^64 bytes, i.e. no limit; a
+     * reserve of -1 failed as "Cannot reserve 18446744073709551615 bytes"), and a reclaim wait
+     * too long for milliseconds was an ArithmeticException.
+     */
+    @Test
+    void negativeSizesAndOverlongWaitsAreInvalidArguments() {
+        try (MemBudget rt = Runtimes.open(); ChildBudget c = rt.createChildBudget("c", null, null)) {
+            InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
+                    () -> rt.createChildBudget("n", Map.of(M, -5L), null));
+            assertTrue(e.getMessage().contains("managed") && e.getMessage().contains("-5"), e.getMessage());
+            assertThrows(InvalidArgumentException.class, () -> c.createChild("r", null, Map.of(M, -1L)));
+            Map<Category, Long> nullValue = new HashMap<>();
+            nullValue.put(M, null);
+            e = assertThrows(InvalidArgumentException.class, () -> rt.createChildBudget("v", nullValue, null));
+            assertTrue(e.getMessage().contains("managed"), e.getMessage());
+            Map<Category, Long> nullKey = new HashMap<>();
+            nullKey.put(null, 1L);
+            assertThrows(InvalidArgumentException.class, () -> rt.createChildBudget("k", nullKey, null));
+            e = assertThrows(InvalidArgumentException.class, () -> c.reserve(M, -1));
+            assertTrue(e.getMessage().contains("-1"), e.getMessage());
+            assertThrows(InvalidArgumentException.class, () -> c.release(M, -1));
+            assertThrows(InvalidArgumentException.class, () -> c.setReclaimWait(Duration.ofSeconds(Long.MAX_VALUE)));
+            assertEquals(0, c.used(M));
+            assertTrue(!rt.budgetReportJson().contains("\"n\""), "no child was made");
         }
     }
 }
