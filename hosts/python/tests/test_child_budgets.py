@@ -60,3 +60,22 @@ def test_closed_and_bad_arguments_are_clear_errors(budget):
     c.close()
     with pytest.raises(mb.InvalidHandleError):
         c.reserve(M, 1)
+
+
+def test_sizes_outside_u64_are_invalid_arguments_not_wrapped(budget):
+    # ctypes wraps ints into c_uint64 silently: -1 became 2**64-1 (a QuotaExceededError about
+    # 18446744073709551615 bytes) and 10 - 2**64 became a reserve of 10 bytes.
+    with budget.child_budget("c") as c:
+        for bad in (-1, 10 - 2**64, 2**64, 1.5, None):
+            with pytest.raises(mb.InvalidArgumentError, match="nbytes"):
+                c.reserve(M, bad)
+            with pytest.raises(mb.InvalidArgumentError, match="nbytes"):
+                c.release(M, bad)
+        assert c.used(M) == 0
+        c.reserve(M, 10)
+        with pytest.raises(mb.InvalidArgumentError, match="not a Category"):
+            c.reserve("managed", 1)
+        with pytest.raises(mb.InvalidArgumentError, match="not a Category"):
+            budget.reserve(None, 1)
+        c.release(M, 10)
+        assert c.used(M) == 0

@@ -8,7 +8,7 @@ import warnings
 from typing import Callable, Dict, Mapping, Optional
 
 from . import _abi
-from .categories import Category
+from .categories import Category, category_code
 from .errors import InvalidArgumentError
 
 _U64_MAX = 0xFFFF_FFFF_FFFF_FFFF
@@ -41,6 +41,14 @@ def _per_category(what: str, values: Optional[Mapping[Category, int]], default: 
             raise InvalidArgumentError(f"{what}: {Category(category).name} is {n!r}; must be an int in 0..2**64-1")
         arr[int(category)] = n
     return arr
+
+
+def _require_size(call: str, nbytes) -> None:
+    # ctypes would wrap an int outside uint64_t silently (-1 into 2**64-1).
+    if type(nbytes) is not int:
+        raise InvalidArgumentError(f"{call}: nbytes must be an int, not {type(nbytes).__name__}")
+    if not 0 <= nbytes <= _U64_MAX:
+        raise InvalidArgumentError(f"{call}: nbytes is {nbytes}; must be in 0..2**64-1")
 
 
 class ChildBudget:
@@ -83,18 +91,20 @@ class ChildBudget:
     def reserve(self, category: Category, nbytes: int) -> None:
         """Charges ``nbytes`` of ``category``; may ask reclaimers and wait (the child's reclaim
         wait). Raises ``QuotaExceededError`` (nothing charged)."""
-        rc = self._lib.mb_budget_child_reserve(self._handle, int(category), nbytes)
+        _require_size("reserve", nbytes)
+        rc = self._lib.mb_budget_child_reserve(self._handle, category_code(category), nbytes)
         if rc:
             raise _abi.error(rc, Category(category) if category in Category._value2member_map_ else category, nbytes)
 
     def release(self, category: Category, nbytes: int) -> None:
         """Gives back ``nbytes`` reserved here; more than held raises ``InvalidArgumentError``."""
-        _abi.check(self._lib.mb_budget_child_release(self._handle, int(category), nbytes))
+        _require_size("release", nbytes)
+        _abi.check(self._lib.mb_budget_child_release(self._handle, category_code(category), nbytes))
 
     def used(self, category: Category) -> int:
         """Bytes of ``category`` in use by this budget and everything under it."""
         out = C.c_uint64(0)
-        _abi.check(self._lib.mb_budget_child_used(self._handle, int(category), C.byref(out)))
+        _abi.check(self._lib.mb_budget_child_used(self._handle, category_code(category), C.byref(out)))
         return out.value
 
     def on_reclaim(self, reclaimer: Optional[Callable[[Category, int], int]]) -> None:

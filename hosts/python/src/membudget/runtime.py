@@ -5,7 +5,7 @@ import warnings
 from typing import Iterable, Mapping, Optional, Tuple, Union
 
 from . import _abi
-from .categories import Category, CategoryUsage, Role
+from .categories import Category, CategoryUsage, Role, category_code
 from .errors import InvalidArgumentError
 from .options import ConfigFormat, Deployment, FlinkVersion, HostProfile
 
@@ -149,7 +149,7 @@ class MemBudget:
     def usage(self, category: Category) -> CategoryUsage:
         """The counters of ``category``."""
         u = _abi.CategoryUsage(struct_size=C.sizeof(_abi.CategoryUsage))
-        _abi.check(self._lib.mb_usage(self._handle, int(category), C.byref(u)))
+        _abi.check(self._lib.mb_usage(self._handle, category_code(category), C.byref(u)))
         return CategoryUsage._from_raw(category, u)
 
     def reserve(self, category: Category, nbytes: int) -> None:
@@ -157,7 +157,7 @@ class MemBudget:
         with ``release``. Raises ``QuotaExceededError`` (nothing charged) over quota."""
         if type(nbytes) is not int or not 0 <= nbytes <= _U64_MAX:
             _bad_size("reserve", nbytes)
-        rc = self._lib.mb_reserve(self._handle, category, nbytes)
+        rc = self._lib.mb_reserve(self._handle, category_code(category), nbytes)
         if rc:
             known = category in Category._value2member_map_
             raise _abi.error(rc, Category(category) if known else category, nbytes)
@@ -167,7 +167,7 @@ class MemBudget:
         the host holds reserved (nothing is released then)."""
         if type(nbytes) is not int or not 0 <= nbytes <= _U64_MAX:
             _bad_size("release", nbytes)
-        rc = self._lib.mb_release(self._handle, category, nbytes)
+        rc = self._lib.mb_release(self._handle, category_code(category), nbytes)
         if rc:
             raise _abi.error(rc)
 
