@@ -1,6 +1,7 @@
 package io.membudget;
 
 import io.membudget.internal.NativeAbi;
+import io.membudget.internal.ReclaimCallback;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
@@ -22,6 +23,12 @@ public final class ChildBudget implements AutoCloseable {
     private final NativeAbi abi;
     private final OwnedHandle handle;
     private final String name;
+    /**
+     * The registered reclaimer, held here only: the library's registry holds it weakly, so a
+     * reclaimer that reaches this budget (the usual one releases from it) does not keep it from
+     * becoming unreachable and being freed by its cleaner.
+     */
+    private volatile ReclaimCallback reclaimer;
 
     ChildBudget(MemBudget runtime, NativeAbi abi, long parent, String name, Map<Category, Long> limits,
             Map<Category, Long> reserved) {
@@ -110,8 +117,17 @@ public final class ChildBudget implements AutoCloseable {
      * {@link #release} what it can. Exceptions are logged and count as nothing freed.
      */
     public void onReclaim(ToLongBiFunction<Category, Long> reclaimer) {
-        check(abi.childOnReclaim(handle.token(), reclaimer == null ? null
-                : (category, bytes) -> reclaimer.applyAsLong(Category.of(category), bytes)));
+        ReclaimCallback callback = reclaimer == null ? null
+                : (category, bytes) -> reclaimer.applyAsLong(Category.of(category), bytes);
+        synchronized (this) {
+            ReclaimCallback old = this.reclaimer;
+            this.reclaimer = callback; // before the library can call it: the ABI holds it weakly
+            int rc = abi.childOnReclaim(handle.token(), callback);
+            if (rc != Status.OK) {
+                this.reclaimer = old;
+                throw Status.failure(abi, rc);
+            }
+        }
     }
 
     /** How long a request here waits for reclaimers before it is refused (default 100 ms). */

@@ -96,4 +96,55 @@ class ChildBudgetTest {
             assertTrue(!rt.budgetReportJson().contains("\"n\""), "no child was made");
         }
     }
+
+    /**
+     * The usual reclaimer releases from its own budget, so it reaches it: the library held
+     * registered reclaimers strongly, so such a budget dropped unclosed never became unreachable,
+     * its cleaner never ran, and what it reserved stayed charged for good.
+     */
+    @Test
+    void anUnclosedChildWhoseReclaimerReachesItIsFreedWhenUnreachable() throws InterruptedException {
+        try (MemBudget rt = Runtimes.open()) {
+            for (int i = 0; i < 20; i++) {
+                dropWithASelfReclaimer(rt, "dropped" + i);
+            }
+            for (int i = 0; i < 100 && rt.usage(Category.HEAP).used() != 0; i++) {
+                System.gc();
+                Thread.sleep(20);
+            }
+            assertEquals(0, rt.usage(Category.HEAP).used());
+        }
+    }
+
+    private static void dropWithASelfReclaimer(MemBudget rt, String name) {
+        ChildBudget c = rt.createChildBudget(name, null, null);
+        c.reserve(Category.HEAP, 1000);
+        c.onReclaim((category, bytes) -> {
+            c.release(category, 1000);
+            return 1000L;
+        });
+    }
+
+    /** A registered reclaimer is still called while its budget is in use (held by the budget). */
+    @Test
+    void aReclaimerStaysRegisteredAcrossGarbageCollections() throws InterruptedException {
+        try (MemBudget rt = Runtimes.open();
+                ChildBudget slot = rt.createChildBudget("slot", Map.of(M, 1L << 20), null);
+                ChildBudget cache = slot.createChild("cache", null, null);
+                ChildBudget op = slot.createChild("op", null, null)) {
+            cache.reserve(M, 900 << 10);
+            AtomicInteger asked = new AtomicInteger();
+            cache.onReclaim((category, bytes) -> {
+                asked.incrementAndGet();
+                cache.release(category, 900 << 10);
+                return 900L << 10;
+            });
+            for (int i = 0; i < 3; i++) {
+                System.gc();
+                Thread.sleep(20);
+            }
+            op.reserve(M, 512 << 10);
+            assertEquals(1, asked.get());
+        }
+    }
 }
