@@ -79,3 +79,42 @@ def test_sizes_outside_u64_are_invalid_arguments_not_wrapped(budget):
             budget.reserve(None, 1)
         c.release(M, 10)
         assert c.used(M) == 0
+
+
+def _drop_with_a_self_reclaimer(budget, name):
+    c = budget.child_budget(name)
+    c.reserve(mb.Category.HEAP, 1000)
+
+    def spill(category, nbytes):
+        c.release(category, 1000)
+        return 1000
+
+    c.on_reclaim(spill)
+
+
+def test_an_unclosed_child_whose_reclaimer_reaches_it_is_freed_when_collected(budget):
+    # The usual reclaimer releases from its own budget: the module-level registry held it
+    # strongly, so such a budget was never collected and its reservation stayed charged.
+    import gc
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        for i in range(20):
+            _drop_with_a_self_reclaimer(budget, f"dropped{i}")
+        gc.collect()
+    assert budget.usage(mb.Category.HEAP).used == 0
+
+
+def test_a_reclaimer_stays_registered_across_collections(budget):
+    import gc
+
+    with budget.child_budget("slot", limits={M: 1 << 20}) as slot, slot.child("cache") as cache, \
+            slot.child("op") as op:
+        cache.reserve(M, 900 << 10)
+        asked = []
+        cache.on_reclaim(lambda category, nbytes: asked.append(nbytes) or cache.release(category, 900 << 10)
+                         or 900 << 10)
+        gc.collect()
+        op.reserve(M, 512 << 10)
+        assert len(asked) == 1

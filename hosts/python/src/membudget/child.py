@@ -5,7 +5,8 @@ import itertools
 import json
 import sys
 import warnings
-from typing import Callable, Dict, Mapping, Optional
+import weakref
+from typing import Callable, Mapping, Optional
 
 from . import _abi
 from .categories import Category, category_code
@@ -13,8 +14,10 @@ from .errors import InvalidArgumentError
 
 _U64_MAX = 0xFFFF_FFFF_FFFF_FFFF
 
-# Reclaim callbacks by key (the C callback's ctx): kept alive while registered.
-_reclaimers: Dict[int, Callable[[Category, int], int]] = {}
+# Registered budgets by key (the C callback's ctx), weakly: a budget holds its reclaimer, and the
+# usual reclaimer releases from its budget, so holding either here would keep an unclosed budget
+# from ever being collected (and its reservation charged). Keys are never reused.
+_reclaimers: "weakref.WeakValueDictionary[int, ChildBudget]" = weakref.WeakValueDictionary()
 _keys = itertools.count(1)
 
 
@@ -22,8 +25,9 @@ _keys = itertools.count(1)
 def _on_reclaim(ctx, category, nbytes):
     # Runs on the thread whose request did not fit; never raise into C.
     try:
-        fn = _reclaimers.get(ctx)
-        freed = fn(Category(category), nbytes) if fn is not None else 0
+        child = _reclaimers.get(ctx)
+        key, fn = child._reclaimer if child is not None else (None, None)
+        freed = fn(Category(category), nbytes) if fn is not None and key == ctx else 0
         return max(0, min(int(freed or 0), _U64_MAX))
     except BaseException as e:  # noqa: BLE001 - report, never unwind into native code
         print(f"membudget: a reclaim callback failed: {e!r}", file=sys.stderr)
@@ -72,6 +76,8 @@ class ChildBudget:
         self._parent = parent
         self._lib = runtime._lib
         self._key: Optional[int] = None
+        # (key, reclaimer): held here only (see _reclaimers).
+        self._reclaimer: tuple = (None, None)
         lim = _per_category("limits", limits, _U64_MAX)
         res = _per_category("reserved", reserved, 0)
         handle = C.c_void_p()
@@ -115,12 +121,16 @@ class ChildBudget:
         if reclaimer is None:
             _abi.check(self._lib.mb_budget_on_reclaim(self._handle, _abi.RECLAIM_CALLBACK(), None))
             self._key = None
+            self._reclaimer = (None, None)
         else:
             key = next(_keys)
-            _reclaimers[key] = reclaimer
+            previous = self._reclaimer
+            self._reclaimer = (key, reclaimer)  # before the library can call it
+            _reclaimers[key] = self
             rc = self._lib.mb_budget_on_reclaim(self._handle, _on_reclaim, key)
             if rc:
                 _reclaimers.pop(key, None)
+                self._reclaimer = previous
                 raise _abi.error(rc)
             self._key = key
         if old is not None:
