@@ -2,6 +2,7 @@
 import ctypes as C
 import os
 import warnings
+import weakref
 from typing import Iterable, Mapping, Optional, Tuple, Union
 
 from . import _abi
@@ -25,7 +26,7 @@ class MemBudget:
     released, managed pages returned, local pools stop lending; buffers still lent out stay valid
     until closed. Using a closed runtime raises ``InvalidHandleError`` with the library's message;
     closing twice does nothing. A runtime garbage-collected unclosed is freed then, with a
-    ``ResourceWarning``.
+    ``ResourceWarning`` (once the last view into its managed pages is gone).
 
     The plan options follow ``membudget plan``: ``flink_version`` (``FlinkVersion``),
     ``deployment``, ``host`` (``HostProfile``: the runtime the quotas are drawn for),
@@ -222,11 +223,38 @@ class MemBudget:
         if getattr(self, "_closed", None) is None or self.closed:
             return
         warnings.warn(f"unclosed {self!r}; freed when garbage-collected", ResourceWarning, source=self)
-        self.close()
+        arrays = self._managed._exported_arrays()
+        if not arrays:
+            self.close()
+            return
+        # Memoryviews into its pages outlive it, and freeing it unmaps them: free it once the
+        # last one is gone (close() would raise BufferExportedError here, and leak it for good).
+        try:
+            self._closed.pop()
+        except IndexError:
+            return
+        self._managed._shut_down()
+        free = _FreeAfterLast(len(arrays), self._lib.mb_runtime_free, self._handle)
+        for array in arrays:
+            weakref.finalize(array, free)
 
     def __repr__(self) -> str:
         state = ", closed" if self.closed else ""
         return f"MemBudget(0x{self._handle or 0:x}{state})"
+
+
+class _FreeAfterLast:
+    """Frees a runtime when called for the ``count``-th time (the last view's finalizer)."""
+
+    def __init__(self, count: int, free, handle: int):
+        self._left = [None] * count  # list.pop(): atomic
+        self._free = free
+        self._handle = handle
+
+    def __call__(self) -> None:
+        self._left.pop()
+        if not self._left:
+            self._free(self._handle)
 
 
 def report_refusals(enabled: bool) -> None:
