@@ -1,7 +1,8 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
-using System.Runtime.InteropServices;
 using System.Text;
+using System.Threading;
 
 namespace Membudget
 {
@@ -22,10 +23,18 @@ namespace Membudget
         // One delegate for every registration, alive for the process.
         private static readonly NativeMethods.ReclaimCallback Trampoline = Reclaim;
 
+        // Registered reclaimers by the key passed as the callback's ctx. Weakly: the budget holds
+        // its reclaimer, so one that reaches the budget (the usual one releases from it) does not
+        // keep an undisposed budget from being finalized and freed. A key is never reused, so a
+        // call still running after its removal finds nothing (counts as 0 freed).
+        private static readonly ConcurrentDictionary<long, WeakReference<Func<Category, ulong, ulong>>> Reclaimers =
+            new ConcurrentDictionary<long, WeakReference<Func<Category, ulong, ulong>>>();
+        private static long lastKey;
+
         private readonly MemBudget runtime; // keeps the runtime reachable while in use
         private readonly ChildBudgetHandle handle;
         private readonly object gate = new object();
-        private GCHandle reclaimer;
+        private Func<Category, ulong, ulong> reclaimer; // the only strong reference (see Reclaimers)
 
         internal ChildBudget(MemBudget runtime, ChildBudget parent, string name,
             IDictionary<Category, ulong> limits, IDictionary<Category, ulong> reserved)
@@ -94,17 +103,24 @@ namespace Membudget
         {
             lock (gate)
             {
-                GCHandle next = reclaim == null ? default(GCHandle) : GCHandle.Alloc(reclaim);
+                long key = 0;
+                if (reclaim != null)
+                {
+                    key = Interlocked.Increment(ref lastKey);
+                    Reclaimers[key] = new WeakReference<Func<Category, ulong, ulong>>(reclaim);
+                }
+                var old = reclaimer;
+                reclaimer = reclaim; // before the library can call it
                 int rc = reclaim == null
                     ? NativeMethods.mb_budget_on_reclaim(handle.Token, null, IntPtr.Zero)
-                    : NativeMethods.mb_budget_on_reclaim(handle.Token, Trampoline, GCHandle.ToIntPtr(next));
+                    : NativeMethods.mb_budget_on_reclaim(handle.Token, Trampoline, new IntPtr(key));
                 if (rc != Status.Ok)
                 {
-                    if (next.IsAllocated) { next.Free(); }
+                    reclaimer = old;
+                    Forget(key);
                     throw Status.Failure(rc);
                 }
-                if (reclaimer.IsAllocated) { reclaimer.Free(); }
-                reclaimer = next;
+                Forget(handle.SwapReclaimKey(key));
             }
         }
 
@@ -132,10 +148,16 @@ namespace Membudget
         /// <summary>Frees the handle (see the class remarks); a second call does nothing.</summary>
         public void Dispose()
         {
-            handle.DisposeChecked();
-            lock (gate)
+            handle.DisposeChecked(); // forgets the reclaimer once the library dropped it
+        }
+
+        /// <summary>Drops a registration's entry (0: none).</summary>
+        internal static void Forget(long key)
+        {
+            WeakReference<Func<Category, ulong, ulong>> gone;
+            if (key != 0)
             {
-                if (reclaimer.IsAllocated) { reclaimer.Free(); }
+                Reclaimers.TryRemove(key, out gone);
             }
         }
 
@@ -144,7 +166,12 @@ namespace Membudget
             // Never let an exception unwind into native code.
             try
             {
-                var f = (Func<Category, ulong, ulong>)GCHandle.FromIntPtr(ctx).Target;
+                WeakReference<Func<Category, ulong, ulong>> entry;
+                Func<Category, ulong, ulong> f;
+                if (!Reclaimers.TryGetValue(ctx.ToInt64(), out entry) || !entry.TryGetTarget(out f))
+                {
+                    return 0; // unregistered meanwhile, or its budget was collected
+                }
                 return f((Category)category, bytes);
             }
             catch (Exception e)

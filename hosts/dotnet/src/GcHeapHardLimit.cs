@@ -23,6 +23,7 @@ namespace Membudget
         /// Sets <see cref="Variable"/> in <paramref name="startInfo"/>'s environment to the heap
         /// quota of <paramref name="budget"/>, and returns the value set.
         /// </summary>
+        /// <exception cref="ArgumentNullException"><paramref name="startInfo"/> or <paramref name="budget"/> is null.</exception>
         /// <exception cref="ArgumentException"><c>UseShellExecute</c> is true (the environment would not reach the process).</exception>
         /// <exception cref="InvalidOperationException">The plan has no heap quota.</exception>
         public static ulong Apply(ProcessStartInfo startInfo, MemBudget budget)
@@ -30,6 +31,10 @@ namespace Membudget
             if (startInfo == null)
             {
                 throw new ArgumentNullException("startInfo");
+            }
+            if (budget == null)
+            {
+                throw new ArgumentNullException("budget");
             }
             if (startInfo.UseShellExecute)
             {

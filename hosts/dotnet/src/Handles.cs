@@ -81,9 +81,23 @@ namespace Membudget
     /// <summary>An <c>mb_budget_child *</c>, freed by <c>mb_budget_child_free</c>.</summary>
     public sealed class ChildBudgetHandle : MemBudgetHandle
     {
+        private long reclaimKey;
+
         internal ChildBudgetHandle(IntPtr token) : base(token) { }
 
-        internal override int Free(IntPtr value) { return NativeMethods.mb_budget_child_free(value); }
+        /// <summary>Records the current reclaimer registration's key; returns the previous one.</summary>
+        internal long SwapReclaimKey(long key) { return Interlocked.Exchange(ref reclaimKey, key); }
+
+        internal override int Free(IntPtr value)
+        {
+            int rc = NativeMethods.mb_budget_child_free(value);
+            if (rc == Status.Ok)
+            {
+                // The library no longer calls it (on Dispose or the finalizer thread alike).
+                ChildBudget.Forget(Interlocked.Exchange(ref reclaimKey, 0));
+            }
+            return rc;
+        }
     }
 
     /// <summary>A lent buffer's id, recycled by <c>mb_buffer_recycle</c>.</summary>

@@ -101,8 +101,13 @@ namespace Membudget
         }
 
         /// <summary>A runtime from <c>key=value</c> options, exactly as given to <c>-D</c>; other options at their defaults.</summary>
+        /// <exception cref="ArgumentNullException"><paramref name="keyValues"/> is null.</exception>
         public static MemBudget Create(params string[] keyValues)
         {
+            if (keyValues == null)
+            {
+                throw new ArgumentNullException("keyValues");
+            }
             var options = new MemBudgetOptions();
             foreach (var kv in keyValues)
             {

@@ -35,6 +35,19 @@ namespace Membudget.Tests
         }
 
         [Test]
+        public void NullArgumentsAreArgumentNullExceptions()
+        {
+            // A null budget was a NullReferenceException from inside Apply.
+            var psi = new ProcessStartInfo("/bin/true") { UseShellExecute = false };
+            var e = Assert.Throws<ArgumentNullException>(() => GcHeapHardLimit.Apply(psi, null));
+            Assert.Equal("budget", e.ParamName);
+            using (var budget = Runtimes.Open())
+            {
+                Assert.Equal("startInfo", Assert.Throws<ArgumentNullException>(() => GcHeapHardLimit.Apply(null, budget)).ParamName);
+            }
+        }
+
+        [Test]
         public void ShellExecuteIsRefused()
         {
             using (var budget = Runtimes.Open())

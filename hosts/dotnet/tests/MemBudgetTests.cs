@@ -37,6 +37,9 @@ namespace Membudget.Tests
         [Test]
         public void MalformedAndMisleadingPropertiesAreRefused()
         {
+            // A null array was a NullReferenceException from inside Create.
+            Assert.Equal("keyValues", Assert.Throws<ArgumentNullException>(() => MemBudget.Create((string[])null)).ParamName);
+            Assert.Throws<InvalidArgumentException>(() => MemBudget.Create((string)null));
             var e = Assert.Throws<InvalidArgumentException>(() => MemBudget.Create("no-equals-sign"));
             Assert.Contains("expected 'key=value'", e.Message);
             Assert.Throws<InvalidArgumentException>(() => new MemBudgetOptions().Set("a=b", "c"));

@@ -60,3 +60,61 @@ def test_closed_and_bad_arguments_are_clear_errors(budget):
     c.close()
     with pytest.raises(mb.InvalidHandleError):
         c.reserve(M, 1)
+
+
+def test_sizes_outside_u64_are_invalid_arguments_not_wrapped(budget):
+    # ctypes wraps ints into c_uint64 silently: -1 became 2**64-1 (a QuotaExceededError about
+    # 18446744073709551615 bytes) and 10 - 2**64 became a reserve of 10 bytes.
+    with budget.child_budget("c") as c:
+        for bad in (-1, 10 - 2**64, 2**64, 1.5, None):
+            with pytest.raises(mb.InvalidArgumentError, match="nbytes"):
+                c.reserve(M, bad)
+            with pytest.raises(mb.InvalidArgumentError, match="nbytes"):
+                c.release(M, bad)
+        assert c.used(M) == 0
+        c.reserve(M, 10)
+        with pytest.raises(mb.InvalidArgumentError, match="not a Category"):
+            c.reserve("managed", 1)
+        with pytest.raises(mb.InvalidArgumentError, match="not a Category"):
+            budget.reserve(None, 1)
+        c.release(M, 10)
+        assert c.used(M) == 0
+
+
+def _drop_with_a_self_reclaimer(budget, name):
+    c = budget.child_budget(name)
+    c.reserve(mb.Category.HEAP, 1000)
+
+    def spill(category, nbytes):
+        c.release(category, 1000)
+        return 1000
+
+    c.on_reclaim(spill)
+
+
+def test_an_unclosed_child_whose_reclaimer_reaches_it_is_freed_when_collected(budget):
+    # The usual reclaimer releases from its own budget: the module-level registry held it
+    # strongly, so such a budget was never collected and its reservation stayed charged.
+    import gc
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        for i in range(20):
+            _drop_with_a_self_reclaimer(budget, f"dropped{i}")
+        gc.collect()
+    assert budget.usage(mb.Category.HEAP).used == 0
+
+
+def test_a_reclaimer_stays_registered_across_collections(budget):
+    import gc
+
+    with budget.child_budget("slot", limits={M: 1 << 20}) as slot, slot.child("cache") as cache, \
+            slot.child("op") as op:
+        cache.reserve(M, 900 << 10)
+        asked = []
+        cache.on_reclaim(lambda category, nbytes: asked.append(nbytes) or cache.release(category, 900 << 10)
+                         or 900 << 10)
+        gc.collect()
+        op.reserve(M, 512 << 10)
+        assert len(asked) == 1

@@ -1,3 +1,5 @@
+import sys
+
 import pytest
 
 import membudget as mb
@@ -81,3 +83,26 @@ def test_over_the_managed_quota_is_quota_exceeded(budget):
         budget.managed_memory.allocate_pages(1, -1)
     with pytest.raises(mb.InvalidArgumentError, match="at most 16777216 pages per call"):
         budget.managed_memory.allocate_pages(1, 1 << 31)
+
+
+def test_an_unclosed_runtime_is_freed_once_the_last_view_into_its_pages_goes(monkeypatch):
+    # Its __del__ raised BufferExportedError ("Exception ignored in __del__") and the runtime
+    # was never freed: a global-budget one then blocked every later global-budget runtime.
+    import gc
+    import warnings
+
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        view = one_gib(global_budget=True).managed_memory.allocate_pages(1, 1)[0].view
+        gc.collect()
+        assert unraisable == []
+        view[0] = 7  # the memory is still the page's
+        with pytest.raises(mb.InvalidArgumentError, match="another live runtime"):
+            one_gib(global_budget=True)
+        assert view[0] == 7
+        view.release()
+        gc.collect()
+        one_gib(global_budget=True).close()  # the first runtime was freed
+    assert unraisable == []

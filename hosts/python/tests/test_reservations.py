@@ -82,3 +82,18 @@ def test_job_manager_refusals_name_job_manager_keys():
 def test_call_site_data_is_kept_when_the_library_has_no_details():
     e = mb.QuotaExceededError("m", mb.Category.HEAP, 5)
     assert (e.category, e.requested, e.used, e.limit, e.key) == (mb.Category.HEAP, 5, None, None, None)
+
+
+def test_a_category_ctypes_cannot_pass_is_an_invalid_argument(budget):
+    # ctypes silently wrapped 2**32 into category 0, charging heap; None and str were a bare
+    # ctypes.ArgumentError.
+    for bad in (2**32, -1, None, "heap", 1.0):
+        with pytest.raises(mb.InvalidArgumentError, match="not a Category"):
+            budget.reserve(bad, 4096)
+        with pytest.raises(mb.InvalidArgumentError, match="not a Category"):
+            budget.release(bad, 4096)
+        with pytest.raises(mb.InvalidArgumentError, match="not a Category"):
+            budget.usage(bad)
+    assert budget.usage(mb.Category.HEAP).used == 0
+    with pytest.raises(mb.InvalidArgumentError, match="category 9 is not one of"):
+        budget.reserve(9, 1)  # in uint32_t range: the library's own message

@@ -3,6 +3,8 @@ import enum
 from dataclasses import dataclass
 from typing import Optional
 
+from .errors import InvalidArgumentError
+
 _UNLIMITED = 0xFFFF_FFFF_FFFF_FFFF
 
 
@@ -19,6 +21,17 @@ class Category(enum.IntEnum):
     """Network memory (``LocalBufferPool`` buffers)."""
     OVERHEAD = 4
     """JVM metaspace + JVM overhead (runtime overhead for other hosts)."""
+
+
+def category_code(category) -> int:
+    """The C code to pass for ``category``: a ``Category`` or an int the library then checks.
+    Anything else, or an int outside the C ``uint32_t``, is refused here: ctypes would raise a
+    bare ``ArgumentError`` for the one and silently wrap the other (``2**32`` into heap)."""
+    if isinstance(category, int) and not isinstance(category, bool) and 0 <= category <= 0xFFFF_FFFF:
+        return int(category)
+    raise InvalidArgumentError(
+        f"{category!r} is not a Category; use one of {', '.join(m.name for m in Category)}"
+    )
 
 
 class Role(enum.IntEnum):

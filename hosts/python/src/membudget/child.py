@@ -5,16 +5,19 @@ import itertools
 import json
 import sys
 import warnings
-from typing import Callable, Dict, Mapping, Optional
+import weakref
+from typing import Callable, Mapping, Optional
 
 from . import _abi
-from .categories import Category
+from .categories import Category, category_code
 from .errors import InvalidArgumentError
 
 _U64_MAX = 0xFFFF_FFFF_FFFF_FFFF
 
-# Reclaim callbacks by key (the C callback's ctx): kept alive while registered.
-_reclaimers: Dict[int, Callable[[Category, int], int]] = {}
+# Registered budgets by key (the C callback's ctx), weakly: a budget holds its reclaimer, and the
+# usual reclaimer releases from its budget, so holding either here would keep an unclosed budget
+# from ever being collected (and its reservation charged). Keys are never reused.
+_reclaimers: "weakref.WeakValueDictionary[int, ChildBudget]" = weakref.WeakValueDictionary()
 _keys = itertools.count(1)
 
 
@@ -22,8 +25,9 @@ _keys = itertools.count(1)
 def _on_reclaim(ctx, category, nbytes):
     # Runs on the thread whose request did not fit; never raise into C.
     try:
-        fn = _reclaimers.get(ctx)
-        freed = fn(Category(category), nbytes) if fn is not None else 0
+        child = _reclaimers.get(ctx)
+        key, fn = child._reclaimer if child is not None else (None, None)
+        freed = fn(Category(category), nbytes) if fn is not None and key == ctx else 0
         return max(0, min(int(freed or 0), _U64_MAX))
     except BaseException as e:  # noqa: BLE001 - report, never unwind into native code
         print(f"membudget: a reclaim callback failed: {e!r}", file=sys.stderr)
@@ -41,6 +45,14 @@ def _per_category(what: str, values: Optional[Mapping[Category, int]], default: 
             raise InvalidArgumentError(f"{what}: {Category(category).name} is {n!r}; must be an int in 0..2**64-1")
         arr[int(category)] = n
     return arr
+
+
+def _require_size(call: str, nbytes) -> None:
+    # ctypes would wrap an int outside uint64_t silently (-1 into 2**64-1).
+    if type(nbytes) is not int:
+        raise InvalidArgumentError(f"{call}: nbytes must be an int, not {type(nbytes).__name__}")
+    if not 0 <= nbytes <= _U64_MAX:
+        raise InvalidArgumentError(f"{call}: nbytes is {nbytes}; must be in 0..2**64-1")
 
 
 class ChildBudget:
@@ -64,6 +76,8 @@ class ChildBudget:
         self._parent = parent
         self._lib = runtime._lib
         self._key: Optional[int] = None
+        # (key, reclaimer): held here only (see _reclaimers).
+        self._reclaimer: tuple = (None, None)
         lim = _per_category("limits", limits, _U64_MAX)
         res = _per_category("reserved", reserved, 0)
         handle = C.c_void_p()
@@ -83,18 +97,20 @@ class ChildBudget:
     def reserve(self, category: Category, nbytes: int) -> None:
         """Charges ``nbytes`` of ``category``; may ask reclaimers and wait (the child's reclaim
         wait). Raises ``QuotaExceededError`` (nothing charged)."""
-        rc = self._lib.mb_budget_child_reserve(self._handle, int(category), nbytes)
+        _require_size("reserve", nbytes)
+        rc = self._lib.mb_budget_child_reserve(self._handle, category_code(category), nbytes)
         if rc:
             raise _abi.error(rc, Category(category) if category in Category._value2member_map_ else category, nbytes)
 
     def release(self, category: Category, nbytes: int) -> None:
         """Gives back ``nbytes`` reserved here; more than held raises ``InvalidArgumentError``."""
-        _abi.check(self._lib.mb_budget_child_release(self._handle, int(category), nbytes))
+        _require_size("release", nbytes)
+        _abi.check(self._lib.mb_budget_child_release(self._handle, category_code(category), nbytes))
 
     def used(self, category: Category) -> int:
         """Bytes of ``category`` in use by this budget and everything under it."""
         out = C.c_uint64(0)
-        _abi.check(self._lib.mb_budget_child_used(self._handle, int(category), C.byref(out)))
+        _abi.check(self._lib.mb_budget_child_used(self._handle, category_code(category), C.byref(out)))
         return out.value
 
     def on_reclaim(self, reclaimer: Optional[Callable[[Category, int], int]]) -> None:
@@ -105,12 +121,16 @@ class ChildBudget:
         if reclaimer is None:
             _abi.check(self._lib.mb_budget_on_reclaim(self._handle, _abi.RECLAIM_CALLBACK(), None))
             self._key = None
+            self._reclaimer = (None, None)
         else:
             key = next(_keys)
-            _reclaimers[key] = reclaimer
+            previous = self._reclaimer
+            self._reclaimer = (key, reclaimer)  # before the library can call it
+            _reclaimers[key] = self
             rc = self._lib.mb_budget_on_reclaim(self._handle, _on_reclaim, key)
             if rc:
                 _reclaimers.pop(key, None)
+                self._reclaimer = previous
                 raise _abi.error(rc)
             self._key = key
         if old is not None:

@@ -75,6 +75,12 @@ class ManagedMemory:
                     f"into it are still alive; release them first"
                 )
 
+    def _exported_arrays(self) -> list:
+        """The arrays behind the lent pages that memoryviews still show."""
+        with self._lock:
+            pages = [p for ps in self._lent.values() for p in ps]
+        return [p._region._array for p in pages if p._region.exported()]
+
     def _forget(self, page: "ManagedPage") -> None:
         with self._lock:
             pages = self._lent.get(page.owner)

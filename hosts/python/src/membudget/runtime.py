@@ -2,10 +2,11 @@
 import ctypes as C
 import os
 import warnings
+import weakref
 from typing import Iterable, Mapping, Optional, Tuple, Union
 
 from . import _abi
-from .categories import Category, CategoryUsage, Role
+from .categories import Category, CategoryUsage, Role, category_code
 from .errors import InvalidArgumentError
 from .options import ConfigFormat, Deployment, FlinkVersion, HostProfile
 
@@ -25,7 +26,7 @@ class MemBudget:
     released, managed pages returned, local pools stop lending; buffers still lent out stay valid
     until closed. Using a closed runtime raises ``InvalidHandleError`` with the library's message;
     closing twice does nothing. A runtime garbage-collected unclosed is freed then, with a
-    ``ResourceWarning``.
+    ``ResourceWarning`` (once the last view into its managed pages is gone).
 
     The plan options follow ``membudget plan``: ``flink_version`` (``FlinkVersion``),
     ``deployment``, ``host`` (``HostProfile``: the runtime the quotas are drawn for),
@@ -149,7 +150,7 @@ class MemBudget:
     def usage(self, category: Category) -> CategoryUsage:
         """The counters of ``category``."""
         u = _abi.CategoryUsage(struct_size=C.sizeof(_abi.CategoryUsage))
-        _abi.check(self._lib.mb_usage(self._handle, int(category), C.byref(u)))
+        _abi.check(self._lib.mb_usage(self._handle, category_code(category), C.byref(u)))
         return CategoryUsage._from_raw(category, u)
 
     def reserve(self, category: Category, nbytes: int) -> None:
@@ -157,7 +158,7 @@ class MemBudget:
         with ``release``. Raises ``QuotaExceededError`` (nothing charged) over quota."""
         if type(nbytes) is not int or not 0 <= nbytes <= _U64_MAX:
             _bad_size("reserve", nbytes)
-        rc = self._lib.mb_reserve(self._handle, category, nbytes)
+        rc = self._lib.mb_reserve(self._handle, category_code(category), nbytes)
         if rc:
             known = category in Category._value2member_map_
             raise _abi.error(rc, Category(category) if known else category, nbytes)
@@ -167,7 +168,7 @@ class MemBudget:
         the host holds reserved (nothing is released then)."""
         if type(nbytes) is not int or not 0 <= nbytes <= _U64_MAX:
             _bad_size("release", nbytes)
-        rc = self._lib.mb_release(self._handle, category, nbytes)
+        rc = self._lib.mb_release(self._handle, category_code(category), nbytes)
         if rc:
             raise _abi.error(rc)
 
@@ -222,11 +223,38 @@ class MemBudget:
         if getattr(self, "_closed", None) is None or self.closed:
             return
         warnings.warn(f"unclosed {self!r}; freed when garbage-collected", ResourceWarning, source=self)
-        self.close()
+        arrays = self._managed._exported_arrays()
+        if not arrays:
+            self.close()
+            return
+        # Memoryviews into its pages outlive it, and freeing it unmaps them: free it once the
+        # last one is gone (close() would raise BufferExportedError here, and leak it for good).
+        try:
+            self._closed.pop()
+        except IndexError:
+            return
+        self._managed._shut_down()
+        free = _FreeAfterLast(len(arrays), self._lib.mb_runtime_free, self._handle)
+        for array in arrays:
+            weakref.finalize(array, free)
 
     def __repr__(self) -> str:
         state = ", closed" if self.closed else ""
         return f"MemBudget(0x{self._handle or 0:x}{state})"
+
+
+class _FreeAfterLast:
+    """Frees a runtime when called for the ``count``-th time (the last view's finalizer)."""
+
+    def __init__(self, count: int, free, handle: int):
+        self._left = [None] * count  # list.pop(): atomic
+        self._free = free
+        self._handle = handle
+
+    def __call__(self) -> None:
+        self._left.pop()
+        if not self._left:
+            self._free(self._handle)
 
 
 def report_refusals(enabled: bool) -> None:

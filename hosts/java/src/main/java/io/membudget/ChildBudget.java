@@ -1,7 +1,9 @@
 package io.membudget;
 
 import io.membudget.internal.NativeAbi;
+import io.membudget.internal.ReclaimCallback;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.ToLongBiFunction;
 
@@ -21,6 +23,12 @@ public final class ChildBudget implements AutoCloseable {
     private final NativeAbi abi;
     private final OwnedHandle handle;
     private final String name;
+    /**
+     * The registered reclaimer, held here only: the library's registry holds it weakly, so a
+     * reclaimer that reaches this budget (the usual one releases from it) does not keep it from
+     * becoming unreachable and being freed by its cleaner.
+     */
+    private volatile ReclaimCallback reclaimer;
 
     ChildBudget(MemBudget runtime, NativeAbi abi, long parent, String name, Map<Category, Long> limits,
             Map<Category, Long> reserved) {
@@ -31,19 +39,33 @@ public final class ChildBudget implements AutoCloseable {
         this.abi = abi;
         this.name = name;
         long[] out = new long[1];
-        int rc = abi.childNew(runtime.token(), parent, name, perCategory(limits, -1L), perCategory(reserved, 0L), out);
+        int rc = abi.childNew(runtime.token(), parent, name, perCategory(name, "limit", limits, -1L),
+                perCategory(name, "reserved minimum", reserved, 0L), out);
         if (rc != Status.OK) {
             throw Status.failure(abi, rc);
         }
         this.handle = new OwnedHandle(this, abi, out[0], abi::childFree, "child budget");
     }
 
-    private static long[] perCategory(Map<Category, Long> values, long fallback) {
+    /**
+     * The C array for {@code values}; {@code fallback} (no limit, no minimum) where a category is
+     * left out. A negative value is refused: C reads these as unsigned, so -5 would silently be
+     * a limit of about 2^64 bytes.
+     */
+    private static long[] perCategory(String name, String what, Map<Category, Long> values, long fallback) {
         if (values == null) {
             return null;
         }
         long[] arr = new long[] {fallback, fallback, fallback, fallback, fallback};
-        values.forEach((c, v) -> arr[c.code()] = v);
+        values.forEach((c, v) -> {
+            if (c == null || v == null || v < 0) {
+                throw new InvalidArgumentException("child budget '" + name + "': " + what + " of "
+                        + (c == null ? "category null" : c.toString().toLowerCase(Locale.ROOT))
+                        + " is " + v + "; must be bytes >= 0 (leave the category out for "
+                        + (fallback < 0 ? "no limit)" : "no minimum)"));
+            }
+            arr[c.code()] = v;
+        });
         return arr;
     }
 
@@ -58,11 +80,13 @@ public final class ChildBudget implements AutoCloseable {
     }
 
     /**
-     * Charges {@code bytes} (unsigned) of {@code category}; may ask reclaimers and wait.
+     * Charges {@code bytes} of {@code category}; may ask reclaimers and wait.
      *
      * @throws QuotaExceededException if a limit refuses (nothing is charged)
+     * @throws InvalidArgumentException if {@code bytes} is negative
      */
     public void reserve(Category category, long bytes) {
+        MemBudget.requireBytes("reserve", bytes);
         int rc = abi.childReserve(handle.token(), category.code(), bytes);
         if (rc != Status.OK) {
             throw Status.failure(abi, rc, category, bytes);
@@ -72,9 +96,11 @@ public final class ChildBudget implements AutoCloseable {
     /**
      * Gives back {@code bytes} reserved here.
      *
-     * @throws InvalidArgumentException if more than the budget holds (nothing is released)
+     * @throws InvalidArgumentException if more than the budget holds (nothing is released), or
+     *     {@code bytes} is negative
      */
     public void release(Category category, long bytes) {
+        MemBudget.requireBytes("release", bytes);
         check(abi.childRelease(handle.token(), category.code(), bytes));
     }
 
@@ -91,13 +117,27 @@ public final class ChildBudget implements AutoCloseable {
      * {@link #release} what it can. Exceptions are logged and count as nothing freed.
      */
     public void onReclaim(ToLongBiFunction<Category, Long> reclaimer) {
-        check(abi.childOnReclaim(handle.token(), reclaimer == null ? null
-                : (category, bytes) -> reclaimer.applyAsLong(Category.of(category), bytes)));
+        ReclaimCallback callback = reclaimer == null ? null
+                : (category, bytes) -> reclaimer.applyAsLong(Category.of(category), bytes);
+        synchronized (this) {
+            ReclaimCallback old = this.reclaimer;
+            this.reclaimer = callback; // before the library can call it: the ABI holds it weakly
+            int rc = abi.childOnReclaim(handle.token(), callback);
+            if (rc != Status.OK) {
+                this.reclaimer = old;
+                throw Status.failure(abi, rc);
+            }
+        }
     }
 
     /** How long a request here waits for reclaimers before it is refused (default 100 ms). */
     public void setReclaimWait(Duration wait) {
-        long ms = wait.toMillis();
+        long ms;
+        try {
+            ms = wait.toMillis();
+        } catch (ArithmeticException tooLong) {
+            ms = Long.MAX_VALUE;
+        }
         if (ms < 0 || ms > 0xFFFF_FFFFL) {
             throw new InvalidArgumentException("setReclaimWait: " + wait + " is negative or above 2^32-1 ms");
         }

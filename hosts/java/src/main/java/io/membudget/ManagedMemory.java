@@ -118,6 +118,14 @@ public final class ManagedMemory {
         return abi.managedRelease(runtime, page.id());
     }
 
+    /**
+     * The pages lent and not yet released, per owner: held by the runtime's cleaner so that a
+     * runtime with a lent page is never freed behind its {@code ByteBuffer} (see {@link MemBudget}).
+     */
+    Object lentPages() {
+        return lent;
+    }
+
     NativeAbi abi() {
         return abi;
     }

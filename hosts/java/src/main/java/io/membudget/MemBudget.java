@@ -27,7 +27,8 @@ import java.util.Map;
  * managed pages returned, local pools answer {@link DestroyedException}; buffers still lent out
  * stay valid until closed. Using a closed runtime throws {@link InvalidHandleException} with the
  * library's message; closing twice does nothing. A runtime that becomes unreachable unclosed is
- * freed by a cleaner, which logs the leak.
+ * freed by a cleaner, which logs the leak, once it has no managed page lent (an unreleased
+ * page keeps its runtime, and the memory its {@code ByteBuffer} points into, alive).
  */
 public final class MemBudget implements AutoCloseable {
     private final NativeAbi abi;
@@ -38,8 +39,10 @@ public final class MemBudget implements AutoCloseable {
     private MemBudget(NativeAbi abi, long token) {
         this.abi = abi;
         this.segmentViews = new SegmentViews(abi);
-        this.handle = new OwnedHandle(this, abi, token, abi::runtimeFree, "runtime");
         this.managed = new ManagedMemory(this, abi, token);
+        // The lent pages stay reachable from the cleaner: a runtime with a page still lent is
+        // never freed by it (the page's ByteBuffer may still be used), only by close().
+        this.handle = new OwnedHandle(this, abi, token, abi::runtimeFree, "runtime", managed.lentPages());
     }
 
     /** Options for a runtime; see {@link Builder}. */

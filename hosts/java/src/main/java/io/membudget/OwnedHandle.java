@@ -26,12 +26,24 @@ final class OwnedHandle implements Runnable {
     private final String what;
     private final AtomicBoolean freed = new AtomicBoolean();
     private final Cleaner.Cleanable cleanable;
+    /**
+     * Held by the cleaner's action, so whatever it reaches keeps the owner from being cleaned:
+     * a runtime passes its lent managed pages, whose {@code ByteBuffer}s point into memory that
+     * freeing the runtime would unmap (a page reaches its runtime, so while one is lent the
+     * runtime is never unreachable, and an access through its view cannot crash the JVM).
+     */
+    private final Object keepAlive;
 
     OwnedHandle(Object owner, NativeAbi abi, long token, Free free, String what) {
+        this(owner, abi, token, free, what, null);
+    }
+
+    OwnedHandle(Object owner, NativeAbi abi, long token, Free free, String what, Object keepAlive) {
         this.abi = abi;
         this.token = token;
         this.free = free;
         this.what = what;
+        this.keepAlive = keepAlive;
         this.cleanable = CLEANER.register(owner, this);
     }
 

@@ -1,9 +1,11 @@
 package io.membudget;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.ref.WeakReference;
 import java.nio.ByteBuffer;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -78,6 +80,43 @@ class ManagedMemoryTest {
             InvalidArgumentException e2 = assertThrows(InvalidArgumentException.class,
                     () -> budget.managedMemory().allocatePages(1, Integer.MAX_VALUE));
             assertTrue(e2.getMessage().contains("at most 16777216 pages per call"), e2.getMessage());
+        }
+    }
+
+    /**
+     * A runtime dropped unclosed while one of its pages is lent: the cleaner must not free it
+     * (the page's ByteBuffer points into its managed memory; freeing it made this write a
+     * SIGSEGV on both backends). Once the page is released the runtime is collected and freed.
+     */
+    @Test
+    void anUnreachableRuntimeWithALentPageIsNotFreedBehindItsByteBuffer() throws InterruptedException {
+        MemBudget budget = Runtimes.open();
+        WeakReference<MemBudget> weak = new WeakReference<>(budget);
+        ManagedPage page = budget.managedMemory().allocatePages(5, 1).get(0);
+        ByteBuffer view = page.byteBuffer();
+        budget = null;
+        page = null; // only the ByteBuffer is left
+        collect();
+        for (int i = 0; i < 8; i++) {
+            Runtimes.open().close(); // reuse what a freed runtime would have given back
+        }
+        view.putLong(0, 42L);
+        assertEquals(42L, view.getLong(0));
+        assertNotNull(weak.get(), "a runtime with a lent page must stay reachable");
+
+        MemBudget kept = weak.get();
+        kept.managedMemory().releaseAll(5);
+        kept = null;
+        for (int i = 0; i < 50 && weak.get() != null; i++) {
+            collect();
+        }
+        assertEquals(null, weak.get(), "with no page lent the runtime is collected (and its cleaner frees it)");
+    }
+
+    private static void collect() throws InterruptedException {
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            Thread.sleep(20);
         }
     }
 }

@@ -6,6 +6,7 @@ import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
 import com.sun.jna.Pointer;
 import java.lang.System.Logger.Level;
+import java.lang.ref.WeakReference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -95,18 +96,23 @@ public final class JnaAbi implements NativeAbi {
         long invoke(Pointer ctx, int category, long bytes);
     }
 
-    /** A registered reclaimer, strongly held while registered (its native stub dies with it). */
+    /**
+     * A registered reclaimer, strongly held while registered (its native stub dies with it). It
+     * holds the callback weakly: the caller holds it (see {@link NativeAbi#childOnReclaim}), so a
+     * reclaimer that reaches its own budget does not keep that budget from being cleaned.
+     */
     private static final class Reclaimer implements NativeReclaim {
-        private final ReclaimCallback target;
+        private final WeakReference<ReclaimCallback> target;
 
         Reclaimer(ReclaimCallback target) {
-            this.target = target;
+            this.target = new WeakReference<>(target);
         }
 
         @Override
         public long invoke(Pointer ctx, int category, long bytes) {
             try {
-                return target.reclaim(category, bytes);
+                ReclaimCallback t = target.get();
+                return t == null ? 0 : t.reclaim(category, bytes);
             } catch (Throwable t) {
                 // Never unwind into native code: counts as nothing freed.
                 LOG.log(Level.ERROR, "membudget: a reclaim callback threw", t);

@@ -126,7 +126,11 @@ public interface NativeAbi {
     /** {@code mb_budget_child_used}; {@code out[0]} receives the bytes (unsigned). */
     int childUsed(long child, int category, long[] out);
 
-    /** {@code mb_budget_on_reclaim}; {@code null} removes the callback. */
+    /**
+     * {@code mb_budget_on_reclaim}; {@code null} removes the callback. The callback is held
+     * weakly: the caller keeps it reachable for as long as it wants it called (a child budget
+     * holds its reclaimer), and a collected one counts as nothing freed.
+     */
     int childOnReclaim(long child, ReclaimCallback callback);
 
     /** {@code mb_budget_set_reclaim_wait}; {@code waitMs} is unsigned. */

@@ -15,6 +15,7 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import java.lang.ref.WeakReference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -229,15 +230,20 @@ final class FfmAbi implements NativeAbi {
         }
     }
 
-    /** Registered reclaimers by their {@code ctx}, and each child's current {@code ctx}. */
-    private static final ConcurrentHashMap<Long, ReclaimCallback> RECLAIMERS = new ConcurrentHashMap<>();
+    /**
+     * Registered reclaimers by their {@code ctx}, and each child's current {@code ctx}. Weakly:
+     * the caller holds the callback (see {@link NativeAbi#childOnReclaim}), so a reclaimer that
+     * reaches its own budget does not keep that budget from being cleaned.
+     */
+    private static final ConcurrentHashMap<Long, WeakReference<ReclaimCallback>> RECLAIMERS = new ConcurrentHashMap<>();
 
     private static final ConcurrentHashMap<Long, Long> RECLAIM_CONTEXT = new ConcurrentHashMap<>();
 
     /** The reclaim upcall. Never lets an exception reach C: it counts as nothing freed. */
     private static long onReclaim(MemorySegment ctx, int category, long bytes) {
         try {
-            ReclaimCallback target = RECLAIMERS.get(ctx.address());
+            WeakReference<ReclaimCallback> ref = RECLAIMERS.get(ctx.address());
+            ReclaimCallback target = ref == null ? null : ref.get();
             return target == null ? 0 : target.reclaim(category, bytes);
         } catch (Throwable t) {
             LOG.log(Level.ERROR, "membudget: a reclaim callback threw", t);
@@ -311,7 +317,7 @@ final class FfmAbi implements NativeAbi {
     public int childOnReclaim(long child, ReclaimCallback callback) {
         long ctx = callback == null ? 0 : NEXT_CONTEXT.getAndIncrement();
         if (callback != null) {
-            RECLAIMERS.put(ctx, callback);
+            RECLAIMERS.put(ctx, new WeakReference<>(callback));
         }
         // A local of the exact type: invokeExact sees a conditional expression as Object.
         MemorySegment stub = callback == null ? MemorySegment.NULL : Handles.ON_RECLAIM_STUB;
