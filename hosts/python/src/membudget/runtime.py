@@ -158,7 +158,9 @@ class MemBudget:
         with ``release``. Raises ``QuotaExceededError`` (nothing charged) over quota."""
         if type(nbytes) is not int or not 0 <= nbytes <= _U64_MAX:
             _bad_size("reserve", nbytes)
-        rc = self._lib.mb_reserve(self._handle, category_code(category), nbytes)
+        # A Category member (the usual argument) is its code; anything else is checked.
+        code = category if type(category) is Category else category_code(category)
+        rc = self._lib.mb_reserve(self._handle, code, nbytes)
         if rc:
             known = category in Category._value2member_map_
             raise _abi.error(rc, Category(category) if known else category, nbytes)
@@ -168,7 +170,8 @@ class MemBudget:
         the host holds reserved (nothing is released then)."""
         if type(nbytes) is not int or not 0 <= nbytes <= _U64_MAX:
             _bad_size("release", nbytes)
-        rc = self._lib.mb_release(self._handle, category_code(category), nbytes)
+        code = category if type(category) is Category else category_code(category)
+        rc = self._lib.mb_release(self._handle, code, nbytes)
         if rc:
             raise _abi.error(rc)
 
