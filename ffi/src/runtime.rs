@@ -123,7 +123,36 @@ impl Runtime {
         global: Option<GlobalClaim>,
         plan: PlanOutput,
     ) -> Result<Runtime, Error> {
+        // The process-wide budget's quotas before ours: put back if this runtime is not made,
+        // so a failed mb_runtime_new changes nothing (its pools would have charged under them).
+        let previous = global.as_ref().map(|_| budget.quotas());
         budget.set_quotas(plan.quotas);
+        let pools = Self::make_pools(&budget, &plan);
+        let (managed, network) = match pools {
+            Ok(pools) => pools,
+            Err(e) => {
+                if let Some(quotas) = previous {
+                    budget.set_quotas(quotas);
+                }
+                return Err(e);
+            }
+        };
+        Ok(Runtime {
+            network: Mutex::new(network),
+            managed,
+            host: HostMemory::default(),
+            plan_json: plan.json,
+            jvm_args: plan.jvm_args,
+            budget,
+            global: Mutex::new(global),
+        })
+    }
+
+    /// The plan's managed memory and network pool over `budget` (its quotas installed).
+    fn make_pools(
+        budget: &SharedBudget,
+        plan: &PlanOutput,
+    ) -> Result<(ManagedMemory, Network), Error> {
         let managed = ManagedMemory::new(plan.managed, plan.segment_size, budget.clone())?;
         let network = if plan.network_buffers == 0 {
             Network::None
@@ -148,15 +177,7 @@ impl Runtime {
                 })?;
             Network::Live { pool, lending }
         };
-        Ok(Runtime {
-            network: Mutex::new(network),
-            managed,
-            host: HostMemory::default(),
-            plan_json: plan.json,
-            jvm_args: plan.jvm_args,
-            budget,
-            global: Mutex::new(global),
-        })
+        Ok((managed, network))
     }
 
     /// The budget every allocation of this runtime charges.
