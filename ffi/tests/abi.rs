@@ -7,16 +7,8 @@ use core::ptr::{null, null_mut};
 use membudget::*;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
-fn last_error() -> String {
-    let mut need = 0usize;
-    // SAFETY: a size query with valid out-pointer.
-    unsafe { mb_last_error_message(null_mut(), 0, &mut need) };
-    let mut buf = vec![0u8; need];
-    // SAFETY: `buf` has `need` bytes.
-    let rc = unsafe { mb_last_error_message(buf.as_mut_ptr().cast(), buf.len(), &mut need) };
-    assert_eq!(rc, MB_OK);
-    String::from_utf8(buf[..need - 1].to_vec()).unwrap()
-}
+mod common;
+use common::last_error;
 
 /// A TaskManager runtime of 1 GiB process memory, no container, no environment.
 fn runtime_with(props: &[&str]) -> Result<*mut mb_runtime, (i32, String)> {

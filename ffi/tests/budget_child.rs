@@ -9,18 +9,10 @@ use core::ptr::{null, null_mut};
 use membudget::*;
 use std::ffi::CString;
 
-const M: u32 = MB_CATEGORY_MANAGED;
+mod common;
+use common::last_error;
 
-fn last_error() -> String {
-    let mut need = 0usize;
-    // SAFETY: a size query with a valid out-pointer, then a buffer of that size.
-    unsafe {
-        mb_last_error_message(null_mut(), 0, &mut need);
-        let mut buf = vec![0u8; need];
-        mb_last_error_message(buf.as_mut_ptr().cast(), buf.len(), &mut need);
-        String::from_utf8(buf[..need - 1].to_vec()).unwrap()
-    }
-}
+const M: u32 = MB_CATEGORY_MANAGED;
 
 fn runtime() -> *mut mb_runtime {
     let props = [CString::new("taskmanager.memory.process.size=1g").unwrap()];

@@ -12,6 +12,9 @@ use membudget_model::render::render_env;
 use membudget_model::{derive, Configuration, HostProfile, MemoryPlan, Role};
 use std::process::Command;
 
+mod common;
+use common::last_error;
+
 const CHILD: &str = "FFI_ENV_QUOTAS_CHILD";
 /// What the child puts into the options besides the quota source: `jobmanager`, `property`.
 const EDIT: &str = "FFI_ENV_QUOTAS_EDIT";
@@ -39,14 +42,6 @@ fn run_child(script: &str, edit: &str) -> String {
     let start = stdout.find("rc=").unwrap_or_else(|| panic!("{stdout}"));
     let end = stdout.find("\nend\n").unwrap_or_else(|| panic!("{stdout}"));
     stdout[start..end].to_owned()
-}
-
-fn last_error() -> String {
-    let mut buf = vec![0u8; 4096];
-    let mut need = 0;
-    // SAFETY: `buf` has 4096 bytes.
-    unsafe { mb_last_error_message(buf.as_mut_ptr().cast(), buf.len(), &mut need) };
-    String::from_utf8(buf[..need - 1].to_vec()).unwrap()
 }
 
 #[test]

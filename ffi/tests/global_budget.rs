@@ -7,26 +7,12 @@ use core::ptr::null_mut;
 use membudget::*;
 use membudget_allocator::{Budget, Category};
 
-fn last_error() -> String {
-    let mut need = 0usize;
-    // SAFETY: a size query with a valid out-pointer.
-    unsafe { mb_last_error_message(null_mut(), 0, &mut need) };
-    let mut buf = vec![0u8; need];
-    // SAFETY: `buf` has `need` bytes.
-    let rc = unsafe { mb_last_error_message(buf.as_mut_ptr().cast(), buf.len(), &mut need) };
-    assert_eq!(rc, MB_OK);
-    String::from_utf8(buf[..need - 1].to_vec()).unwrap()
-}
+mod common;
+use common::last_error;
 
 fn global_runtime(size: &std::ffi::CStr) -> Result<*mut mb_runtime, (i32, String)> {
     let props: [*const c_char; 1] = [size.as_ptr()];
-    let opts = mb_runtime_options {
-        properties: props.as_ptr(),
-        properties_len: 1,
-        ignore_container: 1,
-        flags: MB_RUNTIME_GLOBAL_BUDGET,
-        ..Default::default()
-    };
+    let opts = common::global_options(&props);
     let mut rt = null_mut();
     // SAFETY: valid options and out-pointer.
     match unsafe { mb_runtime_new(&opts, &mut rt) } {

@@ -7,6 +7,8 @@ use core::ptr::null_mut;
 use membudget::*;
 use membudget_allocator::{Budget, Category, Quotas};
 
+mod common;
+
 #[test]
 fn a_global_runtime_whose_pools_fail_leaves_the_process_quotas_as_they_were() {
     let before = Quotas::unlimited();
@@ -18,13 +20,7 @@ fn a_global_runtime_whose_pools_fail_leaves_the_process_quotas_as_they_were() {
         .try_charge(Category::Network, used)
         .expect("unlimited");
     let props: [*const c_char; 1] = [c"taskmanager.memory.process.size=1g".as_ptr()];
-    let opts = mb_runtime_options {
-        properties: props.as_ptr(),
-        properties_len: 1,
-        ignore_container: 1,
-        flags: MB_RUNTIME_GLOBAL_BUDGET,
-        ..Default::default()
-    };
+    let opts = common::global_options(&props);
     let mut rt = null_mut();
     // SAFETY: valid options and out-pointer.
     let rc = unsafe { mb_runtime_new(&opts, &mut rt) };

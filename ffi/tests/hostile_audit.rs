@@ -11,6 +11,9 @@ use membudget::*;
 use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 
+mod common;
+use common::last_error;
+
 const CATEGORIES: [u32; 5] = [
     MB_CATEGORY_HEAP,
     MB_CATEGORY_DIRECT,
@@ -18,17 +21,6 @@ const CATEGORIES: [u32; 5] = [
     MB_CATEGORY_NETWORK,
     MB_CATEGORY_OVERHEAD,
 ];
-
-fn last_error() -> String {
-    let mut need = 0usize;
-    // SAFETY: a size query with a valid out-pointer.
-    unsafe { mb_last_error_message(null_mut(), 0, &mut need) };
-    let mut buf = vec![0u8; need];
-    // SAFETY: `buf` has `need` bytes.
-    let rc = unsafe { mb_last_error_message(buf.as_mut_ptr().cast(), buf.len(), &mut need) };
-    assert_eq!(rc, MB_OK);
-    String::from_utf8(buf[..need - 1].to_vec()).unwrap()
-}
 
 /// Asserts `rc` is `want` and the call left a non-empty message.
 #[track_caller]
