@@ -60,6 +60,19 @@ TARGETS = [
      "child_entered", "quota", None, "le", 1.05),
 ]
 
+# (what, group, measured, baseline): ratios that explain a target, printed without a goal.
+CONTEXT = [
+    ("floor of any C ABI buffer round trip (Rust + the lease CAS) vs Rust",
+     "ffi_buffer_round_trip", "rust_plus_one_cas", "rust"),
+    ("C ABI buffer round trip vs its floor", "ffi_buffer_round_trip", "c_abi",
+     "rust_plus_one_cas"),
+    ("floor of any C ABI reserve+release (Rust + host account) vs Rust",
+     "ffi_reserve_round_trip", "rust_plus_host_account", "rust"),
+    ("managed page vs Vec<u8>, in a process that has started a thread",
+     "segments/allocate_release/one_32KiB_page_threaded_process",
+     "MemoryManager::allocate_page", "Vec<u8>"),
+]
+
 
 def main() -> int:
     default = Path(os.environ.get("CARGO_TARGET_DIR", "target")) / "criterion"
@@ -82,6 +95,13 @@ def main() -> int:
         missed += not ok
         mark = "" if ok else "  MISSED"
         print(f"{what:<66} {m:>8.1f}ns {b:>8.1f}ns {shown:>8}  {goal}{mark}")
+    print()
+    for what, group, meas, base in CONTEXT:
+        m, b = found.get((group, meas, None)), found.get((group, base, None))
+        if m is None or b is None:
+            print(f"{what:<66} {'not run':>10}")
+            continue
+        print(f"{what:<66} {m:>8.1f}ns {b:>8.1f}ns {m / b:>7.2f}x")
     return 1 if missed else 0
 
 

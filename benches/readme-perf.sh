@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Re-measures every row of README's Performance section, in the order the table lists them, on an
-# idle machine: the criterion benches (two-thread groups twice, as the table shows both runs),
-# the allocator's instruction counts through the real #[global_allocator] shim, the host
-# libraries' rates, and the ratios against the targets. Logs go to $OUT (default
+# idle machine: the criterion benches (two-thread groups, the C ABI and the threaded-process page
+# twice, as the table shows both runs), the allocator's instruction counts through the real
+# #[global_allocator] shim, the host libraries' rates, and the ratios against the targets. Logs go to $OUT (default
 # target/readme-perf/); the last lines of each are what README quotes.
 #
 # Usage: benches/readme-perf.sh            (about 25 minutes on 2 cores)
@@ -27,9 +27,12 @@ bench() { # bench <name> <log> [criterion filter]
 
 bench allocator allocator.log
 bench segments segments.log
+bench pages_threaded_process pages-threaded-process.log
+bench pages_threaded_process pages-threaded-process-second-run.log
 bench bufferpool bufferpool.log
 bench bufferpool bufferpool-2threads-second-run.log roundtrip_2threads
 bench ffi ffi.log
+bench ffi ffi-second-run.log
 bench child_budgets child_budgets.log
 
 echo "== benches/callgrind-alloc.sh (log: $out/callgrind-alloc.log)"

@@ -9,6 +9,14 @@
 //! `hosts/run.sh --perf` (through the host libraries). Instruction counts of the same loops:
 //! `benches/examples/ffi_instructions.rs` (callgrind).
 //!
+//! Each group also has a `rust_plus_*` floor: the Rust round trip plus only the atomic
+//! read-modify-writes the C ABI must add because C has no ownership types — for a buffer, one
+//! compare-and-swap on a word of its own (the lease's, which lets one of two racing recycles of
+//! an id win and refuses the other, where Rust's `Buffer` cannot be dropped twice); for a
+//! reservation, the two updates of the host's own account (what it may release, and what the
+//! runtime releases for it when freed), where a Rust caller keeps that account itself. No C ABI
+//! keeping those promises can be faster than its floor.
+//!
 //! Run: `cargo bench -p membudget-benches --bench ffi -- --warm-up-time 1 --measurement-time 3`
 
 // Each iteration is one C call sequence under one SAFETY argument, as a host would write it.
@@ -25,6 +33,7 @@ use membudget_allocator::{Budget, Category, Quotas, SharedBudget};
 use membudget_bufferpool::NetworkBufferPool;
 use std::ffi::c_char;
 use std::ptr::null_mut;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Flink's default segment size.
 const SEG: usize = 32 * 1024;
@@ -79,6 +88,16 @@ fn buffers(c: &mut Criterion) {
     let local = network.create_buffer_pool(1, 16).expect("local pool");
     g.bench_function("rust", |b| {
         b.iter(|| drop(black_box(local.request_buffer().unwrap().unwrap())))
+    });
+    let lease = AtomicU64::new(0);
+    g.bench_function("rust_plus_one_cas", |b| {
+        b.iter(|| {
+            let buffer = black_box(local.request_buffer().unwrap().unwrap());
+            // The lease's compare-and-swap, with its orderings; nothing else of the C ABI.
+            let count = lease.load(Ordering::Acquire);
+            let won = lease.compare_exchange(count, count + 1, Ordering::AcqRel, Ordering::Acquire);
+            drop(black_box((buffer, won)));
+        })
     });
     let rt = runtime();
     let pool = local_pool(rt, 1, 16);
@@ -147,6 +166,26 @@ fn reservations(c: &mut Criterion) {
             budget
                 .try_charge(Category::Direct, black_box(4096))
                 .unwrap();
+            budget.release(Category::Direct, black_box(4096));
+        })
+    });
+    let host_account = AtomicU64::new(0);
+    g.bench_function("rust_plus_host_account", |b| {
+        b.iter(|| {
+            budget
+                .try_charge(Category::Direct, black_box(4096))
+                .unwrap();
+            // The host account's two updates, with their orderings; nothing else of the C ABI.
+            let _ = black_box(host_account.fetch_update(
+                Ordering::Release,
+                Ordering::Relaxed,
+                |held| held.checked_add(4096),
+            ));
+            let _ = black_box(host_account.fetch_update(
+                Ordering::Acquire,
+                Ordering::Relaxed,
+                |held| held.checked_sub(4096),
+            ));
             budget.release(Category::Direct, black_box(4096));
         })
     });
