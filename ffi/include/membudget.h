@@ -409,15 +409,17 @@ int32_t mb_free(const struct mb_runtime *rt, uint8_t *ptr);
 // `usage` is valid for reads and writes of `usage->struct_size` bytes.
 int32_t mb_usage(const struct mb_runtime *rt, uint32_t category, struct mb_category_usage *usage);
 
-// Creates a child budget named `name` (UTF-8, no `/`) under `parent` (then `rt` is not
-// used), or under the runtime's budget when `parent` is NULL. Once the runtime is freed, every
-// call on its child budgets but `mb_budget_child_free` answers `MB_ERR_DESTROYED`. `limits` and `reserved` are NULL or arrays of 5 byte counts
+// Creates a child budget named `name` (UTF-8, no `/`) under `parent` (then `rt` is NULL or the
+// runtime `parent` was made under), or under the runtime's budget when `parent` is NULL. Once
+// the runtime is freed, every call on its child budgets but `mb_budget_child_free` answers
+// `MB_ERR_DESTROYED`. `limits` and `reserved` are NULL or arrays of 5 byte counts
 // indexed by `MB_CATEGORY_*`: each category's limit (`UINT64_MAX` = none of its own) and the
 // minimum the child holds from its parent from now on. Its charges count against every
 // ancestor. Never blocks.
 //
 // Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED` (a reserved minimum above its limit or more than
-// the ancestors can give: nothing is held), `MB_ERR_INVALID_ARGUMENT` (name),
+// the ancestors can give: nothing is held), `MB_ERR_INVALID_ARGUMENT` (name; `rt` not
+// `parent`'s runtime),
 // `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED`.
 //
 // # Safety

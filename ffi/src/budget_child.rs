@@ -132,15 +132,17 @@ unsafe fn per_category(p: *const u64, default: u64) -> [u64; Category::COUNT] {
     out
 }
 
-/// Creates a child budget named `name` (UTF-8, no `/`) under `parent` (then `rt` is not
-/// used), or under the runtime's budget when `parent` is NULL. Once the runtime is freed, every
-/// call on its child budgets but `mb_budget_child_free` answers `MB_ERR_DESTROYED`. `limits` and `reserved` are NULL or arrays of 5 byte counts
+/// Creates a child budget named `name` (UTF-8, no `/`) under `parent` (then `rt` is NULL or the
+/// runtime `parent` was made under), or under the runtime's budget when `parent` is NULL. Once
+/// the runtime is freed, every call on its child budgets but `mb_budget_child_free` answers
+/// `MB_ERR_DESTROYED`. `limits` and `reserved` are NULL or arrays of 5 byte counts
 /// indexed by `MB_CATEGORY_*`: each category's limit (`UINT64_MAX` = none of its own) and the
 /// minimum the child holds from its parent from now on. Its charges count against every
 /// ancestor. Never blocks.
 ///
 /// Returns `MB_OK`, `MB_ERR_QUOTA_EXCEEDED` (a reserved minimum above its limit or more than
-/// the ancestors can give: nothing is held), `MB_ERR_INVALID_ARGUMENT` (name),
+/// the ancestors can give: nothing is held), `MB_ERR_INVALID_ARGUMENT` (name; `rt` not
+/// `parent`'s runtime),
 /// `MB_ERR_NULL_POINTER`, `MB_ERR_INVALID_HANDLE`, `MB_ERR_DESTROYED`.
 ///
 /// # Safety
@@ -190,6 +192,14 @@ pub unsafe extern "C" fn mb_budget_child_new(
             )
         } else {
             let p = CHILDREN.get(call, parent)?;
+            if !rt.is_null() && rt.addr() != p.1 {
+                // A runtime given beside a parent must be the parent's: a host that passes
+                // another (or a freed or forged one) is told, not served under the parent.
+                return Err(call.invalid(format_args!(
+                    "rt {rt:p} is not the runtime parent {parent:p} was made under; pass NULL or \
+                     that runtime"
+                )));
+            }
             (p.parts(call)?.0.child(name, l)?, p.1)
         };
         let consumer = handle.consumer("host");

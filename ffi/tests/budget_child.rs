@@ -304,3 +304,53 @@ fn hostile_arguments_are_refused_cleanly() {
         assert_eq!(mb_budget_child_free(orphan), MB_OK);
     }
 }
+
+#[test]
+fn a_runtime_beside_a_parent_must_be_the_parents() {
+    let (rt, other) = (runtime(), runtime());
+    let parent = child(rt, null(), "parent", u64::MAX);
+    let name = CString::new("kid").unwrap();
+    let mut out = null_mut();
+    // SAFETY: live, forged and freed handles; valid name and out-pointer.
+    unsafe {
+        // Another live runtime, a forged one: refused, naming both handles; nothing made.
+        for wrong in [
+            other.cast_const(),
+            core::ptr::without_provenance::<mb_runtime>(0xdead_beef),
+        ] {
+            assert_eq!(
+                mb_budget_child_new(wrong, parent, name.as_ptr(), null(), null(), &mut out),
+                MB_ERR_INVALID_ARGUMENT
+            );
+            let e = last_error();
+            assert!(
+                e.contains(&format!(
+                    "rt {wrong:p} is not the runtime parent {parent:p}"
+                )),
+                "{e}"
+            );
+            assert!(out.is_null());
+        }
+        assert_eq!(
+            report(rt, parent)["children"].as_array().map(Vec::len),
+            Some(0)
+        );
+        // NULL or the parent's own runtime: made under the parent.
+        let a = child(null(), parent, "a", u64::MAX);
+        let b = child(rt, parent, "b", u64::MAX);
+        assert_eq!(mb_budget_child_reserve(b, M, 4096), MB_OK);
+        assert_eq!(used(parent), 4096);
+        for c in [a, b, parent] {
+            assert_eq!(mb_budget_child_free(c), MB_OK);
+        }
+        // The other runtime, freed: still not the parent's.
+        let parent = child(rt, null(), "parent", u64::MAX);
+        assert_eq!(mb_runtime_free(other), MB_OK);
+        assert_eq!(
+            mb_budget_child_new(other, parent, name.as_ptr(), null(), null(), &mut out),
+            MB_ERR_INVALID_ARGUMENT
+        );
+        assert_eq!(mb_budget_child_free(parent), MB_OK);
+        assert_eq!(mb_runtime_free(rt), MB_OK);
+    }
+}
