@@ -1,5 +1,7 @@
 //! A `MemoryManager` made against a consumer of a child budget charges that budget (and every
 //! ancestor), is refused by its limit, names the consumer, and gives everything back.
+// Plain threads and std atomics: not a loom model.
+#![cfg(not(membudget_loom))]
 
 use membudget_allocator::{Budget, Category, ChildLimits, Limit, Quotas, SharedBudget};
 use membudget_segments::{MemoryAllocationError, MemoryManager, OwnerId, SegmentError};

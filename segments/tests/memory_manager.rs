@@ -1,5 +1,7 @@
 //! Behaviour of `MemoryManager` after Flink's `MemoryManagerTest`,
 //! `MemoryManagerSharedResourcesTest` and the rules, with exact error texts.
+// Plain threads and std atomics: not a loom model.
+#![cfg(not(membudget_loom))]
 
 use membudget_allocator::{Budget, Category, Quotas, SharedBudget};
 use membudget_segments::{

@@ -1,4 +1,6 @@
 //! Behaviour of `PageSource`: carving, reuse, budget charging, all-or-nothing, purging.
+// Plain threads and std atomics: not a loom model.
+#![cfg(not(membudget_loom))]
 
 use membudget_allocator::{Budget, Category, Quotas, SharedBudget};
 use membudget_segments::{PageSource, PageSourceConfig, SegmentError};
