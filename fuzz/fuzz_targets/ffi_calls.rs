@@ -1,6 +1,7 @@
 //! Drives random sequences of C-ABI calls — including bogus and stale ids, NULLs, double
 //! recycles and frees, wrong categories, batch requests and recycles, torn `struct_size`s in
-//! option and statistics structs — against a simple model of what the host holds, and checks:
+//! option and statistics structs, child budgets (nested, limited, freed under live children,
+//! made with a wrong runtime or name), budget reports — against a simple model of what the host holds, and checks:
 //! no crash (torn structs live in heap blocks of exactly `struct_size` bytes, so AddressSanitizer
 //! catches a read or write past them), every status is the one the model predicts for the
 //! obviously-wrong calls, `mb_usage` agrees with the model after every step, and once everything
@@ -9,7 +10,7 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use membudget::*;
-use std::ffi::c_char;
+use std::ffi::{c_char, CStr};
 use std::ptr::{null, null_mut};
 
 const SEG: u64 = 32 * 1024;
@@ -38,6 +39,34 @@ enum Op {
     Stats { pick: u8, size: u16 },
     TornOptions { size: u16, tail: u8 },
     TornUsage { category: u8, size: u16 },
+    ChildNew { parent: Option<u8>, limit_kib: Option<u16>, rt: ChildRuntime, name: u8 },
+    ChildReserve { pick: u8, category: u8, kib: u16 },
+    ChildRelease { pick: u8, category: u8, kib: u16 },
+    ChildFree { pick: u8 },
+    ChildStale { pick: u8 },
+    Report { pick: Option<u8>, len: u16 },
+}
+
+/// What `mb_budget_child_new` gets as `rt`.
+#[derive(Arbitrary, Debug, Clone, Copy)]
+enum ChildRuntime {
+    Null,
+    Own,
+    Bogus(usize),
+}
+
+/// Names `mb_budget_child_new` is given: good ones, and the two it must refuse.
+const CHILD_NAMES: [&CStr; 5] = [c"job", c"slot-0", c"window-agg", c"", c"a/b"];
+
+/// A child budget the host made: its handle (kept once freed, to be refused), its parent's
+/// index, its limit per category (`u64::MAX`: none of its own) and what the host reserved
+/// through it.
+struct ModelChild {
+    handle: *mut mb_budget_child,
+    live: bool,
+    parent: Option<usize>,
+    limits: [u64; 5],
+    own: [u64; 5],
 }
 
 /// Where `struct_size` may end in `mb_runtime_options`: at a field's end (ABI 1.0 ended at 40;
@@ -78,6 +107,16 @@ struct Host {
     buffers: Vec<mb_buffer>,
     recycled: Vec<u64>,
     pages: Vec<(u64, u64)>,
+    children: Vec<ModelChild>,
+}
+
+/// The calling thread's last error message (for assertion messages).
+fn last_error() -> String {
+    let mut buf = [0u8; 1024];
+    let mut needed = 0;
+    // SAFETY: a buffer of its own length and a valid out-pointer.
+    unsafe { mb_last_error_message(buf.as_mut_ptr().cast(), buf.len(), &mut needed) };
+    CStr::from_bytes_until_nul(&buf).map_or_else(|_| String::new(), |s| s.to_string_lossy().into_owned())
 }
 
 fn pick<T>(v: &[T], i: u8) -> Option<usize> {
@@ -120,14 +159,58 @@ impl Host {
             assert_eq!(u.host_reserved, self.reserved[c as usize]);
             let allocated: u64 = self.allocs.iter().filter(|a| a.1 == c).map(|a| a.2).sum();
             assert_eq!(u.host_allocated, allocated);
+            let children: u64 = (0..self.children.len())
+                .filter(|&i| self.children[i].parent.is_none())
+                .map(|i| self.child_used(i, c as usize))
+                .sum();
             let expected = match c {
                 MB_CATEGORY_NETWORK => u.host_reserved + allocated + 32 * SEG,
                 MB_CATEGORY_MANAGED => u.host_reserved + allocated + self.pages.len() as u64 * SEG,
                 _ => u.host_reserved + allocated,
-            };
-            assert_eq!(u.used, expected, "category {c}");
+            } + children;
+            // Child budgets claim from the runtime's budget in quanta and keep what they have not
+            // spent (at most two quanta of 1 MiB each), so the runtime counts up to that more.
+            assert!(
+                u.used >= expected && u.used - expected <= self.slack_bound(),
+                "category {c}: used {} for {expected} (+ at most {} unspent)",
+                u.used,
+                self.slack_bound()
+            );
             assert!(u.used <= u.quota || u.enforced == 0);
+            for (i, child) in self.children.iter().enumerate().filter(|(_, ch)| ch.live) {
+                let mut used = u64::MAX;
+                // SAFETY: a live child handle and a valid out-pointer.
+                assert_eq!(unsafe { mb_budget_child_used(child.handle, c, &mut used) }, MB_OK);
+                assert_eq!(used, self.child_used(i, c as usize), "child {i}, category {c}");
+            }
         }
+    }
+
+    /// Most bytes of a category the child budgets can hold claimed and unspent: two quanta of
+    /// 1 MiB per budget (a freed one lives on while budgets under it do).
+    fn slack_bound(&self) -> u64 {
+        self.children.len() as u64 * (2 << 20)
+    }
+
+    /// Bytes of category `c` the model's child `i` and everything under it hold.
+    fn child_used(&self, i: usize, c: usize) -> u64 {
+        let below: u64 = (0..self.children.len())
+            .filter(|&j| self.children[j].parent == Some(i))
+            .map(|j| self.child_used(j, c))
+            .sum();
+        self.children[i].own[c] + below
+    }
+
+    /// Whether `bytes` more of category `c` fit every limit from child `i` up.
+    fn child_fits(&self, i: usize, c: usize, bytes: u64) -> bool {
+        let mut at = Some(i);
+        while let Some(n) = at {
+            if self.child_used(n, c).saturating_add(bytes) > self.children[n].limits[c] {
+                return false;
+            }
+            at = self.children[n].parent;
+        }
+        true
     }
 
     // SAFETY (for the whole function): every call passes either live values the model tracks
@@ -390,6 +473,146 @@ impl Host {
                         assert!(block[72.min(size)..].iter().all(|&b| b == 0), "zeros past ours");
                     }
                 }
+                Op::ChildNew { parent, limit_kib, rt: given, name } => {
+                    let parent_index = parent.and_then(|p| pick(&self.children, p));
+                    // A freed parent's handle is refused (its budget may live on for its
+                    // children).
+                    let parent_live = parent_index.map(|i| self.children[i].live);
+                    let parent_handle = parent_index.map_or(null_mut(), |i| self.children[i].handle);
+                    let name = CHILD_NAMES[name as usize % CHILD_NAMES.len()];
+                    // Limits on heap, direct and managed; network and overhead none of their own.
+                    let mut limits = [u64::MAX; 5];
+                    for c in [MB_CATEGORY_HEAP, MB_CATEGORY_DIRECT, MB_CATEGORY_MANAGED] {
+                        limits[c as usize] = limit_kib.map_or(u64::MAX, |k| u64::from(k) * 1024);
+                    }
+                    let rt_arg = match given {
+                        ChildRuntime::Null => null(),
+                        ChildRuntime::Own => rt.cast_const(),
+                        ChildRuntime::Bogus(h) => h as *const mb_runtime,
+                    };
+                    let bogus_rt = !rt_arg.is_null() && rt_arg != rt.cast_const();
+                    let mut out = null_mut();
+                    let rc = mb_budget_child_new(
+                        rt_arg,
+                        parent_handle,
+                        name.as_ptr(),
+                        limits.as_ptr(),
+                        null(),
+                        &mut out,
+                    );
+                    let bad_name = name.to_bytes().is_empty() || name.to_bytes().contains(&b'/');
+                    match parent_live {
+                        Some(false) => assert!(
+                            rc == MB_ERR_INVALID_HANDLE || (bad_name && rc == MB_ERR_INVALID_ARGUMENT),
+                            "freed parent: {rc}"
+                        ),
+                        _ if bad_name => assert_eq!(rc, MB_ERR_INVALID_ARGUMENT),
+                        None if rt_arg.is_null() => assert_eq!(rc, MB_ERR_NULL_POINTER),
+                        None if bogus_rt => assert_eq!(rc, MB_ERR_INVALID_HANDLE),
+                        Some(true) if bogus_rt => assert_eq!(rc, MB_ERR_INVALID_ARGUMENT),
+                        _ => {
+                            assert_eq!(rc, MB_OK, "{}", last_error());
+                            // No reclaimers: a refused request needs no wait.
+                            assert_eq!(mb_budget_set_reclaim_wait(out, 0), MB_OK);
+                            self.children.push(ModelChild {
+                                handle: out,
+                                live: true,
+                                parent: parent_index,
+                                limits,
+                                own: [0; 5],
+                            });
+                        }
+                    }
+                    if rc != MB_OK {
+                        assert!(out.is_null(), "nothing made");
+                    }
+                }
+                Op::ChildReserve { pick: i, category, kib } => {
+                    if let Some(i) = pick(&self.children, i) {
+                        let h = self.children[i].handle;
+                        let bytes = u64::from(kib) * 1024;
+                        let c = u32::from(category % 6);
+                        let room = if c < 5 { usage(rt, c).available } else { 0 };
+                        let rc = mb_budget_child_reserve(h, c, bytes);
+                        if c >= 5 {
+                            // The category is checked before the handle.
+                            assert_eq!(rc, MB_ERR_INVALID_ARGUMENT);
+                        } else if !self.children[i].live {
+                            assert_eq!(rc, MB_ERR_INVALID_HANDLE);
+                        } else if !self.child_fits(i, c as usize, bytes) {
+                            // Limits count used bytes: slack is given back before a refusal.
+                            assert_eq!(rc, MB_ERR_QUOTA_EXCEEDED);
+                        } else {
+                            // The runtime's room counts the children's slack as used, and
+                            // they give it back before a refusal: above the room, either.
+                            if bytes <= room {
+                                assert_eq!(rc, MB_OK, "{}", last_error());
+                            } else {
+                                assert!(rc == MB_OK || rc == MB_ERR_QUOTA_EXCEEDED, "{rc}");
+                            }
+                            if rc == MB_OK {
+                                self.children[i].own[c as usize] += bytes;
+                            }
+                        }
+                    }
+                }
+                Op::ChildRelease { pick: i, category, kib } => {
+                    if let Some(i) = pick(&self.children, i) {
+                        let h = self.children[i].handle;
+                        let bytes = u64::from(kib) * 1024;
+                        let c = u32::from(category % 6);
+                        let rc = mb_budget_child_release(h, c, bytes);
+                        if c >= 5 {
+                            // The category is checked before the handle.
+                            assert_eq!(rc, MB_ERR_INVALID_ARGUMENT);
+                        } else if !self.children[i].live {
+                            assert_eq!(rc, MB_ERR_INVALID_HANDLE);
+                        } else if bytes > self.children[i].own[c as usize] {
+                            assert_eq!(rc, MB_ERR_INVALID_ARGUMENT);
+                        } else {
+                            assert_eq!(rc, MB_OK);
+                            self.children[i].own[c as usize] -= bytes;
+                        }
+                    }
+                }
+                Op::ChildFree { pick: i } => {
+                    if let Some(i) = pick(&self.children, i) {
+                        let child = &mut self.children[i];
+                        if child.live {
+                            // What it reserved is released; children made under it stay.
+                            assert_eq!(mb_budget_child_free(child.handle), MB_OK);
+                            child.live = false;
+                            child.own = [0; 5];
+                        } else {
+                            assert_eq!(mb_budget_child_free(child.handle), MB_ERR_INVALID_HANDLE);
+                        }
+                    }
+                }
+                Op::ChildStale { pick: i } => {
+                    if let Some(i) = pick(&self.children, i).filter(|&i| !self.children[i].live) {
+                        let h = self.children[i].handle;
+                        let mut used = 0;
+                        assert_eq!(mb_budget_child_used(h, 0, &mut used), MB_ERR_INVALID_HANDLE);
+                        assert_eq!(mb_budget_set_reclaim_wait(h, 5), MB_ERR_INVALID_HANDLE);
+                    }
+                }
+                Op::Report { pick: i, len } => {
+                    let child = i.and_then(|i| pick(&self.children, i));
+                    let handle = child.map_or(null(), |i| self.children[i].handle.cast_const());
+                    let mut needed = 0usize;
+                    let mut buf = vec![0xEEu8; usize::from(len % 4096)];
+                    let rc = mb_budget_report_json(rt, handle, buf.as_mut_ptr().cast(), buf.len(), &mut needed);
+                    if child.is_some_and(|i| !self.children[i].live) {
+                        assert_eq!(rc, MB_ERR_INVALID_HANDLE);
+                    } else if needed <= buf.len() {
+                        assert_eq!(rc, MB_OK);
+                        assert_eq!(buf[needed - 1], 0, "NUL-terminated");
+                        let json = std::str::from_utf8(&buf[..needed - 1]).expect("UTF-8");
+                        assert!(json.starts_with('{') && json.ends_with('}'), "{json}");
+                    } else {
+                        assert_eq!(rc, MB_ERR_BUFFER_TOO_SMALL);
+                    }
+                }
                 Op::NullOut => {
                     assert_eq!(mb_alloc(rt, 0, 8, 8, null_mut()), MB_ERR_NULL_POINTER);
                     assert_eq!(mb_usage(rt, 0, null_mut()), MB_ERR_NULL_POINTER);
@@ -425,6 +648,13 @@ impl Host {
                 assert_eq!(mb_managed_release_all(self.rt, owner), MB_OK);
             }
             self.pages.clear();
+            for child in self.children.iter_mut().filter(|c| c.live) {
+                assert_eq!(mb_budget_child_free(child.handle), MB_OK);
+                child.live = false;
+                child.own = [0; 5];
+            }
+            // Every child budget is gone: what they claimed is back, slack included.
+            self.children.clear();
             self.check_usage();
             for c in [MB_CATEGORY_HEAP, MB_CATEGORY_DIRECT, MB_CATEGORY_MANAGED, MB_CATEGORY_OVERHEAD] {
                 assert_eq!(usage(self.rt, c).used, 0, "category {c} balanced");
@@ -446,6 +676,7 @@ fuzz_target!(|ops: Vec<Op>| {
         buffers: Vec::new(),
         recycled: Vec::new(),
         pages: Vec::new(),
+        children: Vec::new(),
     };
     for op in ops.into_iter().take(256) {
         host.step(op);
