@@ -21,6 +21,7 @@
 //! children) returns everything it claimed: the parent is exactly as before.
 
 use crate::budget::Budget;
+use crate::budget_path;
 use crate::consumer::{ConsumerCore, MemoryConsumer};
 use crate::reclaim::ReclaimSettings;
 use crate::report::{BudgetReport, CategoryReport};
@@ -143,7 +144,7 @@ impl Node {
         &self.accounts[category.index()]
     }
 
-    /// The node's path from the top, names joined by `/`.
+    /// The node's path from the top, names joined by `/` (see `budget_path`).
     pub(crate) fn path(&self) -> &str {
         &self.path
     }
@@ -367,8 +368,8 @@ impl BudgetHandle {
         reclaim: ReclaimSettings,
     ) -> Result<BudgetHandle, QuotaExceeded> {
         let path = match &parent {
-            Parent::Node(p) => format!("{}/{name}", p.path),
-            Parent::Budget(_) => name.to_owned(),
+            Parent::Node(p) => budget_path::join(&p.path, name),
+            Parent::Budget(_) => budget_path::top(name),
         };
         let accounts = Category::ALL.map(|c| {
             Slack::new(
@@ -462,7 +463,10 @@ impl BudgetHandle {
         &self.node.name
     }
 
-    /// The budget's path from the top (names joined by `/`), as refusals name it.
+    /// The budget's path from the top (names joined by `/`), as refusals name it. A name that
+    /// is empty or holds a `/`, a `"` or a control character is written quoted, as `{:?}`
+    /// writes it, so a path names one budget and stays on one line: a child named `a/b` is
+    /// `"a/b"`, a child `b` of a child `a` is `a/b`.
     pub fn path(&self) -> &str {
         &self.node.path
     }

@@ -35,9 +35,9 @@ impl ConsumerCore {
         &self.name
     }
 
-    /// The consumer's path: its budget's path and its name.
+    /// The consumer's path: its budget's path and its name (quoted as `budget_path` says).
     pub(crate) fn path(&self) -> String {
-        format!("{}/{}", self.node.path(), self.name)
+        crate::budget_path::join(self.node.path(), &self.name)
     }
 
     pub(crate) fn reclaimer(&self) -> Option<Arc<dyn Reclaimer>> {

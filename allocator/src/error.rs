@@ -23,7 +23,9 @@ pub enum Limit {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ConsumerUsage {
-    /// The consumer's path: the names of its budgets and its own, joined by `/`.
+    /// The consumer's path: the names of its budgets and its own, joined by `/`, each quoted
+    /// where it could be read as more than one (see
+    /// [`BudgetHandle::path`](crate::BudgetHandle::path)).
     pub name: String,
     /// Bytes of the refused category it holds.
     pub bytes: u64,

@@ -151,6 +151,8 @@ mod backing;
 #[deny(clippy::arithmetic_side_effects)]
 mod budget;
 #[cfg(not(membudget_loom))]
+mod budget_path;
+#[cfg(not(membudget_loom))]
 #[deny(clippy::arithmetic_side_effects)]
 mod child;
 #[cfg(not(membudget_loom))]

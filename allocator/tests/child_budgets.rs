@@ -57,6 +57,32 @@ fn a_refusal_names_the_limit_and_the_top_three_consumers() {
 }
 
 #[test]
+fn a_path_names_one_budget_and_a_refusal_stays_on_one_line() {
+    let p = process(1 << 30);
+    // A child named "a/b" and a child "b" of a child "a": two budgets, two paths.
+    let slashed = p.child("a/b", ChildLimits::unlimited()).unwrap();
+    let a = p.child("a", ChildLimits::unlimited()).unwrap();
+    let b = a.child("b", ChildLimits::unlimited()).unwrap();
+    assert_eq!((slashed.name(), slashed.path()), ("a/b", r#""a/b""#));
+    assert_eq!((b.name(), b.path()), ("b", "a/b"));
+    // Names that are empty, quoted or hold a line break are quoted too, consumers' included.
+    let odd = b
+        .child("line\nbreak", ChildLimits::unlimited().with(C, 100))
+        .unwrap();
+    assert_eq!(odd.path(), r#"a/b/"line\nbreak""#);
+    let op = odd.consumer("");
+    let _held = op.try_reserve_owned(C, 60).unwrap();
+    let e = op.try_reserve_owned(C, 60).unwrap_err();
+    assert_eq!(e.budget_name(), Some(r#"a/b/"line\nbreak""#));
+    let message = e.to_string();
+    assert!(!message.contains('\n'), "{message}");
+    assert!(
+        message.contains(r#"top consumers: 'a/b/"line\nbreak"/""' 60"#),
+        "{message}"
+    );
+}
+
+#[test]
 fn slack_never_causes_a_refusal() {
     // Two slots share a job of 64 KiB; quanta of unspent bytes in one slot are given back
     // before the other is refused.
