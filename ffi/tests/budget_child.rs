@@ -4,7 +4,7 @@
 // Each test walks a sequence of C calls in one `unsafe` block with one SAFETY argument.
 #![allow(clippy::multiple_unsafe_ops_per_block)]
 
-use core::ffi::{c_char, c_void};
+use core::ffi::c_void;
 use core::ptr::{null, null_mut};
 use membudget::*;
 use std::ffi::CString;
@@ -15,19 +15,7 @@ use common::last_error;
 const M: u32 = MB_CATEGORY_MANAGED;
 
 fn runtime() -> *mut mb_runtime {
-    let props = [CString::new("taskmanager.memory.process.size=1g").unwrap()];
-    let ptrs: Vec<*const c_char> = props.iter().map(|c| c.as_ptr()).collect();
-    let opts = mb_runtime_options {
-        properties: ptrs.as_ptr(),
-        properties_len: ptrs.len() as u32,
-        ignore_container: 1,
-        ..Default::default()
-    };
-    let mut rt = null_mut();
-    // SAFETY: valid options and out-pointer.
-    let rc = unsafe { mb_runtime_new(&opts, &mut rt) };
-    assert_eq!(rc, MB_OK, "{}", last_error());
-    rt
+    common::runtime_1g(0)
 }
 
 fn child(

@@ -32,18 +32,7 @@ fn refused(rc: i32, want: i32) -> String {
 }
 
 fn runtime() -> *mut mb_runtime {
-    let props = [c"taskmanager.memory.process.size=1g".as_ptr()];
-    let opts = mb_runtime_options {
-        properties: props.as_ptr(),
-        properties_len: 1,
-        ignore_container: 1,
-        ..Default::default()
-    };
-    let mut rt = null_mut();
-    // SAFETY: valid options and out-pointer.
-    let rc = unsafe { mb_runtime_new(&opts, &mut rt) };
-    assert_eq!(rc, MB_OK, "{}", last_error());
-    rt
+    common::runtime_1g(0)
 }
 
 fn usage(rt: *const mb_runtime, category: u32) -> mb_category_usage {

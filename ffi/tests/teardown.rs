@@ -10,6 +10,8 @@
 
 use core::ptr::null_mut;
 use membudget::*;
+
+mod common;
 use membudget_allocator::{process_rss, Budget, Category};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -34,18 +36,7 @@ struct Report {
 struct Token(usize);
 
 fn runtime() -> *mut mb_runtime {
-    let props = [c"taskmanager.memory.process.size=1g".as_ptr()];
-    let opts = mb_runtime_options {
-        properties: props.as_ptr(),
-        properties_len: 1,
-        ignore_container: 1,
-        flags: MB_RUNTIME_GLOBAL_BUDGET,
-        ..Default::default()
-    };
-    let mut rt = null_mut();
-    // SAFETY: valid options and out-pointer.
-    assert_eq!(unsafe { mb_runtime_new(&opts, &mut rt) }, MB_OK);
-    rt
+    common::runtime_1g(MB_RUNTIME_GLOBAL_BUDGET)
 }
 
 fn used() -> [u64; 5] {

@@ -31,3 +31,21 @@ pub fn global_options(props: &[*const c_char]) -> mb_runtime_options {
         ..Default::default()
     }
 }
+
+/// A runtime planned for a 1 GiB TaskManager process from that one property (no container, no
+/// environment), made with `flags` (0, or `MB_RUNTIME_GLOBAL_BUDGET`).
+pub fn runtime_1g(flags: u32) -> *mut mb_runtime {
+    let props = [c"taskmanager.memory.process.size=1g".as_ptr()];
+    let opts = mb_runtime_options {
+        properties: props.as_ptr(),
+        properties_len: 1,
+        ignore_container: 1,
+        flags,
+        ..Default::default()
+    };
+    let mut rt = null_mut();
+    // SAFETY: valid options and out-pointer.
+    let rc = unsafe { mb_runtime_new(&opts, &mut rt) };
+    assert_eq!(rc, MB_OK, "{}", last_error());
+    rt
+}
